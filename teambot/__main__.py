@@ -1,0 +1,3 @@
+from teambot.cli import main
+
+raise SystemExit(main())

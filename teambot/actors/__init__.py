@@ -1,0 +1,1 @@
+"""One module per actor; `teambot.runtime` wires them under the supervisor."""

@@ -1,0 +1,1 @@
+"""Thin wrappers around the libraries that are not anyio-native (aiogram, psycopg)."""

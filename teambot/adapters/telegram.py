@@ -1,0 +1,180 @@
+"""aiogram adapter: an httpx-based session (anyio-native, so it runs on asyncio and trio),
+the Bot factory, and the entry into aiogram's dispatcher without asyncio.
+
+The token travels in every Bot API URL, so no URL and no httpx exception text ever leaves
+this module: errors are re-raised as aiogram errors with a neutral message and no cause.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+from collections.abc import AsyncGenerator
+from functools import partial
+from typing import Any, cast
+
+import anyio
+import httpx
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.exceptions import (
+    RestartingTelegram,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import InputFile, Update
+from loguru import logger
+
+# A request that fails with one of these may be sent again.
+TRANSIENT_TELEGRAM_ERRORS: tuple[type[BaseException], ...] = (
+    TelegramNetworkError,
+    TelegramServerError,
+    RestartingTelegram,
+    TelegramRetryAfter,
+)
+
+
+class HttpxSession(BaseSession):
+    """A Bot API session on httpx, which runs on whichever anyio backend is current."""
+
+    def __init__(self, api_url: str, *, timeout: float = 30, connections: int = 100) -> None:
+        super().__init__(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
+        self._limits = httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections
+        )
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(limits=self._limits, trust_env=False)
+        return self._client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _build_request(
+        self, bot: Bot, method: TelegramMethod[Any]
+    ) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+        fields: dict[str, str] = {}
+        files: dict[str, InputFile] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files)
+            if prepared:
+                fields[key] = prepared
+        uploads: dict[str, tuple[str, bytes]] = {}
+        for key, input_file in files.items():
+            # only BufferedInputFile is used here; FSInputFile reads via aiofiles (asyncio)
+            data = cast(bytes, getattr(input_file, "data", b""))
+            uploads[key] = (input_file.filename or key, data)
+        return fields, uploads
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        fields, uploads = self._build_request(bot, method)
+        request_timeout = self.timeout if timeout is None else timeout
+        try:
+            response = await self._http().post(
+                url, data=fields, files=uploads or None, timeout=request_timeout
+            )
+        except httpx.TimeoutException:
+            raise TelegramNetworkError(method=method, message="request timed out") from None
+        except httpx.HTTPError as exc:
+            # str(exc) may quote the URL, which holds the token
+            raise TelegramNetworkError(
+                method=method, message=f"network error ({type(exc).__name__})"
+            ) from None
+        result = self.check_response(
+            bot=bot, method=method, status_code=response.status_code, content=response.text
+        )
+        return cast(TelegramType, result.result)
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        async with self._http().stream("GET", url, headers=headers, timeout=timeout) as resp:
+            if raise_for_status and resp.status_code >= 400:
+                raise TelegramNetworkError(
+                    method=cast(Any, None), message=f"download failed ({resp.status_code})"
+                )
+            async for chunk in resp.aiter_bytes(chunk_size):
+                yield chunk
+
+
+class RetryTransient:
+    """Session middleware: wait out 429s and retry 5xx / network errors with jittered backoff.
+
+    A reply is never dropped because Telegram asked us to slow down; a request that keeps
+    failing for `give_up_after` seconds raises so the update is retried as a whole later.
+    """
+
+    def __init__(self, give_up_after: float = 60, max_backoff: float = 10) -> None:
+        self.give_up_after = give_up_after
+        self.max_backoff = max_backoff
+
+    async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        if method.__api_method__ == "getUpdates":
+            return await make_request(bot, method)  # the poller has its own backoff
+        deadline = anyio.current_time() + self.give_up_after
+        delay = 0.2
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                wait = float(exc.retry_after)
+                logger.bind(actor="telegram").warning(
+                    "{} flood-limited, retrying in {} s", method.__api_method__, wait
+                )
+            except (TelegramNetworkError, TelegramServerError, RestartingTelegram) as exc:
+                wait = random.uniform(delay / 2, delay)
+                delay = min(delay * 2, self.max_backoff)
+                logger.bind(actor="telegram").warning(
+                    "{} failed ({}), retrying in {:.1f} s", method.__api_method__, exc, wait
+                )
+            if anyio.current_time() + wait > deadline:
+                raise
+            await anyio.sleep(wait)
+
+
+def create_bot(token: str, api_url: str) -> Bot:
+    session = HttpxSession(api_url)
+    session.middleware(RetryTransient())
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+
+
+async def _call_inline(self: CallableObject, *args: Any, **kwargs: Any) -> Any:
+    # aiogram runs every sync callback (magic filters, lambdas) through asyncio.to_thread:
+    # a thread hop per filter under asyncio and a crash under trio. Filters are cheap and
+    # handlers are all async, so sync callbacks run inline.
+    result = partial(self.callback, *args, **self._prepare_kwargs(kwargs))()
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+CallableObject.call = _call_inline  # type: ignore[method-assign]
+
+
+def parse_update(raw: dict[str, Any], bot: Bot) -> Update:
+    return Update.model_validate(raw, context={"bot": bot})
+
+
+async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update) -> Any:
+    """`Dispatcher.feed_update` without its asyncio clock: the same middleware chain."""
+    return await dispatcher.propagate_event(
+        "update", update, **{**dispatcher.workflow_data, "dispatcher": dispatcher, "bot": bot}
+    )

@@ -1,0 +1,63 @@
+"""The bridge from the dispatch actor to aiogram: handle one update, or apologise for it."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import BotCommand, BotCommandScopeDefault
+
+from teambot.actors.work import Work
+from teambot.adapters.telegram import feed_update
+from teambot.routers import all_routers
+from teambot.texts import LANGUAGES, language_from_code, text
+
+
+def build_dispatcher(*extra_routers: Router) -> Dispatcher:
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(*all_routers(), *extra_routers)
+    return dispatcher
+
+
+class UpdateHandler:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+
+    def _language(self, work: Work) -> str:
+        return language_from_code(work.user.language_code if work.user else None)
+
+    async def handle(self, work: Work) -> None:
+        update = work.update
+        if update is None:
+            return
+        if work.throttled:
+            if work.retry_in is not None and work.user is not None:
+                await self.bot.send_message(
+                    work.user.id, text(self._language(work), "throttled", seconds=work.retry_in)
+                )
+            return
+        await feed_update(self.dispatcher, self.bot, update)
+
+    async def on_failure(self, work: Work) -> None:
+        """Tell the user, briefly, that their last action did not go through."""
+        update = work.update
+        if update is None or work.user is None:
+            return
+        message = text(self._language(work), "failed")
+        if update.callback_query is not None:
+            await self.bot.answer_callback_query(update.callback_query.id, message)
+        elif update.message is not None:
+            await self.bot.send_message(update.message.chat.id, message)
+
+
+async def publish_commands(bot: Bot) -> None:
+    """The command menu, in each language the bot speaks."""
+    for language in LANGUAGES:
+        commands = [
+            BotCommand(command="start", description=text(language, "cmd_start")),
+            BotCommand(command="help", description=text(language, "cmd_help")),
+        ]
+        await bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeDefault(),
+            language_code=None if language == "en" else language,
+        )

@@ -1,0 +1,97 @@
+"""`teambot run | migrate | check-config` (also `python -m teambot ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import anyio
+from loguru import logger
+
+from teambot import __version__
+from teambot.config import ConfigError, Settings, load_settings
+from teambot.errors import EX_CONFIG, EX_SOFTWARE, FatalError, find_error
+from teambot.logs import setup_logging
+from teambot.supervisor import RestartIntensityExceeded
+
+EX_OK = 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="teambot",
+        description="Launch Lab's teammate finder for Telegram. "
+        "Settings come from the environment and ./.env (see .env.example).",
+    )
+    parser.add_argument("--version", action="version", version=f"teambot {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "run", help="run the bot (starts an embedded PostgreSQL when DATABASE_URL is unset)"
+    )
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser("check-config", help="validate the settings and exit (78 when bad)")
+    return parser
+
+
+def _conninfo(settings: Settings) -> str:
+    conninfo = settings.database_conninfo()
+    if conninfo is not None:
+        return conninfo
+    from teambot.embedded import start_embedded_postgres
+
+    return start_embedded_postgres(settings.data_dir)
+
+
+def _run(settings: Settings) -> int:
+    from teambot.runtime import build_app, serve
+
+    app = build_app(settings, _conninfo(settings))
+    anyio.run(serve, app, backend=settings.teambot_backend)
+    return EX_OK
+
+
+def _migrate(settings: Settings) -> int:
+    from teambot.data.migrations import apply_migrations
+
+    applied = apply_migrations(_conninfo(settings))
+    logger.info("applied: {}", ", ".join(applied) if applied else "nothing, schema is current")
+    return EX_OK
+
+
+def _check_config(settings: Settings) -> int:
+    database = "embedded PostgreSQL" if settings.uses_embedded_database else "external"
+    print(
+        f"configuration OK: database {database}, backend {settings.teambot_backend}, "
+        f"Bot API {settings.telegram_api_url}"
+    )
+    return EX_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(require_token=args.command != "migrate")
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"teambot: bad configuration: {problem}", file=sys.stderr)
+        return EX_CONFIG
+    setup_logging(settings.log_level, settings.log_file)
+    command = {"run": _run, "migrate": _migrate, "check-config": _check_config}[args.command]
+    try:
+        return command(settings)
+    except KeyboardInterrupt:
+        return 130
+    except BaseException as exc:
+        fatal = find_error(exc, FatalError)
+        if fatal is not None:
+            logger.error("{}", fatal)
+            return fatal.exit_code
+        gave_up = find_error(exc, RestartIntensityExceeded)
+        if gave_up is not None:
+            logger.critical("giving up: {}", gave_up)
+            return EX_SOFTWARE
+        if isinstance(exc, SystemExit):
+            raise
+        logger.opt(exception=exc).critical("teambot stopped on an unexpected error")
+        return EX_SOFTWARE

@@ -1,0 +1,160 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+Bad settings are reported one line each (name, what was expected), never with the value:
+some of them are secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from teambot.errors import EX_CONFIG as EX_CONFIG
+
+TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+PUBLIC_BOT_API = "https://api.telegram.org"
+LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _default_data_dir() -> Path:
+    # Under systemd, StateDirectory= hands us the writable directory.
+    return Path(os.environ.get("STATE_DIRECTORY") or "data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
+        extra="ignore",
+        validate_default=True,
+    )
+
+    bot_token: SecretStr | None = Field(default=None, description="the token from @BotFather")
+    telegram_api_url: str = PUBLIC_BOT_API
+
+    database_url: SecretStr | None = None
+    db_host: str | None = None
+    db_port: int = Field(default=5432, ge=1, le=65535)
+    db_name: str = "teambot"
+    db_user: str = "teambot"
+    db_password: SecretStr | None = None
+    db_pool_min_size: int = Field(default=10, ge=1, le=100)
+    db_pool_max_size: int = Field(default=30, ge=1, le=200)
+    db_pool_max_lifetime_seconds: float = Field(default=3600, gt=0)
+    db_connect_timeout_seconds: float = Field(default=300, gt=0)
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    log_level: LogLevel = "INFO"
+    log_file: Path | None = None
+
+    rate_limit_requests_per_minute: int = Field(default=20, ge=1, le=100)
+    # The window is a minute in production; tests shorten it to see it reopen.
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    cleanup_expired_invitations_hours: int = Field(default=72, ge=1)
+    cleanup_inactive_users_days: int = Field(default=30, ge=1)
+    cleanup_interval_minutes: float = Field(default=60, gt=0)
+
+    max_concurrent_updates: int = Field(default=64, ge=1, le=1000)
+    poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
+    shutdown_timeout_seconds: float = Field(default=10, gt=0)
+    restart_intensity: int = Field(default=5, ge=1)
+    restart_period_seconds: float = Field(default=60, gt=0)
+
+    teambot_backend: Literal["asyncio", "trio"] = "asyncio"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("expected a bot token like 123456789:AA... from @BotFather")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http(s) URL such as https://api.telegram.org")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(
+            r"^postgres(ql)?://", value.get_secret_value()
+        ):
+            raise ValueError("expected a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Settings:
+        if self.db_pool_max_size < self.db_pool_min_size:
+            raise ValueError(
+                "DB_POOL_MAX_SIZE: expected at least DB_POOL_MIN_SIZE "
+                f"({self.db_pool_min_size})"
+            )
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None and self.db_host is None
+
+    def database_conninfo(self) -> str | None:
+        """The PostgreSQL URL to use, or None when the embedded server should provide one."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        if self.db_host is None:
+            return None
+        password = self.db_password.get_secret_value() if self.db_password else ""
+        auth = quote(self.db_user, safe="")
+        if password:
+            auth += ":" + quote(password, safe="")
+        return f"postgresql://{auth}@{self.db_host}:{self.db_port}/{quote(self.db_name)}"
+
+
+class ConfigError(Exception):
+    """Raised with one human-readable line per bad setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _describe(error: dict[str, object]) -> str:
+    loc = error.get("loc") or ()
+    name = str(loc[0]).upper() if isinstance(loc, tuple) and loc else ""
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        return f"{name}: required but not set"
+    if not name:
+        # model-level checks name their settings themselves
+        return message
+    return f"{name}: {message}"
+
+
+class BotSettings(Settings):
+    """Settings for running the bot, which needs a token; `migrate` does not."""
+
+    bot_token: SecretStr = Field(description="the token from @BotFather")  # type: ignore[assignment]
+
+
+def load_settings(*, require_token: bool = True, **overrides: object) -> Settings:
+    """Settings from the environment and `.env`; ConfigError lists every bad one."""
+    kind = BotSettings if require_token else Settings
+    try:
+        return kind(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [_describe(dict(err)) for err in exc.errors(include_input=False)]
+        raise ConfigError(problems) from None

@@ -1,0 +1,184 @@
+"""The actor tree, wired and run under one supervisor.
+
+    root task group
+    ├── signals        SIGTERM/SIGINT → graceful stop; a second signal exits at once
+    └── supervisor     (one-for-one, restart intensity; children start in order, stop reversed)
+        ├── database   waits for PostgreSQL, migrates, owns the pool — closes last
+        ├── telegram   checks the token, publishes the command menu, owns the HTTP session
+        ├── pipeline   (one-for-all) poller → throttle → dispatch over bounded streams
+        └── cleanup    periodic jobs every CLEANUP_INTERVAL_MINUTES
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import anyio
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramUnauthorizedError
+from anyio.abc import TaskStatus
+from loguru import logger
+
+from teambot.actors.cleanup import CleanupJob, CleanupTimer
+from teambot.actors.database import DatabaseActor
+from teambot.actors.dispatch import Dispatch
+from teambot.actors.pipeline import Pipeline
+from teambot.actors.poller import UpdatePoller
+from teambot.actors.throttle import Throttle
+from teambot.adapters.database import Database
+from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, create_bot
+from teambot.bot import UpdateHandler, build_dispatcher, publish_commands
+from teambot.config import Settings
+from teambot.data import handled_updates
+from teambot.errors import FatalError
+from teambot.ledger import UpdateLedger
+from teambot.logs import redactor
+from teambot.supervisor import ChildSpec, Supervisor
+
+log = logger.bind(actor="runtime")
+
+
+class TelegramActor:
+    """Owns the Bot API session: checks the token at start, closes the session at stop."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.username: str | None = None
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._introduce()
+            task_status.started()
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.bot.session.close()
+
+    async def _introduce(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                me = await self.bot.get_me()
+                await self.bot.delete_webhook(drop_pending_updates=False)
+                await publish_commands(self.bot)
+                break
+            except TelegramUnauthorizedError:
+                raise FatalError("BOT_TOKEN was rejected by the Bot API (401 Unauthorized)")
+            except TRANSIENT_TELEGRAM_ERRORS as exc:
+                log.warning("Bot API unreachable ({}); retry in {:.0f} s", exc, delay)
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 30)
+        self.username = me.username
+        log.info("connected as @{}", me.username)
+
+
+@dataclass
+class App:
+    """The wired tree, exposed so tests and health checks can look inside."""
+
+    settings: Settings
+    bot: Bot
+    database: Database
+    ledger: UpdateLedger
+    poller: UpdatePoller
+    pipeline: Pipeline
+    cleanup: CleanupTimer
+    supervisor: Supervisor
+
+
+def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router] = ()) -> App:
+    assert settings.bot_token is not None
+    token = settings.bot_token.get_secret_value()
+    redactor.add(token)
+    bot = create_bot(token, settings.telegram_api_url)
+    database = Database(
+        conninfo,
+        min_size=settings.db_pool_min_size,
+        max_size=settings.db_pool_max_size,
+        max_lifetime=settings.db_pool_max_lifetime_seconds,
+    )
+    ledger = UpdateLedger()
+    handler = UpdateHandler(bot, build_dispatcher(*extra_routers))
+    poller = UpdatePoller(bot, database, ledger, poll_timeout=settings.poll_timeout_seconds)
+    pipeline = Pipeline(
+        poller,
+        Throttle(settings.rate_limit_requests_per_minute, settings.rate_limit_window_seconds),
+        Dispatch(
+            handler.handle,
+            handler.on_failure,
+            ledger,
+            max_concurrency=settings.max_concurrent_updates,
+        ),
+    )
+
+    async def forget_handled_updates() -> int:
+        return await database.run(handled_updates.forget_older_than, 48)
+
+    cleanup = CleanupTimer(
+        [CleanupJob("forget handled update ids", forget_handled_updates)],
+        interval=settings.cleanup_interval_minutes * 60,
+    )
+    supervisor = Supervisor(
+        [
+            ChildSpec("database", DatabaseActor(database,
+                      connect_timeout=settings.db_connect_timeout_seconds).run),
+            ChildSpec("telegram", TelegramActor(bot).run),
+            ChildSpec(
+                "pipeline",
+                pipeline.run,
+                request_stop=pipeline.request_stop,
+                stop_timeout=settings.shutdown_timeout_seconds,
+            ),
+            ChildSpec("cleanup", cleanup.run),
+        ],
+        intensity=settings.restart_intensity,
+        period=settings.restart_period_seconds,
+    )
+    return App(settings, bot, database, ledger, poller, pipeline, cleanup, supervisor)
+
+
+async def _watch_signals(supervisor: Supervisor) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        received = 0
+        async for signum in signals:
+            received += 1
+            name = signal.Signals(signum).name
+            if received == 1:
+                log.info("{} received: finishing updates in flight, then stopping", name)
+                supervisor.request_stop()
+            else:
+                log.warning("second {} received: exiting now", name)
+                # unconfirmed updates stay on Telegram's side and come back next start
+                os._exit(128 + signum)
+
+
+async def serve(
+    app: App,
+    *,
+    handle_signals: bool = True,
+    on_ready: Callable[[], None] | None = None,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run until stopped (a signal, or `app.supervisor.request_stop()`)."""
+    async with anyio.create_task_group() as tg:
+        if handle_signals:
+            tg.start_soon(_watch_signals, app.supervisor)
+        await tg.start(_supervise, app.supervisor, tg.cancel_scope)
+        log.info("ready")
+        if on_ready is not None:
+            on_ready()
+        task_status.started()
+    log.info("stopped")
+
+
+async def _supervise(
+    supervisor: Supervisor,
+    done: anyio.CancelScope,
+    *,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    await supervisor.run(task_status=task_status)
+    done.cancel()  # every child has stopped: end the signal watcher too

