@@ -69,6 +69,9 @@ class Settings(BaseSettings):
 
     teambot_backend: Literal["asyncio", "trio"] = "asyncio"
 
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)  # 0: no HTTP listener
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -91,9 +94,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.match(
-            r"^postgres(ql)?://", value.get_secret_value()
-        ):
+        if value is not None and not re.match(r"^postgres(ql)?://", value.get_secret_value()):
             raise ValueError("expected a postgresql:// URL")
         return value
 
@@ -101,8 +102,7 @@ class Settings(BaseSettings):
     def _pool_bounds(self) -> Settings:
         if self.db_pool_max_size < self.db_pool_min_size:
             raise ValueError(
-                "DB_POOL_MAX_SIZE: expected at least DB_POOL_MIN_SIZE "
-                f"({self.db_pool_min_size})"
+                f"DB_POOL_MAX_SIZE: expected at least DB_POOL_MIN_SIZE ({self.db_pool_min_size})"
             )
         return self
 
@@ -147,7 +147,7 @@ def _describe(error: dict[str, object]) -> str:
 class BotSettings(Settings):
     """Settings for running the bot, which needs a token; `migrate` does not."""
 
-    bot_token: SecretStr = Field(description="the token from @BotFather")  # type: ignore[assignment]
+    bot_token: SecretStr = Field(description="the token from @BotFather")
 
 
 def load_settings(*, require_token: bool = True, **overrides: object) -> Settings:

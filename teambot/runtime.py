@@ -1,12 +1,14 @@
 """The actor tree, wired and run under one supervisor.
 
-    root task group
-    ├── signals        SIGTERM/SIGINT → graceful stop; a second signal exits at once
-    └── supervisor     (one-for-one, restart intensity; children start in order, stop reversed)
-        ├── database   waits for PostgreSQL, migrates, owns the pool — closes last
-        ├── telegram   checks the token, publishes the command menu, owns the HTTP session
-        ├── pipeline   (one-for-all) poller → throttle → dispatch over bounded streams
-        └── cleanup    periodic jobs every CLEANUP_INTERVAL_MINUTES
+root task group
+├── signals        SIGTERM/SIGINT → graceful stop; a second signal exits at once
+└── supervisor     (one-for-one, restart intensity; children start in order, stop reversed)
+    ├── database   waits for PostgreSQL, migrates, owns the pool — closes last
+    ├── telegram   checks the token, publishes the command menu, owns the HTTP session
+    ├── pipeline   (one-for-all) poller → throttle → dispatch over bounded streams
+    ├── cleanup    periodic jobs every CLEANUP_INTERVAL_MINUTES
+    ├── http       /healthz, /readyz, /metrics (unless HTTP_PORT=0)
+    └── watchdog   systemd watchdog pings while the poller makes progress
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ from loguru import logger
 from teambot.actors.cleanup import CleanupJob, CleanupTimer
 from teambot.actors.database import DatabaseActor
 from teambot.actors.dispatch import Dispatch
+from teambot.actors.http_server import HttpServer
 from teambot.actors.pipeline import Pipeline
 from teambot.actors.poller import UpdatePoller
 from teambot.actors.throttle import Throttle
+from teambot.actors.watchdog import SystemdNotifier, Watchdog
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, create_bot
 from teambot.bot import UpdateHandler, build_dispatcher, publish_commands
 from teambot.config import Settings
 from teambot.data import handled_updates
 from teambot.errors import FatalError
+from teambot.health import Health
 from teambot.ledger import UpdateLedger
 from teambot.logs import redactor
+from teambot.metrics import Metrics
 from teambot.supervisor import ChildSpec, Supervisor
 
 log = logger.bind(actor="runtime")
@@ -66,7 +72,9 @@ class TelegramActor:
                 await publish_commands(self.bot)
                 break
             except TelegramUnauthorizedError:
-                raise FatalError("BOT_TOKEN was rejected by the Bot API (401 Unauthorized)")
+                raise FatalError(
+                    "BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
+                ) from None
             except TRANSIENT_TELEGRAM_ERRORS as exc:
                 log.warning("Bot API unreachable ({}); retry in {:.0f} s", exc, delay)
                 await anyio.sleep(delay)
@@ -80,6 +88,9 @@ class App:
     """The wired tree, exposed so tests and health checks can look inside."""
 
     settings: Settings
+    health: Health
+    metrics: Metrics
+    notifier: SystemdNotifier
     bot: Bot
     database: Database
     ledger: UpdateLedger
@@ -93,23 +104,33 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     assert settings.bot_token is not None
     token = settings.bot_token.get_secret_value()
     redactor.add(token)
-    bot = create_bot(token, settings.telegram_api_url)
+    health = Health(stale_after=settings.poll_timeout_seconds + 45)
+    metrics = Metrics()
+    notifier = SystemdNotifier()
+    health.on_status.append(notifier.status)
+    bot = create_bot(token, settings.telegram_api_url, health, metrics)
     database = Database(
         conninfo,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         max_lifetime=settings.db_pool_max_lifetime_seconds,
     )
+    metrics.watch_pool(database.stats)
     ledger = UpdateLedger()
     handler = UpdateHandler(bot, build_dispatcher(*extra_routers))
-    poller = UpdatePoller(bot, database, ledger, poll_timeout=settings.poll_timeout_seconds)
+    poller = UpdatePoller(
+        bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
+    )
     pipeline = Pipeline(
         poller,
-        Throttle(settings.rate_limit_requests_per_minute, settings.rate_limit_window_seconds),
+        Throttle(
+            settings.rate_limit_requests_per_minute, settings.rate_limit_window_seconds, metrics
+        ),
         Dispatch(
             handler.handle,
             handler.on_failure,
             ledger,
+            metrics,
             max_concurrency=settings.max_concurrent_updates,
         ),
     )
@@ -121,26 +142,49 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         [CleanupJob("forget handled update ids", forget_handled_updates)],
         interval=settings.cleanup_interval_minutes * 60,
     )
+    children = [
+        ChildSpec(
+            "database",
+            DatabaseActor(
+                database, health, connect_timeout=settings.db_connect_timeout_seconds
+            ).run,
+        ),
+        ChildSpec("telegram", TelegramActor(bot).run),
+        ChildSpec(
+            "pipeline",
+            pipeline.run,
+            request_stop=pipeline.request_stop,
+            stop_timeout=settings.shutdown_timeout_seconds,
+        ),
+        ChildSpec("cleanup", cleanup.run),
+        ChildSpec("watchdog", Watchdog(notifier, health).run),
+    ]
+    if settings.http_port:
+        server = HttpServer(health, database, metrics, settings.http_host, settings.http_port)
+        children.append(ChildSpec("http", server.run))
     supervisor = Supervisor(
-        [
-            ChildSpec("database", DatabaseActor(database,
-                      connect_timeout=settings.db_connect_timeout_seconds).run),
-            ChildSpec("telegram", TelegramActor(bot).run),
-            ChildSpec(
-                "pipeline",
-                pipeline.run,
-                request_stop=pipeline.request_stop,
-                stop_timeout=settings.shutdown_timeout_seconds,
-            ),
-            ChildSpec("cleanup", cleanup.run),
-        ],
+        children,
         intensity=settings.restart_intensity,
         period=settings.restart_period_seconds,
+        on_restart=lambda actor: metrics.actor_restarts.labels(actor).inc(),
     )
-    return App(settings, bot, database, ledger, poller, pipeline, cleanup, supervisor)
+    return App(
+        settings,
+        health,
+        metrics,
+        notifier,
+        bot,
+        database,
+        ledger,
+        poller,
+        pipeline,
+        cleanup,
+        supervisor,
+    )
 
 
-async def _watch_signals(supervisor: Supervisor) -> None:
+async def _watch_signals(app: App) -> None:
+    supervisor = app.supervisor
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         received = 0
         async for signum in signals:
@@ -148,6 +192,8 @@ async def _watch_signals(supervisor: Supervisor) -> None:
             name = signal.Signals(signum).name
             if received == 1:
                 log.info("{} received: finishing updates in flight, then stopping", name)
+                app.notifier.notify("STOPPING=1")
+                app.health.set_status("draining updates in flight")
                 supervisor.request_stop()
             else:
                 log.warning("second {} received: exiting now", name)
@@ -165,9 +211,11 @@ async def serve(
     """Run until stopped (a signal, or `app.supervisor.request_stop()`)."""
     async with anyio.create_task_group() as tg:
         if handle_signals:
-            tg.start_soon(_watch_signals, app.supervisor)
+            tg.start_soon(_watch_signals, app)
         await tg.start(_supervise, app.supervisor, tg.cancel_scope)
         log.info("ready")
+        app.health.set_status("polling for updates")
+        app.notifier.notify("READY=1")
         if on_ready is not None:
             on_ready()
         task_status.started()

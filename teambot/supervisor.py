@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
@@ -20,7 +21,7 @@ from loguru import logger
 
 from teambot.errors import FatalError, find_error
 
-ChildRun = Callable[..., Awaitable[None]]
+ChildRun = Callable[..., Coroutine[Any, Any, None]]
 
 
 class RestartIntensityExceeded(Exception):

@@ -9,17 +9,20 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import psycopg
 import pytest
+from aiogram import Router
 
 from teambot.config import Settings, load_settings
 from teambot.data.migrations import apply_migrations
 from teambot.logs import setup_logging
 from teambot.runtime import App, build_app, serve
-from tests.fake_telegram import FakeTelegram
+
+if TYPE_CHECKING:
+    from tests.fake_telegram import FakeTelegram
 
 TEMPLATE = "teambot_test_template"
 
@@ -70,6 +73,8 @@ def database_url(postgres_server: str, template_database: str) -> Iterator[str]:
 
 @pytest.fixture
 def telegram() -> Iterator[FakeTelegram]:
+    from tests.fake_telegram import FakeTelegram
+
     with FakeTelegram() as fake:
         yield fake
 
@@ -100,9 +105,9 @@ def settings(telegram: FakeTelegram, database_url: str) -> Settings:
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[App]:
+async def running(settings: Settings, *routers: Router) -> AsyncIterator[App]:
     """The whole bot, in this process, on the test's anyio backend."""
-    app = build_app(settings, settings.database_conninfo() or "")
+    app = build_app(settings, settings.database_conninfo() or "", routers)
     async with anyio.create_task_group() as tg:
         await tg.start(partial(serve, app, handle_signals=False))
         try:

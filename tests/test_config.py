@@ -15,7 +15,11 @@ def teambot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-m", "teambot", *args],
-        env=clean, cwd=cwd, capture_output=True, text=True, timeout=60,
+        env=clean,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -34,7 +38,10 @@ def test_every_bad_setting_gets_one_line_and_exit_78(tmp_path: Path) -> None:
     assert result.returncode == 78
     lines = result.stderr.strip().splitlines()
     assert [line.split(":")[2].strip() for line in lines] == [
-        "BOT_TOKEN", "DATABASE_URL", "DB_PORT", "RATE_LIMIT_REQUESTS_PER_MINUTE",
+        "BOT_TOKEN",
+        "DATABASE_URL",
+        "DB_PORT",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE",
         "TEAMBOT_BACKEND",
     ], lines
     assert "Traceback" not in result.stderr

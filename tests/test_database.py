@@ -21,12 +21,15 @@ def test_migrations_applied_twice_are_a_no_op(database_url: str) -> None:
 
 
 def test_concurrent_instances_apply_each_migration_once(database_url: str) -> None:
-    extra = [*bundled_migrations(), Migration(
-        "9999_probe", "create table probe (id int); select pg_sleep(0.2);")]
+    extra = [
+        *bundled_migrations(),
+        Migration("9999_probe", "create table probe (id int); select pg_sleep(0.2);"),
+    ]
     results: list[list[str]] = []
-    threads = [threading.Thread(target=lambda: results.append(apply_migrations(database_url,
-                                                                                extra)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(apply_migrations(database_url, extra)))
+        for _ in range(3)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -35,8 +38,10 @@ def test_concurrent_instances_apply_each_migration_once(database_url: str) -> No
 
 
 def test_a_failed_migration_leaves_nothing_behind(database_url: str) -> None:
-    broken = [*bundled_migrations(), Migration(
-        "9999_broken", "create table half (id int); select * from no_such_table;")]
+    broken = [
+        *bundled_migrations(),
+        Migration("9999_broken", "create table half (id int); select * from no_such_table;"),
+    ]
     with pytest.raises(psycopg.errors.UndefinedTable):
         apply_migrations(database_url, broken)
     with psycopg.connect(database_url) as conn:
@@ -57,11 +62,14 @@ def test_schema_constraints(database_url: str) -> None:
         assert team is not None
         conn.execute(
             "insert into invitations (sender_id, recipient_id, team_id, kind, expires_at)"
-            " values (1, 2, %s, 'invite', now() + interval '72 hours')", (team[0],))
+            " values (1, 2, %s, 'invite', now() + interval '72 hours')",
+            (team[0],),
+        )
         with pytest.raises(psycopg.errors.UniqueViolation):  # one pending per pair
             conn.execute(
                 "insert into invitations (sender_id, recipient_id, kind, expires_at)"
-                " values (2, 1, 'request', now() + interval '72 hours')")
+                " values (2, 1, 'request', now() + interval '72 hours')"
+            )
         conn.execute("delete from teams where id = %s", (team[0],))  # CASCADE
         assert conn.execute("select count(*) from invitations").fetchone() == (0,)
 
@@ -71,6 +79,7 @@ async def test_work_commits_on_success_and_rolls_back_on_error(database_url: str
     database = Database(database_url, min_size=1, max_size=2)
     await database.open()
     try:
+
         def insert(conn: Connection, user_id: int, fail: bool) -> None:
             conn.execute("insert into users (id) values (%s)", (user_id,))
             if fail:

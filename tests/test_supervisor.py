@@ -36,7 +36,10 @@ async def test_a_crashing_actor_is_restarted_and_the_others_keep_running() -> No
 
     supervisor = Supervisor(
         [ChildSpec("flaky", flaky), ChildSpec("steady", steady)],
-        intensity=5, period=10, min_backoff=0.01, max_backoff=0.02,
+        intensity=5,
+        period=10,
+        min_backoff=0.01,
+        max_backoff=0.02,
         on_restart=restarted.append,
     )
     async with anyio.create_task_group() as tg:
@@ -58,7 +61,10 @@ async def test_past_the_restart_intensity_the_supervisor_gives_up() -> None:
         raise RuntimeError("always")
 
     supervisor = Supervisor(
-        [ChildSpec("broken", broken)], intensity=3, period=10, min_backoff=0.001,
+        [ChildSpec("broken", broken)],
+        intensity=3,
+        period=10,
+        min_backoff=0.001,
         max_backoff=0.002,
     )
     with anyio.fail_after(5), pytest.raises(BaseException) as caught:
@@ -98,14 +104,19 @@ async def test_children_start_in_order_and_stop_in_reverse() -> None:
 
         return ChildSpec(name, run)
 
-    supervisor = Supervisor([child("database", 0.03), child("telegram", 0.01),
-                             child("pipeline", 0)])
+    supervisor = Supervisor(
+        [child("database", 0.03), child("telegram", 0.01), child("pipeline", 0)]
+    )
     async with anyio.create_task_group() as tg:
         await tg.start(supervisor.run)
         supervisor.request_stop()
     assert events == [
-        "start database", "start telegram", "start pipeline",
-        "stop pipeline", "stop telegram", "stop database",
+        "start database",
+        "start telegram",
+        "start pipeline",
+        "stop pipeline",
+        "stop telegram",
+        "stop database",
     ]
 
 

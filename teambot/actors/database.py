@@ -12,13 +12,15 @@ from loguru import logger
 
 from teambot.adapters.database import Database, probe
 from teambot.data.migrations import apply_migrations
+from teambot.health import Health
 
 log = logger.bind(actor="database")
 
 
 class DatabaseActor:
-    def __init__(self, database: Database, *, connect_timeout: float = 300) -> None:
+    def __init__(self, database: Database, health: Health, *, connect_timeout: float = 300) -> None:
         self.database = database
+        self.health = health
         self.connect_timeout = connect_timeout
 
     async def wait_for_postgres(self) -> None:
@@ -38,7 +40,9 @@ class DatabaseActor:
                 delay = min(delay * 2, 10)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        self.health.set_status("waiting for the database")
         await self.wait_for_postgres()
+        self.health.set_status("applying database migrations")
         applied = await anyio.to_thread.run_sync(apply_migrations, self.database.conninfo)
         if applied:
             log.info("applied migrations: {}", ", ".join(applied))

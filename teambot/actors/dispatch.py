@@ -20,6 +20,7 @@ from teambot.actors.work import Work
 from teambot.adapters.database import TRANSIENT_ERRORS
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS
 from teambot.ledger import UpdateLedger
+from teambot.metrics import Metrics
 
 log = logger.bind(actor="dispatch")
 
@@ -33,6 +34,7 @@ class Dispatch:
         handle: Handler,
         on_failure: Handler,
         ledger: UpdateLedger,
+        metrics: Metrics,
         *,
         max_concurrency: int = 64,
         attempt_timeout: float = 60,
@@ -41,6 +43,7 @@ class Dispatch:
         self._handle = handle
         self._on_failure = on_failure
         self._ledger = ledger
+        self._metrics = metrics
         self._max_concurrency = max_concurrency
         self._attempt_timeout = attempt_timeout
         self._max_retry_backoff = max_retry_backoff
@@ -82,19 +85,23 @@ class Dispatch:
             try:
                 with anyio.fail_after(self._attempt_timeout):
                     await self._handle(work)
+                self._metrics.updates_handled.inc()
                 break
             except TRANSIENT as exc:
                 # The database or Telegram is away: keep the update and try again; the
                 # user's later updates wait behind it, so their order is kept.
                 wait = random.uniform(backoff / 2, backoff)
                 backoff = min(backoff * 2, self._max_retry_backoff)
-                log.warning("update {} waits for recovery ({!r}); retry in {:.1f} s",
-                            update_id, exc, wait)
+                log.warning(
+                    "update {} waits for recovery ({!r}); retry in {:.1f} s", update_id, exc, wait
+                )
                 await anyio.sleep(wait)
             except Exception as exc:  # noqa: BLE001 - one bad update must not stop the rest
                 log.opt(exception=exc).error("update {} failed: {!r}", update_id, exc)
+                self._metrics.updates_failed.inc()
                 await self._tell_failure(work)
                 break
+        self._metrics.handling_seconds.observe(anyio.current_time() - work.pending.fetched_at)
         self._ledger.done(update_id)
 
     async def _tell_failure(self, work: Work) -> None:
@@ -102,5 +109,6 @@ class Dispatch:
             with anyio.fail_after(10):
                 await self._on_failure(work)
         except Exception as exc:  # noqa: BLE001 - the apology is best effort
-            log.warning("could not tell the user about update {}: {!r}",
-                        work.pending.update_id, exc)
+            log.warning(
+                "could not tell the user about update {}: {!r}", work.pending.update_id, exc
+            )

@@ -31,8 +31,7 @@ class Pipeline:
         self.buffer = buffer
 
     def request_stop(self) -> None:
-        log.info("stopping: no new updates, finishing {} in flight",
-                 self.poller.ledger.in_flight)
+        log.info("stopping: no new updates, finishing {} in flight", self.poller.ledger.in_flight)
         self.poller.stop_fetching()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:

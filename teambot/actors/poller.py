@@ -8,7 +8,7 @@ handled, so a crash at any moment loses nothing. What is in flight is bounded by
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import anyio
 from aiogram import Bot
@@ -23,15 +23,20 @@ from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, parse_update
 from teambot.data import handled_updates
 from teambot.errors import FatalError
+from teambot.health import Health
 from teambot.ledger import PendingUpdate, UpdateLedger
+from teambot.metrics import Metrics
 
 log = logger.bind(actor="poller")
+
+# 409: a webhook is set or another instance polls; both may clear up, so keep trying
+RETRY_POLL: tuple[type[BaseException], ...] = (*TRANSIENT_TELEGRAM_ERRORS, TelegramConflictError)
 
 
 class GetRawUpdates(GetUpdates):
     """getUpdates whose result stays raw JSON, so one malformed update cannot block the rest."""
 
-    __returning__ = list[dict[str, Any]]  # type: ignore[assignment]
+    __returning__ = list[dict[str, Any]]
 
 
 class UpdatePoller:
@@ -40,6 +45,8 @@ class UpdatePoller:
         bot: Bot,
         database: Database,
         ledger: UpdateLedger,
+        health: Health,
+        metrics: Metrics,
         *,
         poll_timeout: int = 25,
         max_in_flight: int = 200,
@@ -48,10 +55,11 @@ class UpdatePoller:
         self.bot = bot
         self.database = database
         self.ledger = ledger
+        self.health = health
+        self.metrics = metrics
         self.poll_timeout = poll_timeout
         self.max_in_flight = max_in_flight
         self.allowed_updates = allowed_updates
-        self.last_progress = anyio.current_time()
         self._stopping = False
         self._fetch_scope: anyio.CancelScope | None = None
 
@@ -72,49 +80,60 @@ class UpdatePoller:
             if replay:
                 log.info("re-feeding {} updates left in flight", len(replay))
             task_status.started()
+            self.health.polling = True
+            self.health.poller_alive()
             for item in replay:
                 await outbox.send(item)
+            try:
+                await self._poll(outbox)
+            finally:
+                self.health.polling = False
+
+    async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
+        failures = 0
+        while not self._stopping:
+            await self._record_handled()
+            if self.ledger.in_flight >= self.max_in_flight:
+                await self._wait_for_progress()
+                self.health.poller_alive()
+                continue
+            try:
+                raw_updates = await self._fetch()
+            except TelegramUnauthorizedError as exc:
+                raise FatalError("BOT_TOKEN was rejected by the Bot API (401)") from exc
+            except RETRY_POLL as exc:
+                failures += 1
+                wait = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
+                log.warning("getUpdates failed ({}), retrying in {:.1f} s", exc, wait)
+                await anyio.sleep(wait)
+                self.health.poller_alive()
+                continue
+            if raw_updates is None:
+                break  # stopped while waiting
             failures = 0
-            while not self._stopping:
-                await self._record_handled()
-                if self.ledger.in_flight >= self.max_in_flight:
-                    await self._wait_for_progress()
-                    continue
-                try:
-                    raw_updates = await self._fetch()
-                except TelegramUnauthorizedError as exc:
-                    raise FatalError("BOT_TOKEN was rejected by the Bot API (401)") from exc
-                except (*TRANSIENT_TELEGRAM_ERRORS, TelegramConflictError) as exc:
-                    failures += 1
-                    wait = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
-                    log.warning("getUpdates failed ({}), retrying in {:.1f} s", exc, wait)
-                    await anyio.sleep(wait)
-                    continue
-                if raw_updates is None:
-                    break  # stopped while waiting
-                failures = 0
-                self.last_progress = anyio.current_time()
-                fresh = [u for u in raw_updates if self.ledger.is_new(int(u["update_id"]))]
-                if raw_updates and not fresh:
-                    # everything returned is still being handled: wait before asking again
-                    await self._wait_for_progress()
-                    continue
-                for item in await self._admit(fresh):
-                    await outbox.send(item)
+            self.health.poller_alive()
+            self.health.api_succeeded()
+            fresh = [u for u in raw_updates if self.ledger.is_new(int(u["update_id"]))]
+            if raw_updates and not fresh:
+                # everything returned is still being handled: wait before asking again
+                await self._wait_for_progress()
+                continue
+            self.metrics.updates_received.inc(len(fresh))
+            for item in await self._admit(fresh):
+                await outbox.send(item)
 
     async def _fetch(self) -> list[dict[str, Any]] | None:
         with anyio.CancelScope() as self._fetch_scope:
             if self._stopping:
                 self._fetch_scope.cancel()
-            return await self.bot(
-                GetRawUpdates(
-                    offset=self.ledger.offset,
-                    limit=100,
-                    timeout=self.poll_timeout,
-                    allowed_updates=self.allowed_updates,
-                ),
-                request_timeout=self.poll_timeout + 15,
+            method = GetRawUpdates(
+                offset=self.ledger.offset,
+                limit=100,
+                timeout=self.poll_timeout,
+                allowed_updates=self.allowed_updates,
             )
+            raw: Any = await self.bot(method, request_timeout=self.poll_timeout + 15)
+            return cast(list[dict[str, Any]], raw)
         return None
 
     async def _wait_for_progress(self) -> None:

@@ -19,12 +19,14 @@ from loguru import logger
 
 from teambot.actors.work import Work, ordering_key, sender_of
 from teambot.ledger import PendingUpdate
+from teambot.metrics import Metrics
 
 log = logger.bind(actor="throttle")
 
 
 class Throttle:
-    def __init__(self, requests: int, window_seconds: int = 60) -> None:
+    def __init__(self, requests: int, window_seconds: int, metrics: Metrics) -> None:
+        self._metrics = metrics
         # the sync limits API: its asyncio flavour does not run under trio
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._item = RateLimitItemPerSecond(requests, window_seconds)
@@ -43,6 +45,7 @@ class Throttle:
         else:
             self._prune(now)
             self._told_until[user.id] = now + self._item.get_expiry()
+        self._metrics.updates_throttled.inc()
         log.debug("user {} throttled (update {})", user.id, pending.update_id)
         return Work(pending, key, user, throttled=True, retry_in=retry_in)
 

@@ -21,7 +21,6 @@ P = ParamSpec("P")
 Connection = psycopg.Connection[dict[str, object]]
 
 
-
 class DatabaseUnavailable(Exception):
     """The pool is closed (starting, restarting or stopped)."""
 

@@ -22,14 +22,23 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import CallableObject
 from aiogram.exceptions import (
     RestartingTelegram,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import InputFile, Update
 from loguru import logger
+
+from teambot.health import Health
+from teambot.metrics import Metrics
 
 # A request that fails with one of these may be sent again.
 TRANSIENT_TELEGRAM_ERRORS: tuple[type[BaseException], ...] = (
@@ -150,9 +159,54 @@ class RetryTransient:
             await anyio.sleep(wait)
 
 
-def create_bot(token: str, api_url: str) -> Bot:
+class ObserveRequests:
+    """Session middleware: counts what is sent and what fails, and notes that the Bot API
+    answered (readiness)."""
+
+    SENDING = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
+
+    def __init__(self, health: Health, metrics: Metrics) -> None:
+        self.health = health
+        self.metrics = metrics
+
+    async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        try:
+            result = await make_request(bot, method)
+        except TelegramNetworkError:
+            self.metrics.bot_api_errors.labels("network").inc()
+            raise
+        except TelegramAPIError as exc:
+            code = getattr(exc, "error_code", None) or _status_of(exc)
+            self.metrics.bot_api_errors.labels(str(code)).inc()
+            raise
+        self.health.api_succeeded()
+        if method.__api_method__ in self.SENDING:
+            self.metrics.messages_sent.inc()
+        return result
+
+
+def _status_of(exc: TelegramAPIError) -> str:
+    statuses = {
+        TelegramRetryAfter: "429",
+        TelegramServerError: "5xx",
+        RestartingTelegram: "5xx",
+        TelegramBadRequest: "400",
+        TelegramUnauthorizedError: "401",
+        TelegramForbiddenError: "403",
+        TelegramNotFound: "404",
+        TelegramConflictError: "409",
+    }
+    for kind, status in statuses.items():
+        if isinstance(exc, kind):
+            return status
+    return "other"
+
+
+def create_bot(token: str, api_url: str, health: Health, metrics: Metrics) -> Bot:
     session = HttpxSession(api_url)
+    # outermost first: every attempt of a retried request is observed
     session.middleware(RetryTransient())
+    session.middleware(ObserveRequests(health, metrics))
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 

@@ -1,0 +1,71 @@
+"""Prometheus metrics, one registry per running bot (so tests can run several)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class _PoolCollector(Collector):
+    """Reads the pool's numbers at scrape time instead of mirroring them."""
+
+    def __init__(self, stats: Callable[[], dict[str, int]]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stats = self._stats()
+        yield GaugeMetricFamily(
+            "teambot_db_pool_size", "Connections open in the pool", stats.get("pool_size", 0)
+        )
+        yield GaugeMetricFamily(
+            "teambot_db_pool_available",
+            "Idle connections in the pool",
+            stats.get("pool_available", 0),
+        )
+        yield GaugeMetricFamily(
+            "teambot_db_pool_waiting",
+            "Units of work waiting for a connection",
+            stats.get("requests_waiting", 0),
+        )
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.updates_received = Counter(
+            "teambot_updates_received", "Updates fetched from Telegram", registry=r
+        )
+        self.updates_handled = Counter(
+            "teambot_updates_handled", "Updates handled to the end", registry=r
+        )
+        self.updates_throttled = Counter(
+            "teambot_updates_throttled", "Updates dropped by the per-user rate limit", registry=r
+        )
+        self.updates_failed = Counter(
+            "teambot_updates_failed", "Updates whose handler raised (bug, not outage)", registry=r
+        )
+        self.handling_seconds = Histogram(
+            "teambot_update_handling_seconds",
+            "From fetching an update to finishing it",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.actor_restarts = Counter(
+            "teambot_actor_restarts", "Actor restarts by the supervisor", ["actor"], registry=r
+        )
+        self.bot_api_errors = Counter(
+            "teambot_bot_api_errors", "Failed Bot API requests by error code", ["code"], registry=r
+        )
+        self.messages_sent = Counter(
+            "teambot_messages_sent", "Messages sent or edited through the Bot API", registry=r
+        )
+
+    def watch_pool(self, stats: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(_PoolCollector(stats))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

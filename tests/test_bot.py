@@ -1,0 +1,180 @@
+"""The whole bot in this process, against the fake Bot API and a real PostgreSQL, on both
+anyio backends: answers, per-user order, the throttle, confirmation and failures."""
+
+from __future__ import annotations
+
+import random
+
+import anyio
+import psycopg
+import pytest
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from teambot.config import Settings
+from tests.conftest import make_settings, running
+from tests.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_start_and_help_are_answered_in_the_users_language(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        telegram.send_text(1, "/start", first_name="Ann", language_code="en")
+        telegram.send_text(2, "/start", first_name="Борис", language_code="ru")
+        telegram.send_text(2, "/help", language_code="ru-RU")
+        [hello] = await telegram.wait_for_messages(1, 1)
+        hi, help_ = await telegram.wait_for_messages(2, 2)
+    assert hello.text.startswith("Hi, Ann!")
+    assert hi.text.startswith("Привет, Борис!")
+    assert "/search" in help_.text and "справка" in help_.text
+
+
+async def test_command_menu_is_published_in_both_languages(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        pass
+    languages = sorted(
+        str(call.params.get("language_code", "")) for call in telegram.calls_of("setMyCommands")
+    )
+    assert languages == ["", "ru"]
+
+
+async def test_html_in_names_is_escaped(telegram: FakeTelegram, settings: Settings) -> None:
+    async with running(settings):
+        telegram.send_text(1, "/start", first_name="<b>Eve</b> & co")
+        [hello] = await telegram.wait_for_messages(1, 1)
+    # the fake rejects malformed HTML with 400, so arriving at all proves the escaping
+    assert hello.text.startswith("Hi, <b>Eve</b> & co!")
+
+
+def echo_router(concurrency: list[int]) -> Router:
+    """A handler slow enough, at random, that unordered handling would show."""
+    router = Router(name="echo")
+    active = [0]
+
+    @router.message(Command("echo"))
+    async def echo(message: Message) -> None:
+        active[0] += 1
+        concurrency.append(active[0])
+        await anyio.sleep(random.uniform(0, 0.03))
+        active[0] -= 1
+        await message.answer(f"echo {(message.text or '').split()[-1]}")
+
+    return router
+
+
+async def test_each_users_updates_are_handled_in_order_and_users_in_parallel(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    concurrency: list[int] = []
+    users = range(1, 9)
+    async with running(settings, echo_router(concurrency)):
+        for n in range(15):
+            for user in users:
+                telegram.send_text(user, f"/echo {n}")
+        replies = {user: await telegram.wait_for_messages(user, 15) for user in users}
+    for user in users:
+        assert [m.text for m in replies[user]] == [f"echo {n}" for n in range(15)]
+    assert max(concurrency) > 1  # different users did run side by side
+
+
+async def test_updates_are_confirmed_only_after_they_are_handled(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    gate = anyio.Event()
+    router = Router(name="gate")
+
+    @router.message(Command("slow"))
+    async def slow(message: Message) -> None:
+        await gate.wait()
+        await message.answer("done")
+
+    async with running(settings, router):
+        slow_id = telegram.send_text(1, "/slow")
+        for user in range(2, 6):
+            telegram.send_text(user, "/help")
+        for user in range(2, 6):
+            await telegram.wait_for_messages(user, 1)
+        await anyio.sleep(0.3)  # several getUpdates round trips
+        assert telegram.confirmed_offset <= slow_id  # the slow one holds the offset back
+        gate.set()
+        await telegram.wait_for_messages(1, 1)
+        await telegram.wait_confirmed(slow_id + 4, timeout=10)
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        row = conn.execute("select count(*) from handled_updates").fetchone()
+    assert row == (5,)
+
+
+async def test_throttle_lets_the_limit_through_then_tells_once_then_reopens(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    settings = make_settings(
+        telegram, database_url, rate_limit_requests_per_minute=20, rate_limit_window_seconds=2
+    )
+    async with running(settings):
+        for _ in range(30):
+            telegram.send_text(1, "/help")
+        telegram.send_text(2, "/help")  # someone else is not slowed down
+        await telegram.wait_for_messages(2, 1)
+        await telegram.wait_until(lambda: telegram.pending_update_count == 0, what="all confirmed")
+        replies = [m.text for m in telegram.messages(1)]
+        assert len(replies) == 21
+        assert replies[:20] == [replies[0]] * 20
+        assert replies[20].startswith("Slow down a little: try again in ")
+        await anyio.sleep(2.1)
+        telegram.send_text(1, "/help")
+        await telegram.wait_for_messages(1, 22)
+    assert telegram.messages(1)[21].text == replies[0]
+
+
+async def test_a_failing_handler_apologises_and_the_bot_goes_on(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    router = Router(name="broken")
+
+    @router.message(Command("boom"))
+    async def boom(message: Message) -> None:
+        raise ZeroDivisionError("bug")
+
+    async with running(settings, router):
+        bad = telegram.send_text(1, "/boom", language_code="ru")
+        telegram.send_text(1, "/help")
+        first, second = await telegram.wait_for_messages(1, 2)
+        await telegram.wait_confirmed(bad + 1)
+    assert first.text == "Извините, у меня что-то пошло не так. Попробуйте ещё раз."
+    assert second.text.startswith("/start")
+
+
+async def test_a_crashed_pipeline_restarts_and_loses_nothing(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    router = Router(name="echo")
+    crashed = False
+
+    @router.message(Command("echo"))
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    async with running(settings, router) as app:
+        original = app.pipeline.throttle.check
+
+        def crash_once(pending):  # type: ignore[no-untyped-def]
+            nonlocal crashed
+            if not crashed and pending.update_id % 7 == 0:
+                crashed = True
+                raise RuntimeError("throttle bug")
+            return original(pending)
+
+        app.pipeline.throttle.check = crash_once  # type: ignore[method-assign]
+        for n in range(40):
+            telegram.send_text(100 + n, f"/echo {n}")
+        for n in range(40):
+            # at least once: an update cut short by the crash may be answered twice
+            replies = await telegram.wait_for_messages(100 + n, 1, timeout=15)
+            assert {reply.text for reply in replies} == {f"/echo {n}"}
+    assert crashed
