@@ -6,13 +6,16 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from teambot.actors.work import Work
+from teambot.adapters.database import Database
+from teambot.adapters.fsm_storage import PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.routers import all_routers
 from teambot.texts import LANGUAGES, language_from_code, text
 
 
-def build_dispatcher(*extra_routers: Router) -> Dispatcher:
-    dispatcher = Dispatcher()
+def build_dispatcher(database: Database, *extra_routers: Router) -> Dispatcher:
+    # no event isolation: the dispatch actor already runs one user's updates one at a time
+    dispatcher = Dispatcher(storage=PostgresStorage(database))
     dispatcher.include_routers(*all_routers(), *extra_routers)
     return dispatcher
 

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("check-config", help="validate the settings and exit (78 when bad)")
+    commands.add_parser(
+        "healthcheck", help="ask the running bot whether it is ready (exit 0) or not (exit 1)"
+    )
     return parser
 
 
@@ -68,16 +71,41 @@ def _check_config(settings: Settings) -> int:
     return EX_OK
 
 
+def _healthcheck(settings: Settings) -> int:
+    import httpx
+
+    if not settings.http_port:
+        print("unhealthy: the health endpoint is off (HTTP_PORT=0)")
+        return 1
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host
+    url = f"http://{host}:{settings.http_port}/readyz"
+    try:
+        response = httpx.get(url, timeout=5, trust_env=False)
+    except httpx.HTTPError as exc:
+        print(f"unhealthy: no answer from {url} ({type(exc).__name__})")
+        return 1
+    if response.status_code != 200:
+        print(f"unhealthy: {response.text.strip() or response.status_code}")
+        return 1
+    print("healthy")
+    return EX_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(require_token=args.command != "migrate")
+        settings = load_settings(require_token=args.command in ("run", "check-config"))
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"teambot: bad configuration: {problem}", file=sys.stderr)
         return EX_CONFIG
     setup_logging(settings.log_level, settings.log_file)
-    command = {"run": _run, "migrate": _migrate, "check-config": _check_config}[args.command]
+    command = {
+        "run": _run,
+        "migrate": _migrate,
+        "check-config": _check_config,
+        "healthcheck": _healthcheck,
+    }[args.command]
     try:
         return command(settings)
     except KeyboardInterrupt:

@@ -8,13 +8,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from teambot.adapters.database import TRANSIENT_ERRORS, Connection, Database
-
-UNANSWERED: tuple[type[BaseException], ...] = (TimeoutError, *TRANSIENT_ERRORS)
-
-
-def _select_one(conn: Connection) -> None:
-    conn.execute("select 1")
+from teambot.adapters.database import TRANSIENT_ERRORS, Database
 
 
 @dataclass
@@ -52,9 +46,8 @@ class Health:
         if not database.is_open:
             return f"not ready: {self.status}"
         try:
-            with anyio.fail_after(3):
-                await database.run(_select_one)
-        except UNANSWERED as exc:
+            await database.ping(timeout=2)
+        except TRANSIENT_ERRORS as exc:
             return f"PostgreSQL does not answer ({type(exc).__name__})"
         if self.last_api_ok is None or anyio.current_time() - self.last_api_ok > self.stale_after:
             return "the Bot API has not answered recently"

@@ -102,6 +102,18 @@ class Database:
             partial(self._transaction, work, *args, **kwargs), limiter=self._limiter
         )
 
+    async def ping(self, timeout: float = 2) -> None:
+        """`select 1` on a pooled connection, waiting at most `timeout` for one."""
+
+        def select_one() -> None:
+            pool = self._pool
+            if pool is None:
+                raise DatabaseUnavailable("the database pool is not open")
+            with pool.connection(timeout=timeout) as conn:
+                conn.execute("select 1")
+
+        await anyio.to_thread.run_sync(select_one, limiter=self._limiter)
+
     def stats(self) -> dict[str, int]:
         return dict(self._pool.get_stats()) if self._pool is not None else {}
 

@@ -1,0 +1,1 @@
+"""The data layer: every SQL statement of teambot lives in this package."""

@@ -1,0 +1,30 @@
+"""Update ids whose handling finished, so a redelivered update is not acted on twice."""
+
+from __future__ import annotations
+
+from teambot.adapters.database import Connection
+
+
+def record(conn: Connection, update_ids: list[int]) -> None:
+    conn.execute(
+        "insert into handled_updates (update_id) select unnest(%s::bigint[])"
+        " on conflict do nothing",
+        (update_ids,),
+    )
+
+
+def already_handled(conn: Connection, update_ids: list[int]) -> set[int]:
+    rows = conn.execute(
+        "select update_id from handled_updates where update_id = any(%s::bigint[])",
+        (update_ids,),
+    ).fetchall()
+    return {int(row["update_id"]) for row in rows}  # type: ignore[call-overload]
+
+
+def forget_older_than(conn: Connection, hours: float) -> int:
+    # Telegram keeps unconfirmed updates for 24 h; past that no redelivery can happen.
+    cur = conn.execute(
+        "delete from handled_updates where handled_at < now() - make_interval(hours => %s)",
+        (hours,),
+    )
+    return cur.rowcount

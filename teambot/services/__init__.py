@@ -1,0 +1,1 @@
+"""Business rules. They know nothing of Telegram: they take and return plain values."""

@@ -1,0 +1,122 @@
+"""What an operator sees: health endpoints, metrics, `teambot healthcheck`, systemd notify."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import make_settings, running
+from tests.fake_telegram import FakeTelegram
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def get(url: str) -> httpx.Response:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        return await client.get(url, timeout=10)
+
+
+def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HTTP_PORT": str(port)}
+    return subprocess.run([sys.executable, "-m", "teambot", "healthcheck"], env=env,
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.anyio
+async def test_health_endpoints_and_metrics(telegram: FakeTelegram, database_url: str) -> None:
+    port = free_port()
+    settings = make_settings(telegram, database_url, http_port=port)
+    base = f"http://127.0.0.1:{port}"
+    async with running(settings) as app:
+        telegram.send_text(1, "/start")
+        await telegram.wait_for_messages(1, 1)
+        assert (await get(f"{base}/healthz")).status_code == 200
+        ready = await get(f"{base}/readyz")
+        assert (ready.status_code, ready.text) == (200, "ok\n")
+        result = await anyio.to_thread.run_sync(healthcheck, port)
+        assert (result.returncode, result.stdout.strip()) == (0, "healthy")
+        metrics = (await get(f"{base}/metrics")).text
+        assert "teambot_updates_received_total 1.0" in metrics
+        assert "teambot_updates_handled_total 1.0" in metrics
+        assert "teambot_messages_sent_total 1.0" in metrics
+        assert "teambot_db_pool_size" in metrics
+
+        # the poller stops making progress: liveness and readiness both say so
+        app.health.last_poll -= 10_000
+        stuck = await get(f"{base}/healthz")
+        assert stuck.status_code == 503
+        assert "poller made no progress" in stuck.text
+        result = await anyio.to_thread.run_sync(healthcheck, port)
+        assert result.returncode == 1
+        assert result.stdout.startswith("unhealthy: the update poller made no progress")
+        app.health.poller_alive()
+
+        # the database goes away: not ready, but still alive
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                         " where datname = current_database() and pid <> pg_backend_pid()")
+            conn.execute("alter database " + conn.info.dbname + " with allow_connections false")
+        try:
+            not_ready = await get(f"{base}/readyz")
+            assert not_ready.status_code == 503
+            assert "PostgreSQL does not answer" in not_ready.text
+            assert (await get(f"{base}/healthz")).status_code == 200
+        finally:
+            with psycopg.connect(psycopg.conninfo.make_conninfo(database_url, dbname="postgres"),
+                                 autocommit=True) as conn:
+                conn.execute("alter database " + psycopg.conninfo.conninfo_to_dict(
+                    database_url)["dbname"] + " with allow_connections true")
+
+
+def test_healthcheck_without_a_running_bot_says_so() -> None:
+    result = healthcheck(free_port())
+    assert result.returncode == 1
+    assert result.stdout.startswith("unhealthy: no answer from http://127.0.0.1:")
+
+
+def test_systemd_notify_messages_in_order(
+    telegram: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(20)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE"))}
+    env.update(BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.api_url,
+               DATABASE_URL=database_url, DB_POOL_MIN_SIZE="1", POLL_TIMEOUT_SECONDS="1",
+               HTTP_PORT="0", NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+    proc = subprocess.Popen([sys.executable, "-m", "teambot", "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    messages: list[str] = []
+    try:
+        while "READY=1" not in messages:
+            messages.append(sock.recv(4096).decode())
+        while messages.count("WATCHDOG=1") < 3:
+            messages.append(sock.recv(4096).decode())
+        proc.send_signal(signal.SIGTERM)
+        while "STOPPING=1" not in messages:
+            messages.append(sock.recv(4096).decode())
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sock.close()
+    statuses = [m for m in messages if m.startswith("STATUS=")]
+    assert statuses[:3] == ["STATUS=waiting for the database",
+                            "STATUS=applying database migrations", "STATUS=polling for updates"]
+    assert messages.index("STATUS=polling for updates") < messages.index("READY=1")
+    assert messages.index("READY=1") < messages.index("WATCHDOG=1")
+    assert "STATUS=draining updates in flight" in messages
