@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+import psycopg
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -94,8 +95,18 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.match(r"^postgres(ql)?://", value.get_secret_value()):
-            raise ValueError("expected a postgresql:// URL")
+        if value is None:
+            return value
+        url = value.get_secret_value()
+        try:
+            psycopg.conninfo.conninfo_to_dict(url)
+        except psycopg.ProgrammingError:
+            url = ""
+        if not url or ("://" in url and not re.match(r"^postgres(ql)?://", url)):
+            raise ValueError(
+                "expected postgresql://user:password@host:port/dbname"
+                " or a key=value connection string"
+            )
         return value
 
     @model_validator(mode="after")
