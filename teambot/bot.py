@@ -9,14 +9,18 @@ from teambot.actors.work import Work
 from teambot.adapters.database import Database
 from teambot.adapters.fsm_storage import PostgresStorage
 from teambot.adapters.telegram import feed_update
-from teambot.routers import all_routers
+from teambot.routers import fallback_router, feature_routers
+from teambot.routers.context import UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
 
 
 def build_dispatcher(database: Database, *extra_routers: Router) -> Dispatcher:
     # no event isolation: the dispatch actor already runs one user's updates one at a time
-    dispatcher = Dispatcher(storage=PostgresStorage(database))
-    dispatcher.include_routers(*all_routers(), *extra_routers)
+    dispatcher = Dispatcher(storage=PostgresStorage(database), database=database)
+    context = UserContext()
+    dispatcher.message.outer_middleware(context)
+    dispatcher.callback_query.outer_middleware(context)
+    dispatcher.include_routers(*feature_routers(), *extra_routers, fallback_router())
     return dispatcher
 
 
@@ -56,8 +60,8 @@ async def publish_commands(bot: Bot) -> None:
     """The command menu, in each language the bot speaks."""
     for language in LANGUAGES:
         commands = [
-            BotCommand(command="start", description=text(language, "cmd_start")),
-            BotCommand(command="help", description=text(language, "cmd_help")),
+            BotCommand(command=name, description=text(language, f"cmd_{name}"))
+            for name in ("start", "help", "language", "cancel")
         ]
         await bot.set_my_commands(
             commands,

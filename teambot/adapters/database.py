@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio
 import psycopg
@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 T = TypeVar("T")
 P = ParamSpec("P")
-Connection = psycopg.Connection[dict[str, object]]
+Connection = psycopg.Connection[dict[str, Any]]
 
 
 class DatabaseUnavailable(Exception):

@@ -12,7 +12,7 @@ from teambot.adapters.database import Connection
 
 def get_state(conn: Connection, key: str) -> str | None:
     row = conn.execute("select state from fsm_states where key = %s", (key,)).fetchone()
-    return None if row is None else row["state"]  # type: ignore[return-value]
+    return None if row is None else row["state"]
 
 
 def set_state(conn: Connection, key: str, state: str | None) -> None:
@@ -25,7 +25,7 @@ def set_state(conn: Connection, key: str, state: str | None) -> None:
 
 def get_data(conn: Connection, key: str) -> dict[str, Any]:
     row = conn.execute("select data from fsm_states where key = %s", (key,)).fetchone()
-    return {} if row is None else dict(row["data"])  # type: ignore[call-overload]
+    return {} if row is None else dict(row["data"])
 
 
 def set_data(conn: Connection, key: str, data: Mapping[str, Any]) -> None:
@@ -45,7 +45,7 @@ def merge_data(conn: Connection, key: str, data: Mapping[str, Any]) -> dict[str,
         (key, Jsonb(dict(data))),
     ).fetchone()
     assert row is not None
-    return dict(row["data"])  # type: ignore[call-overload]
+    return dict(row["data"])
 
 
 def forget_idle(conn: Connection, days: int) -> int:

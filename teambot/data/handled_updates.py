@@ -18,7 +18,7 @@ def already_handled(conn: Connection, update_ids: list[int]) -> set[int]:
         "select update_id from handled_updates where update_id = any(%s::bigint[])",
         (update_ids,),
     ).fetchall()
-    return {int(row["update_id"]) for row in rows}  # type: ignore[call-overload]
+    return {int(row["update_id"]) for row in rows}
 
 
 def forget_older_than(conn: Connection, hours: float) -> int:

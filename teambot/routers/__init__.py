@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from teambot.routers import start
+from teambot.routers import fallback, registration, start
 
 
-def all_routers() -> list[Router]:
-    return [start.router]
+def feature_routers() -> list[Router]:
+    return [registration.router, start.router]
+
+
+def fallback_router() -> Router:
+    return fallback.router

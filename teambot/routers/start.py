@@ -1,26 +1,36 @@
-"""/start and /help."""
+"""/help and /language (/start itself is the registration router's)."""
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandStart
-from aiogram.types import Message
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
 
-from teambot.texts import language_from_code, text
-from teambot.utils import escape
+from teambot.adapters.database import Database
+from teambot.data import users
+from teambot.routers.views import LanguageChoice, language_keyboard
+from teambot.texts import text
 
 router = Router(name="start")
 
 
-@router.message(CommandStart())
-async def start(message: Message) -> None:
-    user = message.from_user
-    language = language_from_code(user.language_code if user else None)
-    name = escape(user.first_name if user else "")
-    await message.answer(text(language, "start", name=name))
-
-
 @router.message(Command("help"))
-async def help_(message: Message) -> None:
-    user = message.from_user
-    await message.answer(text(language_from_code(user.language_code if user else None), "help"))
+async def help_(message: Message, lang: str) -> None:
+    await message.answer(text(lang, "help"))
+
+
+@router.message(Command("language"))
+async def language(message: Message, lang: str) -> None:
+    await message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageChoice.filter())
+async def chose_language(
+    query: CallbackQuery, callback_data: LanguageChoice, database: Database
+) -> None:
+    # outside registration (that step has its own handler, matched first)
+    lang = callback_data.code if callback_data.code in ("en", "ru") else "en"
+    await database.run(users.set_language, query.from_user.id, lang)
+    await query.answer(text(lang, "language_set"))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text(lang, "language_set"))

@@ -1,0 +1,124 @@
+"""Users: who they are, what they do and look for, and whether they are searching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from teambot.adapters.database import Connection
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str | None
+    first_name: str
+    language: str
+    user_type: str | None
+    display_name: str
+    bio: str
+    skills: list[str] = field(default_factory=list)
+    looking_for: list[str] = field(default_factory=list)
+    is_searching: bool = False
+    is_banned: bool = False
+    ban_notified: bool = False
+    registered_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_at is not None and self.deleted_at is None
+
+
+_COLUMNS = (
+    "id, username, first_name, language, user_type, display_name, bio, skills, looking_for,"
+    " is_searching, is_banned, ban_notified, registered_at, deleted_at"
+)
+
+
+def _row(row: dict[str, Any] | None) -> UserRow | None:
+    return None if row is None else UserRow(**row)
+
+
+def seen(
+    conn: Connection,
+    user_id: int,
+    *,
+    username: str | None,
+    first_name: str,
+    last_name: str | None,
+    language: str,
+) -> UserRow:
+    """Create or refresh a user on any update from them; marks them active."""
+    row = conn.execute(
+        f"insert into users (id, username, first_name, last_name, language)"
+        f" values (%s, %s, %s, %s, %s)"
+        f" on conflict (id) do update set username = excluded.username,"
+        f" first_name = excluded.first_name, last_name = excluded.last_name,"
+        f" last_active = now()"
+        f" returning {_COLUMNS}",
+        (user_id, username, first_name, last_name, language),
+    ).fetchone()
+    user = _row(row)
+    assert user is not None
+    return user
+
+
+def get(conn: Connection, user_id: int) -> UserRow | None:
+    return _row(conn.execute(f"select {_COLUMNS} from users where id = %s", (user_id,)).fetchone())
+
+
+def set_language(conn: Connection, user_id: int, language: str) -> None:
+    conn.execute("update users set language = %s where id = %s", (language, user_id))
+
+
+def register(
+    conn: Connection,
+    user_id: int,
+    *,
+    user_type: str,
+    display_name: str,
+    skills: list[str],
+    looking_for: list[str],
+    bio: str,
+) -> None:
+    """Complete (or redo, after deletion) a registration; the user starts searching."""
+    conn.execute(
+        "update users set user_type = %s, display_name = %s, skills = %s, looking_for = %s,"
+        " bio = %s, is_searching = true, registered_at = now(), deleted_at = null,"
+        " inactive_notified_at = null where id = %s",
+        (user_type, display_name, skills, looking_for, bio, user_id),
+    )
+
+
+def update_profile(conn: Connection, user_id: int, **fields: object) -> None:
+    allowed = {"display_name", "skills", "looking_for", "bio"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = %({name})s" for name in fields)
+    conn.execute(f"update users set {assignments} where id = %(id)s", {**fields, "id": user_id})
+
+
+def set_searching(conn: Connection, user_id: int, searching: bool) -> None:
+    conn.execute(
+        "update users set is_searching = %s, inactive_notified_at = null where id = %s",
+        (searching, user_id),
+    )
+
+
+def soft_delete(conn: Connection, user_id: int) -> None:
+    """Hidden at once; personal data purged after the retention period."""
+    conn.execute(
+        "update users set deleted_at = now(), is_searching = false where id = %s", (user_id,)
+    )
+    conn.execute(
+        "update invitations set status = 'cancelled', answered_at = now()"
+        " where status = 'pending' and (sender_id = %s or recipient_id = %s)",
+        (user_id, user_id),
+    )
+
+
+def mark_ban_notified(conn: Connection, user_id: int) -> None:
+    conn.execute("update users set ban_notified = true where id = %s", (user_id,))

@@ -1,0 +1,49 @@
+"""How things look in a chat: cards and keyboards shared by several routers."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from teambot.texts import text
+from teambot.utils import escape
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    code: str
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="English", callback_data=LanguageChoice(code="en"))
+    builder.button(text="Русский", callback_data=LanguageChoice(code="ru"))
+    return builder.as_markup()
+
+
+def tags_line(lang: str, tags: list[str]) -> str:
+    return ", ".join(escape(tag) for tag in tags) if tags else text(lang, "nothing_chosen")
+
+
+def profile_card(
+    lang: str,
+    *,
+    user_type: str,
+    display_name: str,
+    skills: list[str],
+    looking_for: list[str],
+    bio: str,
+    team_name: str | None = None,
+    team_description: str = "",
+) -> str:
+    lines = [f"<b>{escape(display_name)}</b> · {text(lang, 'role_' + user_type)}"]
+    if team_name:
+        lines.append(f"{text(lang, 'card_team')}: <b>{escape(team_name)}</b>")
+        if team_description:
+            lines.append(escape(team_description))
+    lines.append(f"{text(lang, 'card_skills')}: {tags_line(lang, skills)}")
+    lines.append(f"{text(lang, 'card_wants')}: {tags_line(lang, looking_for)}")
+    if bio:
+        lines.append("")
+        lines.append(escape(bio))
+    return "\n".join(lines)

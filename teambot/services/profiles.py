@@ -1,0 +1,63 @@
+"""Registration and profile rules: what a valid profile is, and saving it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from teambot.adapters.database import Connection, Database
+from teambot.data import teams, users
+from teambot.services import skills as skill_tags
+
+UserType = Literal["participant", "cofounder", "team"]
+MAX_NAME = 64
+MAX_BIO = 500
+MAX_TEAM_NAME = 100
+MAX_TEAM_DESCRIPTION = 1000
+
+
+class ProfileDraft(BaseModel):
+    """What the registration dialogue collects; validated again before saving."""
+
+    user_type: UserType
+    display_name: str = Field(min_length=1, max_length=MAX_NAME)
+    skills: list[str] = Field(default_factory=list, max_length=skill_tags.MAX_SKILLS)
+    looking_for: list[str] = Field(default_factory=list, max_length=skill_tags.MAX_SKILLS)
+    bio: str = Field(default="", max_length=MAX_BIO)
+    team_name: str | None = Field(default=None, min_length=1, max_length=MAX_TEAM_NAME)
+    team_description: str = Field(default="", max_length=MAX_TEAM_DESCRIPTION)
+
+    @field_validator("display_name", "bio", "team_description", mode="before")
+    @classmethod
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
+def clean_name(text: str) -> str | None:
+    name = " ".join(text.split())
+    return name if 1 <= len(name) <= MAX_NAME else None
+
+
+def _register(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
+    users.register(
+        conn,
+        user_id,
+        user_type=draft.user_type,
+        display_name=draft.display_name,
+        skills=draft.skills,
+        looking_for=draft.looking_for,
+        bio=draft.bio,
+    )
+    if draft.user_type == "team" and draft.team_name:
+        teams.upsert_owned(
+            conn,
+            user_id,
+            name=draft.team_name,
+            description=draft.team_description,
+            roles_needed=draft.looking_for,
+        )
+
+
+async def register(database: Database, user_id: int, draft: ProfileDraft) -> None:
+    await database.run(_register, user_id, draft)
