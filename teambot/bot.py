@@ -9,14 +9,15 @@ from teambot.actors.work import Work
 from teambot.adapters.database import Database
 from teambot.adapters.fsm_storage import PostgresStorage
 from teambot.adapters.telegram import feed_update
+from teambot.config import Settings
 from teambot.routers import fallback_router, feature_routers
 from teambot.routers.context import UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
 
 
-def build_dispatcher(database: Database, *extra_routers: Router) -> Dispatcher:
+def build_dispatcher(database: Database, settings: Settings, *extra_routers: Router) -> Dispatcher:
     # no event isolation: the dispatch actor already runs one user's updates one at a time
-    dispatcher = Dispatcher(storage=PostgresStorage(database), database=database)
+    dispatcher = Dispatcher(storage=PostgresStorage(database), database=database, settings=settings)
     context = UserContext()
     dispatcher.message.outer_middleware(context)
     dispatcher.callback_query.outer_middleware(context)
@@ -61,7 +62,7 @@ async def publish_commands(bot: Bot) -> None:
     for language in LANGUAGES:
         commands = [
             BotCommand(command=name, description=text(language, f"cmd_{name}"))
-            for name in ("start", "help", "language", "cancel")
+            for name in ("start", "search", "invitations", "language", "help", "cancel")
         ]
         await bot.set_my_commands(
             commands,

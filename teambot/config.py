@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 import psycopg
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from teambot.errors import EX_CONFIG as EX_CONFIG
 
@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     cleanup_inactive_users_days: int = Field(default=30, ge=1)
     cleanup_interval_minutes: float = Field(default=60, gt=0)
 
+    invites_per_day: int = Field(default=20, ge=1, le=1000)
+    deleted_user_retention_days: int = Field(default=30, ge=1)
+    # Telegram user ids of the moderators, comma-separated: 12345,67890
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
     max_concurrent_updates: int = Field(default=64, ge=1, le=1000)
     poll_timeout_seconds: int = Field(default=25, ge=0, le=50)
     shutdown_timeout_seconds: float = Field(default=10, gt=0)
@@ -72,6 +77,13 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: no HTTP listener
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -117,7 +117,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
     metrics.watch_pool(database.stats)
     ledger = UpdateLedger()
-    handler = UpdateHandler(bot, build_dispatcher(database, *extra_routers))
+    handler = UpdateHandler(bot, build_dispatcher(database, settings, *extra_routers))
     poller = UpdatePoller(
         bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
     )

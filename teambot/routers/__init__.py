@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from teambot.routers import fallback, registration, start
+from teambot.routers import fallback, invitations, registration, search, start
 
 
 def feature_routers() -> list[Router]:
-    return [registration.router, start.router]
+    return [registration.router, start.router, search.router, invitations.router]
 
 
 def fallback_router() -> Router:

@@ -1,0 +1,112 @@
+"""Invitations between people and teams. Every state change is one conditional UPDATE, so a
+double tap or two instances racing cannot act twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from teambot.adapters.database import Connection
+
+
+@dataclass(frozen=True)
+class InvitationRow:
+    id: int
+    sender_id: int
+    recipient_id: int
+    team_id: int | None
+    kind: str
+    note: str
+    status: str
+    expires_at: datetime
+
+
+_COLUMNS = "id, sender_id, recipient_id, team_id, kind, note, status, expires_at"
+
+
+def create(
+    conn: Connection,
+    *,
+    sender_id: int,
+    recipient_id: int,
+    team_id: int | None,
+    kind: str,
+    note: str,
+    hours: int,
+) -> InvitationRow | None:
+    """None when a pending invitation between the two already exists (either direction)."""
+    row = conn.execute(
+        f"insert into invitations (sender_id, recipient_id, team_id, kind, note, expires_at)"
+        f" values (%s, %s, %s, %s, %s, now() + make_interval(hours => %s))"
+        f" on conflict do nothing returning {_COLUMNS}",
+        (sender_id, recipient_id, team_id, kind, note, hours),
+    ).fetchone()
+    return None if row is None else InvitationRow(**row)
+
+
+def sent_since(conn: Connection, sender_id: int, hours: int) -> int:
+    row = conn.execute(
+        "select count(*) as n from invitations where sender_id = %s"
+        " and created_at > now() - make_interval(hours => %s)",
+        (sender_id, hours),
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def get(conn: Connection, invitation_id: int) -> InvitationRow | None:
+    row = conn.execute(
+        f"select {_COLUMNS} from invitations where id = %s", (invitation_id,)
+    ).fetchone()
+    return None if row is None else InvitationRow(**row)
+
+
+def answer(
+    conn: Connection, invitation_id: int, recipient_id: int, status: str
+) -> InvitationRow | None:
+    """Accept or decline; None unless it was pending, unexpired and addressed to them."""
+    row = conn.execute(
+        f"update invitations set status = %s, answered_at = now()"
+        f" where id = %s and recipient_id = %s and status = 'pending' and expires_at > now()"
+        f" returning {_COLUMNS}",
+        (status, invitation_id, recipient_id),
+    ).fetchone()
+    return None if row is None else InvitationRow(**row)
+
+
+def cancel(conn: Connection, invitation_id: int, sender_id: int) -> InvitationRow | None:
+    row = conn.execute(
+        f"update invitations set status = 'cancelled', answered_at = now()"
+        f" where id = %s and sender_id = %s and status = 'pending' returning {_COLUMNS}",
+        (invitation_id, sender_id),
+    ).fetchone()
+    return None if row is None else InvitationRow(**row)
+
+
+def pending_of(conn: Connection, user_id: int) -> list[InvitationRow]:
+    rows = conn.execute(
+        f"select {_COLUMNS} from invitations where status = 'pending' and expires_at > now()"
+        f" and (sender_id = %s or recipient_id = %s) order by created_at",
+        (user_id, user_id),
+    ).fetchall()
+    return [InvitationRow(**row) for row in rows]
+
+
+def expire_due(conn: Connection, batch: int) -> list[InvitationRow]:
+    """Mark one batch of overdue pending invitations expired; returns them."""
+    rows = conn.execute(
+        f"update invitations set status = 'expired', answered_at = now()"
+        f" where id in (select id from invitations where status = 'pending'"
+        f" and expires_at <= now() order by expires_at limit %s for update skip locked)"
+        f" returning {_COLUMNS}",
+        (batch,),
+    ).fetchall()
+    return [InvitationRow(**row) for row in rows]
+
+
+def add_member(conn: Connection, team_id: int, user_id: int) -> bool:
+    """False when the person is already in a team (one team per person)."""
+    cur = conn.execute(
+        "insert into team_members (team_id, user_id) values (%s, %s) on conflict do nothing",
+        (team_id, user_id),
+    )
+    return cur.rowcount == 1
