@@ -62,7 +62,7 @@ async def publish_commands(bot: Bot) -> None:
     for language in LANGUAGES:
         commands = [
             BotCommand(command=name, description=text(language, f"cmd_{name}"))
-            for name in ("start", "search", "invitations", "language", "help", "cancel")
+            for name in ("start", "search", "profile", "invitations", "language", "help", "cancel")
         ]
         await bot.set_my_commands(
             commands,

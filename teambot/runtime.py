@@ -24,7 +24,7 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from anyio.abc import TaskStatus
 from loguru import logger
 
-from teambot.actors.cleanup import CleanupJob, CleanupTimer
+from teambot.actors.cleanup import CleanupTimer
 from teambot.actors.database import DatabaseActor
 from teambot.actors.dispatch import Dispatch
 from teambot.actors.http_server import HttpServer
@@ -36,9 +36,9 @@ from teambot.adapters.database import Database
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, create_bot
 from teambot.bot import UpdateHandler, build_dispatcher, publish_commands
 from teambot.config import Settings
-from teambot.data import handled_updates
 from teambot.errors import FatalError
 from teambot.health import Health
+from teambot.jobs import build_jobs
 from teambot.ledger import UpdateLedger
 from teambot.logs import redactor
 from teambot.metrics import Metrics
@@ -135,11 +135,8 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         ),
     )
 
-    async def forget_handled_updates() -> int:
-        return await database.run(handled_updates.forget_older_than, 48)
-
     cleanup = CleanupTimer(
-        [CleanupJob("forget handled update ids", forget_handled_updates)],
+        build_jobs(settings, database, bot),
         interval=settings.cleanup_interval_minutes * 60,
     )
     children = [

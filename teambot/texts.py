@@ -120,6 +120,26 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "cancelled_you": "Invitation cancelled.",
         "expired_sender": "Your invitation to <b>{name}</b> expired without an answer.",
         "cmd_invitations": "Pending invitations",
+        "action_resume": "Resume searching",
+        "action_pause": "Pause searching",
+        "action_edit": "Edit profile",
+        "action_delete": "Delete account",
+        "paused_inactive": (
+            "You have not been here for {days} days, so I paused your search: nobody will "
+            "see you until you come back."
+        ),
+        "searching_on": "🟢 Visible in search.",
+        "searching_off": "⏸ Searching paused: others do not see you.",
+        "resumed": "Searching again.",
+        "paused": "Searching paused.",
+        "delete_confirm": (
+            "Delete your account? You disappear from search at once, pending invitations "
+            "are cancelled, and your data is erased after {days} days."
+        ),
+        "delete_yes": "Yes, delete",
+        "delete_no": "No, keep it",
+        "delete_kept": "Kept. Nothing changed.",
+        "deleted": "Your account is deleted. /start registers you again.",
     },
     "ru": {
         "start": (
@@ -234,6 +254,26 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "cancelled_you": "Приглашение отменено.",
         "expired_sender": "Ваше приглашение для <b>{name}</b> истекло без ответа.",
         "cmd_invitations": "Ожидающие приглашения",
+        "action_resume": "Снова искать",
+        "action_pause": "Приостановить поиск",
+        "action_edit": "Изменить профиль",
+        "action_delete": "Удалить аккаунт",
+        "paused_inactive": (
+            "Вас не было {days} дней, поэтому я приостановил ваш поиск: пока вы не вернётесь, "
+            "вас никто не увидит."
+        ),
+        "searching_on": "🟢 Виден в поиске.",
+        "searching_off": "⏸ Поиск приостановлен: другие вас не видят.",
+        "resumed": "Снова ищем.",
+        "paused": "Поиск приостановлен.",
+        "delete_confirm": (
+            "Удалить аккаунт? Вы сразу пропадёте из поиска, ожидающие приглашения "
+            "отменятся, а данные сотрутся через {days} дней."
+        ),
+        "delete_yes": "Да, удалить",
+        "delete_no": "Нет, оставить",
+        "delete_kept": "Оставили. Ничего не изменилось.",
+        "deleted": "Аккаунт удалён. /start — зарегистрироваться снова.",
     },
 }
 

@@ -122,3 +122,26 @@ def soft_delete(conn: Connection, user_id: int) -> None:
 
 def mark_ban_notified(conn: Connection, user_id: int) -> None:
     conn.execute("update users set ban_notified = true where id = %s", (user_id,))
+
+
+def stop_inactive(conn: Connection, days: int, batch: int) -> list[UserRow]:
+    """One batch of searching users inactive for `days`: they stop searching."""
+    rows = conn.execute(
+        f"update users set is_searching = false, inactive_notified_at = now()"
+        f" where id in (select id from users where is_searching and deleted_at is null"
+        f" and last_active < now() - make_interval(days => %s)"
+        f" order by last_active limit %s for update skip locked)"
+        f" returning {_COLUMNS}",
+        (days, batch),
+    ).fetchall()
+    return [UserRow(**row) for row in rows]
+
+
+def purge_deleted(conn: Connection, days: int, batch: int) -> int:
+    """Personal data of users deleted more than `days` ago goes for good (CASCADE)."""
+    cur = conn.execute(
+        "delete from users where id in (select id from users where deleted_at is not null"
+        " and deleted_at < now() - make_interval(days => %s) limit %s for update skip locked)",
+        (days, batch),
+    )
+    return cur.rowcount

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from teambot.routers import fallback, invitations, registration, search, start
+from teambot.routers import fallback, invitations, profile, registration, search, start
 
 
 def feature_routers() -> list[Router]:
-    return [registration.router, start.router, search.router, invitations.router]
+    return [
+        registration.router,
+        start.router,
+        profile.router,
+        search.router,
+        invitations.router,
+    ]
 
 
 def fallback_router() -> Router:

@@ -1,0 +1,105 @@
+"""The periodic jobs the cleanup timer runs. Each is idempotent, works in batches (no long
+table locks), holds a PostgreSQL advisory lock so one instance runs it at a time, and tells
+the people concerned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from teambot.actors.cleanup import CleanupJob
+from teambot.adapters.database import Connection, Database
+from teambot.config import Settings
+from teambot.data import fsm, handled_updates, invitations, users
+from teambot.texts import text
+from teambot.utils import escape
+
+BATCH = 1000
+T = TypeVar("T")
+_LOCK_BASE = 0x7465616D0000  # + job number
+
+
+def _locked(key: int, work: Callable[[Connection], list[T]]) -> Callable[[Connection], list[T]]:
+    def run(conn: Connection) -> list[T]:
+        row = conn.execute("select pg_try_advisory_xact_lock(%s) as got", (key,)).fetchone()
+        return work(conn) if row and row["got"] else []
+
+    return run
+
+
+async def _tell(
+    bot: Bot, user_id: int, body: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    with suppress(TelegramForbiddenError):  # they blocked the bot: nothing to tell
+        await bot.send_message(user_id, body, reply_markup=markup)
+
+
+def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[CleanupJob]:
+    async def expire_invitations() -> int:
+        total = 0
+        while True:
+            batch = await database.run(
+                _locked(_LOCK_BASE + 1, lambda c: invitations.expire_due(c, BATCH))
+            )
+            for invitation in batch:
+                sender = await database.run(users.get, invitation.sender_id)
+                recipient = await database.run(users.get, invitation.recipient_id)
+                if sender and recipient and sender.deleted_at is None:
+                    await _tell(
+                        bot,
+                        sender.id,
+                        text(
+                            sender.language, "expired_sender", name=escape(recipient.display_name)
+                        ),
+                    )
+            total += len(batch)
+            if len(batch) < BATCH:
+                return total
+
+    async def stop_inactive_users() -> int:
+        total = 0
+        while True:
+            batch = await database.run(
+                _locked(
+                    _LOCK_BASE + 2,
+                    lambda c: users.stop_inactive(c, settings.cleanup_inactive_users_days, BATCH),
+                )
+            )
+            for user in batch:
+                markup = InlineKeyboardBuilder()
+                markup.button(text=text(user.language, "action_resume"), callback_data="resume")
+                await _tell(
+                    bot,
+                    user.id,
+                    text(
+                        user.language, "paused_inactive", days=settings.cleanup_inactive_users_days
+                    ),
+                    markup.as_markup(),
+                )
+            total += len(batch)
+            if len(batch) < BATCH:
+                return total
+
+    async def purge_deleted_users() -> int:
+        return await database.run(
+            users.purge_deleted, settings.deleted_user_retention_days, BATCH * 10
+        )
+
+    async def forget_handled_updates() -> int:
+        return await database.run(handled_updates.forget_older_than, 48)
+
+    async def forget_idle_dialogues() -> int:
+        return await database.run(fsm.forget_idle, 30)
+
+    return [
+        CleanupJob("expire invitations", expire_invitations),
+        CleanupJob("stop inactive users", stop_inactive_users),
+        CleanupJob("purge deleted users", purge_deleted_users),
+        CleanupJob("forget handled update ids", forget_handled_updates),
+        CleanupJob("forget idle dialogues", forget_idle_dialogues),
+    ]

@@ -1,0 +1,132 @@
+"""/profile: the card, editing (the registration dialogue again), pause and resume
+searching, and deleting the account with a confirmation."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from teambot.adapters.database import Database
+from teambot.config import Settings
+from teambot.data import teams, users
+from teambot.data.users import UserRow
+from teambot.routers.registration import Registration
+from teambot.routers.views import language_keyboard, profile_card
+from teambot.texts import text
+
+router = Router(name="profile")
+
+
+class ProfileAction(CallbackData, prefix="prof"):
+    action: str  # edit, pause, resume, delete, delete_yes, delete_no
+
+
+def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text(lang, "action_edit"), callback_data=ProfileAction(action="edit"))
+    if me.is_searching:
+        builder.button(text=text(lang, "action_pause"), callback_data=ProfileAction(action="pause"))
+    else:
+        builder.button(
+            text=text(lang, "action_resume"), callback_data=ProfileAction(action="resume")
+        )
+    builder.button(text=text(lang, "action_delete"), callback_data=ProfileAction(action="delete"))
+    builder.adjust(2, 1)
+    return builder.as_markup()
+
+
+async def _card(database: Database, me: UserRow, lang: str) -> str:
+    team = await database.run(teams.owned_by, me.id)
+    card = profile_card(
+        lang,
+        user_type=me.user_type or "participant",
+        display_name=me.display_name,
+        skills=me.skills,
+        looking_for=me.looking_for,
+        bio=me.bio,
+        team_name=team.name if team else None,
+        team_description=team.description if team else "",
+    )
+    status = text(lang, "searching_on" if me.is_searching else "searching_off")
+    return f"{card}\n\n{status}"
+
+
+@router.message(Command("profile"))
+async def show(message: Message, database: Database, me: UserRow, lang: str) -> None:
+    if not me.registered:
+        await message.answer(text(lang, "register_first"))
+        return
+    await message.answer(await _card(database, me, lang), reply_markup=_markup(lang, me))
+
+
+@router.callback_query(F.data == "resume")
+@router.callback_query(ProfileAction.filter(F.action.in_({"pause", "resume"})))
+async def toggle_searching(
+    query: CallbackQuery, database: Database, me: UserRow, lang: str
+) -> None:
+    if not me.registered:
+        await query.answer(text(lang, "stale_button"))
+        return
+    searching = query.data == "resume" or ProfileAction.unpack(query.data or "").action == "resume"
+    await database.run(users.set_searching, me.id, searching)
+    await query.answer(text(lang, "resumed" if searching else "paused"))
+    fresh = await database.run(users.get, me.id)
+    if fresh is not None and isinstance(query.message, Message):
+        await query.message.edit_text(
+            await _card(database, fresh, lang), reply_markup=_markup(lang, fresh)
+        )
+
+
+@router.callback_query(ProfileAction.filter(F.action == "edit"))
+async def edit(query: CallbackQuery, state: FSMContext, me: UserRow, lang: str) -> None:
+    if not me.registered:
+        await query.answer(text(lang, "stale_button"))
+        return
+    await query.answer()
+    await state.clear()
+    await state.set_state(Registration.language)
+    if isinstance(query.message, Message):
+        await query.message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
+
+
+@router.callback_query(ProfileAction.filter(F.action == "delete"))
+async def ask_delete(query: CallbackQuery, me: UserRow, lang: str, settings: Settings) -> None:
+    if not me.registered:
+        await query.answer(text(lang, "stale_button"))
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=text(lang, "delete_yes"), callback_data=ProfileAction(action="delete_yes"))
+    builder.button(text=text(lang, "delete_no"), callback_data=ProfileAction(action="delete_no"))
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            text(lang, "delete_confirm", days=settings.deleted_user_retention_days),
+            reply_markup=builder.as_markup(),
+        )
+
+
+@router.callback_query(ProfileAction.filter(F.action.in_({"delete_yes", "delete_no"})))
+async def delete(
+    query: CallbackQuery,
+    callback_data: ProfileAction,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+) -> None:
+    if not me.registered:
+        await query.answer(text(lang, "stale_button"))
+        return
+    await query.answer()
+    if callback_data.action == "delete_no":
+        body = text(lang, "delete_kept")
+    else:
+        await database.run(users.soft_delete, me.id)
+        await state.clear()
+        body = text(lang, "deleted")
+    if isinstance(query.message, Message):
+        await query.message.edit_text(body)
