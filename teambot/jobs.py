@@ -5,6 +5,7 @@ the people concerned."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import TypeVar
 
 from aiogram import Bot
