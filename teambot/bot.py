@@ -21,8 +21,20 @@ def build_dispatcher(database: Database, settings: Settings, *extra_routers: Rou
     context = UserContext()
     dispatcher.message.outer_middleware(context)
     dispatcher.callback_query.outer_middleware(context)
-    dispatcher.include_routers(*feature_routers(), *extra_routers, fallback_router())
+    routers = [*feature_routers(), *extra_routers, fallback_router()]
+    for router in routers:
+        _detach(router)
+    dispatcher.include_routers(*routers)
     return dispatcher
+
+
+def _detach(router: Router) -> None:
+    """Routers are module-level and attach to one parent; a process that builds a second
+    dispatcher (tests, a supervised rebuild) moves them to the new one."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
 
 
 class UpdateHandler:

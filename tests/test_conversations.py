@@ -1,0 +1,294 @@
+"""Conversations through the fake Bot API, as people would have them, in both languages."""
+
+from __future__ import annotations
+
+import anyio
+import psycopg
+import pytest
+
+from teambot.config import Settings
+from tests.conftest import running
+from tests.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.anyio
+
+
+async def reply(telegram: FakeTelegram, user: int, count: int) -> str:
+    """The text of the user's chat once it holds `count` bot messages (the last one)."""
+    messages = await telegram.wait_for_messages(user, count)
+    return messages[count - 1].text
+
+
+async def settle(telegram: FakeTelegram) -> None:
+    await telegram.wait_until(lambda: telegram.pending_update_count == 0, what="all handled")
+    await anyio.sleep(0.05)
+
+
+async def register(
+    telegram: FakeTelegram,
+    user: int,
+    *,
+    role: str,
+    lang: str = "en",
+    name: str | None = None,
+    skills: str = "python, ml",
+    wants: str = "design",
+    team: str | None = None,
+) -> None:
+    labels = {
+        "en": {"participant": "Participant", "cofounder": "Co-founder", "team": "Team",
+               "lang": "English", "done": "Done ✓", "skip": "Skip", "confirm": "Confirm ✓"},
+        "ru": {"participant": "Участник", "cofounder": "Кофаундер", "team": "Команда",
+               "lang": "Русский", "done": "Готово ✓", "skip": "Пропустить",
+               "confirm": "Подтвердить ✓"},
+    }[lang]
+    start = len(telegram.messages(user))
+    telegram.send_text(user, "/start", first_name=f"User{user}", language_code=lang)
+    await reply(telegram, user, start + 1)
+    telegram.press(user, labels["lang"])
+    await settle(telegram)
+    telegram.press(user, labels[role])
+    await settle(telegram)
+    if name is None:
+        telegram.press(user, next(b for b in telegram.last_message(user).buttons))
+    else:
+        telegram.send_text(user, name, language_code=lang)
+    await settle(telegram)
+    telegram.send_text(user, skills, language_code=lang)
+    await settle(telegram)
+    telegram.press(user, labels["done"])
+    await settle(telegram)
+    telegram.send_text(user, wants, language_code=lang)
+    await settle(telegram)
+    telegram.press(user, labels["done"])
+    await settle(telegram)
+    telegram.press(user, labels["skip"])
+    await settle(telegram)
+    if role == "team":
+        telegram.send_text(user, team or f"Team{user}", language_code=lang)
+        await settle(telegram)
+        telegram.press(user, labels["skip"])
+        await settle(telegram)
+    telegram.press(user, labels["confirm"])
+    await settle(telegram)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+@pytest.mark.parametrize("role", ["participant", "cofounder", "team"])
+async def test_each_role_registers(
+    telegram: FakeTelegram, settings: Settings, role: str, lang: str
+) -> None:
+    async with running(settings):
+        await register(telegram, 1, role=role, lang=lang, team="Rocket")
+        final = telegram.last_message(1).text
+        telegram.send_text(1, "/start", language_code=lang)
+        await settle(telegram)
+        menu = telegram.last_message(1).text
+    assert final.startswith("You are registered" if lang == "en" else "Вы зарегистрированы")
+    assert menu.startswith("Welcome back" if lang == "en" else "С возвращением")
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        row = conn.execute(
+            "select user_type, skills, looking_for, is_searching, language from users"
+        ).fetchone()
+        teams = conn.execute("select name from teams").fetchall()
+    assert row == (role, ["python", "ml"], ["design"], True, lang)
+    assert teams == ([("Rocket",)] if role == "team" else [])
+
+
+async def test_skills_are_normalized_and_limits_explained(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        await register(telegram, 1, role="participant", skills="Python, python , питон, ML")
+        telegram.send_text(2, "/start")
+        await settle(telegram)
+        telegram.press(2, "English")
+        await settle(telegram)
+        telegram.press(2, "Participant")
+        await settle(telegram)
+        telegram.send_text(2, "x" * 65)
+        await settle(telegram)
+        too_long_name = telegram.last_message(2).text
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        row = conn.execute("select skills from users where id = 1").fetchone()
+    assert row == (["python", "ml"],)
+    assert too_long_name == "A name is 1 to 64 characters. Please try again."
+
+
+async def test_html_in_names_is_shown_as_text(telegram: FakeTelegram, settings: Settings) -> None:
+    async with running(settings):
+        await register(telegram, 1, role="participant", name="<b>Eve</b> & <script>")
+        await register(telegram, 2, role="team", name="Bob")
+        telegram.send_text(2, "/search")
+        await settle(telegram)
+        card = telegram.last_message(2)
+    # the fake Bot API rejects malformed HTML, so the card arriving proves the escaping
+    assert card.text.startswith("<b>Eve</b> & <script> · Participant")
+
+
+async def test_search_ranks_explains_and_respects_who_sees_whom(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        await register(telegram, 10, role="team", skills="design", wants="python, ml")
+        await register(telegram, 1, role="participant", skills="python, ml", wants="design")
+        await register(telegram, 2, role="participant", skills="python", wants="sales")
+        await register(telegram, 3, role="participant", skills="sales", wants="legal")
+        await register(telegram, 4, role="cofounder", skills="ml", wants="finance")
+        await register(telegram, 5, role="team", skills="ml", wants="ml")  # teams don't see teams
+        telegram.send_text(10, "/search")
+        await settle(telegram)
+        first = telegram.last_message(10)
+        seen = [first.text.splitlines()[0]]
+        for _ in range(3):
+            telegram.press(10, "Next ▶")
+            await settle(telegram)
+            seen.append(telegram.last_message(10).text.splitlines()[0])
+        telegram.send_text(10, "/search sales")
+        await settle(telegram)
+        filtered = telegram.last_message(10).text
+    assert seen[0] == "User1 · Participant"
+    assert "Has what you look for: python, ml" in first.text
+    assert "Looks for what you have: design" in first.text
+    assert "1 of 4" in first.text
+    assert seen[1:3] == ["User2 · Participant", "User4 · Co-founder"]
+    assert "User5" not in " ".join(seen)
+    assert filtered.startswith("User3 · Participant")
+    assert first.buttons[:1] == ["Invite to team"]
+
+
+async def test_invite_accept_shares_contacts_and_the_person_joins(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        await register(telegram, 10, role="team", skills="design", wants="python", team="Rocket")
+        await register(telegram, 1, role="participant", skills="python", wants="design",
+                       lang="ru")
+        telegram.send_text(10, "/search")
+        await settle(telegram)
+        telegram.press(10, "Invite to team")
+        await settle(telegram)
+        telegram.send_text(10, "Join us <3")
+        await settle(telegram)
+        invitation = telegram.last_message(1)
+        assert invitation.text.startswith("User10 приглашает вас в свою команду.")
+        assert "«Join us <3»" in invitation.text
+        telegram.press(1, "Принять ✓")
+        telegram.press(1, "Принять ✓")  # double tap
+        await settle(telegram)
+        # the team, again: the person now has a pending-free pair and is in the team
+        telegram.send_text(10, "/invitations")
+        await settle(telegram)
+    recipient_texts = [m.text for m in telegram.messages(1)]
+    sender_texts = [m.text for m in telegram.messages(10)]
+    assert any(t.startswith("Принято. Связаться: User10") for t in recipient_texts)
+    assert any(t.startswith("User1 accepted! Reach them at User1") for t in sender_texts)
+    assert "Теперь вы в команде Rocket." in recipient_texts
+    assert sum(t.startswith("Принято") for t in recipient_texts) == 1  # acted once
+    assert any(a[1] == "Это приглашение уже не ожидает ответа." for a in
+               telegram.callback_answers)
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        members = conn.execute("select user_id from team_members order by user_id").fetchall()
+    assert members == [(1,), (10,)]
+
+
+async def test_decline_and_cancel_and_stale_buttons(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        await register(telegram, 1, role="cofounder", skills="ml", wants="sales")
+        await register(telegram, 2, role="cofounder", skills="sales", wants="ml")
+        await register(telegram, 3, role="cofounder", skills="sales", wants="ml")
+        telegram.send_text(1, "/search")
+        await settle(telegram)
+        telegram.press(1, "Connect")
+        await settle(telegram)
+        telegram.press(1, "Send without a note")
+        await settle(telegram)
+        telegram.press(2, "Decline")
+        await settle(telegram)
+        assert telegram.last_message(1).text.startswith("User2 declined your invitation")
+        # 1 invites 3, then cancels; 3's buttons go stale
+        telegram.send_text(1, "/search")
+        await settle(telegram)
+        assert telegram.last_message(1).text.startswith("User3")  # 2 remains visible? no:
+        telegram.press(1, "Connect")
+        await settle(telegram)
+        telegram.press(1, "Send without a note")
+        await settle(telegram)
+        telegram.press(1, "Cancel invitation")
+        await settle(telegram)
+        telegram.press(3, "Accept ✓")
+        await settle(telegram)
+        # a forged button
+        stale = telegram.press_button(3, telegram.last_message(3).message_id, "inv:accept:999")
+        forged = telegram.press_button(3, telegram.last_message(3).message_id, "garbage\x00")
+        await telegram.wait_confirmed(forged)
+    answers = [a[1] for a in telegram.callback_answers]
+    assert answers.count("This invitation is no longer pending.") >= 2
+    assert "This button is no longer active." in answers
+    assert stale < forged
+    assert "Invitation cancelled." in [m.text for m in telegram.messages(1)]
+
+
+async def test_expired_invitations_tell_the_sender(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings) as app:
+        await register(telegram, 1, role="cofounder", skills="ml", wants="sales")
+        await register(telegram, 2, role="cofounder", skills="sales", wants="ml")
+        telegram.send_text(1, "/search")
+        await settle(telegram)
+        telegram.press(1, "Connect")
+        await settle(telegram)
+        telegram.press(1, "Send without a note")
+        await settle(telegram)
+        with psycopg.connect(settings.database_conninfo() or "", autocommit=True) as conn:
+            conn.execute("update invitations set expires_at = now() - interval '1 second'")
+        results = await app.cleanup.run_pass()
+        telegram.press(2, "Accept ✓")
+        await settle(telegram)
+    assert results["expire invitations"] == 1
+    assert telegram.last_message(1).text == "Your invitation to User2 expired without an answer."
+    assert ("This invitation is no longer pending." in
+            [a[1] for a in telegram.callback_answers])
+
+
+async def test_a_restart_in_the_middle_of_registration_resumes(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        telegram.send_text(1, "/start", language_code="ru")
+        await settle(telegram)
+        telegram.press(1, "Русский")
+        await settle(telegram)
+        telegram.press(1, "Команда")
+        await settle(telegram)
+    async with running(settings):  # a new process: all state comes from PostgreSQL
+        telegram.send_text(1, "Ракета", language_code="ru")
+        await settle(telegram)
+        prompt = telegram.last_message(1).text
+    assert prompt.startswith("Что вы умеете?")
+
+
+async def test_delete_hides_at_once_and_reregistering_works(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        await register(telegram, 1, role="participant", skills="python", wants="design")
+        await register(telegram, 10, role="team", skills="design", wants="python")
+        telegram.send_text(1, "/profile")
+        await settle(telegram)
+        telegram.press(1, "Delete account")
+        await settle(telegram)
+        telegram.press(1, "Yes, delete")
+        await settle(telegram)
+        telegram.send_text(10, "/search")
+        await settle(telegram)
+        empty = telegram.last_message(10).text
+        await register(telegram, 1, role="participant", skills="python", wants="design")
+        telegram.send_text(10, "/search")
+        await settle(telegram)
+        again = telegram.last_message(10).text
+    assert empty.startswith("No matches right now.")
+    assert again.startswith("User1 · Participant")
