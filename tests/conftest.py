@@ -93,6 +93,9 @@ def make_settings(telegram: FakeTelegram, database_url: str, **overrides: Any) -
         "db_pool_max_size": 10,
         "poll_timeout_seconds": 2,
         "shutdown_timeout_seconds": 5,
+        "http_port": 0,
+        # conversations press many buttons quickly; the throttle has tests of its own
+        "rate_limit_requests_per_minute": 100,
         "_env_file": None,
     }
     values.update(overrides)

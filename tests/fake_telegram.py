@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -573,8 +573,7 @@ class FakeTelegram:
         }})
 
     def press(self, user_id: int, button_text: str, **kwargs: Any) -> int:
-        with self._lock:
-            messages = [m for m in self._messages.get(user_id, []) if not m.deleted]
+        messages = self.messages(user_id)
         for message in reversed(messages):
             data = message.callback_data(button_text)
             if data is not None:
@@ -583,8 +582,9 @@ class FakeTelegram:
         raise AssertionError(f"no button {button_text!r} in chat {user_id}; buttons: {available}")
 
     def messages(self, chat_id: int) -> list[SentMessage]:
+        """Snapshots: a later edit does not change what a test already looked at."""
         with self._lock:
-            return [m for m in self._messages.get(chat_id, []) if not m.deleted]
+            return [replace(m) for m in self._messages.get(chat_id, []) if not m.deleted]
 
     def last_message(self, chat_id: int) -> SentMessage:
         messages = self.messages(chat_id)

@@ -28,8 +28,10 @@ with me as (select %(me)s::bigint as id, %(skills)s::text[] as skills, %(wants)s
 pool as (
     select u.id, u.user_type, u.display_name, u.username, u.skills, u.looking_for, u.bio,
            u.last_active,
-           array(select unnest(u.skills) intersect select unnest(me.wants)) as they_have,
-           array(select unnest(u.looking_for) intersect select unnest(me.skills)) as they_want
+           array(select s from unnest(u.skills) with ordinality as t(s, n)
+                 where s = any(me.wants) order by n) as they_have,
+           array(select s from unnest(u.looking_for) with ordinality as t(s, n)
+                 where s = any(me.skills) order by n) as they_want
     from users u, me
     where u.user_type = any(%(types)s::text[])
       and u.is_searching and u.deleted_at is null and not u.is_banned

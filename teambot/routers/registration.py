@@ -163,9 +163,7 @@ async def _show_tags(event: Message | CallbackQuery, state: FSMContext, *, edit:
     if edit and isinstance(event, CallbackQuery):
         await _edit_or_send(event, body, markup)
     else:
-        message = event.message if isinstance(event, CallbackQuery) else event
-        if message is not None:
-            await message.answer(body, reply_markup=markup)
+        await _send(event, body, markup)
 
 
 @router.callback_query(Registration.skills, TagToggle.filter())
@@ -332,8 +330,12 @@ async def restarted(query: CallbackQuery, state: FSMContext) -> None:
 async def _send(
     event: Message | CallbackQuery, body: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
+    """The next step as a new message; the pressed message loses its buttons, so no
+    button of a finished step stays on screen."""
     message = event.message if isinstance(event, CallbackQuery) else event
     if isinstance(message, Message):
+        if isinstance(event, CallbackQuery) and message.reply_markup is not None:
+            await message.edit_reply_markup(reply_markup=None)
         await message.answer(body, reply_markup=markup)
 
 
