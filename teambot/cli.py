@@ -49,8 +49,12 @@ def _conninfo(settings: Settings) -> str:
 def _run(settings: Settings) -> int:
     from teambot.runtime import build_app, serve
 
-    app = build_app(settings, _conninfo(settings))
-    anyio.run(serve, app, backend=settings.teambot_backend)
+    conninfo = _conninfo(settings)
+
+    async def main() -> None:
+        await serve(build_app(settings, conninfo))  # built inside the loop: it makes anyio events
+
+    anyio.run(main, backend=settings.teambot_backend)
     return EX_OK
 
 

@@ -158,7 +158,9 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     ]
     if settings.http_port:
         server = HttpServer(health, database, metrics, settings.http_host, settings.http_port)
-        children.append(ChildSpec("http", server.run))
+        children.append(
+            ChildSpec("http", server.run, request_stop=server.request_stop, stop_timeout=3)
+        )
     supervisor = Supervisor(
         children,
         intensity=settings.restart_intensity,

@@ -49,8 +49,12 @@ class HttpServer:
         else:
             await _reply(send, 404, "not found\n")
 
+    def request_stop(self) -> None:
+        self._shutdown.set()
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        await serve_asgi(self, self.host, self.port, task_status=task_status)
+        self._shutdown = anyio.Event()
+        await serve_asgi(self, self.host, self.port, self._shutdown, task_status=task_status)
 
 
 async def _reply(
