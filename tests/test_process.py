@@ -169,9 +169,10 @@ def test_waits_for_the_database_and_says_why(
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"drop database if exists {name}")
     bot = start_bot(DATABASE_URL=late)
-    time.sleep(2)
+    telegram.wait_until_sync(lambda: "waiting for PostgreSQL" in bot.output(), timeout=20,
+                             what="the bot to say it waits for PostgreSQL")
     assert bot.proc.poll() is None, bot.output()
-    assert "waiting for PostgreSQL" in bot.output()
+    assert f'database "{name}" does not exist' in bot.output()
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"create database {name}")
     try:
