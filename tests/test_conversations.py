@@ -36,12 +36,26 @@ async def register(
     team: str | None = None,
 ) -> None:
     labels = {
-        "en": {"participant": "Participant", "cofounder": "Co-founder", "team": "Team",
-               "lang": "English", "done": "Done ✓", "skip": "Skip", "confirm": "Confirm ✓"},
-        "ru": {"participant": "Участник", "cofounder": "Кофаундер", "team": "Команда",
-               "lang": "Русский", "done": "Готово ✓", "skip": "Пропустить",
-               "confirm": "Подтвердить ✓"},
+        "en": {
+            "participant": "Participant",
+            "cofounder": "Co-founder",
+            "team": "Team",
+            "lang": "English",
+            "done": "Done ✓",
+            "skip": "Skip",
+            "confirm": "Confirm ✓",
+        },
+        "ru": {
+            "participant": "Участник",
+            "cofounder": "Кофаундер",
+            "team": "Команда",
+            "lang": "Русский",
+            "done": "Готово ✓",
+            "skip": "Пропустить",
+            "confirm": "Подтвердить ✓",
+        },
     }[lang]
+
     def press(label: str) -> None:
         telegram.press(user, label, first_name=f"User{user}", language_code=lang)
 
@@ -168,8 +182,7 @@ async def test_invite_accept_shares_contacts_and_the_person_joins(
 ) -> None:
     async with running(settings):
         await register(telegram, 10, role="team", skills="design", wants="python", team="Rocket")
-        await register(telegram, 1, role="participant", skills="python", wants="design",
-                       lang="ru")
+        await register(telegram, 1, role="participant", skills="python", wants="design", lang="ru")
         telegram.send_text(10, "/search")
         await settle(telegram)
         telegram.press(10, "Invite to team")
@@ -191,8 +204,7 @@ async def test_invite_accept_shares_contacts_and_the_person_joins(
     assert any(t.startswith("User1 accepted! Reach them at User1") for t in sender_texts)
     assert "Теперь вы в команде Rocket." in recipient_texts
     assert sum(t.startswith("Принято") for t in recipient_texts) == 1  # acted once
-    assert any(a[1] == "Это приглашение уже не ожидает ответа." for a in
-               telegram.callback_answers)
+    assert any(a[1] == "Это приглашение уже не ожидает ответа." for a in telegram.callback_answers)
     with psycopg.connect(settings.database_conninfo() or "") as conn:
         members = conn.execute("select user_id from team_members order by user_id").fetchall()
     assert members == [(1,), (10,)]
@@ -259,8 +271,7 @@ async def test_expired_invitations_tell_the_sender(
         await settle(telegram)
     assert results["expire invitations"] == 1
     assert telegram.last_message(1).text == "Your invitation to User2 expired without an answer."
-    assert ("This invitation is no longer pending." in
-            [a[1] for a in telegram.callback_answers])
+    assert "This invitation is no longer pending." in [a[1] for a in telegram.callback_answers]
 
 
 async def test_a_restart_in_the_middle_of_registration_resumes(

@@ -32,8 +32,13 @@ async def get(url: str) -> httpx.Response:
 
 def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HTTP_PORT": str(port)}
-    return subprocess.run([sys.executable, "-m", "teambot", "healthcheck"], env=env,
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "teambot", "healthcheck"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 @pytest.mark.anyio
@@ -70,8 +75,10 @@ async def test_health_endpoints_and_metrics(telegram: FakeTelegram, database_url
         maintenance = psycopg.conninfo.make_conninfo(database_url, dbname="postgres")
         with psycopg.connect(maintenance, autocommit=True) as conn:
             conn.execute(f"alter database {dbname} with allow_connections false")
-            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                         " where datname = %s", (dbname,))
+            conn.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s",
+                (dbname,),
+            )
         try:
             not_ready = await get(f"{base}/readyz")
             assert not_ready.status_code == 503
@@ -96,11 +103,22 @@ def test_systemd_notify_messages_in_order(
     sock.bind(path)
     sock.settimeout(20)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE"))}
-    env.update(BOT_TOKEN=telegram.token, TELEGRAM_API_URL=telegram.api_url,
-               DATABASE_URL=database_url, DB_POOL_MIN_SIZE="1", POLL_TIMEOUT_SECONDS="1",
-               HTTP_PORT="0", NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
-    proc = subprocess.Popen([sys.executable, "-m", "teambot", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env.update(
+        BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.api_url,
+        DATABASE_URL=database_url,
+        DB_POOL_MIN_SIZE="1",
+        POLL_TIMEOUT_SECONDS="1",
+        HTTP_PORT="0",
+        NOTIFY_SOCKET=path,
+        WATCHDOG_USEC="400000",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "teambot", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     messages: list[str] = []
     try:
         while "READY=1" not in messages:
@@ -120,8 +138,11 @@ def test_systemd_notify_messages_in_order(
             proc.kill()
         sock.close()
     statuses = [m for m in messages if m.startswith("STATUS=")]
-    assert statuses[:3] == ["STATUS=waiting for the database",
-                            "STATUS=applying database migrations", "STATUS=polling for updates"]
+    assert statuses[:3] == [
+        "STATUS=waiting for the database",
+        "STATUS=applying database migrations",
+        "STATUS=polling for updates",
+    ]
     assert messages.index("STATUS=polling for updates") < messages.index("READY=1")
-    assert "WATCHDOG=1" in messages[messages.index("READY=1"):]
+    assert "WATCHDOG=1" in messages[messages.index("READY=1") :]
     assert "STATUS=draining updates in flight" in messages

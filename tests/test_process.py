@@ -152,11 +152,22 @@ def test_sigkill_mid_burst_then_restart_loses_nothing(
 def test_second_signal_exits_at_once(telegram: FakeTelegram, start_bot) -> None:  # type: ignore[no-untyped-def]
     bot = start_bot(SHUTDOWN_TIMEOUT_SECONDS="60")
     wait_ready(telegram, bot)
+    # an answer that hangs keeps the graceful stop busy draining
+    telegram.fault_delay = 60
+    telegram.inject_fault("sendMessage", "timeout")
+    telegram.send_text(1, "/start")
+    telegram.wait_until_sync(
+        lambda: len(telegram.calls_of("sendMessage")) == 1, timeout=20, what="the hung answer"
+    )
     bot.signal(signal.SIGINT)
+    telegram.wait_until_sync(
+        lambda: "SIGINT received" in bot.output(), timeout=10, what="the first SIGINT"
+    )
     bot.signal(signal.SIGINT)
     started = time.monotonic()
-    assert bot.wait(10) != 0
+    assert bot.wait(10) == 128 + signal.SIGINT, bot.output()
     assert time.monotonic() - started < 5
+    assert "second SIGINT received: exiting now" in bot.output()
 
 
 def test_waits_for_the_database_and_says_why(
@@ -169,8 +180,11 @@ def test_waits_for_the_database_and_says_why(
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"drop database if exists {name}")
     bot = start_bot(DATABASE_URL=late)
-    telegram.wait_until_sync(lambda: "waiting for PostgreSQL" in bot.output(), timeout=20,
-                             what="the bot to say it waits for PostgreSQL")
+    telegram.wait_until_sync(
+        lambda: "waiting for PostgreSQL" in bot.output(),
+        timeout=20,
+        what="the bot to say it waits for PostgreSQL",
+    )
     assert bot.proc.poll() is None, bot.output()
     assert f'database "{name}" does not exist' in bot.output()
     with psycopg.connect(postgres_server, autocommit=True) as conn:

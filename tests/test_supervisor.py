@@ -17,6 +17,7 @@ async def test_a_crashing_actor_is_restarted_and_the_others_keep_running() -> No
     starts = {"flaky": 0, "steady": 0}
     steady_ticks = 0
     restarted: list[str] = []
+    third_start = anyio.Event()
 
     async def flaky(*, task_status: TaskStatus[None]) -> None:
         starts["flaky"] += 1
@@ -24,6 +25,7 @@ async def test_a_crashing_actor_is_restarted_and_the_others_keep_running() -> No
         if starts["flaky"] <= 2:
             await anyio.sleep(0.01)
             raise RuntimeError("boom")
+        third_start.set()
         await anyio.sleep_forever()
 
     async def steady(*, task_status: TaskStatus[None]) -> None:
@@ -45,8 +47,7 @@ async def test_a_crashing_actor_is_restarted_and_the_others_keep_running() -> No
     async with anyio.create_task_group() as tg:
         await tg.start(supervisor.run)
         with anyio.fail_after(5):
-            while starts["flaky"] < 3:
-                await anyio.sleep(0.01)
+            await third_start.wait()
         ticks_before = steady_ticks
         await anyio.sleep(0.05)
         supervisor.request_stop()

