@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import BotCommand, BotCommandScopeDefault
 
+from teambot.actors.matcher import Matcher
 from teambot.actors.work import Work
 from teambot.adapters.database import Database
 from teambot.adapters.fsm_storage import PostgresStorage
@@ -15,9 +16,13 @@ from teambot.routers.context import UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
 
 
-def build_dispatcher(database: Database, settings: Settings, *extra_routers: Router) -> Dispatcher:
+def build_dispatcher(
+    database: Database, settings: Settings, matcher: Matcher, *extra_routers: Router
+) -> Dispatcher:
     # no event isolation: the dispatch actor already runs one user's updates one at a time
-    dispatcher = Dispatcher(storage=PostgresStorage(database), database=database, settings=settings)
+    dispatcher = Dispatcher(
+        storage=PostgresStorage(database), database=database, settings=settings, matcher=matcher
+    )
     context = UserContext()
     dispatcher.message.outer_middleware(context)
     dispatcher.callback_query.outer_middleware(context)

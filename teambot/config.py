@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     cleanup_expired_invitations_hours: int = Field(default=72, ge=1)
     cleanup_inactive_users_days: int = Field(default=30, ge=1)
     cleanup_interval_minutes: float = Field(default=60, gt=0)
+    # changes gathered this long make one digest ("3 new teams match you")
+    digest_delay_seconds: float = Field(default=300, ge=0)
 
     invites_per_day: int = Field(default=20, ge=1, le=1000)
     deleted_user_retention_days: int = Field(default=30, ge=1)

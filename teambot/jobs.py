@@ -5,16 +5,14 @@ the people concerned."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramForbiddenError
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.actors.cleanup import CleanupJob
 from teambot.adapters.database import Connection, Database
+from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import fsm, handled_updates, invitations, users
 from teambot.texts import text
@@ -33,13 +31,6 @@ def _locked(key: int, work: Callable[[Connection], list[T]]) -> Callable[[Connec
     return run
 
 
-async def _tell(
-    bot: Bot, user_id: int, body: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    with suppress(TelegramForbiddenError):  # they blocked the bot: nothing to tell
-        await bot.send_message(user_id, body, reply_markup=markup)
-
-
 def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[CleanupJob]:
     async def expire_invitations() -> int:
         total = 0
@@ -51,7 +42,7 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
                 sender = await database.run(users.get, invitation.sender_id)
                 recipient = await database.run(users.get, invitation.recipient_id)
                 if sender and recipient and sender.deleted_at is None:
-                    await _tell(
+                    await tell(
                         bot,
                         sender.id,
                         text(
@@ -74,7 +65,7 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
             for user in batch:
                 markup = InlineKeyboardBuilder()
                 markup.button(text=text(user.language, "action_resume"), callback_data="resume")
-                await _tell(
+                await tell(
                     bot,
                     user.id,
                     text(

@@ -7,6 +7,7 @@ root task group
     ├── telegram   checks the token, publishes the command menu, owns the HTTP session
     ├── pipeline   (one-for-all) poller → throttle → dispatch over bounded streams
     ├── cleanup    periodic jobs every CLEANUP_INTERVAL_MINUTES
+    ├── matcher    digests of new matches, fed by handlers over a memory stream
     ├── http       /healthz, /readyz, /metrics (unless HTTP_PORT=0)
     └── watchdog   systemd watchdog pings while the poller makes progress
 """
@@ -28,6 +29,7 @@ from teambot.actors.cleanup import CleanupTimer
 from teambot.actors.database import DatabaseActor
 from teambot.actors.dispatch import Dispatch
 from teambot.actors.http_server import HttpServer
+from teambot.actors.matcher import Matcher
 from teambot.actors.pipeline import Pipeline
 from teambot.actors.poller import UpdatePoller
 from teambot.actors.throttle import Throttle
@@ -97,6 +99,7 @@ class App:
     poller: UpdatePoller
     pipeline: Pipeline
     cleanup: CleanupTimer
+    matcher: Matcher
     supervisor: Supervisor
 
 
@@ -117,7 +120,8 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
     metrics.watch_pool(database.stats)
     ledger = UpdateLedger()
-    handler = UpdateHandler(bot, build_dispatcher(database, settings, *extra_routers))
+    matcher = Matcher(database, bot, delay=settings.digest_delay_seconds)
+    handler = UpdateHandler(bot, build_dispatcher(database, settings, matcher, *extra_routers))
     poller = UpdatePoller(
         bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
     )
@@ -154,6 +158,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
             stop_timeout=settings.shutdown_timeout_seconds,
         ),
         ChildSpec("cleanup", cleanup.run),
+        ChildSpec("matcher", matcher.run),
         ChildSpec("watchdog", Watchdog(notifier, health).run),
     ]
     if settings.http_port:
@@ -178,6 +183,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         poller,
         pipeline,
         cleanup,
+        matcher,
         supervisor,
     )
 

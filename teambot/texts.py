@@ -95,7 +95,6 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "register_first": "Register first: /start.",
         "hidden": "Hidden: you will not see them again.",
         "reported": "Thank you, the moderators will look at it.",
-        "report_to_admin": "Report: user {reporter} reported user {reported} (tg://user?id={reported}).",
         "ask_note": "Add a short note (up to {max} characters), or send without one.",
         "send_without_note": "Send without a note",
         "invite_sent": "Sent. You will hear back when they answer.",
@@ -139,6 +138,33 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "delete_yes": "Yes, delete",
         "delete_no": "No, keep it",
         "delete_kept": "Kept. Nothing changed.",
+        # --- matcher
+        "digest": "New profiles match you: {counts}. Take a look: /search",
+        "digest_participant": "participants",
+        "digest_cofounder": "co-founders",
+        "digest_team": "teams",
+        # --- admin
+        "report_to_admin": (
+            "⚠️ User {reporter} reported this profile (id <code>{reported}</code>):\n\n{card}"
+        ),
+        "action_ban": "Ban",
+        "stats": (
+            "<b>Users</b>: {registered} registered ({participant} participants, "
+            "{cofounder} co-founders, {team} teams), {searching} searching, "
+            "{active_week} active this week, {banned} banned, {deleted} deleted\n"
+            "<b>Teams</b>: {teams}, with {members} members\n"
+            "<b>Invitations</b>: {pending} pending; last 7 days: {sent_week} sent, "
+            "{accepted_week} accepted, {declined_week} declined, {expired_week} expired\n"
+            "<b>Reports</b> in the last 7 days: {reports_week}"
+        ),
+        "ban_usage": "Usage: /ban &lt;user id&gt;",
+        "unban_usage": "Usage: /unban &lt;user id&gt;",
+        "admin_no_user": "There is no user with id {id}.",
+        "admin_cannot_ban_admin": "Admins cannot be banned.",
+        "banned_done": "User {id} is banned: hidden from search, pending invitations cancelled.",
+        "already_banned": "User {id} was already banned.",
+        "unbanned_done": "User {id} is no longer banned.",
+        "not_banned": "User {id} is not banned.",
         "deleted": "Your account is deleted. /start registers you again.",
     },
     "ru": {
@@ -229,7 +255,6 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "register_first": "Сначала зарегистрируйтесь: /start.",
         "hidden": "Скрыто: больше не покажу.",
         "reported": "Спасибо, модераторы посмотрят.",
-        "report_to_admin": "Report: user {reporter} reported user {reported} (tg://user?id={reported}).",
         "ask_note": "Добавьте короткую записку (до {max} символов) или отправьте без неё.",
         "send_without_note": "Отправить без записки",
         "invite_sent": "Отправлено. Я сообщу, когда ответят.",
@@ -273,6 +298,36 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "delete_yes": "Да, удалить",
         "delete_no": "Нет, оставить",
         "delete_kept": "Оставили. Ничего не изменилось.",
+        # --- matcher
+        "digest": "Вам подходят новые профили: {counts}. Посмотрите: /search",
+        "digest_participant": "участники",
+        "digest_cofounder": "кофаундеры",
+        "digest_team": "команды",
+        # --- admin
+        "report_to_admin": (
+            "⚠️ Пользователь {reporter} пожаловался на этот профиль "
+            "(id <code>{reported}</code>):\n\n{card}"
+        ),
+        "action_ban": "Заблокировать",
+        "stats": (
+            "<b>Пользователи</b>: зарегистрировано {registered} (участники — {participant}, "
+            "кофаундеры — {cofounder}, команды — {team}), ищут — {searching}, "
+            "активны за неделю — {active_week}, заблокированы — {banned}, удалены — {deleted}\n"
+            "<b>Команды</b>: {teams}, участников в них — {members}\n"
+            "<b>Приглашения</b>: ожидают — {pending}; за 7 дней отправлено — {sent_week}, "
+            "принято — {accepted_week}, отклонено — {declined_week}, истекло — {expired_week}\n"
+            "<b>Жалобы</b> за 7 дней: {reports_week}"
+        ),
+        "ban_usage": "Как использовать: /ban &lt;id пользователя&gt;",
+        "unban_usage": "Как использовать: /unban &lt;id пользователя&gt;",
+        "admin_no_user": "Пользователя с id {id} нет.",
+        "admin_cannot_ban_admin": "Администраторов блокировать нельзя.",
+        "banned_done": (
+            "Пользователь {id} заблокирован: скрыт из поиска, ожидающие приглашения отменены."
+        ),
+        "already_banned": "Пользователь {id} уже был заблокирован.",
+        "unbanned_done": "Пользователь {id} разблокирован.",
+        "not_banned": "Пользователь {id} не заблокирован.",
         "deleted": "Аккаунт удалён. /start — зарегистрироваться снова.",
     },
 }

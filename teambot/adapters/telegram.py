@@ -34,7 +34,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InputFile, Update
+from aiogram.types import InlineKeyboardMarkup, InputFile, Update
 from loguru import logger
 
 from teambot.health import Health
@@ -232,3 +232,14 @@ async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update) -> Any:
     return await dispatcher.propagate_event(
         "update", update, **{**dispatcher.workflow_data, "dispatcher": dispatcher, "bot": bot}
     )
+
+
+async def tell(
+    bot: Bot, user_id: int, body: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """A message the bot starts on its own; False when the user has blocked the bot."""
+    try:
+        await bot.send_message(user_id, body, reply_markup=markup)
+    except TelegramForbiddenError:
+        return False
+    return True

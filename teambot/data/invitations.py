@@ -110,3 +110,12 @@ def add_member(conn: Connection, team_id: int, user_id: int) -> bool:
         (team_id, user_id),
     )
     return cur.rowcount == 1
+
+
+def cancel_all_pending(conn: Connection, user_id: int) -> None:
+    """The user is leaving (deleted or banned): nothing they sent or got stays open."""
+    conn.execute(
+        "update invitations set status = 'cancelled', answered_at = now()"
+        " where status = 'pending' and (sender_id = %s or recipient_id = %s)",
+        (user_id, user_id),
+    )

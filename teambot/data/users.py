@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from teambot.adapters.database import Connection
+from teambot.data import invitations
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,7 @@ def soft_delete(conn: Connection, user_id: int) -> None:
     conn.execute(
         "update users set deleted_at = now(), is_searching = false where id = %s", (user_id,)
     )
-    conn.execute(
-        "update invitations set status = 'cancelled', answered_at = now()"
-        " where status = 'pending' and (sender_id = %s or recipient_id = %s)",
-        (user_id, user_id),
-    )
+    invitations.cancel_all_pending(conn, user_id)
 
 
 def mark_ban_notified(conn: Connection, user_id: int) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from teambot.routers import fallback, invitations, profile, registration, search, start
+from teambot.routers import admin, fallback, invitations, profile, registration, search, start
 
 
 def feature_routers() -> list[Router]:
     return [
+        admin.router,
         registration.router,
         start.router,
         profile.router,

@@ -10,12 +10,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.data import teams, users
+from teambot.data import users
 from teambot.data.users import UserRow
 from teambot.routers.registration import Registration
-from teambot.routers.views import language_keyboard, profile_card
+from teambot.routers.views import language_keyboard, user_card
 from teambot.texts import text
 
 router = Router(name="profile")
@@ -40,17 +41,7 @@ def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
 
 
 async def _card(database: Database, me: UserRow, lang: str) -> str:
-    team = await database.run(teams.owned_by, me.id)
-    card = profile_card(
-        lang,
-        user_type=me.user_type or "participant",
-        display_name=me.display_name,
-        skills=me.skills,
-        looking_for=me.looking_for,
-        bio=me.bio,
-        team_name=team.name if team else None,
-        team_description=team.description if team else "",
-    )
+    card = await user_card(database, me, lang)
     status = text(lang, "searching_on" if me.is_searching else "searching_off")
     return f"{card}\n\n{status}"
 
@@ -66,13 +57,15 @@ async def show(message: Message, database: Database, me: UserRow, lang: str) -> 
 @router.callback_query(F.data == "resume")
 @router.callback_query(ProfileAction.filter(F.action.in_({"pause", "resume"})))
 async def toggle_searching(
-    query: CallbackQuery, database: Database, me: UserRow, lang: str
+    query: CallbackQuery, database: Database, matcher: Matcher, me: UserRow, lang: str
 ) -> None:
     if not me.registered:
         await query.answer(text(lang, "stale_button"))
         return
     searching = query.data == "resume" or ProfileAction.unpack(query.data or "").action == "resume"
     await database.run(users.set_searching, me.id, searching)
+    if searching:
+        matcher.profile_changed(me.id)
     await query.answer(text(lang, "resumed" if searching else "paused"))
     fresh = await database.run(users.get, me.id)
     if fresh is not None and isinstance(query.message, Message):

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import ValidationError
 
+from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.data import users
 from teambot.data.users import UserRow
@@ -303,7 +304,9 @@ async def _ask_confirmation(event: Message | CallbackQuery, state: FSMContext) -
 
 
 @router.callback_query(Registration.confirm, Step.filter(F.action == "confirm"))
-async def confirmed(query: CallbackQuery, state: FSMContext, database: Database) -> None:
+async def confirmed(
+    query: CallbackQuery, state: FSMContext, database: Database, matcher: Matcher
+) -> None:
     data = await state.get_data()
     lang = data["lang"]
     try:
@@ -313,6 +316,7 @@ async def confirmed(query: CallbackQuery, state: FSMContext, database: Database)
         await query.answer(text(lang, "stale_button"))
         return
     await profiles.register(database, query.from_user.id, draft)
+    matcher.profile_changed(query.from_user.id)
     await state.clear()
     await query.answer()
     await _edit_or_send(query, text(lang, "registered"), None)

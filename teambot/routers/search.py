@@ -15,6 +15,7 @@ from teambot.config import Settings
 from teambot.data import search as search_data
 from teambot.data.search import Candidate
 from teambot.data.users import UserRow
+from teambot.routers.admin import send_report
 from teambot.routers.invitations import notify_recipient
 from teambot.routers.views import profile_card
 from teambot.services import invitations
@@ -162,11 +163,7 @@ async def card_action(
         await database.run(search_data.hide, me.id, callback_data.target)
         offset = callback_data.offset
         if first:
-            for admin in settings.admin_ids:
-                await bot.send_message(
-                    admin,
-                    text("en", "report_to_admin", reporter=me.id, reported=callback_data.target),
-                )
+            await send_report(bot, database, settings, me.id, callback_data.target)
         await query.answer(text(lang, "reported"))
     else:
         await query.answer()

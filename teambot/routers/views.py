@@ -6,6 +6,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from teambot.adapters.database import Database
+from teambot.data import teams
+from teambot.data.users import UserRow
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -23,6 +26,21 @@ def language_keyboard() -> InlineKeyboardMarkup:
 
 def tags_line(lang: str, tags: list[str]) -> str:
     return ", ".join(escape(tag) for tag in tags) if tags else text(lang, "nothing_chosen")
+
+
+async def user_card(database: Database, user: UserRow, lang: str) -> str:
+    """The card others see: the profile, and for a team its name and description."""
+    team = await database.run(teams.owned_by, user.id)
+    return profile_card(
+        lang,
+        user_type=user.user_type or "participant",
+        display_name=user.display_name,
+        skills=user.skills,
+        looking_for=user.looking_for,
+        bio=user.bio,
+        team_name=team.name if team else None,
+        team_description=team.description if team else "",
+    )
 
 
 def profile_card(

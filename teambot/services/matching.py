@@ -24,3 +24,8 @@ def invitation_kind(sender_type: str, recipient_type: str) -> str | None:
     if recipient_type == "team":
         return "request"
     return "connect"
+
+
+def visibility_pairs() -> list[str]:
+    """Every "seer:seen" pair of user types, for queries that check visibility in SQL."""
+    return [f"{seer}:{seen}" for seer, seen_types in VISIBLE.items() for seen in seen_types]

@@ -1,0 +1,67 @@
+"""The matcher: when a profile becomes searchable or its skills or wants change, tells the
+people who would now find it, in a short digest, at most once a day each.
+
+Handlers report changes with `profile_changed`, which never blocks: the events wait in a
+bounded memory stream, and when the matcher falls that far behind an event is dropped (a
+digest is a courtesy, /search always shows everything). Changes are gathered for `delay`
+seconds, so one digest can say "3 new teams match you" instead of announcing the first.
+"""
+
+from __future__ import annotations
+
+import anyio
+from aiogram import Bot
+from anyio.abc import TaskStatus
+from loguru import logger
+
+from teambot.adapters.database import TRANSIENT_ERRORS, Database
+from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, tell
+from teambot.data import matches
+from teambot.services.matching import visibility_pairs
+from teambot.texts import text
+
+log = logger.bind(actor="matcher")
+TRANSIENT = (*TRANSIENT_ERRORS, *TRANSIENT_TELEGRAM_ERRORS)
+
+
+class Matcher:
+    def __init__(self, database: Database, bot: Bot, *, delay: float, buffer: int = 1000) -> None:
+        self.database = database
+        self.bot = bot
+        self.delay = delay
+        # The stream outlives a crashed run: events sent meanwhile wait for the restart.
+        self._events, self._inbox = anyio.create_memory_object_stream[int](buffer)
+
+    def profile_changed(self, user_id: int) -> None:
+        try:
+            self._events.send_nowait(user_id)
+        except anyio.WouldBlock:
+            log.warning("matcher is behind: no digest for the change of user {}", user_id)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            changed = {await self._inbox.receive()}
+            with anyio.move_on_after(self.delay):
+                while True:
+                    changed.add(await self._inbox.receive())
+            try:
+                await self.notify(sorted(changed))
+            except TRANSIENT as exc:
+                # a digest is a courtesy: not worth a restart while the database is away
+                log.warning("no digests for {} changes: {!r}", len(changed), exc)
+
+    async def notify(self, changed: list[int]) -> int:
+        """Send the digests this batch of changes earns; returns how many were sent."""
+        digests = await self.database.run(matches.claim_digests, changed, visibility_pairs())
+        sent = 0
+        for digest in digests:
+            counts = ", ".join(
+                f"{text(digest.language, 'digest_' + user_type)}: {n}"
+                for user_type, n in sorted(digest.new_matches.items())
+            )
+            if await tell(self.bot, digest.user_id, text(digest.language, "digest", counts=counts)):
+                sent += 1
+        if digests:
+            log.info("{} changed profiles: {} digests sent", len(changed), sent)
+        return sent

@@ -1,0 +1,123 @@
+"""Admin commands (/stats, /ban, /unban) and the Ban button on reports. Only ADMIN_IDS get
+here: for anyone else these commands are unknown and the buttons stale (the fallback)."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from loguru import logger
+
+from teambot.adapters.database import Database
+from teambot.adapters.telegram import tell
+from teambot.config import Settings
+from teambot.data import users
+from teambot.routers.views import user_card
+from teambot.services import moderation
+from teambot.services.moderation import Outcome
+from teambot.texts import text
+
+log = logger.bind(actor="admin")
+router = Router(name="admin")
+
+
+class IsAdmin(Filter):
+    async def __call__(self, event: TelegramObject, settings: Settings) -> bool:
+        sender = getattr(event, "from_user", None)
+        return sender is not None and sender.id in settings.admin_ids
+
+
+router.message.filter(IsAdmin())
+router.callback_query.filter(IsAdmin())
+
+
+class Moderate(CallbackData, prefix="mod"):
+    action: str  # ban
+    target: int
+
+
+_BAN_TEXTS = {
+    Outcome.DONE: "banned_done",
+    Outcome.UNCHANGED: "already_banned",
+    Outcome.NO_SUCH_USER: "admin_no_user",
+    Outcome.REFUSED: "admin_cannot_ban_admin",
+}
+_UNBAN_TEXTS = {
+    Outcome.DONE: "unbanned_done",
+    Outcome.UNCHANGED: "not_banned",
+    Outcome.NO_SUCH_USER: "admin_no_user",
+}
+
+
+def _target(command: CommandObject) -> int | None:
+    args = (command.args or "").strip()
+    return int(args) if args.isdigit() and len(args) <= 19 else None
+
+
+@router.message(Command("stats"))
+async def stats(message: Message, database: Database, lang: str) -> None:
+    await message.answer(text(lang, "stats", **await moderation.stats(database)))
+
+
+@router.message(Command("ban"))
+async def ban(
+    message: Message, command: CommandObject, database: Database, settings: Settings, lang: str
+) -> None:
+    target = _target(command)
+    if target is None:
+        await message.answer(text(lang, "ban_usage"))
+        return
+    outcome = await moderation.ban(database, target, settings.admin_ids)
+    if outcome is Outcome.DONE:
+        log.info("admin {} banned user {}", message.chat.id, target)
+    await message.answer(text(lang, _BAN_TEXTS[outcome], id=target))
+
+
+@router.message(Command("unban"))
+async def unban(message: Message, command: CommandObject, database: Database, lang: str) -> None:
+    target = _target(command)
+    if target is None:
+        await message.answer(text(lang, "unban_usage"))
+        return
+    outcome = await moderation.unban(database, target)
+    if outcome is Outcome.DONE:
+        log.info("admin {} unbanned user {}", message.chat.id, target)
+    await message.answer(text(lang, _UNBAN_TEXTS[outcome], id=target))
+
+
+@router.callback_query(Moderate.filter(F.action == "ban"))
+async def ban_button(
+    query: CallbackQuery, callback_data: Moderate, database: Database, settings: Settings, lang: str
+) -> None:
+    outcome = await moderation.ban(database, callback_data.target, settings.admin_ids)
+    if outcome is Outcome.DONE:
+        log.info("admin {} banned user {}", query.from_user.id, callback_data.target)
+    await query.answer(text(lang, _BAN_TEXTS[outcome], id=callback_data.target), show_alert=True)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+async def send_report(
+    bot: Bot, database: Database, settings: Settings, reporter: int, reported: int
+) -> None:
+    """Every admin gets the reported profile, in their language, with a Ban button."""
+    target = await database.run(users.get, reported)
+    if target is None or not target.registered:
+        return
+    for admin in settings.admin_ids:
+        known = await database.run(users.get, admin)
+        lang = known.language if known else "en"
+        markup = InlineKeyboardBuilder()
+        markup.button(
+            text=text(lang, "action_ban"), callback_data=Moderate(action="ban", target=reported)
+        )
+        body = text(
+            lang,
+            "report_to_admin",
+            reporter=reporter,
+            reported=reported,
+            card=await user_card(database, target, lang),
+        )
+        await tell(bot, admin, body, markup.as_markup())
