@@ -37,6 +37,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardMarkup, InputFile, Update
 from loguru import logger
 
+from teambot.adapters.flood_control import FloodControl, background
 from teambot.health import Health
 from teambot.metrics import Metrics
 
@@ -206,6 +207,7 @@ def create_bot(token: str, api_url: str, health: Health, metrics: Metrics) -> Bo
     session = HttpxSession(api_url)
     # outermost first: every attempt of a retried request is observed
     session.middleware(RetryTransient())
+    session.middleware(FloodControl())
     session.middleware(ObserveRequests(health, metrics))
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
@@ -237,9 +239,11 @@ async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update) -> Any:
 async def tell(
     bot: Bot, user_id: int, body: str, markup: InlineKeyboardMarkup | None = None
 ) -> bool:
-    """A message the bot starts on its own; False when the user has blocked the bot."""
+    """A message the bot starts on its own (it yields to replies); False when the user has
+    blocked the bot."""
     try:
-        await bot.send_message(user_id, body, reply_markup=markup)
+        with background():
+            await bot.send_message(user_id, body, reply_markup=markup)
     except TelegramForbiddenError:
         return False
     return True

@@ -1,0 +1,123 @@
+"""Session middleware: every outgoing message keeps within Telegram's flood limits.
+
+Telegram allows about 30 messages a second overall, about one a second per private chat
+(with a short burst) and 20 a minute per group; past that it answers 429. Waiting here
+costs less than a 429, whose retry_after is seconds long and which RetryTransient (outside
+this middleware) still honours if it comes anyway.
+
+Replies to users come before messages the bot starts itself (digests, cleanup notices): at
+most one background message waits for the global slot at a time, so a fan-out to thousands
+of users delays a reply by one slot, not by the whole fan-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import anyio
+from aiogram import Bot
+from aiogram.methods import TelegramMethod
+
+# Slightly under Telegram's figures: the server sees our requests a little out of step.
+GLOBAL_PER_SECOND = 28.0
+PRIVATE_INTERVAL = 1.05  # seconds between messages to one private chat, sustained
+PRIVATE_BURST = 3
+GROUP_INTERVAL = 3.1  # 20 a minute, evenly spread
+
+LIMITED = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "editMessageCaption",
+        "sendPhoto",
+        "sendDocument",
+        "sendSticker",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+
+_background: ContextVar[bool] = ContextVar("teambot_background_send", default=False)
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Messages sent inside yield to replies (see the module docstring)."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+class _Pace:
+    """Generic cell rate algorithm: the earliest moment the next message may go."""
+
+    __slots__ = ("due", "interval", "tolerance")
+
+    def __init__(self, interval: float, burst: int = 1) -> None:
+        self.interval = interval
+        self.tolerance = interval * (burst - 1)
+        self.due = 0.0  # theoretical arrival time of the next message
+
+    def reserve(self, now: float) -> float:
+        """Book the next slot; returns how long to wait for it."""
+        wait = max(0.0, self.due - self.tolerance - now)
+        self.due = max(self.due, now) + self.interval
+        return wait
+
+
+class FloodControl:
+    def __init__(
+        self,
+        per_second: float = GLOBAL_PER_SECOND,
+        private_interval: float = PRIVATE_INTERVAL,
+        private_burst: int = PRIVATE_BURST,
+        group_interval: float = GROUP_INTERVAL,
+    ) -> None:
+        self._global = _Pace(1 / per_second)
+        self._private_interval = private_interval
+        self._private_burst = private_burst
+        self._group_interval = group_interval
+        self._chats: dict[int | str, _Pace] = {}
+        self._global_turn = anyio.Lock()
+        self._background_turn = anyio.Lock()
+
+    async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        if method.__api_method__ in LIMITED:
+            await self.wait_turn(getattr(method, "chat_id", None))
+        return await make_request(bot, method)
+
+    async def wait_turn(self, chat_id: int | str | None) -> None:
+        if chat_id is not None:
+            # a chat's own slots are booked in call order, which keeps its messages in order
+            await anyio.sleep(self._chat_pace(chat_id).reserve(anyio.current_time()))
+        if _background.get():
+            async with self._background_turn:
+                await self._take_global_slot()
+        else:
+            await self._take_global_slot()
+
+    async def _take_global_slot(self) -> None:
+        # FIFO lock: the holder sleeps until the slot is due, the others queue behind it
+        async with self._global_turn:
+            await anyio.sleep(self._global.reserve(anyio.current_time()))
+
+    def _chat_pace(self, chat_id: int | str) -> _Pace:
+        pace = self._chats.get(chat_id)
+        if pace is None:
+            if len(self._chats) > 10_000:
+                now = anyio.current_time()
+                self._chats = {k: p for k, p in self._chats.items() if p.due > now}
+            private = isinstance(chat_id, int) and chat_id > 0
+            pace = (
+                _Pace(self._private_interval, self._private_burst)
+                if private
+                else _Pace(self._group_interval)
+            )
+            self._chats[chat_id] = pace
+        return pace

@@ -1,0 +1,75 @@
+"""Telegram's flood limits: nothing sent too fast, nothing dropped, replies before fan-outs."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import psycopg
+import pytest
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from teambot.config import Settings
+from tests.conftest import running
+from tests.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.anyio
+
+FAN_OUT = 500
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # pacing is backend-neutral anyio code; one backend keeps this quick
+
+
+async def test_a_fan_out_to_500_users_gets_no_429_and_replies_overtake_it(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    telegram.flood_limits = True
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        conn.execute(
+            "insert into users (id, display_name, user_type, is_searching, registered_at,"
+            " last_active) select g, 'U' || g, 'participant', true, now() - interval '90 days',"
+            " now() - interval '60 days' from generate_series(1000, %s) g",
+            (1000 + FAN_OUT - 1,),
+        )
+
+    def delivered() -> int:
+        return sum(len(telegram.messages(user)) for user in range(1000, 1000 + FAN_OUT))
+
+    async with running(settings) as app:
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app.cleanup.run_pass)  # "you were inactive, search paused" x 500
+            await telegram.wait_until(lambda: delivered() >= 20, what="the fan-out")
+            telegram.send_text(1, "/help")
+            reply = await telegram.wait_for_messages(1, 1)
+            during = delivered()
+        elapsed = time.monotonic() - started
+    told = [len(telegram.messages(user)) for user in range(1000, 1000 + FAN_OUT)]
+    assert told == [1] * FAN_OUT
+    assert telegram.flood_rejections == 0
+    assert reply[0].text.startswith("/start")
+    assert during < FAN_OUT  # the reply did not wait for the fan-out to finish
+    print(f"\n{FAN_OUT} notices in {elapsed:.1f} s: {FAN_OUT / elapsed:.1f} messages/s")
+
+
+async def test_a_burst_from_one_user_is_smoothed_not_dropped(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    telegram.flood_limits = True
+    router = Router(name="echo")
+
+    @router.message(Command("echo"))
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    async with running(settings, router):
+        for n in range(8):
+            telegram.send_text(7, f"/echo {n}")
+        replies = await telegram.wait_for_messages(7, 8, timeout=30)
+    assert [reply.text for reply in replies] == [f"/echo {n}" for n in range(8)]
+    assert telegram.flood_rejections == 0
