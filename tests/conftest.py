@@ -94,6 +94,8 @@ def make_settings(telegram: FakeTelegram, database_url: str, **overrides: Any) -
         "poll_timeout_seconds": 2,
         "shutdown_timeout_seconds": 5,
         "http_port": 0,
+        # the fake server has no flood limits unless a test asks (tests/test_flood.py)
+        "flood_control": False,
         # conversations press many buttons quickly; the throttle has tests of its own
         "rate_limit_requests_per_minute": 100,
         "_env_file": None,

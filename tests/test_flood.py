@@ -11,8 +11,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from teambot.config import Settings
-from tests.conftest import running
+from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.anyio
@@ -26,9 +25,10 @@ def anyio_backend() -> str:
 
 
 async def test_a_fan_out_to_500_users_gets_no_429_and_replies_overtake_it(
-    telegram: FakeTelegram, settings: Settings
+    telegram: FakeTelegram, database_url: str
 ) -> None:
     telegram.flood_limits = True
+    settings = make_settings(telegram, database_url, flood_control=True)
     with psycopg.connect(settings.database_conninfo() or "") as conn:
         conn.execute(
             "insert into users (id, display_name, user_type, is_searching, registered_at,"
@@ -58,9 +58,10 @@ async def test_a_fan_out_to_500_users_gets_no_429_and_replies_overtake_it(
 
 
 async def test_a_burst_from_one_user_is_smoothed_not_dropped(
-    telegram: FakeTelegram, settings: Settings
+    telegram: FakeTelegram, database_url: str
 ) -> None:
     telegram.flood_limits = True
+    settings = make_settings(telegram, database_url, flood_control=True)
     router = Router(name="echo")
 
     @router.message(Command("echo"))

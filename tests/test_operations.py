@@ -61,14 +61,15 @@ async def test_health_endpoints_and_metrics(telegram: FakeTelegram, database_url
         assert "teambot_db_pool_size" in metrics
 
         # the poller stops making progress: liveness and readiness both say so
-        app.health.last_poll -= 10_000
+        # (stale_after, not last_poll: the poller would mark progress while we look)
+        app.health.stale_after = -1
         stuck = await get(f"{base}/healthz")
         assert stuck.status_code == 503
         assert "poller made no progress" in stuck.text
         result = await anyio.to_thread.run_sync(healthcheck, port)
         assert result.returncode == 1
         assert result.stdout.startswith("unhealthy: the update poller made no progress")
-        app.health.poller_alive()
+        app.health.stale_after = 60
 
         # the database goes away: not ready, but still alive
         dbname = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]

@@ -203,11 +203,14 @@ def _status_of(exc: TelegramAPIError) -> str:
     return "other"
 
 
-def create_bot(token: str, api_url: str, health: Health, metrics: Metrics) -> Bot:
+def create_bot(
+    token: str, api_url: str, health: Health, metrics: Metrics, *, flood_control: bool = True
+) -> Bot:
     session = HttpxSession(api_url)
-    # outermost first: every attempt of a retried request is observed
+    # outermost first: every attempt of a retried request is paced and observed
     session.middleware(RetryTransient())
-    session.middleware(FloodControl())
+    if flood_control:
+        session.middleware(FloodControl())
     session.middleware(ObserveRequests(health, metrics))
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
