@@ -21,6 +21,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import CallableObject
 from aiogram.exceptions import (
+    ClientDecodeError,
     RestartingTelegram,
     TelegramAPIError,
     TelegramBadRequest,
@@ -103,9 +104,19 @@ class HttpxSession(BaseSession):
             raise TelegramNetworkError(
                 method=method, message=f"network error ({type(exc).__name__})"
             ) from None
-        result = self.check_response(
-            bot=bot, method=method, status_code=response.status_code, content=response.text
-        )
+        try:
+            result = self.check_response(
+                bot=bot, method=method, status_code=response.status_code, content=response.text
+            )
+        except ClientDecodeError:
+            # a proxy's HTML error page, or a body cut short: the request may be sent again
+            if response.status_code >= 500:
+                raise TelegramServerError(
+                    method=method, message=f"HTTP {response.status_code}, not JSON"
+                ) from None
+            raise TelegramNetworkError(
+                method=method, message=f"unreadable answer (HTTP {response.status_code})"
+            ) from None
         return cast(TelegramType, result.result)
 
     async def stream_content(
