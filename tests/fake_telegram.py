@@ -1333,6 +1333,12 @@ class FakeTelegram:
         with self._lock:
             return len(self._updates)
 
+    @property
+    def unanswered_callbacks(self) -> list[str]:
+        """Ids of button presses the bot never answered (the user sees a spinner)."""
+        with self._lock:
+            return [query_id for query_id, answered in self._callbacks.items() if not answered]
+
     def pending_updates(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(_copy(self._updates))
