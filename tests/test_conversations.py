@@ -312,3 +312,21 @@ async def test_delete_hides_at_once_and_reregistering_works(
         again = telegram.last_message(10).text
     assert empty.startswith("No matches right now.")
     assert again.startswith("User1 · Participant")
+
+
+async def test_next_on_the_only_candidate_is_not_an_error(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings) as app:
+        await register(telegram, 10, role="team", skills="design", wants="python")
+        await register(telegram, 1, role="participant", skills="python", wants="design")
+        telegram.send_text(10, "/search")
+        await settle(telegram)
+        card = telegram.last_message(10)
+        telegram.press(10, "Next ▶")
+        telegram.press(10, "Next ▶")
+        await settle(telegram)
+        after = telegram.messages(10)
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert after[-1].text == card.text  # the same card, still there
+    assert failed == 0  # no handler error, so no apology

@@ -171,6 +171,19 @@ class RetryTransient:
             await anyio.sleep(wait)
 
 
+class IgnoreUnchangedEdits:
+    """Session middleware: editing a message into what it already shows (Next on the only
+    card left, a double tap) is success, not an error to apologise for."""
+
+    async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            if method.__api_method__.startswith("edit") and "not modified" in exc.message:
+                return True
+            raise
+
+
 class ObserveRequests:
     """Session middleware: counts what is sent and what fails, and notes that the Bot API
     answered (readiness)."""
@@ -219,6 +232,7 @@ def create_bot(
 ) -> Bot:
     session = HttpxSession(api_url)
     # outermost first: every attempt of a retried request is paced and observed
+    session.middleware(IgnoreUnchangedEdits())
     session.middleware(RetryTransient())
     if flood_control:
         session.middleware(FloodControl())
