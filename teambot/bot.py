@@ -79,7 +79,16 @@ async def publish_commands(bot: Bot) -> None:
     for language in LANGUAGES:
         commands = [
             BotCommand(command=name, description=text(language, f"cmd_{name}"))
-            for name in ("start", "search", "profile", "invitations", "language", "help", "cancel")
+            for name in (
+                "start",
+                "search",
+                "profile",
+                "invitations",
+                "team",
+                "language",
+                "help",
+                "cancel",
+            )
         ]
         await bot.set_my_commands(
             commands,

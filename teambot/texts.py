@@ -13,9 +13,9 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
             "I help participants, co-founders and teams find each other. /help tells how."
         ),
         "help": (
-            "/start — register or open the menu\n"
-            "/search — browse people and teams that match you\n"
-            "/help — this message"
+            "/start — register or open the menu; /search — people and teams that match you\n"
+            "/invitations — answer or cancel invitations; /team — your team and its join link\n"
+            "/profile — edit or pause your profile; /language; /cancel leaves any dialogue"
         ),
         "throttled": "Slow down a little: try again in {seconds} s.",
         "failed": "Sorry, something went wrong on my side. Please try again.",
@@ -166,6 +166,107 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "unbanned_done": "User {id} is no longer banned.",
         "not_banned": "User {id} is not banned.",
         "deleted": "Your account is deleted. /start registers you again.",
+        # --- teams
+        "cmd_team": "Your team",
+        "team_none": (
+            "You are not in a team yet. Find one with /search, or ask a team for its join "
+            "link. To lead a team of your own, register as a team: /profile → Edit profile."
+        ),
+        "team_card_members": "Members ({count})",
+        "team_card_owner": "owner",
+        "team_card_link_on": "🔗 The join link is active.",
+        "team_card_requests": "Join requests waiting for an answer: {count}.",
+        "team_request": "<b>{name}</b> asks to join the team.",
+        "action_team_name": "✏️ Name",
+        "action_team_description": "✏️ Description",
+        "action_team_roles": "✏️ Roles",
+        "action_team_link": "🔗 Join link",
+        "action_team_remove": "Remove a member",
+        "action_team_transfer": "Transfer ownership",
+        "action_team_delete": "Delete team",
+        "action_team_leave": "Leave team",
+        "action_team_revoke": "Revoke link",
+        "action_team_yes": "Yes",
+        "action_team_no": "No",
+        "team_ask_name": "Send the new team name (1 to {max} characters), or /cancel.",
+        "team_ask_description": "Send the new description (up to {max} characters), or /cancel.",
+        "team_ask_roles": (
+            "Whom does the team need? Send skill tags separated by commas (up to {max}), "
+            "or /cancel. Search matches the team by them."
+        ),
+        "team_roles_invalid": (
+            "Send 1 to {max} skill tags separated by commas: letters and digits, up to 32 "
+            "characters each."
+        ),
+        "team_saved": "Saved.",
+        "team_pick_remove": "Whom should I remove from <b>{team}</b>?",
+        "team_pick_transfer": "Who should own <b>{team}</b>?",
+        "team_no_others": "There is nobody else in the team yet.",
+        "team_confirm_remove": "Remove <b>{name}</b> from <b>{team}</b>?",
+        "team_removed": "<b>{name}</b> is no longer in <b>{team}</b>.",
+        "team_removed_you": "The owner removed you from the team <b>{team}</b>.",
+        "team_confirm_transfer": (
+            "Make <b>{name}</b> the owner of <b>{team}</b>? Their profile becomes the team's "
+            "card in search and join requests go to them. You stay in the team as a "
+            "participant, with searching paused until you update /profile."
+        ),
+        "team_transferred": (
+            "<b>{name}</b> now owns <b>{team}</b>. You are a participant in the team; your "
+            "searching is paused until you update /profile."
+        ),
+        "team_transferred_you": (
+            "You now own <b>{team}</b>: your profile is the team's card in search, and join "
+            "requests come to you. /team to manage it."
+        ),
+        "team_transferred_members": "<b>{name}</b> is now the owner of <b>{team}</b>.",
+        "team_confirm_delete": (
+            "Delete <b>{team}</b> for good? Its members are told, its join link and "
+            "invitations go with it. You keep your account as a participant, with searching "
+            "paused until you update /profile."
+        ),
+        "team_deleted": (
+            "The team <b>{team}</b> is deleted. You are a participant now; searching is paused "
+            "until you update /profile."
+        ),
+        "team_deleted_members": (
+            "The team <b>{team}</b> was deleted by its owner. Find another one: /search"
+        ),
+        "team_confirm_leave": "Leave <b>{team}</b>?",
+        "team_left": "You left <b>{team}</b>.",
+        "team_left_owner": "<b>{name}</b> left <b>{team}</b>.",
+        "team_kept": "Kept. Nothing changed.",
+        "team_link": (
+            "Anyone with this link can ask to join <b>{team}</b>:\n{link}\n"
+            "Requests come to the owner and show in /team for every member."
+        ),
+        "team_link_revoked": "The link is revoked: it no longer works.",
+        "team_link_none": "There is no active join link.",
+        "team_link_invalid": "This join link no longer works. Ask the team for a new one.",
+        "team_join_sent": (
+            "Your request to join <b>{team}</b> is sent. You will hear back when they answer."
+        ),
+        "team_join_already": "You are already in the team <b>{team}</b>.",
+        "team_join_register": (
+            "To ask to join <b>{team}</b>, register first; I send the request as soon as you "
+            "are done."
+        ),
+        "team_request_accepted": (
+            "<b>{name}</b> accepted your request: you are now a member of <b>{team}</b>. "
+            "Reach them at {contact}."
+        ),
+        "team_request_accepted_by": "<b>{name}</b> is now in the team. Reach them at {contact}.",
+        "team_request_accepted_owner": "<b>{actor}</b> accepted <b>{name}</b> into <b>{team}</b>.",
+        "team_request_declined": (
+            "Your request to join <b>{team}</b> was declined this time. Keep looking: /search"
+        ),
+        "team_request_declined_by": "Declined: <b>{name}</b> will not join.",
+        "team_request_in_team": "They are already in another team; the request is closed.",
+        "team_gone": "This team no longer exists.",
+        "team_not_member": "You are not in this team.",
+        "team_not_owner": "Only the team's owner can do that.",
+        "team_member_gone": "They are no longer in the team.",
+        "team_self": "That is you.",
+        "team_owner_cannot_leave": "The owner cannot leave: transfer ownership or delete the team.",
     },
     "ru": {
         "start": (
@@ -173,9 +274,9 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
             "Помогаю участникам, кофаундерам и командам найти друг друга. Подробнее: /help."
         ),
         "help": (
-            "/start — регистрация или меню\n"
-            "/search — люди и команды, которые вам подходят\n"
-            "/help — эта справка"
+            "/start — регистрация или меню; /search — люди и команды, которые вам подходят\n"
+            "/invitations — ответить на приглашения или отменить их; /team — ваша команда\n"
+            "/profile — изменить или приостановить профиль; /language; /cancel — выйти из диалога"
         ),
         "throttled": "Слишком часто: попробуйте снова через {seconds} с.",
         "failed": "Извините, у меня что-то пошло не так. Попробуйте ещё раз.",
@@ -329,6 +430,103 @@ _CATALOG: Final[dict[str, dict[str, str]]] = {
         "unbanned_done": "Пользователь {id} разблокирован.",
         "not_banned": "Пользователь {id} не заблокирован.",
         "deleted": "Аккаунт удалён. /start — зарегистрироваться снова.",
+        # --- teams
+        "cmd_team": "Ваша команда",
+        "team_none": (
+            "Вы пока не в команде. Найдите её через /search или попросите у команды ссылку "
+            "для вступления. Чтобы вести свою команду, зарегистрируйтесь как команда: "
+            "/profile → Изменить профиль."
+        ),
+        "team_card_members": "Участники ({count})",
+        "team_card_owner": "владелец",
+        "team_card_link_on": "🔗 Ссылка для вступления действует.",
+        "team_card_requests": "Заявки на вступление ждут ответа: {count}.",
+        "team_request": "<b>{name}</b> просится в команду.",
+        "action_team_name": "✏️ Название",
+        "action_team_description": "✏️ Описание",
+        "action_team_roles": "✏️ Кого ищем",
+        "action_team_link": "🔗 Ссылка для вступления",
+        "action_team_remove": "Исключить участника",
+        "action_team_transfer": "Передать команду",
+        "action_team_delete": "Удалить команду",
+        "action_team_leave": "Выйти из команды",
+        "action_team_revoke": "Отозвать ссылку",
+        "action_team_yes": "Да",
+        "action_team_no": "Нет",
+        "team_ask_name": "Пришлите новое название команды (от 1 до {max} символов) или /cancel.",
+        "team_ask_description": "Пришлите новое описание (до {max} символов) или /cancel.",
+        "team_ask_roles": (
+            "Кто нужен команде? Пришлите навыки через запятую (до {max}) или /cancel. "
+            "По ним поиск подбирает команду."
+        ),
+        "team_roles_invalid": (
+            "Пришлите от 1 до {max} навыков через запятую: буквы и цифры, до 32 символов каждый."
+        ),
+        "team_saved": "Сохранено.",
+        "team_pick_remove": "Кого исключить из <b>{team}</b>?",
+        "team_pick_transfer": "Кому передать <b>{team}</b>?",
+        "team_no_others": "В команде пока больше никого нет.",
+        "team_confirm_remove": "Исключить <b>{name}</b> из <b>{team}</b>?",
+        "team_removed": "<b>{name}</b> больше не в <b>{team}</b>.",
+        "team_removed_you": "Владелец исключил вас из команды <b>{team}</b>.",
+        "team_confirm_transfer": (
+            "Сделать <b>{name}</b> владельцем <b>{team}</b>? Его профиль станет карточкой "
+            "команды в поиске, заявки будут приходить ему. Вы останетесь в команде участником, "
+            "а ваш поиск приостановится, пока вы не обновите /profile."
+        ),
+        "team_transferred": (
+            "Теперь <b>{team}</b> владеет <b>{name}</b>. Вы участник команды; ваш поиск "
+            "приостановлен, пока вы не обновите /profile."
+        ),
+        "team_transferred_you": (
+            "Теперь вы владелец <b>{team}</b>: ваш профиль — карточка команды в поиске, заявки "
+            "приходят вам. /team — управление командой."
+        ),
+        "team_transferred_members": "<b>{name}</b> теперь владелец <b>{team}</b>.",
+        "team_confirm_delete": (
+            "Удалить <b>{team}</b> насовсем? Участники получат уведомление, ссылка и "
+            "приглашения команды удалятся. Ваш аккаунт останется — как участник, с "
+            "приостановленным поиском, пока вы не обновите /profile."
+        ),
+        "team_deleted": (
+            "Команда <b>{team}</b> удалена. Теперь вы участник; поиск приостановлен, пока вы "
+            "не обновите /profile."
+        ),
+        "team_deleted_members": "Владелец удалил команду <b>{team}</b>. Найдите другую: /search",
+        "team_confirm_leave": "Выйти из <b>{team}</b>?",
+        "team_left": "Вы вышли из <b>{team}</b>.",
+        "team_left_owner": "<b>{name}</b> вышел(ла) из <b>{team}</b>.",
+        "team_kept": "Оставили. Ничего не изменилось.",
+        "team_link": (
+            "По этой ссылке любой может попроситься в <b>{team}</b>:\n{link}\n"
+            "Заявки приходят владельцу и видны в /team всем участникам."
+        ),
+        "team_link_revoked": "Ссылка отозвана и больше не работает.",
+        "team_link_none": "Действующей ссылки нет.",
+        "team_link_invalid": "Эта ссылка больше не работает. Попросите у команды новую.",
+        "team_join_sent": "Заявка в <b>{team}</b> отправлена. Я сообщу, когда ответят.",
+        "team_join_already": "Вы уже в команде <b>{team}</b>.",
+        "team_join_register": (
+            "Чтобы попроситься в <b>{team}</b>, сначала зарегистрируйтесь; заявку я отправлю "
+            "сразу после этого."
+        ),
+        "team_request_accepted": (
+            "<b>{name}</b> принял(а) вашу заявку: теперь вы в команде <b>{team}</b>. "
+            "Связаться: {contact}."
+        ),
+        "team_request_accepted_by": "<b>{name}</b> теперь в команде. Связаться: {contact}.",
+        "team_request_accepted_owner": "<b>{actor}</b> принял(а) <b>{name}</b> в <b>{team}</b>.",
+        "team_request_declined": (
+            "Вашу заявку в <b>{team}</b> в этот раз отклонили. Ищите дальше: /search"
+        ),
+        "team_request_declined_by": "Отклонено: <b>{name}</b> не вступит.",
+        "team_request_in_team": "Этот человек уже в другой команде; заявка закрыта.",
+        "team_gone": "Этой команды больше нет.",
+        "team_not_member": "Вы не в этой команде.",
+        "team_not_owner": "Это может только владелец команды.",
+        "team_member_gone": "Этого человека уже нет в команде.",
+        "team_self": "Это вы.",
+        "team_owner_cannot_leave": "Владелец не может выйти: передайте команду или удалите её.",
     },
 }
 

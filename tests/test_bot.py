@@ -28,7 +28,8 @@ async def test_help_is_answered_in_the_users_language(
         [english] = await telegram.wait_for_messages(1, 1)
         [russian] = await telegram.wait_for_messages(2, 1)
     assert english.text.startswith("/start — register")
-    assert "справка" in russian.text
+    assert russian.text.startswith("/start — регистрация")
+    assert "/team" in english.text and "/team" in russian.text
 
 
 async def test_command_menu_is_published_in_both_languages(

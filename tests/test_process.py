@@ -57,6 +57,7 @@ def bot_env(telegram: FakeTelegram, database_url: str, tmp_path: Path) -> dict[s
         SHUTDOWN_TIMEOUT_SECONDS="10",
         LOG_LEVEL="DEBUG",
         DATA_DIR=str(tmp_path / "data"),
+        FLOOD_CONTROL="false",  # the fake has no flood limits unless asked (test_flood.py)
     )
     return env
 

@@ -119,3 +119,61 @@ def cancel_all_pending(conn: Connection, user_id: int) -> None:
         " where status = 'pending' and (sender_id = %s or recipient_id = %s)",
         (user_id, user_id),
     )
+
+
+# --- teams: a team's side of invitations, for any of its members and for ownership changes
+
+
+def pending_requests_for_team(conn: Connection, team_id: int) -> list[InvitationRow]:
+    """Join requests to the team that still wait for an answer, oldest first."""
+    rows = conn.execute(
+        f"select {_COLUMNS} from invitations where team_id = %s and kind = 'request'"
+        f" and status = 'pending' and expires_at > now() order by created_at, id",
+        (team_id,),
+    ).fetchall()
+    return [InvitationRow(**row) for row in rows]
+
+
+def answer_for_team(
+    conn: Connection, invitation_id: int, team_id: int, status: str
+) -> InvitationRow | None:
+    """Accept, decline or close a join request on behalf of the team, whichever member
+    answers; None unless it is a pending, unexpired request to that team."""
+    row = conn.execute(
+        f"update invitations set status = %s, answered_at = now()"
+        f" where id = %s and team_id = %s and kind = 'request' and status = 'pending'"
+        f" and expires_at > now() returning {_COLUMNS}",
+        (status, invitation_id, team_id),
+    ).fetchone()
+    return None if row is None else InvitationRow(**row)
+
+
+def cancel_pending_outside_team(conn: Connection, user_id: int, team_id: int) -> None:
+    """Someone becomes a team's owner: their own requests and co-founder connects do not fit
+    a team's card, so they close; the team's invitations stay."""
+    conn.execute(
+        "update invitations set status = 'cancelled', answered_at = now()"
+        " where status = 'pending' and (sender_id = %s or recipient_id = %s)"
+        " and team_id is distinct from %s",
+        (user_id, user_id, team_id),
+    )
+
+
+def hand_over_team(conn: Connection, team_id: int, old_owner: int, new_owner: int) -> None:
+    """The team's pending invitations follow the owner: invites are now from the new owner,
+    requests to them. One between the two owners would become a self-invitation, so it
+    closes (call cancel_pending_outside_team for the new owner first: then no other pending
+    invitation can share a pair with the moved ones)."""
+    conn.execute(
+        "update invitations set status = 'cancelled', answered_at = now()"
+        " where team_id = %s and status = 'pending'"
+        " and (sender_id = %s or recipient_id = %s)",
+        (team_id, new_owner, new_owner),
+    )
+    conn.execute(
+        "update invitations set"
+        " sender_id = case when sender_id = %(old)s then %(new)s else sender_id end,"
+        " recipient_id = case when recipient_id = %(old)s then %(new)s else recipient_id end"
+        " where team_id = %(team)s and status = 'pending'",
+        {"old": old_owner, "new": new_owner, "team": team_id},
+    )

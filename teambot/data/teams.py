@@ -14,6 +14,11 @@ class TeamRow:
     name: str
     description: str
     roles_needed: list[str]
+    join_token: str | None = None
+
+
+_COLUMNS = "id, owner_id, name, description, roles_needed, join_token"
+_EDITABLE = frozenset({"name", "description", "roles_needed"})
 
 
 def upsert_owned(
@@ -36,8 +41,78 @@ def upsert_owned(
 
 
 def owned_by(conn: Connection, owner_id: int) -> TeamRow | None:
+    row = conn.execute(f"select {_COLUMNS} from teams where owner_id = %s", (owner_id,)).fetchone()
+    return None if row is None else TeamRow(**row)
+
+
+def get(conn: Connection, team_id: int, *, lock: bool = False) -> TeamRow | None:
+    """`lock` holds the row until the transaction ends, so two changes to one team (a double
+    tap, the owner and a member at once) run one after the other and see each other."""
+    suffix = " for update" if lock else ""
+    row = conn.execute(f"select {_COLUMNS} from teams where id = %s{suffix}", (team_id,)).fetchone()
+    return None if row is None else TeamRow(**row)
+
+
+def of_member(conn: Connection, user_id: int) -> TeamRow | None:
+    """The team the person is in (owners are members of their own team)."""
     row = conn.execute(
-        "select id, owner_id, name, description, roles_needed from teams where owner_id = %s",
-        (owner_id,),
+        "select t.id, t.owner_id, t.name, t.description, t.roles_needed, t.join_token"
+        " from teams t join team_members m on m.team_id = t.id where m.user_id = %s",
+        (user_id,),
     ).fetchone()
     return None if row is None else TeamRow(**row)
+
+
+def by_token(conn: Connection, token: str) -> TeamRow | None:
+    row = conn.execute(f"select {_COLUMNS} from teams where join_token = %s", (token,)).fetchone()
+    return None if row is None else TeamRow(**row)
+
+
+def member_ids(conn: Connection, team_id: int) -> list[int]:
+    """The owner first, then everyone else in the order they joined."""
+    rows = conn.execute(
+        "select m.user_id from team_members m join teams t on t.id = m.team_id"
+        " where m.team_id = %s order by m.user_id = t.owner_id desc, m.joined_at, m.user_id",
+        (team_id,),
+    ).fetchall()
+    return [int(row["user_id"]) for row in rows]
+
+
+def is_member(conn: Connection, team_id: int, user_id: int) -> bool:
+    row = conn.execute(
+        "select 1 from team_members where team_id = %s and user_id = %s", (team_id, user_id)
+    ).fetchone()
+    return row is not None
+
+
+def update(conn: Connection, team_id: int, **fields: object) -> None:
+    unknown = set(fields) - _EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    assignments = ", ".join(f"{name} = %({name})s" for name in fields)
+    conn.execute(f"update teams set {assignments} where id = %(id)s", {**fields, "id": team_id})
+
+
+def remove_member(conn: Connection, team_id: int, user_id: int) -> bool:
+    """False when they were not in the team (already removed, left, or never joined). The
+    owner is never removed this way: a team always has its owner among its members."""
+    cur = conn.execute(
+        "delete from team_members m using teams t where t.id = m.team_id"
+        " and m.team_id = %s and m.user_id = %s and m.user_id <> t.owner_id",
+        (team_id, user_id),
+    )
+    return cur.rowcount == 1
+
+
+def set_owner(conn: Connection, team_id: int, owner_id: int) -> None:
+    conn.execute("update teams set owner_id = %s where id = %s", (owner_id, team_id))
+
+
+def delete(conn: Connection, team_id: int) -> bool:
+    """Members and every invitation of the team go with it (ON DELETE CASCADE)."""
+    cur = conn.execute("delete from teams where id = %s", (team_id,))
+    return cur.rowcount == 1
+
+
+def set_join_token(conn: Connection, team_id: int, token: str | None) -> None:
+    conn.execute("update teams set join_token = %s where id = %s", (token, team_id))

@@ -142,3 +142,19 @@ def purge_deleted(conn: Connection, days: int, batch: int) -> int:
         (days, batch),
     )
     return cur.rowcount
+
+
+def set_role(
+    conn: Connection,
+    user_id: int,
+    *,
+    user_type: str,
+    searching: bool,
+    looking_for: list[str] | None = None,
+) -> None:
+    """A team changes hands or closes: who is the team's card, and who stops being one."""
+    conn.execute(
+        "update users set user_type = %s, is_searching = %s,"
+        " looking_for = coalesce(%s, looking_for), inactive_notified_at = null where id = %s",
+        (user_type, searching, looking_for, user_id),
+    )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from teambot.routers import admin, fallback, invitations, profile, registration, search, start
+from teambot.routers import (
+    admin,
+    fallback,
+    invitations,
+    profile,
+    registration,
+    search,
+    start,
+    teams,
+)
 
 
 def feature_routers() -> list[Router]:
@@ -15,6 +24,7 @@ def feature_routers() -> list[Router]:
         profile.router,
         search.router,
         invitations.router,
+        teams.router,
     ]
 
 

@@ -3,7 +3,7 @@ searching, and deleting the account with a confirmation."""
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -12,12 +12,15 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
+from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import users
 from teambot.data.users import UserRow
 from teambot.routers.registration import Registration
 from teambot.routers.views import language_keyboard, user_card
+from teambot.services import accounts
 from teambot.texts import text
+from teambot.utils import escape
 
 router = Router(name="profile")
 
@@ -108,6 +111,7 @@ async def delete(
     callback_data: ProfileAction,
     state: FSMContext,
     database: Database,
+    bot: Bot,
     me: UserRow,
     lang: str,
 ) -> None:
@@ -115,11 +119,18 @@ async def delete(
         await query.answer(text(lang, "stale_button"))
         return
     await query.answer()
+    departure = None
     if callback_data.action == "delete_no":
         body = text(lang, "delete_kept")
     else:
-        await database.run(users.soft_delete, me.id)
+        departure = await accounts.delete(database, me.id)
         await state.clear()
         body = text(lang, "deleted")
     if isinstance(query.message, Message):
         await query.message.edit_text(body)
+    if departure is not None:
+        team = escape(departure.team.name)
+        name = escape(me.display_name or me.first_name)
+        for person in departure.told:
+            key = "team_deleted_members" if departure.deleted else "team_left_owner"
+            await tell(bot, person.id, text(person.language, key, team=team, name=name))

@@ -1,14 +1,15 @@
 """/start for newcomers: the registration dialogue, one step per message, buttons wherever
 the choice is finite. Its state lives in PostgreSQL, so a restart mid-dialogue loses nothing.
-`/cancel` leaves it at any step."""
+`/cancel` leaves it at any step. `/start team_<token>` (a team's join link) sends a join
+request; a newcomer registers first and the request goes out when they confirm."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -18,11 +19,14 @@ from pydantic import ValidationError
 
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
+from teambot.config import Settings
 from teambot.data import users
 from teambot.data.users import UserRow
+from teambot.routers.teams import follow_join_link
 from teambot.routers.views import LanguageChoice, language_keyboard, profile_card, tags_line
 from teambot.services import profiles
 from teambot.services import skills as skill_tags
+from teambot.services import teams as team_rules
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -68,6 +72,33 @@ def _button(label: str, data: CallbackData) -> Any:
     from aiogram.types import InlineKeyboardButton
 
     return InlineKeyboardButton(text=label, callback_data=data.pack())
+
+
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(team_rules.JOIN_PREFIX)))
+async def start_from_join_link(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    database: Database,
+    bot: Bot,
+    settings: Settings,
+    me: UserRow,
+    lang: str,
+) -> None:
+    token = team_rules.token_from_payload(command.args or "") or ""
+    await state.clear()
+    if me.registered:
+        await follow_join_link(bot, database, settings, me.id, lang, token)
+        return
+    target = await team_rules.link_target(database, me.id, token)
+    if target.team is None:
+        await message.answer(text(lang, "team_link_invalid"))
+    else:
+        # kept with the dialogue's state, so it survives a restart mid-registration too
+        await state.update_data(join_token=token)
+        await message.answer(text(lang, "team_join_register", team=escape(target.team.name)))
+    await state.set_state(Registration.language)
+    await message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
 
 
 @router.message(CommandStart())
@@ -305,7 +336,12 @@ async def _ask_confirmation(event: Message | CallbackQuery, state: FSMContext) -
 
 @router.callback_query(Registration.confirm, Step.filter(F.action == "confirm"))
 async def confirmed(
-    query: CallbackQuery, state: FSMContext, database: Database, matcher: Matcher
+    query: CallbackQuery,
+    state: FSMContext,
+    database: Database,
+    matcher: Matcher,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
     data = await state.get_data()
     lang = data["lang"]
@@ -320,13 +356,19 @@ async def confirmed(
     await state.clear()
     await query.answer()
     await _edit_or_send(query, text(lang, "registered"), None)
+    join_token = data.get("join_token")
+    if isinstance(join_token, str):
+        await follow_join_link(bot, database, settings, query.from_user.id, lang, join_token)
 
 
 @router.callback_query(Registration.confirm, Step.filter(F.action == "restart"))
 async def restarted(query: CallbackQuery, state: FSMContext) -> None:
-    lang = (await state.get_data())["lang"]
+    data = await state.get_data()
+    lang = data["lang"]
     await query.answer()
     await state.clear()
+    if isinstance(data.get("join_token"), str):  # starting over still ends in the request
+        await state.update_data(join_token=data["join_token"])
     await state.set_state(Registration.language)
     await _send(query, text(lang, "choose_language"), language_keyboard())
 

@@ -37,7 +37,13 @@ class Answered:
 
 
 def _send(
-    conn: Connection, sender_id: int, recipient_id: int, note: str, per_day: int, hours: int
+    conn: Connection,
+    sender_id: int,
+    recipient_id: int,
+    note: str,
+    per_day: int,
+    hours: int,
+    join_link: bool = False,
 ) -> Sent:
     sender = users.get(conn, sender_id)
     recipient = users.get(conn, recipient_id)
@@ -47,7 +53,8 @@ def _send(
         recipient is None
         or not recipient.registered
         or recipient.is_banned
-        or not recipient.is_searching
+        # a team that handed out its join link wants these requests even while paused
+        or (not recipient.is_searching and not join_link)
         or recipient.user_type is None
     ):
         return Sent(refusal=Refusal.GONE)
@@ -75,9 +82,17 @@ def _send(
 
 
 async def send(
-    database: Database, sender_id: int, recipient_id: int, note: str, *, per_day: int, hours: int
+    database: Database,
+    sender_id: int,
+    recipient_id: int,
+    note: str,
+    *,
+    per_day: int,
+    hours: int,
+    join_link: bool = False,
 ) -> Sent:
-    return await database.run(_send, sender_id, recipient_id, note, per_day, hours)
+    """`join_link`: the sender followed the team's own link (t.me/<bot>?start=team_…)."""
+    return await database.run(_send, sender_id, recipient_id, note, per_day, hours, join_link)
 
 
 def _answer(conn: Connection, invitation_id: int, user_id: int, accept: bool) -> Answered | None:
@@ -92,11 +107,13 @@ def _answer(conn: Connection, invitation_id: int, user_id: int, accept: bool) ->
     joined: str | None = None
     if accept and answered.team_id is not None:
         person = recipient.id if answered.kind == "invite" else sender.id
-        invitations.add_member(conn, answered.team_id, person)
-        team = teams.owned_by(
-            conn, answered.sender_id if answered.kind == "invite" else answered.recipient_id
-        )
-        joined = team.name if team else None
+        # one team per person: someone who joined another team meanwhile is not told they
+        # joined this one
+        if invitations.add_member(conn, answered.team_id, person):
+            team = teams.owned_by(
+                conn, answered.sender_id if answered.kind == "invite" else answered.recipient_id
+            )
+            joined = team.name if team else None
     return Answered(answered, sender, recipient, joined)
 
 

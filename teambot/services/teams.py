@@ -1,0 +1,489 @@
+"""Team rules: who may do what to a team, and what each change does to people and
+invitations. Knows nothing of Telegram.
+
+A team is one row in `teams`; its owner's user row (user_type 'team') is the team's card in
+search, and the owner is also one of its members (a person is in at most one team).
+
+- **Any member acts for the team**: sees the card and its pending join requests, and accepts
+  or declines them. Accepting adds the person as a member.
+- **The owner manages it**: edits name, description and the roles it needs, removes members,
+  hands ownership to a member, creates and revokes the join link, deletes the team. The
+  owner cannot leave; they transfer ownership or delete the team instead.
+- **Ownership transfer**: the team's searchable card is the owner's user row, so the card
+  moves with ownership. The new owner becomes user_type 'team', takes over the team's roles
+  as what they look for and the old card's visibility (searching or paused). The old owner
+  stays a member and becomes a 'participant' with searching paused: their user row still
+  carries the team's wants, which would mislead others until they edit their profile. The
+  team's pending invitations move with it (invites now come from the new owner, requests go
+  to them); the new owner's own pending requests and connects close, since a team's card
+  cannot have them; one between the two owners closes too.
+- **Deleting a team**: members and every invitation of the team go with it (CASCADE). The
+  owner keeps their account and becomes a 'participant' with searching paused, for the same
+  reason as above.
+
+Every change locks the team's row first, so a double tap, or the owner and a member acting at
+once, run one after the other; the second sees the first's result and is refused (the team
+is gone, the member already removed, the request already answered) instead of acting twice.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from enum import Enum
+
+from teambot.adapters.database import Connection, Database
+from teambot.data import invitations, teams, users
+from teambot.data.invitations import InvitationRow
+from teambot.data.teams import TeamRow
+from teambot.data.users import UserRow
+from teambot.services import invitations as invitation_rules
+from teambot.services import skills as skill_tags
+from teambot.services.profiles import MAX_TEAM_DESCRIPTION, MAX_TEAM_NAME
+
+JOIN_PREFIX = "team_"
+# secrets.token_urlsafe(16): 22 characters; Telegram allows [A-Za-z0-9_-]{1,64} in /start
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,43}")
+
+
+class Refusal(Enum):
+    """Why a team action did not happen; each value is the text key that explains it."""
+
+    GONE = "team_gone"  # the team no longer exists
+    NOT_MEMBER = "team_not_member"  # the person acting is not in this team
+    NOT_OWNER = "team_not_owner"  # only the owner may do this
+    MEMBER_GONE = "team_member_gone"  # the person picked is not in the team (any more)
+    SELF = "team_self"  # the owner picked themselves
+    OWNER_CANNOT_LEAVE = "team_owner_cannot_leave"
+    REQUEST_GONE = "invitation_stale"  # answered, expired or cancelled meanwhile
+    IN_OTHER_TEAM = "team_request_in_team"  # the person joined another team meanwhile
+    LINK_INVALID = "team_link_invalid"  # unknown, malformed or revoked join link
+    NO_LINK = "team_link_none"  # revoking when there is no link
+    ALREADY_IN_TEAM = "team_join_already"  # following a join link while in a team
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    invitation: InvitationRow
+    person: UserRow
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """A team as one of its members sees it."""
+
+    team: TeamRow
+    members: list[UserRow]  # the owner first
+    requests: list[JoinRequest] = field(default_factory=list)
+
+    def owned_by(self, user_id: int) -> bool:
+        return self.team.owner_id == user_id
+
+    def others(self) -> list[UserRow]:
+        """Members besides the owner: whom the owner can remove or hand the team to."""
+        return [member for member in self.members if member.id != self.team.owner_id]
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A change went through: the team as it was before, the person it concerned (the member
+    removed, the new owner, the one who left), and everyone else who should hear of it."""
+
+    team: TeamRow
+    person: UserRow | None = None
+    told: list[UserRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RequestAnswered:
+    team: TeamRow
+    invitation: InvitationRow
+    person: UserRow  # who asked to join
+    actor: UserRow  # the member who answered
+    owner: UserRow | None  # told as well when someone else answered
+
+
+@dataclass(frozen=True)
+class JoinLinkOutcome:
+    team: TeamRow | None = None
+    sent: invitation_rules.Sent | None = None
+    refusal: Refusal | None = None
+    already_in: TeamRow | None = None  # the team they are in, when that is the refusal
+
+
+# --- validation: the routers ask again with a clear message; these are the rules
+
+
+def clean_name(raw: str) -> str | None:
+    name = " ".join(raw.split())
+    return name if 1 <= len(name) <= MAX_TEAM_NAME else None
+
+
+def clean_description(raw: str) -> str | None:
+    description = raw.strip()
+    return description if len(description) <= MAX_TEAM_DESCRIPTION else None
+
+
+def clean_roles(raw: str) -> list[str] | None:
+    """1 to MAX_SKILLS skill tags (the same tags people describe themselves with)."""
+    tags = skill_tags.parse_tags(raw)
+    return tags if 1 <= len(tags) <= skill_tags.MAX_SKILLS else None
+
+
+def token_from_payload(payload: str) -> str | None:
+    """The token of a /start payload `team_<token>`: None when the payload is no join link
+    at all, "" when it is one but malformed (no team has it: "this link no longer works")."""
+    if not payload.startswith(JOIN_PREFIX):
+        return None
+    token = payload.removeprefix(JOIN_PREFIX)
+    return token if _TOKEN.fullmatch(token) else ""
+
+
+# --- reading
+
+
+def _people(conn: Connection, ids: list[int]) -> list[UserRow]:
+    """Members whose accounts still exist; a deleted account waits for the purge to leave."""
+    found = (users.get(conn, user_id) for user_id in ids)
+    return [user for user in found if user is not None and user.deleted_at is None]
+
+
+def _view(conn: Connection, team: TeamRow) -> TeamView:
+    requests = []
+    for invitation in invitations.pending_requests_for_team(conn, team.id):
+        person = users.get(conn, invitation.sender_id)
+        if person is not None and person.registered:
+            requests.append(JoinRequest(invitation, person))
+    return TeamView(team, _people(conn, teams.member_ids(conn, team.id)), requests)
+
+
+def _team_of(conn: Connection, user_id: int) -> TeamView | None:
+    team = teams.of_member(conn, user_id)
+    return None if team is None else _view(conn, team)
+
+
+async def team_of(database: Database, user_id: int) -> TeamView | None:
+    """The team the user is in, with its members and pending join requests."""
+    return await database.run(_team_of, user_id)
+
+
+def _as_member(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
+    team = teams.get(conn, team_id, lock=True)
+    if team is None:
+        return Refusal.GONE
+    if not teams.is_member(conn, team.id, user_id):
+        return Refusal.NOT_MEMBER
+    return team
+
+
+def _as_owner(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
+    team = _as_member(conn, user_id, team_id)
+    if isinstance(team, TeamRow) and team.owner_id != user_id:
+        return Refusal.NOT_OWNER
+    return team
+
+
+def _managed(conn: Connection, user_id: int, team_id: int) -> TeamView | Refusal:
+    team = _as_owner(conn, user_id, team_id)
+    return team if isinstance(team, Refusal) else _view(conn, team)
+
+
+async def managed(database: Database, user_id: int, team_id: int) -> TeamView | Refusal:
+    """The team, for a step of an owner-only dialogue (picking a member, confirming)."""
+    return await database.run(_managed, user_id, team_id)
+
+
+def _membership(conn: Connection, user_id: int, team_id: int, member_id: int) -> Refusal | None:
+    """Can the owner `user_id` act on `member_id` in their team?"""
+    team = _as_owner(conn, user_id, team_id)
+    if isinstance(team, Refusal):
+        return team
+    if member_id == user_id:
+        return Refusal.SELF
+    if not teams.is_member(conn, team_id, member_id):
+        return Refusal.MEMBER_GONE
+    return None
+
+
+def _member_for_action(
+    conn: Connection, user_id: int, team_id: int, member_id: int
+) -> tuple[TeamRow, UserRow] | Refusal:
+    refusal = _membership(conn, user_id, team_id, member_id)
+    if refusal is not None:
+        return refusal
+    team = teams.get(conn, team_id)
+    member = users.get(conn, member_id)
+    if team is None or member is None:
+        return Refusal.MEMBER_GONE
+    return team, member
+
+
+async def member_for_action(
+    database: Database, user_id: int, team_id: int, member_id: int
+) -> tuple[TeamRow, UserRow] | Refusal:
+    """The team and the member the owner picked to remove or hand the team to (for the
+    confirmation), or why they cannot."""
+    return await database.run(_member_for_action, user_id, team_id, member_id)
+
+
+async def check_leave(database: Database, user_id: int, team_id: int) -> TeamRow | Refusal:
+    return await database.run(_can_leave, user_id, team_id)
+
+
+def _can_leave(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
+    team = _as_member(conn, user_id, team_id)
+    if isinstance(team, TeamRow) and team.owner_id == user_id:
+        return Refusal.OWNER_CANNOT_LEAVE
+    return team
+
+
+# --- the owner's edits
+
+
+def _edit(
+    conn: Connection, user_id: int, team_id: int, fields: dict[str, object]
+) -> TeamRow | Refusal:
+    team = _as_owner(conn, user_id, team_id)
+    if isinstance(team, Refusal):
+        return team
+    teams.update(conn, team.id, **fields)
+    if "roles_needed" in fields:
+        # the owner's user row is what search matches on: it looks for what the team needs
+        users.update_profile(conn, team.owner_id, looking_for=fields["roles_needed"])
+    fresh = teams.get(conn, team.id)
+    assert fresh is not None
+    return fresh
+
+
+async def rename(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+    name = clean_name(raw)
+    if name is None:
+        raise ValueError("team name out of bounds")
+    return await database.run(_edit, user_id, team_id, {"name": name})
+
+
+async def describe(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+    description = clean_description(raw)
+    if description is None:
+        raise ValueError("team description too long")
+    return await database.run(_edit, user_id, team_id, {"description": description})
+
+
+async def set_roles(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+    roles = clean_roles(raw)
+    if roles is None:
+        raise ValueError("team roles out of bounds")
+    return await database.run(_edit, user_id, team_id, {"roles_needed": roles})
+
+
+# --- membership
+
+
+def _remove(conn: Connection, user_id: int, team_id: int, member_id: int) -> Changed | Refusal:
+    refusal = _membership(conn, user_id, team_id, member_id)
+    if refusal is not None:
+        return refusal
+    team = teams.get(conn, team_id)
+    person = users.get(conn, member_id)
+    assert team is not None and person is not None
+    if not teams.remove_member(conn, team_id, member_id):
+        return Refusal.MEMBER_GONE
+    return Changed(team, person)
+
+
+async def remove_member(
+    database: Database, user_id: int, team_id: int, member_id: int
+) -> Changed | Refusal:
+    """The owner removes a member; `person` is the one removed (to be told)."""
+    return await database.run(_remove, user_id, team_id, member_id)
+
+
+def _leave(conn: Connection, user_id: int, team_id: int) -> Changed | Refusal:
+    team = _can_leave(conn, user_id, team_id)
+    if isinstance(team, Refusal):
+        return team
+    if not teams.remove_member(conn, team.id, user_id):
+        return Refusal.NOT_MEMBER
+    owner = users.get(conn, team.owner_id)
+    return Changed(team, users.get(conn, user_id), [owner] if owner is not None else [])
+
+
+async def leave(database: Database, user_id: int, team_id: int) -> Changed | Refusal:
+    """A member leaves; `told` is the owner."""
+    return await database.run(_leave, user_id, team_id)
+
+
+def _transfer(conn: Connection, user_id: int, team_id: int, member_id: int) -> Changed | Refusal:
+    refusal = _membership(conn, user_id, team_id, member_id)
+    if refusal is not None:
+        return refusal
+    team = teams.get(conn, team_id)
+    old = users.get(conn, user_id)
+    new = users.get(conn, member_id)
+    assert team is not None and old is not None and new is not None
+    if not new.registered or new.is_banned:
+        return Refusal.MEMBER_GONE
+    invitations.cancel_pending_outside_team(conn, new.id, team.id)
+    invitations.hand_over_team(conn, team.id, old.id, new.id)
+    teams.set_owner(conn, team.id, new.id)
+    users.set_role(
+        conn,
+        new.id,
+        user_type="team",
+        searching=old.is_searching,
+        looking_for=list(team.roles_needed),
+    )
+    users.set_role(conn, old.id, user_type="participant", searching=False)
+    others = [
+        m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id not in (old.id, new.id)
+    ]
+    return Changed(team, new, others)
+
+
+async def transfer(
+    database: Database, user_id: int, team_id: int, member_id: int
+) -> Changed | Refusal:
+    """The owner hands the team to a member (see the module docstring for what changes);
+    `person` is the new owner, `told` the other members."""
+    return await database.run(_transfer, user_id, team_id, member_id)
+
+
+def _delete(conn: Connection, user_id: int, team_id: int) -> Changed | Refusal:
+    team = _as_owner(conn, user_id, team_id)
+    if isinstance(team, Refusal):
+        return team
+    members = [m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id != user_id]
+    teams.delete(conn, team.id)
+    users.set_role(conn, user_id, user_type="participant", searching=False)
+    return Changed(team, None, members)
+
+
+async def delete(database: Database, user_id: int, team_id: int) -> Changed | Refusal:
+    """The owner deletes the team; `told` are the other members."""
+    return await database.run(_delete, user_id, team_id)
+
+
+# --- join requests, answered by any member
+
+
+def _answer_request(
+    conn: Connection, user_id: int, team_id: int, invitation_id: int, accept: bool
+) -> RequestAnswered | Refusal:
+    team = _as_member(conn, user_id, team_id)
+    if isinstance(team, Refusal):
+        return team
+    current = invitations.get(conn, invitation_id)
+    if current is None or current.team_id != team.id or current.kind != "request":
+        return Refusal.REQUEST_GONE
+    if accept and teams.of_member(conn, current.sender_id) is not None:
+        # one team per person: the request cannot be granted any more, so it closes
+        if invitations.answer_for_team(conn, invitation_id, team.id, "cancelled") is None:
+            return Refusal.REQUEST_GONE
+        return Refusal.IN_OTHER_TEAM
+    answered = invitations.answer_for_team(
+        conn, invitation_id, team.id, "accepted" if accept else "declined"
+    )
+    if answered is None:
+        return Refusal.REQUEST_GONE
+    if accept:
+        invitations.add_member(conn, team.id, answered.sender_id)
+    person = users.get(conn, answered.sender_id)
+    actor = users.get(conn, user_id)
+    assert person is not None and actor is not None
+    owner = None if team.owner_id == user_id else users.get(conn, team.owner_id)
+    return RequestAnswered(team, answered, person, actor, owner)
+
+
+async def answer_request(
+    database: Database, user_id: int, team_id: int, invitation_id: int, *, accept: bool
+) -> RequestAnswered | Refusal:
+    """Any member accepts or declines a pending join request to their team."""
+    return await database.run(_answer_request, user_id, team_id, invitation_id, accept)
+
+
+# --- the join link
+
+
+def _link(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
+    team = _as_owner(conn, user_id, team_id)
+    if isinstance(team, Refusal) or team.join_token is not None:
+        return team
+    teams.set_join_token(conn, team.id, secrets.token_urlsafe(16))
+    fresh = teams.get(conn, team.id)
+    assert fresh is not None
+    return fresh
+
+
+async def join_link(database: Database, user_id: int, team_id: int) -> TeamRow | Refusal:
+    """The team with its join token, created on first use; the same token until revoked."""
+    return await database.run(_link, user_id, team_id)
+
+
+def _revoke(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
+    team = _as_owner(conn, user_id, team_id)
+    if isinstance(team, Refusal):
+        return team
+    if team.join_token is None:
+        return Refusal.NO_LINK
+    teams.set_join_token(conn, team.id, None)
+    return team
+
+
+async def revoke_link(database: Database, user_id: int, team_id: int) -> TeamRow | Refusal:
+    """Old links stop working at once; the next join link is a new one."""
+    return await database.run(_revoke, user_id, team_id)
+
+
+def _link_target(conn: Connection, user_id: int, token: str) -> JoinLinkOutcome:
+    team = teams.by_token(conn, token) if token else None
+    if team is None:
+        return JoinLinkOutcome(refusal=Refusal.LINK_INVALID)
+    current = teams.of_member(conn, user_id)
+    if current is not None:
+        return JoinLinkOutcome(team=team, refusal=Refusal.ALREADY_IN_TEAM, already_in=current)
+    return JoinLinkOutcome(team=team)
+
+
+async def link_target(database: Database, user_id: int, token: str) -> JoinLinkOutcome:
+    """Where a join link leads, without acting: the team, or why it leads nowhere."""
+    return await database.run(_link_target, user_id, token)
+
+
+async def request_to_join(
+    database: Database, user_id: int, token: str, *, per_day: int, hours: int
+) -> JoinLinkOutcome:
+    """A join request (kind 'request') to the owner of the link's team, through the
+    invitation rules, so the daily quota and one pending invitation per pair apply."""
+    target = await link_target(database, user_id, token)
+    if target.refusal is not None or target.team is None:
+        return target
+    sent = await invitation_rules.send(
+        database, user_id, target.team.owner_id, "", per_day=per_day, hours=hours, join_link=True
+    )
+    return JoinLinkOutcome(team=target.team, sent=sent)
+
+
+# --- the account behind a membership goes away
+
+
+@dataclass(frozen=True)
+class Departure:
+    """What deleting an account did to its team: deleted it (the owner left) or left it."""
+
+    team: TeamRow
+    deleted: bool
+    told: list[UserRow]
+
+
+def leave_for_good(conn: Connection, user_id: int) -> Departure | None:
+    """Called inside the account-deletion transaction: an owner's team is deleted (nobody
+    would manage it, and its card was the owner's profile), a member leaves it."""
+    team = teams.of_member(conn, user_id)
+    if team is None:
+        return None
+    owner = team.owner_id == user_id
+    outcome = _delete(conn, user_id, team.id) if owner else _leave(conn, user_id, team.id)
+    if isinstance(outcome, Refusal):
+        return None
+    return Departure(team, owner, outcome.told)
