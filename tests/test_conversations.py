@@ -330,3 +330,40 @@ async def test_next_on_the_only_candidate_is_not_an_error(
         failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
     assert after[-1].text == card.text  # the same card, still there
     assert failed == 0  # no handler error, so no apology
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_one_field_is_edited_and_the_rest_is_kept(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    labels = {
+        "en": ("Pause searching", "Edit profile", "Skills", "Done ✓", "Confirm ✓", "About me"),
+        "ru": ("Приостановить поиск", "Изменить профиль", "Навыки", "Готово ✓", "Подтвердить ✓",
+               "О себе"),
+    }[lang]  # fmt: skip
+    pause, edit, skills, done, save, about = labels
+    async with running(settings):
+        await register(telegram, 1, role="participant", lang=lang, name="Ann")
+        for step in ("/profile", pause, "/profile", edit, skills, "rust", done, save):
+            if step.startswith("/") or step == "rust":
+                telegram.send_text(1, step, language_code=lang)
+            else:
+                telegram.press(1, step, language_code=lang)
+            await settle(telegram)
+        saved = telegram.last_message(1).text
+        # an edit that breaks a limit is refused, and can be discarded
+        telegram.send_text(1, "/profile", language_code=lang)
+        await settle(telegram)
+        for label in (edit, about):
+            telegram.press(1, label, language_code=lang)
+            await settle(telegram)
+        telegram.send_text(1, "x" * 501, language_code=lang)
+        await settle(telegram)
+        too_long = telegram.last_message(1).text
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        row = conn.execute(
+            "select display_name, user_type, skills, looking_for, is_searching from users"
+        ).fetchone()
+    assert saved.startswith("Saved." if lang == "en" else "Сохранено.")
+    assert "500" in too_long
+    assert row == ("Ann", "participant", ["python", "ml", "rust"], ["design"], False)

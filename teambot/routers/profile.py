@@ -14,9 +14,9 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
-from teambot.data import users
+from teambot.data import teams, users
 from teambot.data.users import UserRow
-from teambot.routers.registration import Registration
+from teambot.routers.registration import Registration, edit_field
 from teambot.routers.views import language_keyboard, user_card
 from teambot.services import accounts
 from teambot.texts import text
@@ -77,15 +77,59 @@ async def toggle_searching(
         )
 
 
+class EditField(CallbackData, prefix="pedit"):
+    field: str  # name, skills, wants, bio, all
+
+
+FIELDS = ("name", "skills", "wants", "bio")
+
+
 @router.callback_query(ProfileAction.filter(F.action == "edit"))
-async def edit(query: CallbackQuery, state: FSMContext, me: UserRow, lang: str) -> None:
+async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str) -> None:
     if not me.registered:
+        await query.answer(text(lang, "stale_button"))
+        return
+    await query.answer()
+    builder = InlineKeyboardBuilder()
+    for field in FIELDS:
+        builder.button(text=text(lang, f"edit_{field}"), callback_data=EditField(field=field))
+    # starting over may change the role, which a team's owner or member cannot do here
+    if await database.run(teams.of_member, me.id) is None:
+        builder.button(text=text(lang, "edit_all"), callback_data=EditField(field="all"))
+    builder.adjust(2)
+    if isinstance(query.message, Message):
+        await query.message.answer(text(lang, "edit_which"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(EditField.filter(F.field.in_(FIELDS)))
+async def edit_one(
+    query: CallbackQuery,
+    callback_data: EditField,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+) -> None:
+    if not me.registered:
+        await query.answer(text(lang, "stale_button"))
+        return
+    await query.answer()
+    team = await database.run(teams.owned_by, me.id)
+    await edit_field(query, state, me, team, callback_data.field)
+
+
+@router.callback_query(EditField.filter(F.field == "all"))
+async def edit_all(
+    query: CallbackQuery, state: FSMContext, database: Database, me: UserRow, lang: str
+) -> None:
+    if not me.registered or await database.run(teams.of_member, me.id) is not None:
         await query.answer(text(lang, "stale_button"))
         return
     await query.answer()
     await state.clear()
     await state.set_state(Registration.language)
     if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
         await query.message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
 
 

@@ -21,6 +21,7 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.data import users
+from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
 from teambot.routers.teams import follow_join_link
 from teambot.routers.views import LanguageChoice, language_keyboard, profile_card, tags_line
@@ -54,7 +55,7 @@ class TagToggle(CallbackData, prefix="tag"):
 
 
 class Step(CallbackData, prefix="step"):
-    action: str  # keep_name, done, skip, confirm, restart
+    action: str  # keep_name, done, skip, confirm, restart, discard
 
 
 ROLES = ("participant", "cofounder", "team")
@@ -172,6 +173,10 @@ async def typed_name(message: Message, state: FSMContext) -> None:
 
 
 async def _after_name(event: Message | CallbackQuery, state: FSMContext, name: str) -> None:
+    if (await state.get_data()).get("editing"):
+        await state.update_data(display_name=name)
+        await _ask_confirmation(event, state)
+        return
     await state.update_data(display_name=name, skills=[], looking_for=[])
     await state.set_state(Registration.skills)
     await _show_tags(event, state, edit=isinstance(event, CallbackQuery))
@@ -240,14 +245,21 @@ async def typed_tags(message: Message, state: FSMContext) -> None:
 @router.callback_query(Registration.skills, Step.filter(F.action == "done"))
 async def skills_done(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
+    if (await state.get_data()).get("editing"):
+        await _ask_confirmation(query, state)
+        return
     await state.set_state(Registration.wants)
     await _show_tags(query, state, edit=False)
 
 
 @router.callback_query(Registration.wants, Step.filter(F.action == "done"))
 async def wants_done(query: CallbackQuery, state: FSMContext) -> None:
-    lang = (await state.get_data())["lang"]
+    data = await state.get_data()
+    lang = data["lang"]
     await query.answer()
+    if data.get("editing"):
+        await _ask_confirmation(query, state)
+        return
     await state.set_state(Registration.bio)
     await _send(
         query,
@@ -274,7 +286,7 @@ async def skipped_bio(query: CallbackQuery, state: FSMContext) -> None:
 
 async def _after_bio(event: Message | CallbackQuery, state: FSMContext, bio: str) -> None:
     data = await state.update_data(bio=bio)
-    if data["user_type"] == "team":
+    if data["user_type"] == "team" and not data.get("editing"):
         await state.set_state(Registration.team_name)
         await _send(event, text(data["lang"], "ask_team_name"))
     else:
@@ -328,7 +340,9 @@ async def _ask_confirmation(event: Message | CallbackQuery, state: FSMContext) -
         _keyboard(
             [
                 (text(lang, "confirm"), Step(action="confirm")),
-                (text(lang, "start_over"), Step(action="restart")),
+                (text(lang, "edit_discard"), Step(action="discard"))
+                if data.get("editing")
+                else (text(lang, "start_over"), Step(action="restart")),
             ]
         ),
     )
@@ -351,14 +365,66 @@ async def confirmed(
         await state.clear()
         await query.answer(text(lang, "stale_button"))
         return
-    await profiles.register(database, query.from_user.id, draft)
+    if data.get("editing"):
+        await profiles.update(database, query.from_user.id, draft)
+    else:
+        await profiles.register(database, query.from_user.id, draft)
     matcher.profile_changed(query.from_user.id)
     await state.clear()
     await query.answer()
-    await _edit_or_send(query, text(lang, "registered"), None)
+    await _edit_or_send(
+        query, text(lang, "profile_updated" if data.get("editing") else "registered"), None
+    )
     join_token = data.get("join_token")
     if isinstance(join_token, str):
         await follow_join_link(bot, database, settings, query.from_user.id, lang, join_token)
+
+
+@router.callback_query(Registration.confirm, Step.filter(F.action == "discard"))
+async def discarded(query: CallbackQuery, state: FSMContext) -> None:
+    lang = (await state.get_data())["lang"]
+    await state.clear()
+    await query.answer()
+    await _edit_or_send(query, text(lang, "delete_kept"), None)
+
+
+async def edit_field(
+    query: CallbackQuery, state: FSMContext, me: UserRow, team: TeamRow | None, field: str
+) -> None:
+    """/profile → Edit → one field: that step of the dialogue, then the card to save."""
+    lang = me.language
+    await state.clear()
+    await state.set_data(
+        {
+            "lang": lang,
+            "editing": True,
+            "user_type": me.user_type,
+            "display_name": me.display_name,
+            "skills": me.skills,
+            "looking_for": me.looking_for,
+            "bio": me.bio,
+            "team_name": team.name if team else None,
+            "team_description": team.description if team else "",
+        }
+    )
+    if field == "name":
+        await state.set_state(Registration.name)
+        name = query.from_user.full_name[: profiles.MAX_NAME]
+        await _send(
+            query,
+            text(lang, "ask_name"),
+            _keyboard([(text(lang, "keep_name", name=name), Step(action="keep_name"))]),
+        )
+    elif field in ("skills", "wants"):
+        await state.set_state(Registration.skills if field == "skills" else Registration.wants)
+        await _show_tags(query, state, edit=False)
+    else:
+        await state.set_state(Registration.bio)
+        await _send(
+            query,
+            text(lang, "ask_bio", max=profiles.MAX_BIO),
+            _keyboard([(text(lang, "skip"), Step(action="skip"))]),
+        )
 
 
 @router.callback_query(Registration.confirm, Step.filter(F.action == "restart"))

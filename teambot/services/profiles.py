@@ -61,3 +61,28 @@ def _register(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
 
 async def register(database: Database, user_id: int, draft: ProfileDraft) -> None:
     await database.run(_register, user_id, draft)
+
+
+def _update(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
+    users.update_profile(
+        conn,
+        user_id,
+        display_name=draft.display_name,
+        skills=draft.skills,
+        looking_for=draft.looking_for,
+        bio=draft.bio,
+    )
+    team = teams.owned_by(conn, user_id)
+    if team is not None:  # what a team looks for is the roles it needs
+        teams.upsert_owned(
+            conn,
+            user_id,
+            name=team.name,
+            description=team.description,
+            roles_needed=draft.looking_for,
+        )
+
+
+async def update(database: Database, user_id: int, draft: ProfileDraft) -> None:
+    """An edit of a registered profile: role, searching and team membership stay as they are."""
+    await database.run(_update, user_id, draft)
