@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
 from tests.test_conversations import register, settle
+from tests.test_teams import join, seed
 
 pytestmark = pytest.mark.anyio
 
@@ -146,3 +147,22 @@ async def test_stats_counts_people_teams_and_invitations(
     else:
         assert stats.startswith("Пользователи: зарегистрировано 3 (участники — 1")
     assert "registered" not in not_admin
+
+
+async def test_banning_a_team_owner_dissolves_the_team(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    settings = make_settings(telegram, database_url, admin_ids=str(ADMIN))
+    rocket = seed(database_url, 10, role="team", team="Rocket")
+    seed(database_url, 1, lang="ru")
+    assert rocket is not None
+    join(database_url, rocket, 1)
+    async with running(settings):
+        telegram.send_text(ADMIN, "/ban 10")
+        await settle(telegram)
+    assert [m.text for m in telegram.messages(1)] == [
+        "Владелец удалил команду Rocket. Найдите другую: /search"
+    ]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("select count(*) from teams").fetchone() == (0,)
+        assert conn.execute("select count(*) from team_members").fetchone() == (0,)

@@ -14,6 +14,7 @@ from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import users
+from teambot.routers.teams import announce_departure
 from teambot.routers.views import user_card
 from teambot.services import moderation
 from teambot.services.moderation import Outcome
@@ -63,15 +64,18 @@ async def stats(message: Message, database: Database, lang: str) -> None:
 
 @router.message(Command("ban"))
 async def ban(
-    message: Message, command: CommandObject, database: Database, settings: Settings, lang: str
+    message: Message,
+    command: CommandObject,
+    database: Database,
+    settings: Settings,
+    bot: Bot,
+    lang: str,
 ) -> None:
     target = _target(command)
     if target is None:
         await message.answer(text(lang, "ban_usage"))
         return
-    outcome = await moderation.ban(database, target, settings.admin_ids)
-    if outcome is Outcome.DONE:
-        log.info("admin {} banned user {}", message.chat.id, target)
+    outcome = await _ban(bot, database, settings, message.chat.id, target)
     await message.answer(text(lang, _BAN_TEXTS[outcome], id=target))
 
 
@@ -89,14 +93,30 @@ async def unban(message: Message, command: CommandObject, database: Database, la
 
 @router.callback_query(Moderate.filter(F.action == "ban"))
 async def ban_button(
-    query: CallbackQuery, callback_data: Moderate, database: Database, settings: Settings, lang: str
+    query: CallbackQuery,
+    callback_data: Moderate,
+    database: Database,
+    settings: Settings,
+    bot: Bot,
+    lang: str,
 ) -> None:
-    outcome = await moderation.ban(database, callback_data.target, settings.admin_ids)
-    if outcome is Outcome.DONE:
-        log.info("admin {} banned user {}", query.from_user.id, callback_data.target)
+    outcome = await _ban(bot, database, settings, query.from_user.id, callback_data.target)
     await query.answer(text(lang, _BAN_TEXTS[outcome], id=callback_data.target), show_alert=True)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
+
+
+async def _ban(
+    bot: Bot, database: Database, settings: Settings, admin: int, target: int
+) -> Outcome:
+    banned = await moderation.ban(database, target, settings.admin_ids)
+    if banned.outcome is Outcome.DONE:
+        log.info("admin {} banned user {}", admin, target)
+    if banned.departure is not None:
+        person = await database.run(users.get, target)
+        if person is not None:
+            await announce_departure(bot, banned.departure, person)
+    return banned.outcome
 
 
 async def send_report(

@@ -12,15 +12,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
-from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import teams, users
 from teambot.data.users import UserRow
 from teambot.routers.registration import Registration, edit_field
+from teambot.routers.teams import announce_departure
 from teambot.routers.views import language_keyboard, user_card
 from teambot.services import accounts
 from teambot.texts import text
-from teambot.utils import escape
 
 router = Router(name="profile")
 
@@ -173,8 +172,4 @@ async def delete(
     if isinstance(query.message, Message):
         await query.message.edit_text(body)
     if departure is not None:
-        team = escape(departure.team.name)
-        name = escape(me.display_name or me.first_name)
-        for person in departure.told:
-            key = "team_deleted_members" if departure.deleted else "team_left_owner"
-            await tell(bot, person.id, text(person.language, key, team=team, name=name))
+        await announce_departure(bot, departure, me)

@@ -29,7 +29,7 @@ from teambot.routers.invitations import Answer, contact, notify_recipient
 from teambot.routers.views import tags_line
 from teambot.services import profiles, teams
 from teambot.services import skills as skill_tags
-from teambot.services.teams import Refusal, TeamView
+from teambot.services.teams import Departure, Refusal, TeamView
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -594,3 +594,11 @@ async def answer_request(
     else:
         await _replace(query, text(lang, "team_request_declined_by", name=_name(person)), None)
         await tell(bot, person.id, text(person.language, "team_request_declined", team=team_name))
+
+
+async def announce_departure(bot: Bot, departure: Departure, person: UserRow) -> None:
+    """Someone's account went (deleted or banned): their team's people hear what it meant."""
+    team, name = escape(departure.team.name), _name(person)
+    key = "team_deleted_members" if departure.deleted else "team_left_owner"
+    for member in departure.told:
+        await tell(bot, member.id, text(member.language, key, team=team, name=name))

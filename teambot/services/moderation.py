@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from teambot.adapters.database import Database
+from teambot.adapters.database import Connection, Database
 from teambot.data import moderation
+from teambot.services.teams import Departure, leave_for_good
 
 
 class Outcome(Enum):
@@ -17,12 +19,25 @@ class Outcome(Enum):
     REFUSED = "refused"  # admins cannot be banned
 
 
-async def ban(database: Database, user_id: int, admin_ids: Collection[int]) -> Outcome:
-    """A banned user disappears from search, their pending invitations are cancelled, and
-    they are told once; everything they send afterwards is ignored."""
+@dataclass(frozen=True)
+class Banned:
+    outcome: Outcome
+    departure: Departure | None = None  # the team they owned (deleted) or were in (left)
+
+
+def _ban(conn: Connection, user_id: int) -> Banned:
+    changed = moderation.set_banned(conn, user_id, True)
+    departure = leave_for_good(conn, user_id) if changed else None
+    return Banned(_outcome(changed), departure)
+
+
+async def ban(database: Database, user_id: int, admin_ids: Collection[int]) -> Banned:
+    """A banned user disappears from search, their pending invitations are cancelled, their
+    team is deleted (if they owned it) or left, and they are told once; everything they send
+    afterwards is ignored."""
     if user_id in admin_ids:
-        return Outcome.REFUSED
-    return _outcome(await database.run(moderation.set_banned, user_id, True))
+        return Banned(Outcome.REFUSED)
+    return await database.run(_ban, user_id)
 
 
 async def unban(database: Database, user_id: int) -> Outcome:
