@@ -400,11 +400,9 @@ async def delete(
     if isinstance(result, Refusal):
         await _refuse(query, lang, result)
         return
-    team_name = escape(result.team.name)
     await query.answer()
-    await _replace(query, text(lang, "team_deleted", team=team_name), None)
-    for member in result.told:
-        await tell(bot, member.id, text(member.language, "team_deleted_members", team=team_name))
+    await _replace(query, text(lang, "team_deleted", team=escape(result.team.name)), None)
+    await announce_departure(bot, Departure(result.team, True, result.told), me)
 
 
 @router.callback_query(TeamAction.filter(F.action == "leave"))
@@ -437,13 +435,9 @@ async def leave(
     if isinstance(result, Refusal):
         await _refuse(query, lang, result)
         return
-    team_name = escape(result.team.name)
     await query.answer()
-    await _replace(query, text(lang, "team_left", team=team_name), None)
-    for owner in result.told:
-        await tell(
-            bot, owner.id, text(owner.language, "team_left_owner", name=_name(me), team=team_name)
-        )
+    await _replace(query, text(lang, "team_left", team=escape(result.team.name)), None)
+    await announce_departure(bot, Departure(result.team, False, result.told), me)
 
 
 @router.callback_query(TeamAction.filter(F.action == "no"))

@@ -74,13 +74,7 @@ def _update(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
     )
     team = teams.owned_by(conn, user_id)
     if team is not None:  # what a team looks for is the roles it needs
-        teams.upsert_owned(
-            conn,
-            user_id,
-            name=team.name,
-            description=team.description,
-            roles_needed=draft.looking_for,
-        )
+        teams.update(conn, team.id, roles_needed=draft.looking_for)
 
 
 async def update(database: Database, user_id: int, draft: ProfileDraft) -> None:
