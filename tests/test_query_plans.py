@@ -1,0 +1,124 @@
+"""The queries that run often or over big tables use their indexes (EXPLAIN, on enough rows
+that the planner would rather scan than guess)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from teambot.services.matching import visibility_pairs
+
+
+def nodes(plan: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(plan, dict):
+        if "Node Type" in plan:
+            yield plan
+        for value in plan.values():
+            yield from nodes(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            yield from nodes(value)
+
+
+def indexes_in(plan: Any) -> set[str]:
+    return {node["Index Name"] for node in nodes(plan) if "Index Name" in node}
+
+
+def seq_scanned(plan: Any) -> set[str]:
+    return {node["Relation Name"] for node in nodes(plan) if node["Node Type"] == "Seq Scan"}
+
+
+@pytest.fixture(scope="module")
+def big(postgres_server: str, template_database: str) -> Iterator[psycopg.Connection[Any]]:
+    name = "teambot_query_plans"
+    dbname = f"{name}_{template_database.rsplit('_', 1)[-1]}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"drop database if exists {dbname} with (force)")
+        admin.execute(f"create database {dbname} template {template_database}")
+    url = psycopg.conninfo.make_conninfo(postgres_server, dbname=dbname)
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(
+            """
+            insert into users (id, display_name, user_type, skills, looking_for, is_searching,
+                               registered_at, last_active, deleted_at)
+            select g, 'u' || g, (array['participant', 'cofounder', 'team'])[1 + g % 3],
+                   array['s' || (g % 200), 's' || (g % 37)], array['s' || (g % 113)],
+                   g % 50 <> 0, now(), now() - (g % 20) * interval '1 day',
+                   case when g % 500 = 0 then now() - interval '40 days' end
+            from generate_series(1, 20000) g
+            """
+        )
+        conn.execute(
+            """
+            insert into invitations (sender_id, recipient_id, kind, status, expires_at)
+            select 1 + g % 20000, 1 + (g * 7) % 20000, 'connect',
+                   case when g % 100 = 0 then 'pending' else 'declined' end,
+                   now() + (g % 5 - 2) * interval '1 day'
+            from generate_series(1, 60000) g
+            where 1 + g % 20000 <> 1 + (g * 7) % 20000
+            on conflict do nothing
+            """
+        )
+        conn.execute("analyze")
+        yield conn
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"drop database if exists {dbname} with (force)")
+
+
+def explain(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None) -> Any:
+    row = conn.execute(f"explain (format json) {sql}", params or {}).fetchone()
+    assert row is not None
+    return row["QUERY PLAN"]
+
+
+def plan(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None) -> set[str]:
+    return indexes_in(explain(conn, sql, params))
+
+
+def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> None:
+    assert "invitations_expiry_idx" in plan(
+        big,
+        "select id from invitations where status = 'pending' and expires_at <= now()"
+        " order by expires_at limit 1000",
+    )
+    assert "users_last_active_idx" in plan(
+        big,
+        "select id from users where is_searching and deleted_at is null"
+        " and last_active < now() - make_interval(days => 30) order by last_active limit 1000",
+    )
+    assert "users_deleted_at_idx" in plan(
+        big,
+        "select id from users where deleted_at is not null"
+        " and deleted_at < now() - make_interval(days => 30) limit 1000",
+    )
+
+
+def test_search_filters_and_pairs_use_indexes(big: psycopg.Connection[Any]) -> None:
+    from teambot.data.search import _RANKED
+
+    params = {
+        "me": 3,
+        "skills": ["s3"],
+        "wants": ["s3"],
+        "types": ["team"],
+        "skill": "s7",
+        "offset": 0,
+    }
+    for skill in (None, "s7"):  # /search and /search <skill>
+        found = explain(big, _RANKED, {**params, "skill": skill})
+        # candidates come from the partial search index, never a scan of every user or
+        # every invitation (which grow without bound)
+        assert not seq_scanned(found) & {"users", "invitations"}
+        assert indexes_in(found) & {"users_active_search_idx", "users_skills_gin_idx"}
+
+
+def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any]) -> None:
+    from teambot.data.matches import _DIGESTS
+
+    with big.transaction(force_rollback=True):
+        used = plan(big, _DIGESTS, {"changed": [1, 2, 3], "visible": visibility_pairs()})
+    assert "users_looking_for_gin_idx" in used
