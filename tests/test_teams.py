@@ -346,11 +346,15 @@ async def test_deleting_an_account_deletes_the_owners_team_or_leaves_the_members
     assert rocket is not None and comet is not None
     join(url, rocket, 1)
     join(url, comet, 2)
+    warnings: list[str] = []
     async with running(settings):
         for user in (10, 2):  # the owner of Rocket, a member of Comet
             await say(telegram, user, "/profile")
             await press(telegram, user, label("en", "action_delete"))
+            warnings.append(telegram.last_message(user).text)
             await press(telegram, user, label("en", "delete_yes"))
+    assert warnings[0].endswith(says("en", "delete_confirm_team", team="Rocket"))
+    assert "team" not in warnings[1]  # a member's account goes without their team
     assert texts(telegram, 1)[-1] == says("ru", "team_deleted_members", team="Rocket")
     assert texts(telegram, 20)[-1] == says("en", "team_left_owner", name="Eve", team="Comet")
     assert query(url, "select name from teams") == [("Comet",)]

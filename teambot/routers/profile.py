@@ -20,6 +20,7 @@ from teambot.routers.teams import announce_departure
 from teambot.routers.views import language_keyboard, user_card
 from teambot.services import accounts
 from teambot.texts import text
+from teambot.utils import escape
 
 router = Router(name="profile")
 
@@ -133,7 +134,9 @@ async def edit_all(
 
 
 @router.callback_query(ProfileAction.filter(F.action == "delete"))
-async def ask_delete(query: CallbackQuery, me: UserRow, lang: str, settings: Settings) -> None:
+async def ask_delete(
+    query: CallbackQuery, database: Database, me: UserRow, lang: str, settings: Settings
+) -> None:
     if not me.registered:
         await query.answer(text(lang, "stale_button"))
         return
@@ -142,10 +145,11 @@ async def ask_delete(query: CallbackQuery, me: UserRow, lang: str, settings: Set
     builder.button(text=text(lang, "delete_no"), callback_data=ProfileAction(action="delete_no"))
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(
-            text(lang, "delete_confirm", days=settings.deleted_user_retention_days),
-            reply_markup=builder.as_markup(),
-        )
+        body = text(lang, "delete_confirm", days=settings.deleted_user_retention_days)
+        team = await database.run(teams.owned_by, me.id)
+        if team is not None:
+            body += "\n" + text(lang, "delete_confirm_team", team=escape(team.name))
+        await query.message.answer(body, reply_markup=builder.as_markup())
 
 
 @router.callback_query(ProfileAction.filter(F.action.in_({"delete_yes", "delete_no"})))
