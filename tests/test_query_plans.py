@@ -65,8 +65,6 @@ def big(postgres_server: str, template_database: str) -> Iterator[psycopg.Connec
         )
         conn.execute("analyze")
         yield conn
-    with psycopg.connect(postgres_server, autocommit=True) as admin:
-        admin.execute(f"drop database if exists {dbname} with (force)")
 
 
 def explain(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None) -> Any:
