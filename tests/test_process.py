@@ -59,6 +59,7 @@ def bot_env(telegram: FakeTelegram, database_url: str, tmp_path: Path) -> dict[s
         LOG_LEVEL="DEBUG",
         DATA_DIR=str(tmp_path / "data"),
         FLOOD_CONTROL="false",  # the fake has no flood limits unless asked (test_flood.py)
+        HTTP_PORT="0",  # bots of parallel tests would fight over 8080 (test_operations has its own)
     )
     return env
 
