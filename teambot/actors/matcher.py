@@ -14,14 +14,14 @@ from aiogram import Bot
 from anyio.abc import TaskStatus
 from loguru import logger
 
-from teambot.adapters.database import TRANSIENT_ERRORS, Database
-from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, tell
+from teambot.actors.dispatch import TRANSIENT
+from teambot.adapters.database import Database
+from teambot.adapters.telegram import tell
 from teambot.data import matches
 from teambot.services.matching import visibility_pairs
 from teambot.texts import text
 
 log = logger.bind(actor="matcher")
-TRANSIENT = (*TRANSIENT_ERRORS, *TRANSIENT_TELEGRAM_ERRORS)
 
 
 class Matcher:

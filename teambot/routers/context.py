@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.filters import Filter
 from aiogram.types import TelegramObject, User
 
 from teambot.adapters.database import Database
 from teambot.data import users
+from teambot.data.users import UserRow
 from teambot.texts import language_from_code, text
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -39,3 +41,10 @@ class UserContext(BaseMiddleware):
         data["me"] = me
         data["lang"] = me.language
         return await handler(event, data)
+
+
+class Registered(Filter):
+    """Passes for people with a finished, not deleted profile."""
+
+    async def __call__(self, event: TelegramObject, me: UserRow) -> bool:
+        return me.registered

@@ -15,6 +15,7 @@ from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.data import teams, users
 from teambot.data.users import UserRow
+from teambot.routers.context import Registered
 from teambot.routers.registration import Registration, edit_field
 from teambot.routers.teams import announce_departure
 from teambot.routers.views import language_keyboard, user_card
@@ -23,6 +24,9 @@ from teambot.texts import text
 from teambot.utils import escape
 
 router = Router(name="profile")
+# a button of a deleted (or never finished) profile falls through to the fallback's
+# "no longer active"
+router.callback_query.filter(Registered())
 
 
 class ProfileAction(CallbackData, prefix="prof"):
@@ -62,9 +66,6 @@ async def show(message: Message, database: Database, me: UserRow, lang: str) -> 
 async def toggle_searching(
     query: CallbackQuery, database: Database, matcher: Matcher, me: UserRow, lang: str
 ) -> None:
-    if not me.registered:
-        await query.answer(text(lang, "stale_button"))
-        return
     searching = query.data == "resume" or ProfileAction.unpack(query.data or "").action == "resume"
     await database.run(users.set_searching, me.id, searching)
     if searching:
@@ -86,9 +87,6 @@ FIELDS = ("name", "skills", "wants", "bio")
 
 @router.callback_query(ProfileAction.filter(F.action == "edit"))
 async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str) -> None:
-    if not me.registered:
-        await query.answer(text(lang, "stale_button"))
-        return
     await query.answer()
     builder = InlineKeyboardBuilder()
     for field in FIELDS:
@@ -110,9 +108,6 @@ async def edit_one(
     me: UserRow,
     lang: str,
 ) -> None:
-    if not me.registered:
-        await query.answer(text(lang, "stale_button"))
-        return
     await query.answer()
     team = await database.run(teams.owned_by, me.id)
     await edit_field(query, state, me, team, callback_data.field)
@@ -122,7 +117,7 @@ async def edit_one(
 async def edit_all(
     query: CallbackQuery, state: FSMContext, database: Database, me: UserRow, lang: str
 ) -> None:
-    if not me.registered or await database.run(teams.of_member, me.id) is not None:
+    if await database.run(teams.of_member, me.id) is not None:
         await query.answer(text(lang, "stale_button"))
         return
     await query.answer()
@@ -137,9 +132,6 @@ async def edit_all(
 async def ask_delete(
     query: CallbackQuery, database: Database, me: UserRow, lang: str, settings: Settings
 ) -> None:
-    if not me.registered:
-        await query.answer(text(lang, "stale_button"))
-        return
     builder = InlineKeyboardBuilder()
     builder.button(text=text(lang, "delete_yes"), callback_data=ProfileAction(action="delete_yes"))
     builder.button(text=text(lang, "delete_no"), callback_data=ProfileAction(action="delete_no"))
@@ -162,9 +154,6 @@ async def delete(
     me: UserRow,
     lang: str,
 ) -> None:
-    if not me.registered:
-        await query.answer(text(lang, "stale_button"))
-        return
     await query.answer()
     departure = None
     if callback_data.action == "delete_no":

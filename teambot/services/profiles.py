@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -28,6 +28,10 @@ class ProfileDraft(BaseModel):
     team_name: str | None = Field(default=None, min_length=1, max_length=MAX_TEAM_NAME)
     team_description: str = Field(default="", max_length=MAX_TEAM_DESCRIPTION)
 
+    def profile(self) -> dict[str, Any]:
+        """The fields a person edits on their own profile (not the role, not the team)."""
+        return self.model_dump(include={"display_name", "skills", "looking_for", "bio"})
+
     @field_validator("display_name", "bio", "team_description", mode="before")
     @classmethod
     def _strip(cls, value: object) -> object:
@@ -40,15 +44,7 @@ def clean_name(text: str) -> str | None:
 
 
 def _register(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
-    users.register(
-        conn,
-        user_id,
-        user_type=draft.user_type,
-        display_name=draft.display_name,
-        skills=draft.skills,
-        looking_for=draft.looking_for,
-        bio=draft.bio,
-    )
+    users.register(conn, user_id, user_type=draft.user_type, **draft.profile())
     if draft.user_type == "team" and draft.team_name:
         teams.upsert_owned(
             conn,
@@ -64,14 +60,7 @@ async def register(database: Database, user_id: int, draft: ProfileDraft) -> Non
 
 
 def _update(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
-    users.update_profile(
-        conn,
-        user_id,
-        display_name=draft.display_name,
-        skills=draft.skills,
-        looking_for=draft.looking_for,
-        bio=draft.bio,
-    )
+    users.update_profile(conn, user_id, **draft.profile())
     team = teams.owned_by(conn, user_id)
     if team is not None:  # what a team looks for is the roles it needs
         teams.update(conn, team.id, roles_needed=draft.looking_for)
