@@ -76,20 +76,24 @@ def _check_config(settings: Settings) -> int:
 
 
 def _healthcheck(settings: Settings) -> int:
-    import httpx
+    import urllib.error
+    import urllib.request
 
     if not settings.http_port:
         print("unhealthy: the health endpoint is off (HTTP_PORT=0)")
         return 1
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "") else settings.http_host
     url = f"http://{host}:{settings.http_port}/readyz"
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        response = httpx.get(url, timeout=5, trust_env=False)
-    except httpx.HTTPError as exc:
-        print(f"unhealthy: no answer from {url} ({type(exc).__name__})")
+        with no_proxy.open(url, timeout=5) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        reason = exc.read().decode(errors="replace").strip()
+        print(f"unhealthy: {reason or exc.code}")
         return 1
-    if response.status_code != 200:
-        print(f"unhealthy: {response.text.strip() or response.status_code}")
+    except OSError as exc:
+        print(f"unhealthy: no answer from {url} ({type(exc).__name__})")
         return 1
     print("healthy")
     return EX_OK

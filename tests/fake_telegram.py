@@ -1333,6 +1333,12 @@ class FakeTelegram:
         with self._lock:
             return len(self._updates)
 
+    def expire_callback_queries(self) -> None:
+        """Stop waiting for answers to the button presses so far, as Telegram does after
+        about 15 s: answering one now is refused as too old."""
+        with self._lock:
+            self._callbacks = dict.fromkeys(self._callbacks, True)
+
     @property
     def unanswered_callbacks(self) -> list[str]:
         """Ids of button presses the bot never answered (the user sees a spinner)."""

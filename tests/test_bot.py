@@ -125,6 +125,22 @@ async def test_throttle_lets_the_limit_through_then_tells_once_then_reopens(
     assert telegram.messages(1)[21].text == replies[0]
 
 
+async def test_a_button_press_answered_too_late_still_does_what_it_asked(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    # handled again after a restart, or after waiting out a database outage: Telegram
+    # refuses the late answer, and the press must still take effect without an apology
+    async with running(settings):
+        telegram.send_text(1, "/language", language_code="ru")
+        await telegram.wait_for_messages(1, 1)
+        telegram.press(1, "English")
+        telegram.expire_callback_queries()
+        await telegram.wait_until(lambda: telegram.messages(1)[0].text == "Language: English.")
+        telegram.send_text(1, "/help")
+        [_, help_text] = await telegram.wait_for_messages(1, 2)
+    assert help_text.text.startswith("/start — register")
+
+
 async def test_a_failing_handler_apologises_and_the_bot_goes_on(
     telegram: FakeTelegram, settings: Settings
 ) -> None:
