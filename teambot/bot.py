@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from loguru import logger
 
 from teambot.actors.matcher import Matcher
 from teambot.actors.work import Work
 from teambot.adapters.database import Database
-from teambot.adapters.fsm_storage import PostgresStorage
+from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
 from teambot.routers import fallback_router, feature_routers
 from teambot.routers.context import UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
+
+log = logger.bind(actor="dispatch")
 
 
 def build_dispatcher(
@@ -46,6 +51,7 @@ class UpdateHandler:
     def __init__(self, bot: Bot, dispatcher: Dispatcher) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
+        self.storage = cast(PostgresStorage, dispatcher.storage)  # build_dispatcher's
 
     def _language(self, work: Work) -> str:
         return language_from_code(work.user.language_code if work.user else None)
@@ -60,7 +66,12 @@ class UpdateHandler:
                     work.user.id, text(self._language(work), "throttled", seconds=work.retry_in)
                 )
             return
-        await feed_update(self.dispatcher, self.bot, update)
+        try:
+            async with self.storage.handling(update.update_id):
+                await feed_update(self.dispatcher, self.bot, update)
+        except DialogueStepReplayed:
+            # its answers went out when it was handled before a restart
+            log.info("update {} took its dialogue step before; not again", update.update_id)
 
     async def on_failure(self, work: Work) -> None:
         """Tell the user, briefly, that their last action did not go through."""

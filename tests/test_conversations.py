@@ -291,6 +291,38 @@ async def test_a_restart_in_the_middle_of_registration_resumes(
     assert prompt.startswith("Что вы умеете?")
 
 
+async def test_a_step_delivered_again_after_a_crash_is_not_taken_twice(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    # the process died after the name was taken but before the update was recorded as
+    # handled: Telegram delivers it again to the next process, whose dialogue now asks
+    # for skills; the name must not become a skill
+    async with running(settings):
+        telegram.send_text(1, "/start")
+        await settle(telegram)
+        telegram.press(1, "English")
+        await settle(telegram)
+        telegram.press(1, "Participant")
+        await settle(telegram)
+        typed = telegram.send_text(1, "Ann Lee")
+        [raw] = [u for u in telegram.pending_updates() if u["update_id"] == typed]
+        await settle(telegram)
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        conn.execute("delete from handled_updates where update_id = %s", (typed,))
+    seen = len(telegram.messages(1))
+    async with running(settings):
+        telegram.enqueue_raw(raw)
+        await settle(telegram)
+        telegram.send_text(1, "python")
+        await settle(telegram)
+        telegram.press(1, "Done ✓")
+        await settle(telegram)
+    with psycopg.connect(settings.database_conninfo()) as conn:
+        [(data,)] = conn.execute("select data from fsm_states").fetchall()
+    assert (data["display_name"], data["skills"]) == ("Ann Lee", ["python"])
+    assert not any("wrong" in m.text for m in telegram.messages(1)[seen:])
+
+
 async def test_delete_hides_at_once_and_reregistering_works(
     telegram: FakeTelegram, settings: Settings
 ) -> None:

@@ -1,8 +1,19 @@
-"""aiogram's FSM storage on our PostgreSQL, so dialogue state survives restarts."""
+"""aiogram's FSM storage on our PostgreSQL, so dialogue state survives restarts.
+
+Delivery is at least once: a crash after an update was handled but before it was recorded
+brings it back. A dialogue step must still be taken once, so the writes of one handling are
+kept aside and stored together, in one transaction, after its handler finished (its answers
+sent), tagged with the update's id. Handling that update again finds the tag on its first
+read and stops (`DialogueStepReplayed`): its answers went out the first time. A handler
+that fails or is cut short stores nothing, so a retry starts from the same step.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -12,26 +23,93 @@ from teambot.adapters.database import Database
 from teambot.data import fsm
 
 
+class DialogueStepReplayed(Exception):
+    """This update took its dialogue step in an earlier handling."""
+
+
+@dataclass
+class _Handling:
+    update_id: int | None
+    dialogues: dict[str, fsm.Dialogue] = field(default_factory=dict)  # as read or changed
+    changed: set[str] = field(default_factory=set)
+
+
+_handling: ContextVar[_Handling | None] = ContextVar("fsm_handling", default=None)
+
+
 class PostgresStorage(BaseStorage):
     def __init__(self, database: Database) -> None:
         self.database = database
         self.keys = DefaultKeyBuilder(with_destiny=True)
 
-    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        value = state.state if isinstance(state, State) else state
-        await self.database.run(fsm.set_state, self.keys.build(key), value)
+    @asynccontextmanager
+    async def handling(self, update_id: int) -> AsyncIterator[None]:
+        """Dialogue writes inside the block are stored when it ends without an error."""
+        handling = _Handling(update_id)
+        token = _handling.set(handling)
+        try:
+            yield
+        finally:
+            _handling.reset(token)
+        await self._store(handling)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return await self.database.run(fsm.get_state, self.keys.build(key))
-
-    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self.database.run(fsm.set_data, self.keys.build(key), data)
+        return (await self._dialogue(key)).state
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        return await self.database.run(fsm.get_data, self.keys.build(key))
+        return dict((await self._dialogue(key)).data)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        async with self._changing(key) as dialogue:
+            dialogue.state = value
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        async with self._changing(key) as dialogue:
+            dialogue.data = dict(data)
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        return await self.database.run(fsm.merge_data, self.keys.build(key), data)
+        async with self._changing(key) as dialogue:
+            dialogue.data = {**dialogue.data, **data}
+        return dict(dialogue.data)
 
     async def close(self) -> None:
         """The pool belongs to the database actor, which closes it."""
+
+    async def _dialogue(self, key: StorageKey, handling: _Handling | None = None) -> fsm.Dialogue:
+        handling = handling or _handling.get()
+        built = self.keys.build(key)
+        if handling is None:
+            return await self.database.run(fsm.read, built)
+        dialogue = handling.dialogues.get(built)
+        if dialogue is None:
+            dialogue = await self.database.run(fsm.read, built)
+            if _replayed(dialogue, handling):
+                raise DialogueStepReplayed
+            handling.dialogues[built] = dialogue
+        return dialogue
+
+    @asynccontextmanager
+    async def _changing(self, key: StorageKey) -> AsyncIterator[fsm.Dialogue]:
+        current = _handling.get()
+        # outside an update's handling (jobs, tests) a change is stored at once
+        handling = current or _Handling(None)
+        dialogue = await self._dialogue(key, handling)
+        yield dialogue
+        handling.changed.add(self.keys.build(key))
+        if current is None:
+            await self._store(handling)
+
+    async def _store(self, handling: _Handling) -> None:
+        if not handling.changed:
+            return
+        changed = {key: handling.dialogues[key] for key in handling.changed}
+        try:
+            await self.database.run(fsm.write, changed, handling.update_id)
+        except fsm.Superseded as exc:
+            raise DialogueStepReplayed from exc
+
+
+def _replayed(dialogue: fsm.Dialogue, handling: _Handling) -> bool:
+    written_by, handled = dialogue.update_id, handling.update_id
+    return written_by is not None and handled is not None and written_by >= handled

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -10,42 +10,49 @@ from psycopg.types.json import Jsonb
 from teambot.adapters.database import Connection
 
 
-def get_state(conn: Connection, key: str) -> str | None:
-    row = conn.execute("select state from fsm_states where key = %s", (key,)).fetchone()
-    return None if row is None else row["state"]
+@dataclass
+class Dialogue:
+    state: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    update_id: int | None = None  # the update whose handling wrote it
 
 
-def set_state(conn: Connection, key: str, state: str | None) -> None:
-    conn.execute(
-        "insert into fsm_states (key, state) values (%s, %s)"
-        " on conflict (key) do update set state = excluded.state, updated_at = now()",
-        (key, state),
-    )
+class Superseded(Exception):
+    """The row was written by the handling of this update, or of a later one, first."""
 
 
-def get_data(conn: Connection, key: str) -> dict[str, Any]:
-    row = conn.execute("select data from fsm_states where key = %s", (key,)).fetchone()
-    return {} if row is None else dict(row["data"])
-
-
-def set_data(conn: Connection, key: str, data: Mapping[str, Any]) -> None:
-    conn.execute(
-        "insert into fsm_states (key, data) values (%s, %s)"
-        " on conflict (key) do update set data = excluded.data, updated_at = now()",
-        (key, Jsonb(dict(data))),
-    )
-
-
-def merge_data(conn: Connection, key: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    """dict.update in one statement, so two writers cannot lose each other's keys."""
+def read(conn: Connection, key: str) -> Dialogue:
     row = conn.execute(
-        "insert into fsm_states (key, data) values (%s, %s)"
-        " on conflict (key) do update set data = fsm_states.data || excluded.data,"
-        " updated_at = now() returning data",
-        (key, Jsonb(dict(data))),
+        "select state, data, update_id from fsm_states where key = %s", (key,)
     ).fetchone()
-    assert row is not None
-    return dict(row["data"])
+    return (
+        Dialogue() if row is None else Dialogue(row["state"], dict(row["data"]), row["update_id"])
+    )
+
+
+def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int | None) -> None:
+    """Store every row, or none: Superseded when an update as new as this one wrote first."""
+    for key, dialogue in dialogues.items():
+        row = conn.execute(
+            """
+            insert into fsm_states (key, state, data, update_id)
+            values (%(key)s, %(state)s, %(data)s, %(update_id)s)
+            on conflict (key) do update
+            set state = excluded.state, data = excluded.data, updated_at = now(),
+                update_id = coalesce(excluded.update_id, fsm_states.update_id)
+            where excluded.update_id is null or fsm_states.update_id is null
+               or fsm_states.update_id < excluded.update_id
+            returning key
+            """,
+            {
+                "key": key,
+                "state": dialogue.state,
+                "data": Jsonb(dialogue.data),
+                "update_id": update_id,
+            },
+        ).fetchone()
+        if row is None:
+            raise Superseded(key)
 
 
 def forget_idle(conn: Connection, days: int) -> int:
