@@ -323,6 +323,30 @@ async def test_a_step_delivered_again_after_a_crash_is_not_taken_twice(
     assert not any("wrong" in m.text for m in telegram.messages(1)[seen:])
 
 
+async def test_a_double_tap_on_done_does_not_skip_the_next_step(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        telegram.send_text(1, "/start")
+        await settle(telegram)
+        telegram.press(1, "English")
+        await settle(telegram)
+        telegram.press(1, "Participant")
+        await settle(telegram)
+        telegram.send_text(1, "Ann Lee")
+        await settle(telegram)
+        telegram.send_text(1, "python")
+        await settle(telegram)
+        telegram.press(1, "Done ✓")  # both taps on the skills message
+        telegram.press(1, "python")
+        telegram.press(1, "Done ✓")
+        await settle(telegram)
+        prompt = telegram.last_message(1)
+    assert prompt.text.startswith("Whom or what skills are you looking for?")
+    assert "✓ python" not in prompt.buttons
+    assert telegram.unanswered_callbacks == []
+
+
 async def test_delete_hides_at_once_and_reregistering_works(
     telegram: FakeTelegram, settings: Settings
 ) -> None:

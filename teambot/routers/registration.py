@@ -51,11 +51,14 @@ class RoleChoice(CallbackData, prefix="role"):
 
 
 class TagToggle(CallbackData, prefix="tag"):
+    # the field it belongs to: a second tap on the skills message, handled after the
+    # dialogue moved on to "looking for", must not change what the person looks for
+    field: str  # skills, looking_for
     tag: str
 
 
 class Step(CallbackData, prefix="step"):
-    action: str  # keep_name, done, skip, confirm, restart, discard
+    action: str  # keep_name, skills_done, looking_for_done, skip, confirm, restart, discard
 
 
 ROLES = ("participant", "cofounder", "team")
@@ -193,9 +196,9 @@ async def _show_tags(event: Message | CallbackQuery, state: FSMContext, *, edit:
     builder = InlineKeyboardBuilder()
     for tag in skill_tags.CURATED:
         label = f"✓ {tag}" if tag in chosen else tag
-        builder.button(text=label, callback_data=TagToggle(tag=tag))
+        builder.button(text=label, callback_data=TagToggle(field=field, tag=tag))
     builder.adjust(3)
-    builder.row(_button(text(lang, "done"), Step(action="done")))
+    builder.row(_button(text(lang, "done"), Step(action=f"{field}_done")))
     markup = builder.as_markup()
     if edit and isinstance(event, CallbackQuery):
         await _edit_or_send(event, body, markup)
@@ -203,8 +206,8 @@ async def _show_tags(event: Message | CallbackQuery, state: FSMContext, *, edit:
         await _send(event, body, markup)
 
 
-@router.callback_query(Registration.skills, TagToggle.filter())
-@router.callback_query(Registration.wants, TagToggle.filter())
+@router.callback_query(Registration.skills, TagToggle.filter(F.field == "skills"))
+@router.callback_query(Registration.wants, TagToggle.filter(F.field == "looking_for"))
 async def toggled_tag(query: CallbackQuery, callback_data: TagToggle, state: FSMContext) -> None:
     data = await state.get_data()
     field = TAG_FIELD[await state.get_state() or ""]
@@ -242,7 +245,7 @@ async def typed_tags(message: Message, state: FSMContext) -> None:
     await _show_tags(message, state, edit=False)
 
 
-@router.callback_query(Registration.skills, Step.filter(F.action == "done"))
+@router.callback_query(Registration.skills, Step.filter(F.action == "skills_done"))
 async def skills_done(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     if (await state.get_data()).get("editing"):
@@ -252,7 +255,7 @@ async def skills_done(query: CallbackQuery, state: FSMContext) -> None:
     await _show_tags(query, state, edit=False)
 
 
-@router.callback_query(Registration.wants, Step.filter(F.action == "done"))
+@router.callback_query(Registration.wants, Step.filter(F.action == "looking_for_done"))
 async def wants_done(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     lang = data["lang"]
