@@ -210,6 +210,23 @@ async def test_invite_accept_shares_contacts_and_the_person_joins(
     assert members == [(1,), (10,)]
 
 
+async def test_a_command_while_asked_for_a_note_is_a_command(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    async with running(settings):
+        await register(telegram, 10, role="team", skills="design", wants="python", team="Rocket")
+        await register(telegram, 1, role="participant", skills="python", wants="design")
+        telegram.send_text(10, "/search")
+        await settle(telegram)
+        telegram.press(10, "Invite to team")
+        await settle(telegram)
+        telegram.send_text(10, "/team")
+        await settle(telegram)
+    assert "Rocket" in telegram.last_message(10).text
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        assert conn.execute("select count(*) from invitations").fetchone() == (0,)
+
+
 async def test_decline_and_cancel_and_stale_buttons(
     telegram: FakeTelegram, settings: Settings
 ) -> None:

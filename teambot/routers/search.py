@@ -194,7 +194,7 @@ async def start_invitation(
         )
 
 
-@router.message(Inviting.note, F.text)
+@router.message(Inviting.note, F.text, ~F.text.startswith("/"))  # a command is no note
 async def typed_note(
     message: Message,
     state: FSMContext,
