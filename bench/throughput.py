@@ -68,7 +68,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any
 
 import psutil
 import psycopg
@@ -235,7 +235,6 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
 
     from teambot.actors.matcher import Matcher
     from teambot.adapters.database import Database
-    from teambot.adapters.fsm_storage import PostgresStorage
     from teambot.bot import build_dispatcher
 
     if not config["inline_filters"]:
@@ -252,14 +251,6 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     bot = Bot(config["token"], session=session, default=DefaultBotProperties(parse_mode="HTML"))
     matcher = Matcher(database, bot, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher)
-    storage = cast(PostgresStorage, dispatcher.storage)
-
-    async def one_handling(handler: Any, update: Any, data: dict[str, Any]) -> Any:
-        # the dialogue storage works as in teambot: one write per handled update
-        async with storage.handling(update.update_id):
-            return await handler(update, data)
-
-    dispatcher.update.outer_middleware(one_handling)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     control.on_stop = lambda: loop.call_soon_threadsafe(stop.set)

@@ -5,7 +5,8 @@ brings it back. A dialogue step must still be taken once, so the writes of one h
 kept aside and stored together, in one transaction, after its handler finished (its answers
 sent), tagged with the update's id. Handling that update again finds the tag on its first
 read and stops (`DialogueStepReplayed`): its answers went out the first time. A handler
-that fails or is cut short stores nothing, so a retry starts from the same step.
+that fails or is cut short stores nothing, so a retry starts from the same step. Outside a
+handling (jobs; aiogram's own polling in the benchmark) each change is stored at once.
 """
 
 from __future__ import annotations
@@ -61,23 +62,23 @@ class PostgresStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        async with self._changing(key) as dialogue:
-            dialogue.state = value
+        handling = _handling.get()
+        if handling is None:
+            await self.database.run(fsm.set_state, self.keys.build(key), value)
+            return
+        (await self._changing(key, handling)).state = value
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        async with self._changing(key) as dialogue:
-            dialogue.data = dict(data)
+        await self._change_data(key, data, replace=True)
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        async with self._changing(key) as dialogue:
-            dialogue.data = {**dialogue.data, **data}
-        return dict(dialogue.data)
+        return await self._change_data(key, data, replace=False)
 
     async def close(self) -> None:
         """The pool belongs to the database actor, which closes it."""
 
-    async def _dialogue(self, key: StorageKey, handling: _Handling | None = None) -> fsm.Dialogue:
-        handling = handling or _handling.get()
+    async def _dialogue(self, key: StorageKey) -> fsm.Dialogue:
+        handling = _handling.get()
         built = self.keys.build(key)
         if handling is None:
             return await self.database.run(fsm.read, built)
@@ -89,16 +90,22 @@ class PostgresStorage(BaseStorage):
             handling.dialogues[built] = dialogue
         return dialogue
 
-    @asynccontextmanager
-    async def _changing(self, key: StorageKey) -> AsyncIterator[fsm.Dialogue]:
-        current = _handling.get()
-        # outside an update's handling (jobs, tests) a change is stored at once
-        handling = current or _Handling(None)
-        dialogue = await self._dialogue(key, handling)
-        yield dialogue
+    async def _change_data(
+        self, key: StorageKey, data: Mapping[str, Any], *, replace: bool
+    ) -> dict[str, Any]:
+        handling = _handling.get()
+        if handling is None:
+            built = self.keys.build(key)
+            return await self.database.run(fsm.merge_data, built, dict(data), replace)
+        dialogue = await self._changing(key, handling)
+        dialogue.data = dict(data) if replace else {**dialogue.data, **data}
+        return dict(dialogue.data)
+
+    async def _changing(self, key: StorageKey, handling: _Handling) -> fsm.Dialogue:
+        """The dialogue to change in place; stored when the handling ends."""
+        dialogue = await self._dialogue(key)
         handling.changed.add(self.keys.build(key))
-        if current is None:
-            await self._store(handling)
+        return dialogue
 
     async def _store(self, handling: _Handling) -> None:
         if not handling.changed:

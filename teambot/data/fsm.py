@@ -55,6 +55,30 @@ def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int | Non
             raise Superseded(key)
 
 
+# Outside an update's handling (jobs, aiogram used without teambot's dispatch) one statement
+# per change, untagged.
+
+
+def set_state(conn: Connection, key: str, state: str | None) -> None:
+    conn.execute(
+        "insert into fsm_states (key, state) values (%s, %s)"
+        " on conflict (key) do update set state = excluded.state, updated_at = now()",
+        (key, state),
+    )
+
+
+def merge_data(conn: Connection, key: str, data: dict[str, Any], replace: bool) -> dict[str, Any]:
+    """dict.update (or replacing the data) in one statement: no writer loses another's keys."""
+    merged = "excluded.data" if replace else "fsm_states.data || excluded.data"
+    row = conn.execute(
+        "insert into fsm_states (key, data) values (%s, %s)"
+        f" on conflict (key) do update set data = {merged}, updated_at = now() returning data",
+        (key, Jsonb(data)),
+    ).fetchone()
+    assert row is not None
+    return dict(row["data"])
+
+
 def forget_idle(conn: Connection, days: int) -> int:
     cur = conn.execute(
         "delete from fsm_states where updated_at < now() - make_interval(days => %s)", (days,)

@@ -57,7 +57,11 @@ def seen(
         f" values (%s, %s, %s, %s, %s)"
         f" on conflict (id) do update set username = excluded.username,"
         f" first_name = excluded.first_name, last_name = excluded.last_name,"
-        f" last_active = now()"
+        # last_active is in the search indexes: a new value rewrites their entries, the
+        # same value lets PostgreSQL update the row in place (HOT). A minute is precise
+        # enough for recency and the 30-day inactivity rule.
+        f" last_active = case when users.last_active < now() - interval '1 minute'"
+        f" then now() else users.last_active end"
         f" returning {_COLUMNS}",
         (user_id, username, first_name, last_name, language),
     ).fetchone()
