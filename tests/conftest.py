@@ -82,6 +82,25 @@ def database_url(postgres_server: str, template_database: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def bot_env(telegram: FakeTelegram, database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of `teambot run` as a process of its own (tests/test_process.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DB_", "DATABASE"))}
+    env.update(
+        BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.api_url,
+        DATABASE_URL=database_url,
+        DB_POOL_MIN_SIZE="2",
+        POLL_TIMEOUT_SECONDS="2",
+        SHUTDOWN_TIMEOUT_SECONDS="10",
+        LOG_LEVEL="DEBUG",
+        DATA_DIR=str(tmp_path / "data"),
+        FLOOD_CONTROL="false",  # the fake has no flood limits unless asked (test_flood.py)
+        HTTP_PORT="0",  # bots of parallel tests would fight over 8080 (test_operations has its own)
+    )
+    return env
+
+
+@pytest.fixture
 def telegram() -> Iterator[FakeTelegram]:
     from tests.fake_telegram import FakeTelegram
 

@@ -93,6 +93,16 @@ async def register(
     await settle(telegram)
 
 
+async def begin_registration(telegram: FakeTelegram, user: int) -> None:
+    """/start, English, Participant: the dialogue asks for the name."""
+    telegram.send_text(user, "/start")
+    await settle(telegram)
+    telegram.press(user, "English")
+    await settle(telegram)
+    telegram.press(user, "Participant")
+    await settle(telegram)
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 @pytest.mark.parametrize("role", ["participant", "cofounder", "team"])
 async def test_each_role_registers(
@@ -315,12 +325,7 @@ async def test_a_step_delivered_again_after_a_crash_is_not_taken_twice(
     # handled: Telegram delivers it again to the next process, whose dialogue now asks
     # for skills; the name must not become a skill
     async with running(settings):
-        telegram.send_text(1, "/start")
-        await settle(telegram)
-        telegram.press(1, "English")
-        await settle(telegram)
-        telegram.press(1, "Participant")
-        await settle(telegram)
+        await begin_registration(telegram, 1)
         typed = telegram.send_text(1, "Ann Lee")
         [raw] = [u for u in telegram.pending_updates() if u["update_id"] == typed]
         await settle(telegram)
@@ -344,12 +349,7 @@ async def test_a_double_tap_on_done_does_not_skip_the_next_step(
     telegram: FakeTelegram, settings: Settings
 ) -> None:
     async with running(settings):
-        telegram.send_text(1, "/start")
-        await settle(telegram)
-        telegram.press(1, "English")
-        await settle(telegram)
-        telegram.press(1, "Participant")
-        await settle(telegram)
+        await begin_registration(telegram, 1)
         telegram.send_text(1, "Ann Lee")
         await settle(telegram)
         telegram.send_text(1, "python")

@@ -22,7 +22,6 @@ handled sends that reply again.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import signal
@@ -436,22 +435,13 @@ class Traffic:
 
 
 @pytest.fixture
-def crash_env(telegram: FakeTelegram, database_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DB_", "DATABASE"))}
-    env.update(
-        BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_url,
-        DATABASE_URL=database_url,
-        DB_POOL_MIN_SIZE="2",
-        POLL_TIMEOUT_SECONDS="2",
-        LOG_LEVEL="INFO",
-        DATA_DIR=str(tmp_path / "data"),
-        FLOOD_CONTROL="false",
-        HTTP_PORT="0",
-        RATE_LIMIT_REQUESTS_PER_MINUTE="100",  # people here tap quickly; never throttled
-        DIGEST_DELAY_SECONDS="3600",  # no digests in the chats
-    )
-    return env
+def crash_env(bot_env: dict[str, str]) -> dict[str, str]:
+    return {
+        **bot_env,
+        "LOG_LEVEL": "INFO",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE": "100",  # people here tap quickly; never throttled
+        "DIGEST_DELAY_SECONDS": "3600",  # no digests in the chats
+    }
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

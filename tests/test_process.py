@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -44,24 +43,6 @@ class BotProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
-
-
-@pytest.fixture
-def bot_env(telegram: FakeTelegram, database_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DB_", "DATABASE"))}
-    env.update(
-        BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_url,
-        DATABASE_URL=database_url,
-        DB_POOL_MIN_SIZE="2",
-        POLL_TIMEOUT_SECONDS="2",
-        SHUTDOWN_TIMEOUT_SECONDS="10",
-        LOG_LEVEL="DEBUG",
-        DATA_DIR=str(tmp_path / "data"),
-        FLOOD_CONTROL="false",  # the fake has no flood limits unless asked (test_flood.py)
-        HTTP_PORT="0",  # bots of parallel tests would fight over 8080 (test_operations has its own)
-    )
-    return env
 
 
 @pytest.fixture
