@@ -96,24 +96,19 @@ def test_healthcheck_without_a_running_bot_says_so() -> None:
     assert result.stdout.startswith("unhealthy: no answer from http://127.0.0.1:")
 
 
-def test_systemd_notify_messages_in_order(
-    telegram: FakeTelegram, database_url: str, tmp_path: Path
-) -> None:
+def test_systemd_notify_messages_in_order(bot_env: dict[str, str], tmp_path: Path) -> None:
     path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(20)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE"))}
-    env.update(
-        BOT_TOKEN=telegram.token,
-        TELEGRAM_API_URL=telegram.api_url,
-        DATABASE_URL=database_url,
-        DB_POOL_MIN_SIZE="1",
-        POLL_TIMEOUT_SECONDS="1",
-        HTTP_PORT="0",
-        NOTIFY_SOCKET=path,
-        WATCHDOG_USEC="400000",
-    )
+    env = {
+        **bot_env,
+        "LOG_LEVEL": "INFO",  # stderr is read only at the end
+        "DB_POOL_MIN_SIZE": "1",
+        "POLL_TIMEOUT_SECONDS": "1",
+        "NOTIFY_SOCKET": path,
+        "WATCHDOG_USEC": "400000",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "teambot", "run"],
         env=env,

@@ -30,7 +30,7 @@ class DialogueStepReplayed(Exception):
 
 @dataclass
 class _Handling:
-    update_id: int | None
+    update_id: int
     dialogues: dict[str, fsm.Dialogue] = field(default_factory=dict)  # as read or changed
     changed: set[str] = field(default_factory=set)
 
@@ -118,5 +118,4 @@ class PostgresStorage(BaseStorage):
 
 
 def _replayed(dialogue: fsm.Dialogue, handling: _Handling) -> bool:
-    written_by, handled = dialogue.update_id, handling.update_id
-    return written_by is not None and handled is not None and written_by >= handled
+    return dialogue.update_id is not None and dialogue.update_id >= handling.update_id

@@ -30,8 +30,9 @@ def read(conn: Connection, key: str) -> Dialogue:
     )
 
 
-def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int | None) -> None:
-    """Store every row, or none: Superseded when an update as new as this one wrote first."""
+def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int) -> None:
+    """Store every row, tagged with `update_id`, or none: Superseded when an update as new as
+    this one wrote first."""
     for key, dialogue in dialogues.items():
         row = conn.execute(
             """
@@ -39,9 +40,8 @@ def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int | Non
             values (%(key)s, %(state)s, %(data)s, %(update_id)s)
             on conflict (key) do update
             set state = excluded.state, data = excluded.data, updated_at = now(),
-                update_id = coalesce(excluded.update_id, fsm_states.update_id)
-            where excluded.update_id is null or fsm_states.update_id is null
-               or fsm_states.update_id < excluded.update_id
+                update_id = excluded.update_id
+            where fsm_states.update_id is null or fsm_states.update_id < excluded.update_id
             returning key
             """,
             {

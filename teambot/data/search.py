@@ -67,9 +67,7 @@ _RECENT = (
 def _visible(skill: bool) -> str:
     """Who may be shown at all: searching, registered, of a type I see, not left out."""
     return (
-        "u.user_type = any(%(types)s::text[])"
-        " and u.is_searching and u.deleted_at is null and not u.is_banned"
-        " and u.registered_at is not null"
+        f"u.user_type = any(%(types)s::text[]) and {_RECENT}"
         " and u.id <> all(%(excluded)s::bigint[])"
         + (" and u.skills @> array[%(skill)s::text]" if skill else "")
     )
