@@ -85,21 +85,24 @@ class UpdateHandler:
             await self.bot.send_message(update.message.chat.id, message)
 
 
+COMMANDS = {
+    "start": "cmd_start",
+    "search": "cmd_search",
+    "profile": "cmd_profile",
+    "invitations": "cmd_invitations",
+    "team": "cmd_team",
+    "language": "cmd_language",
+    "help": "cmd_help",
+    "cancel": "cmd_cancel",
+}
+
+
 async def publish_commands(bot: Bot) -> None:
     """The command menu, in each language the bot speaks."""
     for language in LANGUAGES:
         commands = [
-            BotCommand(command=name, description=text(language, f"cmd_{name}"))
-            for name in (
-                "start",
-                "search",
-                "profile",
-                "invitations",
-                "team",
-                "language",
-                "help",
-                "cancel",
-            )
+            BotCommand(command=name, description=text(language, key))
+            for name, key in COMMANDS.items()
         ]
         await bot.set_my_commands(
             commands,

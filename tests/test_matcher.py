@@ -47,8 +47,8 @@ async def test_people_who_would_find_a_new_profile_get_one_digest_a_day(
         await quiet(telegram)
         after = {user: len(telegram.messages(user)) for user in (10, 11, 12)}
     assert first_digests == (
-        "New profiles match you: participants: 1. Take a look: /search",
-        "Вам подходят новые профили: участники: 1. Посмотрите: /search",
+        "New profiles match you: 1 participant. Take a look: /search",
+        "Вам подходят новые профили: 1 участник. Посмотрите: /search",
     )
     assert after == {10: before[10] + 1, 11: before[11] + 1, 12: before[12]}
     # the newcomers themselves were not sent digests: registration ends with /search advice
@@ -89,7 +89,7 @@ async def test_a_resumed_profile_is_announced(telegram: FakeTelegram, database_u
         await settle(telegram)
         telegram.press(1, "Resume searching")
         messages = await telegram.wait_for_messages(10, before + 1)
-    assert messages[-1].text == "New profiles match you: participants: 1. Take a look: /search"
+    assert messages[-1].text == "New profiles match you: 1 participant. Take a look: /search"
 
 
 def _person(

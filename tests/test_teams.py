@@ -161,9 +161,9 @@ async def test_card_for_the_owner_a_member_an_outsider_and_a_newcomer(
         telegram.send_text(3, "/team", language_code=lang)
         await settle(telegram)
     owner_card, member_card = telegram.last_message(10), telegram.last_message(1)
-    owner_word, members_word = {"en": ("owner", "Members"), "ru": ("владелец", "Участники")}[lang]
+    owner_word, members = {"en": ("owner", "2 members"), "ru": ("владелец", "2 участника")}[lang]
     assert owner_card.text.splitlines()[:2] == ["Rocket", "We build rockets."]
-    assert f"{members_word} (2):\n• Olga — {owner_word}\n• Ivan" in owner_card.text
+    assert f"{members}:\n• Olga — {owner_word}\n• Ivan" in owner_card.text
     assert ("Looking for: ml" if lang == "en" else "Ищет: ml") in owner_card.text
     assert owner_card.buttons == [
         label(lang, key)
@@ -564,7 +564,7 @@ async def test_join_link_request_any_member_accepts_and_a_revoked_link_is_refuse
     assert texts(telegram, 1)[-1].startswith(
         {
             "en": "Petr accepted your request: you are now a member of Rocket.",
-            "ru": "Petr принял(а) вашу заявку: теперь вы в команде Rocket.",
+            "ru": "Заявку приняли: теперь вы в команде Rocket. Связаться с Petr:",
         }[lang]
     )
     assert sum("Rocket" in t for t in texts(telegram, 1)) == 2  # sent + accepted: once
@@ -601,7 +601,7 @@ async def test_join_link_for_someone_in_a_team_and_declining(
         declined = telegram.last_message(1).text
     assert already == "You are already in the team Comet."
     assert again == "Между вами уже есть ожидающее приглашение."
-    assert declined == "User10 в этот раз отказался(лась). Ищите дальше: /search"
+    assert declined == "User10 в этот раз отвечает отказом. Ищите дальше: /search"
     assert query(url, "select status from invitations") == [("declined",)]
 
 

@@ -21,6 +21,11 @@ from teambot.data import matches
 from teambot.services.matching import visibility_pairs
 from teambot.texts import text
 
+DIGEST_COUNTS = {
+    "participant": "digest_participants",
+    "cofounder": "digest_cofounders",
+    "team": "digest_teams",
+}
 log = logger.bind(actor="matcher")
 
 
@@ -57,7 +62,7 @@ class Matcher:
         sent = 0
         for digest in digests:
             counts = ", ".join(
-                f"{text(digest.language, 'digest_' + user_type)}: {n}"
+                text(digest.language, DIGEST_COUNTS[user_type], count=n)
                 for user_type, n in sorted(digest.new_matches.items())
             )
             if await tell(self.bot, digest.user_id, text(digest.language, "digest", counts=counts)):

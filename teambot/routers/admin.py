@@ -76,7 +76,7 @@ async def ban(
         await message.answer(text(lang, "ban_usage"))
         return
     outcome = await _ban(bot, database, settings, message.chat.id, target)
-    await message.answer(text(lang, _BAN_TEXTS[outcome], id=target))
+    await message.answer(text(lang, _BAN_TEXTS[outcome], id=str(target)))
 
 
 @router.message(Command("unban"))
@@ -88,7 +88,7 @@ async def unban(message: Message, command: CommandObject, database: Database, la
     outcome = await moderation.unban(database, target)
     if outcome is Outcome.DONE:
         log.info("admin {} unbanned user {}", message.chat.id, target)
-    await message.answer(text(lang, _UNBAN_TEXTS[outcome], id=target))
+    await message.answer(text(lang, _UNBAN_TEXTS[outcome], id=str(target)))
 
 
 @router.callback_query(Moderate.filter(F.action == "ban"))
@@ -101,7 +101,9 @@ async def ban_button(
     lang: str,
 ) -> None:
     outcome = await _ban(bot, database, settings, query.from_user.id, callback_data.target)
-    await query.answer(text(lang, _BAN_TEXTS[outcome], id=callback_data.target), show_alert=True)
+    await query.answer(
+        text(lang, _BAN_TEXTS[outcome], id=str(callback_data.target)), show_alert=True
+    )
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
 
@@ -136,8 +138,8 @@ async def send_report(
         body = text(
             lang,
             "report_to_admin",
-            reporter=reporter,
-            reported=reported,
+            reporter=str(reporter),
+            reported=str(reported),
             card=await user_card(database, target, lang),
         )
         await tell(bot, admin, body, markup.as_markup())

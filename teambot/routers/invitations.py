@@ -19,6 +19,18 @@ from teambot.utils import escape
 
 router = Router(name="invitations")
 
+INCOMING = {
+    "invite": "incoming_invite",
+    "request": "incoming_request",
+    "connect": "incoming_connect",
+}
+INVITE_REFUSALS = {
+    invitations.Refusal.NOT_ALLOWED: "invite_not_allowed",
+    invitations.Refusal.GONE: "invite_gone",
+    invitations.Refusal.QUOTA: "invite_quota",
+    invitations.Refusal.ALREADY_PENDING: "invite_already_pending",
+}
+
 
 class Answer(CallbackData, prefix="inv"):
     action: str  # accept, decline, cancel
@@ -44,7 +56,7 @@ def _answer_markup(lang: str, invitation_id: int) -> InlineKeyboardMarkup:
 
 
 def _incoming_text(lang: str, invitation: InvitationRow, sender: UserRow) -> str:
-    body = text(lang, f"incoming_{invitation.kind}", name=escape(sender.display_name))
+    body = text(lang, INCOMING[invitation.kind], name=escape(sender.display_name))
     if invitation.note:
         body += "\n\n«" + escape(invitation.note) + "»"
     return body

@@ -82,7 +82,13 @@ class EditField(CallbackData, prefix="pedit"):
     field: str  # name, skills, wants, bio, all
 
 
-FIELDS = ("name", "skills", "wants", "bio")
+FIELD_NAMES = {
+    "name": "edit_name",
+    "skills": "edit_skills",
+    "wants": "edit_wants",
+    "bio": "edit_bio",
+}
+FIELDS = tuple(FIELD_NAMES)
 
 
 @router.callback_query(ProfileAction.filter(F.action == "edit"))
@@ -90,7 +96,7 @@ async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str)
     await query.answer()
     builder = InlineKeyboardBuilder()
     for field in FIELDS:
-        builder.button(text=text(lang, f"edit_{field}"), callback_data=EditField(field=field))
+        builder.button(text=text(lang, FIELD_NAMES[field]), callback_data=EditField(field=field))
     # starting over may change the role, which a team's owner or member cannot do here
     if await database.run(teams.of_member, me.id) is None:
         builder.button(text=text(lang, "edit_all"), callback_data=EditField(field="all"))

@@ -24,7 +24,13 @@ from teambot.data import users
 from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
 from teambot.routers.teams import follow_join_link
-from teambot.routers.views import LanguageChoice, language_keyboard, profile_card, tags_line
+from teambot.routers.views import (
+    ROLE_NAMES,
+    LanguageChoice,
+    language_keyboard,
+    profile_card,
+    tags_line,
+)
 from teambot.services import profiles
 from teambot.services import skills as skill_tags
 from teambot.services import teams as team_rules
@@ -140,7 +146,7 @@ async def chose_language(
     await _edit_or_send(
         query,
         text(lang, "choose_role"),
-        _keyboard(*[[(text(lang, f"role_{role}"), RoleChoice(role=role))] for role in ROLES]),
+        _keyboard(*[[(text(lang, ROLE_NAMES[role]), RoleChoice(role=role))] for role in ROLES]),
     )
 
 

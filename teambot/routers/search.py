@@ -16,7 +16,7 @@ from teambot.data import search as search_data
 from teambot.data.search import Candidate
 from teambot.data.users import UserRow
 from teambot.routers.admin import send_report
-from teambot.routers.invitations import notify_recipient
+from teambot.routers.invitations import INVITE_REFUSALS, notify_recipient
 from teambot.routers.views import profile_card
 from teambot.services import invitations
 from teambot.services.matching import invitation_kind, visible_types
@@ -25,6 +25,11 @@ from teambot.texts import text
 from teambot.utils import escape
 
 router = Router(name="search")
+INVITE_ACTIONS = {
+    "invite": "action_invite",
+    "request": "action_request",
+    "connect": "action_connect",
+}
 
 
 class Card(CallbackData, prefix="card"):
@@ -77,7 +82,7 @@ def _card(
     kind = invitation_kind(me.user_type or "", candidate.user_type) or "connect"
     builder = InlineKeyboardBuilder()
     builder.button(
-        text=text(lang, f"action_{kind}"),
+        text=text(lang, INVITE_ACTIONS[kind]),
         callback_data=Card(action="connect", target=candidate.id, offset=offset),
     )
     builder.button(
@@ -256,7 +261,7 @@ async def _send_invitation(
     )
     if result.refusal is not None:
         await reply_to.answer(
-            text(lang, f"invite_{result.refusal.value}", per_day=settings.invites_per_day)
+            text(lang, INVITE_REFUSALS[result.refusal], per_day=settings.invites_per_day)
         )
         return
     assert result.invitation is not None

@@ -25,7 +25,7 @@ from teambot.config import Settings
 from teambot.data import users
 from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
-from teambot.routers.invitations import Answer, contact, notify_recipient
+from teambot.routers.invitations import INVITE_REFUSALS, Answer, contact, notify_recipient
 from teambot.routers.views import tags_line
 from teambot.services import profiles, teams
 from teambot.services import skills as skill_tags
@@ -60,6 +60,19 @@ PICKERS = {"remove": "rm_pick", "transfer": "tr_pick"}
 CONFIRMS = {"rm_pick": "rm_yes", "tr_pick": "tr_yes"}
 # refusals a normal chat can run into (an old card, the other side acted first); the rest
 # only come from forged or very old buttons
+REFUSALS = {
+    Refusal.GONE: "team_gone",
+    Refusal.NOT_MEMBER: "team_not_member",
+    Refusal.NOT_OWNER: "team_not_owner",
+    Refusal.MEMBER_GONE: "team_member_gone",
+    Refusal.SELF: "team_self",
+    Refusal.OWNER_CANNOT_LEAVE: "team_owner_cannot_leave",
+    Refusal.REQUEST_GONE: "invitation_stale",
+    Refusal.IN_OTHER_TEAM: "team_request_in_team",
+    Refusal.LINK_INVALID: "team_link_invalid",
+    Refusal.NO_LINK: "team_link_none",
+    Refusal.ALREADY_IN_TEAM: "team_join_already",
+}
 EXPECTED = {Refusal.GONE, Refusal.MEMBER_GONE, Refusal.REQUEST_GONE, Refusal.NO_LINK}
 
 
@@ -156,7 +169,7 @@ async def _refuse(query: CallbackQuery, lang: str, refusal: Refusal) -> None:
         query.from_user.id,
         refusal.name,
     )
-    await query.answer(text(lang, refusal.value), show_alert=refusal not in EXPECTED)
+    await query.answer(text(lang, REFUSALS[refusal]), show_alert=refusal not in EXPECTED)
 
 
 async def _replace(query: CallbackQuery, body: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -261,7 +274,7 @@ async def typed_edit(
             matcher.profile_changed(result.owner_id)  # the team's card now wants other people
     await state.set_state(None)
     if isinstance(result, Refusal):
-        await message.answer(text(lang, result.value))
+        await message.answer(text(lang, REFUSALS[result]))
         return
     await message.answer(text(lang, "team_saved"))
     view = await teams.team_of(database, me.id)
@@ -517,7 +530,7 @@ async def follow_join_link(
         return
     sent = outcome.sent
     if sent.refusal is not None:
-        body = text(lang, f"invite_{sent.refusal.value}", per_day=settings.invites_per_day)
+        body = text(lang, INVITE_REFUSALS[sent.refusal], per_day=settings.invites_per_day)
         await bot.send_message(user_id, body)
         return
     assert sent.invitation is not None

@@ -12,6 +12,12 @@ from teambot.data.users import UserRow
 from teambot.texts import text
 from teambot.utils import escape
 
+ROLE_NAMES = {
+    "participant": "role_participant",
+    "cofounder": "role_cofounder",
+    "team": "role_team",
+}
+
 
 class LanguageChoice(CallbackData, prefix="lang"):
     code: str
@@ -54,7 +60,7 @@ def profile_card(
     team_name: str | None = None,
     team_description: str = "",
 ) -> str:
-    lines = [f"<b>{escape(display_name)}</b> · {text(lang, 'role_' + user_type)}"]
+    lines = [f"<b>{escape(display_name)}</b> · {text(lang, ROLE_NAMES[user_type])}"]
     if team_name:
         lines.append(f"{text(lang, 'card_team')}: <b>{escape(team_name)}</b>")
         if team_description:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, auto
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
@@ -48,19 +48,19 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,43}")
 
 
 class Refusal(Enum):
-    """Why a team action did not happen; each value is the text key that explains it."""
+    """Why a team action did not happen; routers say it in words."""
 
-    GONE = "team_gone"  # the team no longer exists
-    NOT_MEMBER = "team_not_member"  # the person acting is not in this team
-    NOT_OWNER = "team_not_owner"  # only the owner may do this
-    MEMBER_GONE = "team_member_gone"  # the person picked is not in the team (any more)
-    SELF = "team_self"  # the owner picked themselves
-    OWNER_CANNOT_LEAVE = "team_owner_cannot_leave"
-    REQUEST_GONE = "invitation_stale"  # answered, expired or cancelled meanwhile
-    IN_OTHER_TEAM = "team_request_in_team"  # the person joined another team meanwhile
-    LINK_INVALID = "team_link_invalid"  # unknown, malformed or revoked join link
-    NO_LINK = "team_link_none"  # revoking when there is no link
-    ALREADY_IN_TEAM = "team_join_already"  # following a join link while in a team
+    GONE = auto()  # the team no longer exists
+    NOT_MEMBER = auto()  # the person acting is not in this team
+    NOT_OWNER = auto()  # only the owner may do this
+    MEMBER_GONE = auto()  # the person picked is not in the team (any more)
+    SELF = auto()  # the owner picked themselves
+    OWNER_CANNOT_LEAVE = auto()
+    REQUEST_GONE = auto()  # answered, expired or cancelled meanwhile
+    IN_OTHER_TEAM = auto()  # the person joined another team meanwhile
+    LINK_INVALID = auto()  # unknown, malformed or revoked join link
+    NO_LINK = auto()  # revoking when there is no link
+    ALREADY_IN_TEAM = auto()  # following a join link while in a team
 
 
 @dataclass(frozen=True)

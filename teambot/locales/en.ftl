@@ -1,0 +1,243 @@
+# teambot: English texts (Project Fluent, https://projectfluent.org).
+# Values are Telegram HTML: plain text must not contain <, > or & unescaped.
+start =
+    Hi, { $name }! I am the Launch Lab teammate finder.
+    I help participants, co-founders and teams find each other. /help tells how.
+help =
+    /start — register or open the menu; /search — people and teams that match you
+    /invitations — answer or cancel invitations; /team — your team and its join link
+    /profile — edit or pause your profile; /language; /cancel leaves any dialogue
+throttled = Slow down a little: try again in { $seconds } s.
+failed = Sorry, something went wrong on my side. Please try again.
+cmd_start = Register or open the menu
+cmd_help = How the bot works
+choose_language = Choose your language:
+choose_role =
+    Who are you here?
+    • <b>Participant</b>: you want to join a team
+    • <b>Co-founder</b>: you look for a co-founder to start something
+    • <b>Team</b>: you look for people
+role_participant = Participant
+role_cofounder = Co-founder
+role_team = Team
+ask_name = How should others see your name? Type it, or keep the one from Telegram.
+keep_name = Keep «{ $name }»
+name_invalid = A name is 1 to 64 characters. Please try again.
+ask_skills =
+    What can you do? Tap skills below or type your own, separated by commas (up to { $max }).
+    Chosen: { $chosen }
+ask_wants =
+    Whom or what skills are you looking for? Tap or type, then press Done.
+    Chosen: { $chosen }
+nothing_chosen = nothing yet
+done = Done ✓
+skills_full = That is { $max } already: remove one to add another.
+skills_refused = Not a skill tag: { $text }. Use letters and digits, up to 32 characters.
+ask_bio = A few words about you (up to { $max } characters), or skip.
+skip = Skip
+bio_too_long = That is { $length } characters; the limit is { $max }. Please shorten it.
+ask_team_name = What is your team called?
+team_name_invalid = A team name is 1 to 100 characters. Please try again.
+ask_team_description = What is the team building, and whom does it need? (up to { $max } characters, or skip)
+confirm_profile =
+    This is how others will see you:
+
+    { $card }
+
+    All correct?
+confirm = Confirm ✓
+start_over = Start over
+registered = You are registered and visible in search. /search to find matches.
+cancelled = Cancelled. /start to begin again.
+nothing_to_cancel = Nothing to cancel.
+menu =
+    Welcome back, { $name }!
+    /search — find matches
+    /profile — your profile
+    /invitations — invitations
+    /team — your team
+    /language — language
+stale_button = This button is no longer active.
+unknown_input = I did not get that. /help lists what I can do.
+language_set = Language: English.
+banned = Your account is blocked by the moderators.
+card_skills = Skills
+card_wants = Looking for
+card_team = Team
+cmd_search = Find matches
+cmd_profile = Your profile
+cmd_language = Change language
+cmd_cancel = Leave the current dialogue
+why_they_have = Has what you look for: { $tags }
+why_they_want = Looks for what you have: { $tags }
+why_recent = Recently active and looking.
+position = { $n } of { $total }
+position_more = { $n } of { $total }+
+action_invite = Invite to team
+action_request = Ask to join
+action_connect = Connect
+action_next = Next ▶
+action_hide = Hide
+action_report = Report
+search_empty = No matches right now. Add skills you look for in /profile, or come back later: new people join every day.
+search_empty_filtered = Nobody with «{ $skill }» right now. Try /search without a skill.
+register_first = Register first: /start.
+hidden = Hidden: you will not see them again.
+reported = Thank you, the moderators will look at it.
+ask_note = Add a short note (up to { $max } characters), or send without one.
+send_without_note = Send without a note
+invite_sent = Sent. You will hear back when they answer.
+invite_not_allowed = You cannot send this kind of invitation.
+invite_gone = This profile is no longer available.
+invite_quota = { $per_day ->
+    [one] That is one invitation in 24 hours, the limit. Try again tomorrow.
+   *[other] That is { $per_day } invitations in 24 hours, the limit. Try again tomorrow.
+}
+invite_already_pending = There is already a pending invitation between you two.
+action_cancel_invite = Cancel invitation
+action_accept = Accept ✓
+action_decline = Decline
+incoming_invite = <b>{ $name }</b> invites you to join their team.
+incoming_request = <b>{ $name }</b> asks to join your team.
+incoming_connect = <b>{ $name }</b> would like to connect as co-founders.
+no_invitations = No pending invitations.
+outgoing = You invited <b>{ $name }</b>; waiting for an answer.
+invitation_stale = This invitation is no longer pending.
+accepted_you = Accepted. Reach them at { $contact }.
+accepted_them = <b>{ $name }</b> accepted! Reach them at { $contact }.
+joined_team = You are now a member of <b>{ $team }</b>.
+declined_you = Declined.
+declined_them = <b>{ $name }</b> declined your invitation this time. Keep looking: /search
+cancelled_you = Invitation cancelled.
+expired_sender = Your invitation to <b>{ $name }</b> expired without an answer.
+cmd_invitations = Pending invitations
+action_resume = Resume searching
+action_pause = Pause searching
+action_edit = Edit profile
+action_delete = Delete account
+paused_inactive =
+    You have not been here for { $days ->
+        [one] a day
+       *[other] { $days } days
+    }, so your search is paused: nobody will see you until you come back.
+searching_on = 🟢 Visible in search.
+searching_off = ⏸ Searching paused: others do not see you.
+resumed = Searching again.
+paused = Searching paused.
+delete_confirm =
+    Delete your account? You disappear from search at once, pending invitations are cancelled, and your data is erased after { $days ->
+        [one] a day.
+       *[other] { $days } days.
+    }
+delete_yes = Yes, delete
+delete_no = No, keep it
+delete_kept = Kept. Nothing changed.
+delete_confirm_team = Your team <b>{ $team }</b> is deleted with it; its members are told.
+edit_which = What would you like to change?
+edit_name = Name
+edit_skills = Skills
+edit_wants = Looking for
+edit_bio = About me
+edit_all = Everything (start over)
+edit_discard = Discard
+profile_updated = Saved. /profile shows your card.
+digest = New profiles match you: { $counts }. Take a look: /search
+digest_participants = { $count ->
+    [one] { $count } participant
+   *[other] { $count } participants
+}
+digest_cofounders = { $count ->
+    [one] { $count } co-founder
+   *[other] { $count } co-founders
+}
+digest_teams = { $count ->
+    [one] { $count } team
+   *[other] { $count } teams
+}
+report_to_admin =
+    ⚠️ User { $reporter } reported this profile (id <code>{ $reported }</code>):
+
+    { $card }
+action_ban = Ban
+stats =
+    <b>Users</b>: { $registered } registered ({ $participant } participants, { $cofounder } co-founders, { $team } teams), { $searching } searching, { $active_week } active this week, { $banned } banned, { $deleted } deleted
+    <b>Teams</b>: { $teams }, with { $members } members
+    <b>Invitations</b>: { $pending } pending; last 7 days: { $sent_week } sent, { $accepted_week } accepted, { $declined_week } declined, { $expired_week } expired
+    <b>Reports</b> in the last 7 days: { $reports_week }
+ban_usage = Usage: /ban &lt;user id&gt;
+unban_usage = Usage: /unban &lt;user id&gt;
+admin_no_user = There is no user with id { $id }.
+admin_cannot_ban_admin = Admins cannot be banned.
+banned_done = User { $id } is banned: hidden from search, pending invitations cancelled.
+already_banned = User { $id } was already banned.
+unbanned_done = User { $id } is no longer banned.
+not_banned = User { $id } is not banned.
+deleted = Your account is deleted. /start registers you again.
+cmd_team = Your team
+team_none = You are not in a team yet. Find one with /search, or ask a team for its join link. To lead a team of your own, register as a team: /profile → Edit profile.
+team_card_members = { $count ->
+    [one] { $count } member
+   *[other] { $count } members
+}
+team_card_owner = owner
+team_card_link_on = 🔗 The join link is active.
+team_card_requests = { $count ->
+    [one] One join request is waiting for an answer.
+   *[other] { $count } join requests are waiting for an answer.
+}
+team_request = <b>{ $name }</b> asks to join the team.
+action_team_name = ✏️ Name
+action_team_description = ✏️ Description
+action_team_roles = ✏️ Roles
+action_team_link = 🔗 Join link
+action_team_remove = Remove a member
+action_team_transfer = Transfer ownership
+action_team_delete = Delete team
+action_team_leave = Leave team
+action_team_revoke = Revoke link
+action_team_yes = Yes
+action_team_no = No
+team_ask_name = Send the new team name (1 to { $max } characters), or /cancel.
+team_ask_description = Send the new description (up to { $max } characters), or /cancel.
+team_ask_roles = Whom does the team need? Send skill tags separated by commas (up to { $max }), or /cancel. Search matches the team by them.
+team_roles_invalid = Send 1 to { $max } skill tags separated by commas: letters and digits, up to 32 characters each.
+team_saved = Saved.
+team_pick_remove = Whom should I remove from <b>{ $team }</b>?
+team_pick_transfer = Who should own <b>{ $team }</b>?
+team_no_others = There is nobody else in the team yet.
+team_confirm_remove = Remove <b>{ $name }</b> from <b>{ $team }</b>?
+team_removed = <b>{ $name }</b> is no longer in <b>{ $team }</b>.
+team_removed_you = The owner removed you from the team <b>{ $team }</b>.
+team_confirm_transfer = Make <b>{ $name }</b> the owner of <b>{ $team }</b>? Their profile becomes the team's card in search and join requests go to them. You stay in the team as a participant, with searching paused until you update /profile.
+team_transferred = <b>{ $name }</b> now owns <b>{ $team }</b>. You are a participant in the team; your searching is paused until you update /profile.
+team_transferred_you = You now own <b>{ $team }</b>: your profile is the team's card in search, and join requests come to you. /team to manage it.
+team_transferred_members = <b>{ $name }</b> is now the owner of <b>{ $team }</b>.
+team_confirm_delete = Delete <b>{ $team }</b> for good? Its members are told, its join link and invitations go with it. You keep your account as a participant, with searching paused until you update /profile.
+team_deleted = The team <b>{ $team }</b> is deleted. You are a participant now; searching is paused until you update /profile.
+team_deleted_members = The team <b>{ $team }</b> was deleted by its owner. Find another one: /search
+team_confirm_leave = Leave <b>{ $team }</b>?
+team_left = You left <b>{ $team }</b>.
+team_left_owner = <b>{ $name }</b> left <b>{ $team }</b>.
+team_kept = Kept. Nothing changed.
+team_link =
+    Anyone with this link can ask to join <b>{ $team }</b>:
+    { $link }
+    Requests come to the owner and show in /team for every member.
+team_link_revoked = The link is revoked: it no longer works.
+team_link_none = There is no active join link.
+team_link_invalid = This join link no longer works. Ask the team for a new one.
+team_join_sent = Your request to join <b>{ $team }</b> is sent. You will hear back when they answer.
+team_join_already = You are already in the team <b>{ $team }</b>.
+team_join_register = To ask to join <b>{ $team }</b>, register first; I send the request as soon as you are done.
+team_request_accepted = <b>{ $name }</b> accepted your request: you are now a member of <b>{ $team }</b>. Reach them at { $contact }.
+team_request_accepted_by = <b>{ $name }</b> is now in the team. Reach them at { $contact }.
+team_request_accepted_owner = <b>{ $actor }</b> accepted <b>{ $name }</b> into <b>{ $team }</b>.
+team_request_declined = Your request to join <b>{ $team }</b> was declined this time. Keep looking: /search
+team_request_declined_by = Declined: <b>{ $name }</b> will not join.
+team_request_in_team = They are already in another team; the request is closed.
+team_gone = This team no longer exists.
+team_not_member = You are not in this team.
+team_not_owner = Only the team's owner can do that.
+team_member_gone = They are no longer in the team.
+team_self = That is you.
+team_owner_cannot_leave = The owner cannot leave: transfer ownership or delete the team.

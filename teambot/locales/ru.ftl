@@ -1,0 +1,259 @@
+# teambot: Russian texts (Project Fluent, https://projectfluent.org).
+# Values are Telegram HTML: plain text must not contain <, > or & unescaped.
+start =
+    Привет, { $name }! Я бот Launch Lab для поиска команды.
+    Помогаю участникам, кофаундерам и командам найти друг друга. Подробнее: /help.
+help =
+    /start — регистрация или меню; /search — люди и команды, которые вам подходят
+    /invitations — ответить на приглашения или отменить их; /team — ваша команда
+    /profile — изменить или приостановить профиль; /language; /cancel — выйти из диалога
+throttled = Слишком часто: попробуйте снова через { $seconds } с.
+failed = Извините, у меня что-то пошло не так. Попробуйте ещё раз.
+cmd_start = Регистрация или меню
+cmd_help = Как работает бот
+choose_language = Выберите язык:
+choose_role =
+    Кто вы здесь?
+    • <b>Участник</b>: хотите присоединиться к команде
+    • <b>Кофаундер</b>: ищете сооснователя, чтобы начать своё дело
+    • <b>Команда</b>: ищете людей
+role_participant = Участник
+role_cofounder = Кофаундер
+role_team = Команда
+ask_name = Как другим вас называть? Напишите имя или оставьте имя из Telegram.
+keep_name = Оставить «{ $name }»
+name_invalid = Имя — от 1 до 64 символов. Попробуйте ещё раз.
+ask_skills =
+    Что вы умеете? Нажмите на навыки ниже или напишите свои через запятую (до { $max }).
+    Выбрано: { $chosen }
+ask_wants =
+    Кого или какие навыки вы ищете? Нажмите или напишите, затем «Готово».
+    Выбрано: { $chosen }
+nothing_chosen = пока ничего
+done = Готово ✓
+skills_full = Уже { $max }: уберите один навык, чтобы добавить другой.
+skills_refused = Это не навык: { $text }. Буквы и цифры, до 32 символов.
+ask_bio = Пара слов о себе (до { $max } символов) — или пропустите.
+skip = Пропустить
+bio_too_long = Здесь { $length } { $length ->
+    [one] символ
+    [few] символа
+   *[many] символов
+}, а можно не больше { $max }. Сократите, пожалуйста.
+ask_team_name = Как называется ваша команда?
+team_name_invalid = Название команды — от 1 до 100 символов. Попробуйте ещё раз.
+ask_team_description = Что делает команда и кто ей нужен? (до { $max } символов, или пропустите)
+confirm_profile =
+    Так вас увидят другие:
+
+    { $card }
+
+    Всё верно?
+confirm = Подтвердить ✓
+start_over = Заново
+registered = Вы зарегистрированы и видны в поиске. /search — найти подходящих.
+cancelled = Отменено. /start — начать заново.
+nothing_to_cancel = Нечего отменять.
+menu =
+    С возвращением, { $name }!
+    /search — найти подходящих
+    /profile — ваш профиль
+    /invitations — приглашения
+    /team — ваша команда
+    /language — язык
+stale_button = Эта кнопка больше не действует.
+unknown_input = Не могу разобрать сообщение. /help — что я умею.
+language_set = Язык: русский.
+banned = Ваш аккаунт заблокирован модераторами.
+card_skills = Навыки
+card_wants = Ищет
+card_team = Команда
+cmd_search = Найти подходящих
+cmd_profile = Ваш профиль
+cmd_language = Сменить язык
+cmd_cancel = Выйти из текущего диалога
+why_they_have = Есть то, что вы ищете: { $tags }
+why_they_want = Ищет то, что есть у вас: { $tags }
+why_recent = Недавно заходили и в поиске.
+position = { $n } из { $total }
+position_more = { $n } из { $total }+
+action_invite = Пригласить в команду
+action_request = Попроситься в команду
+action_connect = Познакомиться
+action_next = Дальше ▶
+action_hide = Скрыть
+action_report = Пожаловаться
+search_empty = Сейчас подходящих нет. Добавьте в /profile, кого вы ищете, или загляните позже: люди приходят каждый день.
+search_empty_filtered = Сейчас нет никого с «{ $skill }». Попробуйте /search без навыка.
+register_first = Сначала зарегистрируйтесь: /start.
+hidden = Скрыто: больше не покажу.
+reported = Спасибо, модераторы посмотрят.
+ask_note = Добавьте короткую записку (до { $max } символов) или отправьте без неё.
+send_without_note = Отправить без записки
+invite_sent = Отправлено. Я сообщу, когда ответят.
+invite_not_allowed = Такое приглашение отправить нельзя.
+invite_gone = Этот профиль больше недоступен.
+invite_quota = { $per_day ->
+    [one] Это уже { $per_day } приглашение за сутки — предел. Попробуйте завтра.
+    [few] Это уже { $per_day } приглашения за сутки — предел. Попробуйте завтра.
+   *[many] Это уже { $per_day } приглашений за сутки — предел. Попробуйте завтра.
+}
+invite_already_pending = Между вами уже есть ожидающее приглашение.
+action_cancel_invite = Отменить приглашение
+action_accept = Принять ✓
+action_decline = Отклонить
+incoming_invite = <b>{ $name }</b> приглашает вас в свою команду.
+incoming_request = <b>{ $name }</b> просится в вашу команду.
+incoming_connect = <b>{ $name }</b> хочет познакомиться как кофаундер.
+no_invitations = Ожидающих приглашений нет.
+outgoing = Вы пригласили <b>{ $name }</b>; ждём ответа.
+invitation_stale = Это приглашение уже не ожидает ответа.
+accepted_you = Принято. Связаться: { $contact }.
+accepted_them = <b>{ $name }</b>: приглашение принято! Связаться: { $contact }.
+joined_team = Теперь вы в команде <b>{ $team }</b>.
+declined_you = Отклонено.
+declined_them = <b>{ $name }</b> в этот раз отвечает отказом. Ищите дальше: /search
+cancelled_you = Приглашение отменено.
+expired_sender = Ваше приглашение для <b>{ $name }</b> истекло без ответа.
+cmd_invitations = Ожидающие приглашения
+action_resume = Снова искать
+action_pause = Приостановить поиск
+action_edit = Изменить профиль
+action_delete = Удалить аккаунт
+paused_inactive =
+    Вас не было { $days } { $days ->
+        [one] день
+        [few] дня
+       *[many] дней
+    }, поэтому ваш поиск приостановлен: пока вы не вернётесь, вас никто не увидит.
+searching_on = 🟢 Вас видно в поиске.
+searching_off = ⏸ Поиск приостановлен: другие вас не видят.
+resumed = Снова ищем.
+paused = Поиск приостановлен.
+delete_confirm =
+    Удалить аккаунт? Вы сразу пропадёте из поиска, ожидающие приглашения отменятся, а данные сотрутся через { $days } { $days ->
+        [one] день.
+        [few] дня.
+       *[many] дней.
+    }
+delete_yes = Да, удалить
+delete_no = Нет, оставить
+delete_kept = Оставили. Ничего не изменилось.
+delete_confirm_team = Ваша команда <b>{ $team }</b> будет удалена, участникам сообщим.
+edit_which = Что изменить?
+edit_name = Имя
+edit_skills = Навыки
+edit_wants = Кого ищу
+edit_bio = О себе
+edit_all = Всё (заново)
+edit_discard = Не сохранять
+profile_updated = Сохранено. /profile — ваша карточка.
+digest = Вам подходят новые профили: { $counts }. Посмотрите: /search
+digest_participants = { $count } { $count ->
+    [one] участник
+    [few] участника
+   *[many] участников
+}
+digest_cofounders = { $count } { $count ->
+    [one] кофаундер
+    [few] кофаундера
+   *[many] кофаундеров
+}
+digest_teams = { $count } { $count ->
+    [one] команда
+    [few] команды
+   *[many] команд
+}
+report_to_admin =
+    ⚠️ Пользователь { $reporter } пожаловался на этот профиль (id <code>{ $reported }</code>):
+
+    { $card }
+action_ban = Заблокировать
+stats =
+    <b>Пользователи</b>: зарегистрировано { $registered } (участники — { $participant }, кофаундеры — { $cofounder }, команды — { $team }), ищут — { $searching }, активны за неделю — { $active_week }, заблокированы — { $banned }, удалены — { $deleted }
+    <b>Команды</b>: { $teams }, участников в них — { $members }
+    <b>Приглашения</b>: ожидают — { $pending }; за 7 дней отправлено — { $sent_week }, принято — { $accepted_week }, отклонено — { $declined_week }, истекло — { $expired_week }
+    <b>Жалобы</b> за 7 дней: { $reports_week }
+ban_usage = Как использовать: /ban &lt;id пользователя&gt;
+unban_usage = Как использовать: /unban &lt;id пользователя&gt;
+admin_no_user = Пользователя с id { $id } нет.
+admin_cannot_ban_admin = Администраторов блокировать нельзя.
+banned_done = Пользователь { $id } заблокирован: скрыт из поиска, ожидающие приглашения отменены.
+already_banned = Пользователь { $id } уже был заблокирован.
+unbanned_done = Пользователь { $id } разблокирован.
+not_banned = Пользователь { $id } не заблокирован.
+deleted = Аккаунт удалён. /start — зарегистрироваться снова.
+cmd_team = Ваша команда
+team_none = Вы пока не в команде. Найдите её через /search или попросите у команды ссылку для вступления. Чтобы вести свою команду, зарегистрируйтесь как команда: /profile → Изменить профиль.
+team_card_members = { $count } { $count ->
+    [one] участник
+    [few] участника
+   *[many] участников
+}
+team_card_owner = владелец
+team_card_link_on = 🔗 Ссылка для вступления действует.
+team_card_requests = { $count ->
+    [one] { $count } заявка на вступление ждёт ответа.
+    [few] { $count } заявки на вступление ждут ответа.
+   *[many] { $count } заявок на вступление ждут ответа.
+}
+team_request = <b>{ $name }</b> просится в команду.
+action_team_name = ✏️ Название
+action_team_description = ✏️ Описание
+action_team_roles = ✏️ Кого ищем
+action_team_link = 🔗 Ссылка для вступления
+action_team_remove = Исключить участника
+action_team_transfer = Передать команду
+action_team_delete = Удалить команду
+action_team_leave = Выйти из команды
+action_team_revoke = Отозвать ссылку
+action_team_yes = Да
+action_team_no = Нет
+team_ask_name = Пришлите новое название команды (от 1 до { $max } символов) или /cancel.
+team_ask_description = Пришлите новое описание (до { $max } символов) или /cancel.
+team_ask_roles = Кто нужен команде? Пришлите навыки через запятую (до { $max }) или /cancel. По ним поиск подбирает команду.
+team_roles_invalid = Пришлите от 1 до { $max } навыков через запятую: буквы и цифры, до 32 символов каждый.
+team_saved = Сохранено.
+team_pick_remove = Кого исключить из <b>{ $team }</b>?
+team_pick_transfer = Кому передать <b>{ $team }</b>?
+team_no_others = В команде пока больше никого нет.
+team_confirm_remove = Исключить <b>{ $name }</b> из <b>{ $team }</b>?
+team_removed = <b>{ $name }</b> больше не в <b>{ $team }</b>.
+team_removed_you = Владелец исключил вас из команды <b>{ $team }</b>.
+team_confirm_transfer =
+    Сделать <b>{ $name }</b> владельцем <b>{ $team }</b>? Профиль <b>{ $name }</b> станет карточкой команды в поиске, заявки будут приходить туда. Вы останетесь в команде участником, а ваш поиск приостановится, пока вы не обновите /profile.
+team_transferred =
+    Теперь владелец <b>{ $team }</b> — <b>{ $name }</b>. Вы участник команды; ваш поиск приостановлен, пока вы не обновите /profile.
+team_transferred_you = Теперь вы владелец <b>{ $team }</b>: ваш профиль — карточка команды в поиске, заявки приходят вам. /team — управление командой.
+team_transferred_members = <b>{ $name }</b> теперь владелец <b>{ $team }</b>.
+team_confirm_delete = Удалить <b>{ $team }</b> насовсем? Участники получат уведомление, ссылка и приглашения команды удалятся. Ваш аккаунт останется — как участник, с приостановленным поиском, пока вы не обновите /profile.
+team_deleted = Команда <b>{ $team }</b> удалена. Теперь вы участник; поиск приостановлен, пока вы не обновите /profile.
+team_deleted_members = Владелец удалил команду <b>{ $team }</b>. Найдите другую: /search
+team_confirm_leave = Выйти из <b>{ $team }</b>?
+team_left = Вы вышли из <b>{ $team }</b>.
+team_left_owner = <b>{ $name }</b> больше не в команде <b>{ $team }</b>.
+team_kept = Оставили. Ничего не изменилось.
+team_link =
+    По этой ссылке любой может попроситься в <b>{ $team }</b>:
+    { $link }
+    Заявки приходят владельцу и видны в /team всем участникам.
+team_link_revoked = Ссылка отозвана и больше не работает.
+team_link_none = Действующей ссылки нет.
+team_link_invalid = Эта ссылка больше не работает. Попросите у команды новую.
+team_join_sent = Заявка в <b>{ $team }</b> отправлена. Я сообщу, когда ответят.
+team_join_already = Вы уже в команде <b>{ $team }</b>.
+team_join_register = Чтобы попроситься в <b>{ $team }</b>, сначала зарегистрируйтесь; заявку я отправлю сразу после этого.
+team_request_accepted =
+    Заявку приняли: теперь вы в команде <b>{ $team }</b>. Связаться с <b>{ $name }</b>: { $contact }.
+team_request_accepted_by = <b>{ $name }</b> теперь в команде. Связаться: { $contact }.
+team_request_accepted_owner =
+    <b>{ $name }</b> теперь в <b>{ $team }</b>. Заявку принял участник команды <b>{ $actor }</b>.
+team_request_declined = Вашу заявку в <b>{ $team }</b> в этот раз отклонили. Ищите дальше: /search
+team_request_declined_by = Отклонено: <b>{ $name }</b> не вступит.
+team_request_in_team = Этот человек уже в другой команде; заявка закрыта.
+team_gone = Этой команды больше нет.
+team_not_member = Вы не в этой команде.
+team_not_owner = Это может только владелец команды.
+team_member_gone = Этого человека уже нет в команде.
+team_self = Это вы.
+team_owner_cannot_leave = Владелец не может выйти: передайте команду или удалите её.
