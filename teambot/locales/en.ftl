@@ -241,3 +241,15 @@ team_not_owner = Only the team's owner can do that.
 team_member_gone = They are no longer in the team.
 team_self = That is you.
 team_owner_cannot_leave = The owner cannot leave: transfer ownership or delete the team.
+
+
+## Search (cards, notes, empty answers)
+
+
+## Invitations, join requests and teams
+
+
+## Registration input, profile and group chats
+
+
+## Throttle, failures and stale buttons

@@ -257,3 +257,15 @@ team_not_owner = Это может только владелец команды.
 team_member_gone = Этого человека уже нет в команде.
 team_self = Это вы.
 team_owner_cannot_leave = Владелец не может выйти: передайте команду или удалите её.
+
+
+## Search (cards, notes, empty answers)
+
+
+## Invitations, join requests and teams
+
+
+## Registration input, profile and group chats
+
+
+## Throttle, failures and stale buttons

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from teambot.adapters.database import Database
 from teambot.data import teams
 from teambot.data.users import UserRow
 from teambot.texts import text
 from teambot.utils import escape
+
+# Bounds for numbers in callback data: anyone can send any callback data, and an
+# out-of-range number must fail the filter (the fallback's neutral "no longer active"),
+# not the database. A field that fails validation makes the filter not match.
+DatabaseKey = Annotated[int, Field(ge=1, le=2**63 - 1)]  # a bigserial/bigint key
+Position = Annotated[int, Field(ge=0, le=100_000)]  # an offset in a list shown to a person
 
 ROLE_NAMES = {
     "participant": "role_participant",
