@@ -16,6 +16,7 @@ import psycopg
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from teambot.adapters.http_client import parse_proxy
 from teambot.errors import EX_CONFIG as EX_CONFIG
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -39,6 +40,8 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = Field(default=None, description="the token from @BotFather")
     telegram_api_url: str = PUBLIC_BOT_API
+    # http://user:password@host:port, socks5://… or socks5h://… (the proxy resolves names)
+    telegram_proxy: SecretStr | None = None
     # pace outgoing messages under Telegram's flood limits (off only for a test double)
     flood_control: bool = True
 
@@ -107,6 +110,18 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("expected an http(s) URL such as https://api.telegram.org")
         return value.rstrip("/")
+
+    @field_validator("telegram_proxy", mode="before")
+    @classmethod
+    def _no_proxy_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("telegram_proxy")
+    @classmethod
+    def _proxy_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_proxy(value.get_secret_value())  # its ValueError never quotes the URL
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -111,8 +111,14 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     metrics = Metrics()
     notifier = SystemdNotifier()
     health.on_status.append(notifier.status)
+    proxy = settings.telegram_proxy.get_secret_value() if settings.telegram_proxy else None
     bot = create_bot(
-        token, settings.telegram_api_url, health, metrics, flood_control=settings.flood_control
+        token,
+        settings.telegram_api_url,
+        health,
+        metrics,
+        flood_control=settings.flood_control,
+        proxy=proxy,
     )
     database = Database(
         conninfo,

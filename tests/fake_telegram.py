@@ -28,6 +28,7 @@ import json
 import math
 import re
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -504,8 +505,10 @@ class FakeTelegram:
         token: str = DEFAULT_TOKEN,
         first_update_id: int = 100_000,
         flood_limits: bool = False,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.token = token
+        self.tls = tls  # serve HTTPS with this server context
         self.bot_user: dict[str, Any] = dict(BOT_USER)
         self.flood_limits = flood_limits
         self.fault_delay = 30.0
@@ -588,7 +591,7 @@ class FakeTelegram:
         sock.listen(128)
         sock.setblocking(False)
         self.port = int(sock.getsockname()[1])
-        self.api_url = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         loop = asyncio.new_event_loop()
         ready = threading.Event()
         failures: list[BaseException] = []
@@ -626,7 +629,7 @@ class FakeTelegram:
         )
         await runner.setup()
         try:
-            await web.SockSite(runner, sock).start()
+            await web.SockSite(runner, sock, ssl_context=self.tls).start()
             ready.set()
             await self._stop_requested.wait()
         finally:

@@ -80,3 +80,24 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     assert result.returncode == 0
     for command in ("run", "migrate", "check-config"):
         assert command in result.stdout
+
+
+def test_a_bad_proxy_url_is_one_line_without_its_password(tmp_path: Path) -> None:
+    for url in (
+        "https://user:hunter2@proxy.example:3128",  # TLS to the proxy is not supported
+        "socks5://user:hunter2@proxy.example:port",
+        "user:hunter2@proxy.example:1080",
+    ):
+        result = teambot(
+            "check-config", env={"BOT_TOKEN": TOKEN, "TELEGRAM_PROXY": url}, cwd=tmp_path
+        )
+        assert result.returncode == 78, url
+        assert result.stderr.strip() == (
+            "teambot: bad configuration: TELEGRAM_PROXY: expected http://, socks5:// or"
+            " socks5h:// with user:password@host:port"
+        )
+        assert "hunter2" not in result.stdout + result.stderr
+    good = "socks5h://user:hunter2@proxy.example:1080"
+    result = teambot("check-config", env={"BOT_TOKEN": TOKEN, "TELEGRAM_PROXY": good}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hunter2" not in result.stdout + result.stderr

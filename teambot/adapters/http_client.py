@@ -7,6 +7,11 @@ protocol; this module only keeps idle connections for reuse.
 
 Errors are `HttpFailure` with a neutral reason: callers put URLs holding secrets in, and
 no URL ever comes out in an error.
+
+Through a proxy (`http://`, `socks5://`, `socks5h://`; python-socks speaks the protocols)
+each connection is a tunnel to the Bot API host, and TLS runs inside it with that host's
+name, so the proxy sees neither the token nor the messages. Its credentials appear in no
+error: they live only in the python-socks `Proxy`, which prints none of them.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ import select
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import h11
 from anyio.abc import ByteStream, SocketAttribute
+from python_socks import ProxyConnectionError, ProxyError, ProxyType
+from python_socks.async_.anyio.v2 import Proxy
 
 # Servers drop idle keep-alive connections after a while (nginx: 75 s); a connection idle
 # for longer than this is not worth the risk of a request racing the server's close.
@@ -37,6 +44,42 @@ _CONNECTION_ERRORS: Final = (
 
 class HttpFailure(Exception):
     """The request got no usable answer: timed out, refused, reset or garbled."""
+
+
+_PROXY_KINDS: Final = {
+    "http": (ProxyType.HTTP, False),
+    "socks5": (ProxyType.SOCKS5, False),  # names resolved here, as curl does
+    "socks5h": (ProxyType.SOCKS5, True),  # names resolved by the proxy
+}
+
+
+@dataclass(frozen=True)
+class ProxyServer:
+    address: str  # host:port, safe to show
+    connector: Proxy = field(repr=False)  # holds the credentials
+
+
+def parse_proxy(url: str) -> ProxyServer:
+    """A proxy from `http://user:password@host:port`, `socks5://…` or `socks5h://…`.
+
+    The ValueError never quotes the URL: it may hold a password."""
+    problem = "expected http://, socks5:// or socks5h:// with user:password@host:port"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(problem) from None
+    if parts.scheme not in _PROXY_KINDS or not parts.hostname or port is None:
+        raise ValueError(problem)
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(problem + " and nothing after the port")
+    kind, remote_dns = _PROXY_KINDS[parts.scheme]
+    username = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if kind is ProxyType.HTTP and username is not None and ":" in username:
+        raise ValueError("a proxy user name may not contain ':' (percent-encoded or not)")
+    connector = Proxy(kind, parts.hostname, port, username, password, rdns=remote_dns)
+    return ProxyServer(f"{parts.hostname}:{port}", connector)
 
 
 @dataclass(frozen=True)
@@ -118,12 +161,14 @@ class HttpClient:
         connections: int = 16,
         user_agent: str = "teambot",
         tls: ssl.SSLContext | None = None,
+        proxy: ProxyServer | None = None,
     ) -> None:
         self._connections = connections
         self._user_agent = user_agent
         self._slots: anyio.Semaphore | None = None
         self._idle: list[_Connection] = []
         self._tls = tls
+        self._proxy = proxy
 
     async def request(
         self,
@@ -181,6 +226,8 @@ class HttpClient:
         return None
 
     async def _connect(self, origin: _Origin) -> _Connection:
+        if self._proxy is not None:
+            return _Connection(await self._tunnel(self._proxy, origin), origin)
         if origin.scheme == "https":
             if self._tls is None:
                 self._tls = ssl.create_default_context()
@@ -191,10 +238,37 @@ class HttpClient:
             stream = await anyio.connect_tcp(origin.host, origin.port)
         return _Connection(stream, origin)
 
+    async def _tunnel(self, proxy: ProxyServer, origin: _Origin) -> ByteStream:
+        tls: ssl.SSLContext | None = None
+        if origin.scheme == "https":
+            tls = self._tls = self._tls or ssl.create_default_context()
+        try:
+            # TLS starts inside the tunnel, checked against the Bot API host's name
+            tunnel = await proxy.connector.connect(origin.host, origin.port, dest_ssl=tls)
+        except ProxyConnectionError as exc:
+            cause = type(_first_cause(exc)).__name__
+            raise HttpFailure(f"proxy {proxy.address} unreachable ({cause})") from None
+        except ProxyError as exc:
+            # python-socks says what went wrong ("407 Proxy Authentication Required",
+            # "Username and password authentication failure"), never with the credentials
+            raise HttpFailure(f"proxy {proxy.address} refused the tunnel: {exc}") from None
+        return tunnel.anyio_stream
+
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    """ConnectionRefusedError rather than the OSErrors wrapped around it."""
+    while True:
+        if isinstance(exc, BaseExceptionGroup):
+            exc = exc.exceptions[0]
+        elif exc.__cause__ is not None:
+            exc = exc.__cause__
+        else:
+            return exc
 
 
 def _default_port(scheme: str) -> int:

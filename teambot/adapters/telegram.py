@@ -41,7 +41,7 @@ from loguru import logger
 
 from teambot import __version__
 from teambot.adapters.flood_control import FloodControl, background
-from teambot.adapters.http_client import HttpClient, HttpFailure
+from teambot.adapters.http_client import HttpClient, HttpFailure, parse_proxy
 from teambot.health import Health
 from teambot.metrics import Metrics
 
@@ -58,9 +58,20 @@ class BotApiSession(BaseSession):
     """A Bot API session on our small HTTP client, which runs on whichever anyio backend
     is current."""
 
-    def __init__(self, api_url: str, *, timeout: float = 30, connections: int = 16) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        timeout: float = 30,
+        connections: int = 16,
+        proxy: str | None = None,
+    ) -> None:
         super().__init__(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
-        self._http = HttpClient(connections=connections, user_agent=f"teambot/{__version__}")
+        self._http = HttpClient(
+            connections=connections,
+            user_agent=f"teambot/{__version__}",
+            proxy=parse_proxy(proxy) if proxy else None,
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -226,9 +237,15 @@ def _status_of(exc: TelegramAPIError) -> str:
 
 
 def create_bot(
-    token: str, api_url: str, health: Health, metrics: Metrics, *, flood_control: bool = True
+    token: str,
+    api_url: str,
+    health: Health,
+    metrics: Metrics,
+    *,
+    flood_control: bool = True,
+    proxy: str | None = None,
 ) -> Bot:
-    session = BotApiSession(api_url)
+    session = BotApiSession(api_url, proxy=proxy)
     # outermost first: every attempt of a retried request is paced and observed
     session.middleware(IgnoreHarmlessRefusals())
     session.middleware(RetryTransient())
