@@ -236,6 +236,7 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     from teambot.actors.matcher import Matcher
     from teambot.adapters.database import Database
     from teambot.bot import build_dispatcher
+    from teambot.metrics import Metrics
 
     if not config["inline_filters"]:
         CallableObject.call = AIOGRAM_CALLABLE_CALL  # type: ignore[method-assign]
@@ -249,7 +250,7 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     await database.open()
     session = AiohttpSession(api=TelegramAPIServer.from_base(config["api_url"]))
     bot = Bot(config["token"], session=session, default=DefaultBotProperties(parse_mode="HTML"))
-    matcher = Matcher(database, bot, delay=settings.digest_delay_seconds)
+    matcher = Matcher(database, bot, Metrics(), delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

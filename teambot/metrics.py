@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -24,6 +24,9 @@ class _PoolCollector(Collector):
             "teambot_db_pool_available",
             "Idle connections in the pool",
             stats.get("pool_available", 0),
+        )
+        yield GaugeMetricFamily(
+            "teambot_db_pool_max", "Connections the pool may open", stats.get("pool_max", 0)
         )
         yield GaugeMetricFamily(
             "teambot_db_pool_waiting",
@@ -62,6 +65,62 @@ class Metrics:
         )
         self.messages_sent = Counter(
             "teambot_messages_sent", "Messages sent or edited through the Bot API", registry=r
+        )
+        self.flood_wait_seconds = Histogram(
+            "teambot_flood_wait_seconds",
+            "Time an outgoing message waited for its turn under the flood limits",
+            ["kind"],  # reply, or background (digests and notices the bot starts itself)
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
+        for kind in ("reply", "background"):
+            self.flood_wait_seconds.labels(kind)
+        # read when scraped (set_function), so they are never stale
+        self.updates_in_flight = Gauge(
+            "teambot_updates_in_flight",
+            "Updates fetched and not yet handled (queued or running)",
+            registry=r,
+        )
+        self.updates_in_flight_limit = Gauge(
+            "teambot_updates_in_flight_limit",
+            "The poller fetches no more while this many are in flight",
+            registry=r,
+        )
+        self.oldest_update_age = Gauge(
+            "teambot_updates_oldest_age_seconds",
+            "How long the oldest update in flight has waited since it was fetched",
+            registry=r,
+        )
+        self.poller_running = Gauge(
+            "teambot_poller_running", "1 while the update poller runs", registry=r
+        )
+        self.poller_progress_age = Gauge(
+            "teambot_poller_progress_age_seconds",
+            "Seconds since the poller last went round its loop",
+            registry=r,
+        )
+        self.ready = Gauge(
+            "teambot_ready", "1 when /readyz would answer 200, as of the scrape", registry=r
+        )
+        self.cleanup_runs = Counter(
+            "teambot_cleanup_runs",
+            "Cleanup job runs by task and result",
+            ["task", "result"],  # not "job": Prometheus' own target label
+            registry=r,
+        )
+        self.cleanup_rows = Counter(
+            "teambot_cleanup_rows", "Rows the cleanup jobs changed", ["task"], registry=r
+        )
+        self.digest_runs = Counter(
+            "teambot_digest_runs",
+            "Matcher passes over gathered changes by result",
+            ["result"],
+            registry=r,
+        )
+        for result in ("ok", "failed"):
+            self.digest_runs.labels(result)
+        self.digests_sent = Counter(
+            "teambot_digests_sent", "'New profiles match you' digests sent", registry=r
         )
 
     def watch_pool(self, stats: Callable[[], dict[str, int]]) -> None:

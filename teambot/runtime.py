@@ -128,11 +128,16 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
     metrics.watch_pool(database.stats)
     ledger = UpdateLedger()
-    matcher = Matcher(database, bot, delay=settings.digest_delay_seconds)
+    matcher = Matcher(database, bot, metrics, delay=settings.digest_delay_seconds)
     handler = UpdateHandler(bot, build_dispatcher(database, settings, matcher, *extra_routers))
     poller = UpdatePoller(
         bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
     )
+    metrics.updates_in_flight.set_function(lambda: ledger.in_flight)
+    metrics.updates_in_flight_limit.set(poller.max_in_flight)
+    metrics.oldest_update_age.set_function(ledger.oldest_age)
+    metrics.poller_running.set_function(lambda: health.polling)
+    metrics.poller_progress_age.set_function(lambda: anyio.current_time() - health.last_poll)
     pipeline = Pipeline(
         poller,
         Throttle(
@@ -149,6 +154,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
 
     cleanup = CleanupTimer(
         build_jobs(settings, database, bot),
+        metrics,
         interval=settings.cleanup_interval_minutes * 60,
     )
     children = [

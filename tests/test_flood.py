@@ -54,6 +54,15 @@ async def test_a_fan_out_to_500_users_gets_no_429_and_replies_overtake_it(
     assert telegram.flood_rejections == 0
     assert reply[0].text.startswith("/start")
     assert during < FAN_OUT  # the reply did not wait for the fan-out to finish
+    metric = app.metrics.registry.get_sample_value
+    assert metric("teambot_flood_wait_seconds_count", {"kind": "background"}) == FAN_OUT
+    assert metric("teambot_flood_wait_seconds_sum", {"kind": "background"}) > 0
+    assert metric("teambot_flood_wait_seconds_count", {"kind": "reply"}) >= 1
+    # the timer's own first pass may run too; the advisory lock lets one change the rows
+    assert metric("teambot_cleanup_rows_total", {"task": "stop inactive users"}) == FAN_OUT
+    assert (
+        metric("teambot_cleanup_runs_total", {"task": "stop inactive users", "result": "ok"}) >= 1
+    )
     print(f"\n{FAN_OUT} notices in {elapsed:.1f} s: {FAN_OUT / elapsed:.1f} messages/s")
 
 

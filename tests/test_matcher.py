@@ -31,7 +31,7 @@ async def test_people_who_would_find_a_new_profile_get_one_digest_a_day(
     telegram: FakeTelegram, database_url: str
 ) -> None:
     settings = make_settings(telegram, database_url, digest_delay_seconds=DELAY)
-    async with running(settings):
+    async with running(settings) as app:
         await register(telegram, 10, role="team", skills="design", wants="python")
         await register(telegram, 11, role="team", skills="design", wants="python", lang="ru")
         await register(telegram, 12, role="team", skills="design", wants="sales")
@@ -51,6 +51,10 @@ async def test_people_who_would_find_a_new_profile_get_one_digest_a_day(
         "Вам подходят новые профили: 1 участник. Посмотрите: /search",
     )
     assert after == {10: before[10] + 1, 11: before[11] + 1, 12: before[12]}
+    metric = app.metrics.registry.get_sample_value
+    assert metric("teambot_digests_sent_total") == 2
+    assert metric("teambot_digest_runs_total", {"result": "ok"}) >= 2  # both newcomers' passes
+    assert metric("teambot_digest_runs_total", {"result": "failed"}) == 0
     # the newcomers themselves were not sent digests: registration ends with /search advice
     assert not any("New profiles" in t for t in texts(telegram, 1) + texts(telegram, 2))
 

@@ -13,6 +13,8 @@ import anyio
 from anyio.abc import TaskStatus
 from loguru import logger
 
+from teambot.metrics import Metrics
+
 log = logger.bind(actor="cleanup")
 
 
@@ -24,9 +26,14 @@ class CleanupJob:
 
 class CleanupTimer:
     def __init__(
-        self, jobs: Sequence[CleanupJob], interval: float, first_delay: float = 5.0
+        self,
+        jobs: Sequence[CleanupJob],
+        metrics: Metrics,
+        interval: float,
+        first_delay: float = 5.0,
     ) -> None:
         self.jobs = list(jobs)
+        self.metrics = metrics
         self.interval = interval
         self.first_delay = first_delay
         self.passes = 0
@@ -38,7 +45,10 @@ class CleanupTimer:
                 results[job.name] = count = await job.run()
             except Exception as exc:  # noqa: BLE001 - the next job and pass still run
                 log.opt(exception=exc).error("cleanup job {} failed: {!r}", job.name, exc)
+                self.metrics.cleanup_runs.labels(job.name, "failed").inc()
                 continue
+            self.metrics.cleanup_runs.labels(job.name, "ok").inc()
+            self.metrics.cleanup_rows.labels(job.name).inc(count)
             if count:
                 log.info("{}: {} rows", job.name, count)
         self.passes += 1

@@ -43,6 +43,7 @@ class HttpServer:
             problem = await self.health.readiness(self.database)
             await _reply(send, 503 if problem else 200, (problem or "ok") + "\n")
         elif path == "/metrics":
+            self.metrics.ready.set(await self.health.readiness(self.database) is None)
             await _reply(
                 send, 200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"
             )

@@ -18,6 +18,7 @@ from teambot.actors.dispatch import TRANSIENT
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.data import matches
+from teambot.metrics import Metrics
 from teambot.services.matching import visibility_pairs
 from teambot.texts import text
 
@@ -30,9 +31,18 @@ log = logger.bind(actor="matcher")
 
 
 class Matcher:
-    def __init__(self, database: Database, bot: Bot, *, delay: float, buffer: int = 1000) -> None:
+    def __init__(
+        self,
+        database: Database,
+        bot: Bot,
+        metrics: Metrics,
+        *,
+        delay: float,
+        buffer: int = 1000,
+    ) -> None:
         self.database = database
         self.bot = bot
+        self.metrics = metrics
         self.delay = delay
         # The stream outlives a crashed run: events sent meanwhile wait for the restart.
         self._events, self._inbox = anyio.create_memory_object_stream[int](buffer)
@@ -51,10 +61,13 @@ class Matcher:
                 while True:
                     changed.add(await self._inbox.receive())
             try:
-                await self.notify(sorted(changed))
+                self.metrics.digests_sent.inc(await self.notify(sorted(changed)))
             except TRANSIENT as exc:
                 # a digest is a courtesy: not worth a restart while the database is away
                 log.warning("no digests for {} changes: {!r}", len(changed), exc)
+                self.metrics.digest_runs.labels("failed").inc()
+            else:
+                self.metrics.digest_runs.labels("ok").inc()
 
     async def notify(self, changed: list[int]) -> int:
         """Send the digests this batch of changes earns; returns how many were sent."""

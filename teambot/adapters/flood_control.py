@@ -21,6 +21,8 @@ import anyio
 from aiogram import Bot
 from aiogram.methods import TelegramMethod
 
+from teambot.metrics import Metrics
+
 # Slightly under Telegram's figures: the server sees our requests a little out of step.
 GLOBAL_PER_SECOND = 28.0
 PRIVATE_INTERVAL = 1.05  # seconds between messages to one private chat, sustained
@@ -74,11 +76,14 @@ class _Pace:
 class FloodControl:
     def __init__(
         self,
+        metrics: Metrics | None = None,
+        *,
         per_second: float = GLOBAL_PER_SECOND,
         private_interval: float = PRIVATE_INTERVAL,
         private_burst: int = PRIVATE_BURST,
         group_interval: float = GROUP_INTERVAL,
     ) -> None:
+        self._metrics = metrics
         self._global = _Pace(1 / per_second)
         self._private_interval = private_interval
         self._private_burst = private_burst
@@ -93,14 +98,18 @@ class FloodControl:
         return await make_request(bot, method)
 
     async def wait_turn(self, chat_id: int | str | None) -> None:
+        started = anyio.current_time()
         if chat_id is not None:
             # a chat's own slots are booked in call order, which keeps its messages in order
-            await anyio.sleep(self._chat_pace(chat_id).reserve(anyio.current_time()))
-        if _background.get():
+            await anyio.sleep(self._chat_pace(chat_id).reserve(started))
+        if background_send := _background.get():
             async with self._background_turn:
                 await self._take_global_slot()
         else:
             await self._take_global_slot()
+        if self._metrics is not None:
+            kind = "background" if background_send else "reply"
+            self._metrics.flood_wait_seconds.labels(kind).observe(anyio.current_time() - started)
 
     async def _take_global_slot(self) -> None:
         # FIFO lock: the holder sleeps until the slot is due, the others queue behind it

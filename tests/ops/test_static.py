@@ -160,3 +160,12 @@ def _exec_start(unit: str) -> str:
     match = re.search(r"^ExecStart=(.*)$", unit, re.MULTILINE)
     assert match is not None, unit
     return match.group(1)
+
+
+def test_alert_rules_pass_promtool_check_and_their_unit_tests() -> None:
+    promtool = tool("promtool")
+    checked = run([promtool, "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")])
+    assert "SUCCESS: 12 rules found" in checked.stdout, checked.stdout
+    # each alert fires on the series that should raise it and stays quiet on healthy ones
+    tested = run([promtool, "test", "rules", str(ROOT / "tests/ops/alerts_test.yml")])
+    assert "SUCCESS" in tested.stdout, tested.stdout

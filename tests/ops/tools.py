@@ -45,6 +45,8 @@ def tool(name: str) -> str:
     candidates = [shutil.which(name), str(venv_bin) if venv_bin.exists() else None]
     if name == "quadlet":
         candidates.append(str(OPS_DIR / "quadlet/usr/libexec/podman/quadlet"))
+    if name == "promtool":
+        candidates.append(str(OPS_DIR / "promtool/usr/bin/promtool"))
     for path in candidates:
         if path and os.access(path, os.X_OK):
             return path
