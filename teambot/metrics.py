@@ -38,6 +38,7 @@ class _PoolCollector(Collector):
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._samplers: list[Callable[[], None]] = []
         r = self.registry
         self.updates_received = Counter(
             "teambot_updates_received", "Updates fetched from Telegram", registry=r
@@ -75,7 +76,7 @@ class Metrics:
         )
         for kind in ("reply", "background"):
             self.flood_wait_seconds.labels(kind)
-        # read when scraped (set_function), so they are never stale
+        # set by the samplers when /metrics is scraped (see sample_on_scrape)
         self.updates_in_flight = Gauge(
             "teambot_updates_in_flight",
             "Updates fetched and not yet handled (queued or running)",
@@ -126,5 +127,12 @@ class Metrics:
     def watch_pool(self, stats: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_PoolCollector(stats))
 
+    def sample_on_scrape(self, sampler: Callable[[], None]) -> None:
+        """`sampler` sets gauges just before /metrics renders them. It runs on the event loop
+        (it may read anyio's clock), never from `registry.collect()` in another thread."""
+        self._samplers.append(sampler)
+
     def render(self) -> bytes:
+        for sampler in self._samplers:
+            sampler()
         return generate_latest(self.registry)

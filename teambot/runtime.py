@@ -133,11 +133,15 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     poller = UpdatePoller(
         bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
     )
-    metrics.updates_in_flight.set_function(lambda: ledger.in_flight)
     metrics.updates_in_flight_limit.set(poller.max_in_flight)
-    metrics.oldest_update_age.set_function(ledger.oldest_age)
-    metrics.poller_running.set_function(lambda: health.polling)
-    metrics.poller_progress_age.set_function(lambda: anyio.current_time() - health.last_poll)
+
+    def sample_progress() -> None:
+        metrics.updates_in_flight.set(ledger.in_flight)
+        metrics.oldest_update_age.set(ledger.oldest_age())
+        metrics.poller_running.set(health.polling)
+        metrics.poller_progress_age.set(anyio.current_time() - health.last_poll)
+
+    metrics.sample_on_scrape(sample_progress)
     pipeline = Pipeline(
         poller,
         Throttle(
