@@ -125,7 +125,9 @@ def _forget_killed_runs(pgdata: Path) -> None:
             (pgdata / "postmaster.pid").unlink()
         elif not users.get():
             log.info(
-                "adopting the embedded PostgreSQL a stopped run left running (pid {})", info.pid
+                "adopting the embedded PostgreSQL an earlier run left running (pid {}): "
+                "it stops with this run",
+                info.pid,
             )
 
 
