@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
         extra="ignore",
         validate_default=True,
+        # `BOT_TOKEN=` as .env.example has it means unset, not an empty token
+        env_ignore_empty=True,
     )
 
     bot_token: SecretStr | None = Field(default=None, description="the token from @BotFather")
