@@ -99,8 +99,7 @@ class TelegramActor:
                 certificate_failures += 1
                 if certificate_failures >= self.CERTIFICATE_ATTEMPTS:
                     raise FatalError(
-                        f"Bot API at {self.reachability.host}: {exc.message}; "
-                        f"{CERTIFICATE_ADVICE}"
+                        f"Bot API at {self.reachability.host}: {exc.message}; {CERTIFICATE_ADVICE}"
                     ) from None
                 self.reachability.failed(exc, delay)
             except TRANSIENT_TELEGRAM_ERRORS as exc:

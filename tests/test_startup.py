@@ -307,8 +307,8 @@ def test_no_database_within_db_connect_timeout_is_one_line_and_exit_69(
     assert result.returncode == EX_UNAVAILABLE, result.stderr
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
     assert len(errors) == 1, result.stderr
-    assert "did not answer within DB_CONNECT_TIMEOUT_SECONDS (3 s): Connection refused" in (
-        errors[0]
+    assert (
+        "did not answer within DB_CONNECT_TIMEOUT_SECONDS (3 s): Connection refused" in (errors[0])
     )
     assert "PostgreSQL at 127.0.0.1:" in errors[0] and "user teambot" in errors[0]
     assert "waiting for PostgreSQL (Connection refused)" in result.stderr  # it did retry

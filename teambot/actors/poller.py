@@ -37,7 +37,6 @@ log = logger.bind(actor="poller")
 RETRY_POLL: tuple[type[TelegramAPIError], ...] = (*TRANSIENT_TELEGRAM_ERRORS, TelegramConflictError)
 
 
-
 class GetRawUpdates(GetUpdates):
     """getUpdates whose result stays raw JSON, so one malformed update cannot block the rest."""
 
