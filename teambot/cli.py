@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -192,6 +193,8 @@ def _main(command: str, signals: EarlySignals | None) -> int:
             print(f"teambot: bad configuration: {problem}", file=sys.stderr)
         return EX_CONFIG
     setup_logging(settings.log_level, settings.log_file)
+    if settings.ssl_cert_file is not None:  # from .env too, for OpenSSL to read
+        os.environ["SSL_CERT_FILE"] = str(settings.ssl_cert_file)
     try:
         if command == "run":
             return _run(settings, signals or EarlySignals())

@@ -22,7 +22,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError
 from loguru import logger
 
-from teambot.adapters.telegram import BotApiSession, RetryTransient
+from teambot.adapters.telegram import BotApiSession, CertificateNotTrustedError, RetryTransient
 from teambot.data.migrations import MIGRATION_LOCK_KEY
 from teambot.errors import EX_CONFIG, EX_UNAVAILABLE
 from tests.fake_telegram import FakeTelegram
@@ -251,6 +251,32 @@ def tls_telegram(ca: trustme.CA) -> Iterator[FakeTelegram]:
     ca.issue_cert("127.0.0.1").configure_cert(context)
     with FakeTelegram(tls=context) as fake:
         yield fake
+
+
+@pytest.mark.anyio
+async def test_a_certificate_failure_once_running_is_retried_at_error(
+    tls_telegram: FakeTelegram,
+) -> None:
+    session = BotApiSession(tls_telegram.api_url)
+    session.middleware(RetryTransient(session.reachability, give_up_after=2))
+    bot = Bot(tls_telegram.token, session=session)
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{level} {message}", level="INFO")
+    try:
+        # before the Bot API ever answered: no retries here, the first start decides
+        with anyio.fail_after(5), pytest.raises(CertificateNotTrustedError):
+            await bot.get_me()
+        assert lines == []
+        session.reachability.reached = True  # it answered once; the proxy came later
+        with anyio.fail_after(10), pytest.raises(CertificateNotTrustedError):
+            await bot.get_me()
+    finally:
+        logger.remove(sink)
+        await session.close()
+    assert lines, "the retries were not reported"
+    for line in lines:
+        assert line.startswith("ERROR Bot API at 127.0.0.1:")
+        assert "TLS certificate not trusted" in line and "set SSL_CERT_FILE" in line
 
 
 @pytest.mark.slow
