@@ -100,8 +100,8 @@ def _migrate(settings: Settings, signals: EarlySignals) -> int:
     if applied is None:
         signum = signals.received or signal.SIGTERM
         logger.warning(
-            "{} received: migrate stopped before it finished; a migration under way was"
-            " rolled back",
+            "{} received: migrate stopped before it finished; nothing is half-applied"
+            " (a migration under way rolls back)",
             signal.Signals(signum).name,
         )
         return 128 + signum

@@ -21,6 +21,7 @@ log = logger.bind(actor="database")
 async def wait_for_postgres(conninfo: str, give_up_after: float) -> None:
     """Retry with backoff until PostgreSQL answers; a bot started first just waits, for
     `give_up_after` seconds (DB_CONNECT_TIMEOUT_SECONDS), then exits 69."""
+    log.info("connecting to {}", describe(conninfo))
     deadline = anyio.current_time() + give_up_after
     delay = 0.5
     while True:
@@ -59,7 +60,6 @@ class DatabaseActor:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         self.health.set_status("waiting for the database")
-        log.info("connecting to {}", describe(self.database.conninfo))
         await wait_for_postgres(self.database.conninfo, self.connect_timeout)
         self.health.set_status("applying database migrations")
         await migrate(self.database.conninfo)
