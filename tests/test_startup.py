@@ -20,9 +20,15 @@ import pytest
 import trustme
 from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import GetMe
 from loguru import logger
 
-from teambot.adapters.telegram import BotApiSession, CertificateNotTrustedError, RetryTransient
+from teambot.adapters.telegram import (
+    BotApiSession,
+    CertificateNotTrustedError,
+    Reachability,
+    RetryTransient,
+)
 from teambot.data.migrations import MIGRATION_LOCK_KEY
 from teambot.errors import EX_CONFIG, EX_UNAVAILABLE
 from tests.fake_telegram import FakeTelegram
@@ -197,11 +203,10 @@ async def test_a_request_that_keeps_failing_gives_up_with_a_network_error() -> N
     """The retry middleware once re-raised with a bare `raise` outside `except`
     (RuntimeError: No active exception to reraise)."""
     session = BotApiSession(f"http://127.0.0.1:{free_port()}")
-    session.middleware(RetryTransient(session.reachability, give_up_after=3))
+    session.middleware(RetryTransient(session.reachability, give_up_after=1))
     bot = Bot("123456789:AAHfakeTokenForTestsOnly-xxxxxxxxxxxxxx", session=session)
     lines: list[str] = []
     sink = logger.add(lines.append, format="{level} {message}", level="INFO")
-    session.reachability.error_after = 0.5  # a "sustained" outage, shortened
     try:
         with pytest.raises(TelegramNetworkError) as failure:
             await bot.get_me()
@@ -211,8 +216,32 @@ async def test_a_request_that_keeps_failing_gives_up_with_a_network_error() -> N
     assert failure.value.message == "connection refused"
     host = session.reachability.host
     assert lines[0].startswith(f"WARNING Bot API unreachable at {host} (connection refused);")
-    assert any(line.startswith(f"ERROR Bot API unreachable at {host} for") for line in lines)
-    assert len(lines) < 6, lines  # at most one line per 1, 2, 4 … s, not one per attempt
+    assert len(lines) <= 2, lines  # a line at once, the next after a second: not per attempt
+
+
+@pytest.mark.anyio
+async def test_an_outage_is_told_with_backoff_at_warning_then_error_then_its_end() -> None:
+    reachability = Reachability("https://api.example.org", error_after=0.2)
+    error = TelegramNetworkError(method=GetMe(), message="connection refused")
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{level} {message}", level="INFO")
+    try:
+        reachability.failed(error, 0.5)
+        reachability.failed(error, 1.0)  # at once: not said again
+        await anyio.sleep(1.1)  # past the first gap, and past error_after
+        reachability.failed(error, 2.0)
+        reachability.failed(error, 4.0)  # the next gap is 2 s
+        reachability.answered()
+        reachability.answered()
+    finally:
+        logger.remove(sink)
+    warning, error_line, end = (line.strip() for line in lines)  # exactly three
+    assert warning == (
+        "WARNING Bot API unreachable at api.example.org (connection refused); retrying in 0.5 s"
+    )
+    assert error_line.startswith("ERROR Bot API unreachable at api.example.org for ")
+    assert error_line.endswith(" s (connection refused); retrying in 2.0 s")
+    assert end.startswith("INFO Bot API at api.example.org answers again (after ")
 
 
 @pytest.mark.anyio
