@@ -10,7 +10,9 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,14 +174,25 @@ def postgres_serving(pgdata: Path) -> list[int]:
     return pids
 
 
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    """Outside pytest's temp dirs, which are root's alone: as root the embedded server runs
+    as a user of its own, which must reach its data directory."""
+    path = Path(tempfile.gettempdir()) / f"teambot-test-embedded-{uuid.uuid4().hex[:12]}"
+    path.mkdir(mode=0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.slow
 def test_sigterm_while_the_embedded_postgresql_starts_exits_0(
-    bot_env: dict[str, str], tmp_path: Path
+    bot_env: dict[str, str], tmp_path: Path, embedded_data_dir: Path
 ) -> None:
     """It starts before the event loop, which is not there yet to hear the signal: the signal
     is remembered, and once the server is up (initdb is not cut short: a half-made data
     directory would break the next start) the process stops it and exits 0."""
     env = {k: v for k, v in bot_env.items() if k != "DATABASE_URL"}
+    env["DATA_DIR"] = str(embedded_data_dir)
     bot = BotProcess(env, tmp_path / "bot.log")
     try:
         wait_for_line(bot, "starting the embedded PostgreSQL")
@@ -192,7 +205,7 @@ def test_sigterm_while_the_embedded_postgresql_starts_exits_0(
     assert "SIGTERM received while starting: stopping" in bot.output()
     assert "Traceback" not in bot.output()
     assert "connecting to PostgreSQL" not in bot.output()  # it did not go on to run
-    assert postgres_serving((tmp_path / "data" / "postgres").resolve()) == []
+    assert postgres_serving((embedded_data_dir / "postgres").resolve()) == []
 
 
 # --- an absent Bot API: one clear line, no traceback --------------------------------------
