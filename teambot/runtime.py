@@ -47,6 +47,7 @@ from teambot.adapters.telegram import (
 )
 from teambot.bot import UpdateHandler, build_dispatcher, publish_commands
 from teambot.config import Settings
+from teambot.embedded import stop_embedded_servers
 from teambot.errors import FatalError
 from teambot.health import Health
 from teambot.jobs import build_jobs
@@ -254,6 +255,7 @@ async def _watch_signals(app: App, early: EarlySignals | None) -> None:
         else:
             log.warning("second {} received: exiting now", name)
             # unconfirmed updates stay on Telegram's side and come back next start
+            stop_embedded_servers()  # os._exit skips the exit handler that would
             os._exit(128 + signum)
 
     with anyio.open_signal_receiver(*EarlySignals.SIGNALS) as signals:
