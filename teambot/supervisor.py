@@ -1,10 +1,12 @@
 """A one-for-one supervisor in the manner of Erlang/OTP, on anyio task groups.
 
 Children start in order (each reports ready through `task_status.started()` before the next
-starts) and stop in reverse order. A child that raises is logged and restarted with
-backoff; more than `intensity` restarts within `period` seconds means something is wrong
-beyond what restarting fixes, and the supervisor gives up so the service manager
-(systemd, podman) can restart the whole process.
+starts) and stop in reverse order. A stop requested while they start cancels the child
+that is starting (waiting for PostgreSQL, say) and stops the ones already running.
+
+A child that raises is logged and restarted with backoff; more than `intensity` restarts
+within `period` seconds means something is wrong beyond what restarting fixes, and the
+supervisor gives up so the service manager (systemd, podman) can restart the whole process.
 """
 
 from __future__ import annotations
@@ -66,19 +68,28 @@ class Supervisor:
         self._running: list[_Running] = []
         self._stopping = False
         self._stop_requested = anyio.Event()
+        self._starting = anyio.CancelScope()
+        self.started = False  # every child has started
 
     def request_stop(self) -> None:
         self._stop_requested.set()
+        self._starting.cancel()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Start the children in order, run until `request_stop()`, stop them in reverse."""
+        """Start the children in order, run until `request_stop()`, stop them in reverse.
+
+        Reports started only once every child has; a stop requested before that returns
+        without reporting it."""
         async with anyio.create_task_group() as tg:
-            for spec in self.children:
-                running = _Running(spec)
-                self._running.append(running)
-                await tg.start(self._supervise, running)
-            task_status.started()
-            await self._stop_requested.wait()
+            with self._starting:
+                for spec in self.children:
+                    running = _Running(spec)
+                    self._running.append(running)
+                    await tg.start(self._supervise, running)
+            if not self._starting.cancel_called:
+                self.started = True
+                task_status.started()
+                await self._stop_requested.wait()
             await self._stop_children()
 
     async def _stop_children(self) -> None:

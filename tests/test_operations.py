@@ -134,9 +134,10 @@ def test_systemd_notify_messages_in_order(bot_env: dict[str, str], tmp_path: Pat
             proc.kill()
         sock.close()
     statuses = [m for m in messages if m.startswith("STATUS=")]
-    assert statuses[:3] == [
+    assert statuses[:4] == [
         "STATUS=waiting for the database",
         "STATUS=applying database migrations",
+        "STATUS=connecting to the Bot API",
         "STATUS=polling for updates",
     ]
     assert messages.index("STATUS=polling for updates") < messages.index("READY=1")

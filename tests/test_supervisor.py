@@ -3,6 +3,8 @@ children start in order and stop in reverse."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio
 import pytest
 from anyio.abc import TaskStatus
@@ -138,3 +140,43 @@ async def test_a_child_gets_its_graceful_stop_window() -> None:
         await tg.start(supervisor.run)
         supervisor.request_stop()
     assert drained.is_set()
+
+
+async def test_a_stop_while_children_start_cancels_the_start_and_stops_the_started() -> None:
+    events: list[str] = []
+    waiting = anyio.Event()
+
+    async def first(*, task_status: TaskStatus[None]) -> None:
+        task_status.started()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            events.append("first stopped")
+
+    async def never_ready(*, task_status: TaskStatus[None]) -> None:
+        waiting.set()
+        try:
+            await anyio.sleep_forever()  # waiting for a database that never comes
+        finally:
+            events.append("start cancelled")
+
+    async def third(*, task_status: TaskStatus[None]) -> None:
+        events.append("third started")
+        task_status.started()
+
+    supervisor = Supervisor(
+        [ChildSpec("first", first), ChildSpec("slow", never_ready), ChildSpec("third", third)]
+    )
+    reported: list[str] = []
+
+    class Status:
+        def started(self, value: None = None) -> None:
+            reported.append("started")
+
+    with anyio.fail_after(10):  # before: the stop waited for a start that never ended
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(partial(supervisor.run, task_status=Status()))
+            await waiting.wait()
+            supervisor.request_stop()
+    assert events == ["start cancelled", "first stopped"]
+    assert reported == [] and not supervisor.started

@@ -13,6 +13,7 @@ import anyio
 from anyio.abc import TaskStatus
 from loguru import logger
 
+from teambot.actors.dispatch import TRANSIENT
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="cleanup")
@@ -43,6 +44,11 @@ class CleanupTimer:
         for job in self.jobs:
             try:
                 results[job.name] = count = await job.run()
+            except TRANSIENT as exc:
+                # an outage, reported where it is noticed (database, Bot API): one line here
+                log.warning("cleanup job {} waits for the next pass: {!r}", job.name, exc)
+                self.metrics.cleanup_runs.labels(job.name, "failed").inc()
+                continue
             except Exception as exc:  # noqa: BLE001 - the next job and pass still run
                 log.opt(exception=exc).error("cleanup job {} failed: {!r}", job.name, exc)
                 self.metrics.cleanup_runs.labels(job.name, "failed").inc()

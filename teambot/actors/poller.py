@@ -12,7 +12,11 @@ from typing import Any, cast
 
 import anyio
 from aiogram import Bot
-from aiogram.exceptions import TelegramConflictError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramConflictError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import GetUpdates
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
@@ -20,7 +24,7 @@ from loguru import logger
 from pydantic import ValidationError
 
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
-from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, parse_update
+from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, parse_update, reachability_of
 from teambot.data import handled_updates
 from teambot.errors import FatalError
 from teambot.health import Health
@@ -30,7 +34,7 @@ from teambot.metrics import Metrics
 log = logger.bind(actor="poller")
 
 # 409: a webhook is set or another instance polls; both may clear up, so keep trying
-RETRY_POLL: tuple[type[BaseException], ...] = (*TRANSIENT_TELEGRAM_ERRORS, TelegramConflictError)
+RETRY_POLL: tuple[type[TelegramAPIError], ...] = (*TRANSIENT_TELEGRAM_ERRORS, TelegramConflictError)
 
 
 class GetRawUpdates(GetUpdates):
@@ -104,7 +108,10 @@ class UpdatePoller:
             except RETRY_POLL as exc:
                 failures += 1
                 wait = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
-                log.warning("getUpdates failed ({}), retrying in {:.1f} s", exc, wait)
+                if isinstance(exc, TelegramConflictError):
+                    log.warning("getUpdates refused ({}), retrying in {:.1f} s", exc, wait)
+                else:
+                    reachability_of(self.bot).failed(exc, wait)
                 await anyio.sleep(wait)
                 self.health.poller_alive()
                 continue

@@ -7,12 +7,16 @@ error, and the connection always returns to the pool. Works the same on asyncio 
 
 from __future__ import annotations
 
+import contextlib
+import re
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio
 import psycopg
+import psycopg.errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -122,3 +126,62 @@ def probe(conninfo: str, timeout: float = 3) -> None:
     """Connect once and run `select 1`; raises psycopg.OperationalError when it can't."""
     with psycopg.connect(conninfo, connect_timeout=max(1, int(timeout))) as conn:
         conn.execute("select 1")
+
+
+async def run_interruptible(conninfo: str, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+    """`work(conn)` in a worker thread on an autocommit connection of its own. A cancelled
+    caller does not wait for the work to end: the statement running on the server is
+    cancelled (its transaction rolls back), and the thread lets go within seconds. For work
+    that may take long, such as a migration or the wait for another instance's lock."""
+    conn = await anyio.to_thread.run_sync(partial(psycopg.connect, conninfo, autocommit=True))
+    abandoned = False
+    released = threading.Event()
+
+    def run() -> T:
+        try:
+            if abandoned:
+                raise psycopg.errors.QueryCanceled("cancelled before it started")
+            return work(conn)
+        finally:
+            conn.close()
+            released.set()
+
+    try:
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+    except anyio.get_cancelled_exc_class():
+        abandoned = True
+        with anyio.move_on_after(5, shield=True):
+            while not released.is_set():  # a statement may begin after a cancel request
+                with contextlib.suppress(psycopg.Error):
+                    await anyio.to_thread.run_sync(partial(conn.cancel_safe, timeout=2))
+                await anyio.to_thread.run_sync(released.wait, 0.5)
+        raise
+
+
+def describe(conninfo: str) -> str:
+    """Which database, for an operator: host, port, database and user; never the password."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "PostgreSQL"
+    host = str(parts.get("host") or parts.get("hostaddr") or "")
+    port = str(parts.get("port") or 5432)
+    if not host:
+        where = f"the default socket, port {port}"
+    elif host.startswith("/"):
+        where = f"{host} port {port}"
+    else:
+        where = f"{host}:{port}"
+    labels = {"dbname": "database", "user": "user"}
+    names = [f"{label} {parts[key]}" for key, label in labels.items() if parts.get(key)]
+    return f"PostgreSQL at {where}" + (f" ({', '.join(names)})" if names else "")
+
+
+def problem(exc: psycopg.Error) -> str:
+    """libpq's reason on one line, without the address `describe` already gives:
+    "Connection refused", 'database "x" does not exist'. libpq never quotes the password."""
+    lines = str(exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    reason = re.sub(r"^connection (failed|is bad): ", "", reason)
+    reason = re.sub(r"^connection to server (at|on) .*? failed: ", "", reason)
+    return re.sub(r"^FATAL:\s+", "", reason)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from functools import partial
 from typing import Any
 
@@ -9,6 +11,8 @@ import anyio
 import sniffio
 from anyio.abc import TaskStatus
 from hypercorn.config import Config
+
+from teambot.errors import EX_CONFIG, FatalError
 
 
 async def serve_asgi(
@@ -20,9 +24,14 @@ async def serve_asgi(
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until `shutdown` is set. Stop it that way rather than by cancellation:
-    hypercorn's asyncio server logs every connection task that cancellation cuts short."""
+    hypercorn's asyncio server logs every connection task that cancellation cuts short.
+
+    The socket is bound and listening here, before hypercorn starts: a port in use fails
+    at once with FatalError (exit 78), and the server is reachable when this reports
+    started."""
+    listener = _listen(host, port)
     config = Config()
-    config.bind = [f"{host}:{port}"]
+    config.bind = [f"fd://{listener.detach()}"]  # hypercorn's socket owns the descriptor now
     config.accesslog = None
     config.errorlog = None
     config.graceful_timeout = 1
@@ -37,18 +46,23 @@ async def serve_asgi(
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(partial(asyncio_serve, app, config, shutdown_trigger=shutdown.wait))
-            await _wait_listening(host, port)
             task_status.started()
 
 
-async def _wait_listening(host: str, port: int) -> None:
-    # hypercorn's asyncio serve has no readiness hook; a bind failure raises in its task
-    with anyio.fail_after(10):
-        while True:
-            try:
-                stream = await anyio.connect_tcp(host, port)
-            except OSError:
-                await anyio.sleep(0.02)
-                continue
-            await stream.aclose()
-            return
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            problem = (
+                f"HTTP_PORT: port {port} on {host} is already in use (another teambot?);"
+                " set HTTP_PORT to a free port, or 0 to turn the health endpoint off"
+            )
+        elif exc.errno == errno.EACCES:
+            problem = f"HTTP_PORT: port {port} needs privileges this process lacks; use 1024+"
+        elif exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            problem = f"HTTP_HOST: {host} is not an address of this machine"
+        else:
+            problem = f"HTTP_HOST/HTTP_PORT: cannot listen on {host}:{port} ({exc.strerror})"
+        raise FatalError(problem, EX_CONFIG) from None

@@ -16,6 +16,7 @@ error: they live only in the python-socks `Proxy`, which prints none of them.
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import ssl
@@ -44,6 +45,11 @@ _CONNECTION_ERRORS: Final = (
 
 class HttpFailure(Exception):
     """The request got no usable answer: timed out, refused, reset or garbled."""
+
+
+class CertificateNotTrusted(HttpFailure):
+    """The server's TLS certificate failed the check: a setup problem (a TLS-inspecting
+    proxy, a missing CA bundle) rather than an outage."""
 
 
 _PROXY_KINDS: Final = {
@@ -125,12 +131,19 @@ class _Connection:
         )
         status = 0
         chunks: list[bytes] = []
+        closed = False
         while True:
-            event = protocol.next_event()
+            try:
+                event = protocol.next_event()
+            except h11.RemoteProtocolError:
+                if closed:  # the server hung up mid-answer (or before it)
+                    raise HttpFailure("connection closed before the answer") from None
+                raise
             if event is h11.NEED_DATA:
                 try:
                     protocol.receive_data(await self.stream.receive(_READ_SIZE))
                 except anyio.EndOfStream:
+                    closed = True
                     protocol.receive_data(b"")
             elif isinstance(event, h11.Response):
                 status = event.status_code
@@ -209,7 +222,7 @@ class HttpClient:
                 if isinstance(exc, TimeoutError):
                     raise HttpFailure("timed out") from None
                 if isinstance(exc, _CONNECTION_ERRORS):
-                    raise HttpFailure(f"connection failed ({type(exc).__name__})") from None
+                    raise _failure(exc) from None
                 raise
             if connection.reusable():
                 self._idle.append(connection)
@@ -258,6 +271,24 @@ class HttpClient:
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+
+
+def _failure(exc: BaseException) -> HttpFailure:
+    """A short, URL-free reason an operator can act on ("connection refused")."""
+    exc = _first_cause(exc)  # anyio: "All connection attempts failed" from the real cause
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return CertificateNotTrusted(f"TLS certificate not trusted: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError):
+        return HttpFailure(f"TLS failed: {exc.reason or type(exc).__name__}")
+    if isinstance(exc, socket.gaierror):
+        return HttpFailure(f"host name not resolved: {exc.strerror}")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return HttpFailure(os.strerror(exc.errno).lower())
+    if isinstance(exc, anyio.EndOfStream | anyio.BrokenResourceError):
+        return HttpFailure("connection closed by the server")
+    if isinstance(exc, h11.ProtocolError):
+        return HttpFailure("garbled answer")
+    return HttpFailure(f"connection failed ({type(exc).__name__})")
 
 
 def _first_cause(exc: BaseException) -> BaseException:

@@ -12,8 +12,8 @@ import inspect
 import random
 from collections.abc import AsyncGenerator
 from functools import partial
-from typing import Any, cast
-from urllib.parse import urlencode
+from typing import Any, Final, cast
+from urllib.parse import urlencode, urlsplit
 
 import anyio
 from aiogram import Bot, Dispatcher
@@ -41,12 +41,33 @@ from loguru import logger
 
 from teambot import __version__
 from teambot.adapters.flood_control import FloodControl, background
-from teambot.adapters.http_client import HttpClient, HttpFailure, parse_proxy
+from teambot.adapters.http_client import (
+    CertificateNotTrusted,
+    HttpClient,
+    HttpFailure,
+    parse_proxy,
+)
 from teambot.health import Health
 from teambot.metrics import Metrics
 
+log = logger.bind(actor="telegram")
+
+# An outage this long is reported at ERROR: Telegram's own hiccups rarely last a minute, a
+# firewall, DNS or routing problem on our side does.
+OUTAGE_ERROR_AFTER_SECONDS: Final = 60.0
+CERTIFICATE_ADVICE: Final = (
+    "a setup problem, not an outage: a TLS-inspecting proxy or a missing CA bundle; "
+    "set SSL_CERT_FILE to a CA bundle (PEM) that includes the proxy's CA"
+)
+
+
+class CertificateNotTrustedError(TelegramNetworkError):
+    """The Bot API host's TLS certificate failed the check. Retried like a network error
+    once the Bot API has answered; before that, the first start gives up (exit 78)."""
+
+
 # A request that fails with one of these may be sent again.
-TRANSIENT_TELEGRAM_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_TELEGRAM_ERRORS: tuple[type[TelegramAPIError], ...] = (
     TelegramNetworkError,
     TelegramServerError,
     RestartingTelegram,
@@ -72,6 +93,7 @@ class BotApiSession(BaseSession):
             user_agent=f"teambot/{__version__}",
             proxy=parse_proxy(proxy) if proxy else None,
         )
+        self.reachability = Reachability(api_url)
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -99,6 +121,8 @@ class BotApiSession(BaseSession):
                 body=self._form(bot, method),
                 timeout=self.timeout if timeout is None else timeout,
             )
+        except CertificateNotTrusted as exc:
+            raise CertificateNotTrustedError(method=method, message=str(exc)) from None
         except HttpFailure as exc:
             raise TelegramNetworkError(method=method, message=str(exc)) from None
         try:
@@ -139,39 +163,127 @@ class BotApiSession(BaseSession):
             yield response.body[start : start + chunk_size]
 
 
+class Reachability:
+    """Tells the operator whether the Bot API answers, without a line per failed request:
+    "Bot API unreachable at <host> (<cause>); retrying in N s" at WARNING, first at once,
+    then at most once per 1, 2, 4 … 60 s; at ERROR once the outage has lasted
+    OUTAGE_ERROR_AFTER_SECONDS; a certificate failure at ERROR at once (a setup problem);
+    and one line when the Bot API answers again. The host comes from TELEGRAM_API_URL,
+    which holds no token (the token goes into the path of each request)."""
+
+    def __init__(self, api_url: str, *, error_after: float = OUTAGE_ERROR_AFTER_SECONDS) -> None:
+        parts = urlsplit(api_url)
+        self.host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        self.error_after = error_after
+        self.reached = False  # the Bot API has answered since the process started
+        self._down_since: float | None = None
+        self._quiet_until = 0.0
+        self._gap = 1.0
+
+    def failed(self, error: TelegramAPIError, retry_in: float) -> None:
+        now = anyio.current_time()
+        if self._down_since is None:
+            self._down_since, self._quiet_until, self._gap = now, now, 1.0
+        if now < self._quiet_until:
+            return
+        self._quiet_until = now + self._gap
+        self._gap = min(self._gap * 2, 60.0)
+        down_for = now - self._down_since
+        if isinstance(error, CertificateNotTrustedError):
+            log.error(
+                "Bot API at {}: {}; {}; retrying in {:.1f} s",
+                self.host,
+                error.message,
+                CERTIFICATE_ADVICE,
+                retry_in,
+            )
+        elif down_for >= self.error_after:
+            log.error(
+                "Bot API unreachable at {} for {:.0f} s ({}); retrying in {:.1f} s",
+                self.host,
+                down_for,
+                _cause(error),
+                retry_in,
+            )
+        else:
+            log.warning(
+                "Bot API unreachable at {} ({}); retrying in {:.1f} s",
+                self.host,
+                _cause(error),
+                retry_in,
+            )
+
+    def answered(self) -> None:
+        self.reached = True
+        if self._down_since is not None:
+            down_for = anyio.current_time() - self._down_since
+            self._down_since = None
+            log.info("Bot API at {} answers again (after {:.0f} s)", self.host, down_for)
+
+
+def _cause(error: TelegramAPIError) -> str:
+    if isinstance(error, TelegramServerError | RestartingTelegram):
+        return f"server error: {error.message}"
+    return error.message
+
+
+def reachability_of(bot: Bot) -> Reachability:
+    session = bot.session
+    if not isinstance(session, BotApiSession):
+        raise TypeError("the bot was not made by create_bot")
+    return session.reachability
+
+
 class RetryTransient:
     """Session middleware: wait out 429s and retry 5xx / network errors with jittered backoff.
 
     A reply is never dropped because Telegram asked us to slow down; a request that keeps
     failing for `give_up_after` seconds raises so the update is retried as a whole later.
+    A certificate failure before the Bot API ever answered is not retried here: the first
+    start decides whether it is a setup problem (runtime.TelegramActor).
     """
 
-    def __init__(self, give_up_after: float = 60, max_backoff: float = 10) -> None:
+    def __init__(
+        self, reachability: Reachability, give_up_after: float = 60, max_backoff: float = 10
+    ) -> None:
+        self.reachability = reachability
         self.give_up_after = give_up_after
         self.max_backoff = max_backoff
 
     async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if method.__api_method__ == "getUpdates":
-            return await make_request(bot, method)  # the poller has its own backoff
+            return await self._attempt(make_request, bot, method)  # the poller retries
         deadline = anyio.current_time() + self.give_up_after
         delay = 0.2
         while True:
             try:
-                return await make_request(bot, method)
+                return await self._attempt(make_request, bot, method)
             except TelegramRetryAfter as exc:
+                failure: TelegramAPIError = exc
                 wait = float(exc.retry_after)
-                logger.bind(actor="telegram").warning(
-                    "{} flood-limited, retrying in {} s", method.__api_method__, wait
-                )
+                log.warning("{} flood-limited, retrying in {} s", method.__api_method__, wait)
             except (TelegramNetworkError, TelegramServerError, RestartingTelegram) as exc:
+                if isinstance(exc, CertificateNotTrustedError) and not self.reachability.reached:
+                    raise
+                failure = exc
                 wait = random.uniform(delay / 2, delay)
                 delay = min(delay * 2, self.max_backoff)
-                logger.bind(actor="telegram").warning(
-                    "{} failed ({}), retrying in {:.1f} s", method.__api_method__, exc, wait
-                )
+                if anyio.current_time() + wait <= deadline:
+                    self.reachability.failed(exc, wait)
             if anyio.current_time() + wait > deadline:
-                raise
+                raise failure
             await anyio.sleep(wait)
+
+    async def _attempt(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        try:
+            result = await make_request(bot, method)
+        except (TelegramNetworkError, TelegramServerError):
+            raise
+        except TelegramAPIError:
+            self.reachability.answered()  # a refusal is an answer
+            raise
+        self.reachability.answered()
+        return result
 
 
 class IgnoreHarmlessRefusals:
@@ -248,7 +360,7 @@ def create_bot(
     session = BotApiSession(api_url, proxy=proxy)
     # outermost first: every attempt of a retried request is paced and observed
     session.middleware(IgnoreHarmlessRefusals())
-    session.middleware(RetryTransient())
+    session.middleware(RetryTransient(session.reachability))
     if flood_control:
         session.middleware(FloodControl(metrics))
     session.middleware(ObserveRequests(health, metrics))
