@@ -11,9 +11,11 @@
 # - container storage under $TEAMBOT_OPS_DIR (default /var/tmp/teambot-ops), with runc and
 #   cgroupfs (crun and the systemd cgroup manager fail on these machines), holding base
 #   images made from Debian's mirror (no image registry is needed):
-#     localhost/debian-minbase:bookworm       debootstrap --variant=minbase
-#     localhost/teambot-python-base:bookworm  + python3 python3-venv ca-certificates
-#     localhost/teambot-systemd-base:bookworm + systemd systemd-sysv dbus (systemd as PID 1)
+#     localhost/debian-minbase:bookworm       debootstrap --variant=minbase: the image
+#                                             build's BASE_IMAGE (a stand-in for
+#                                             docker.io/library/debian:bookworm-slim)
+#     localhost/teambot-systemd-base:bookworm + python3 systemd systemd-sysv dbus: a
+#                                             Debian 12 host with systemd as PID 1
 # The tests find everything through the same TEAMBOT_OPS_DIR (tests/ops/tools.py).
 set -euo pipefail
 
@@ -28,6 +30,9 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 mkdir -p "$OPS_DIR"
+# one setup at a time (several checkouts on one machine share OPS_DIR)
+exec 9>"$OPS_DIR/setup.lock"
+flock 9
 
 # --- apt packages ---------------------------------------------------------------------
 packages=(podman buildah fuse-overlayfs slirp4netns uidmap runc debootstrap systemd)
@@ -116,21 +121,13 @@ build_base() { # name, then the Containerfile on stdin
         exit 1
     fi
 }
-if ! "${podman[@]}" image exists localhost/teambot-python-base:bookworm; then
-    step "localhost/teambot-python-base:bookworm"
-    build_base localhost/teambot-python-base:bookworm <<'EOF'
-FROM localhost/debian-minbase:bookworm
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
-EOF
-fi
 if ! "${podman[@]}" image exists localhost/teambot-systemd-base:bookworm; then
     step "localhost/teambot-systemd-base:bookworm"
     build_base localhost/teambot-systemd-base:bookworm <<'EOF'
-FROM localhost/teambot-python-base:bookworm
+FROM localhost/debian-minbase:bookworm
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends systemd systemd-sysv dbus \
+    && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
+        systemd systemd-sysv dbus \
     && rm -rf /var/lib/apt/lists/* \
     && systemctl mask getty.target systemd-logind.service console-getty.service \
         systemd-timesyncd.service systemd-networkd.service systemd-resolved.service

@@ -10,11 +10,15 @@ import pytest
 
 from tests.fake_telegram import FakeTelegram
 from tests.ops.tools import (
+    OFFLINE_BASE,
+    PUBLIC_BASE,
+    ROOT,
     Forwarder,
     Podman,
     build_app_image,
     free_port,
     fresh_database,
+    registry_unreachable,
     version,
     wait_for,
 )
@@ -56,6 +60,22 @@ def bot(
     ]
     with podman.container(image, options) as name:
         yield name
+
+
+def test_builds_from_the_public_default_base(podman: Podman) -> None:
+    """What a user runs in a fresh checkout: no build arguments, the base pulled from its
+    registry. Everywhere else the tests build the same Containerfile on OFFLINE_BASE."""
+    unreachable = registry_unreachable(PUBLIC_BASE)
+    if unreachable:
+        pytest.skip(
+            f"no image registry reachable ({unreachable}): the Containerfile is built with "
+            f"--build-arg BASE_IMAGE={OFFLINE_BASE} instead (the other tests here)"
+        )
+    podman("pull", PUBLIC_BASE, timeout=300)
+    tag = "localhost/teambot:ops-public-base"
+    podman.build(tag, ROOT / "Containerfile", ROOT)
+    out = podman("run", "--rm", tag, "--version").stdout.split()
+    assert out == ["teambot", version()], out
 
 
 def test_image_metadata(podman: Podman, image: str) -> None:

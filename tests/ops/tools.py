@@ -26,7 +26,10 @@ OPS_DIR = Path(os.environ.get("TEAMBOT_OPS_DIR", "/var/tmp/teambot-ops"))
 REQUIRED = os.environ.get("TEAMBOT_OPS_TESTS") == "1"
 SETUP_HINT = "run: bash tests/ops/setup.sh .venv"
 
-PYTHON_BASE = "localhost/teambot-python-base:bookworm"
+# the Containerfile's default BASE_IMAGE, and what the tests build on instead when no image
+# registry is reachable: the same Debian release, made by setup.sh from Debian's mirror
+PUBLIC_BASE = "docker.io/library/debian:bookworm-slim"
+OFFLINE_BASE = "localhost/debian-minbase:bookworm"
 SYSTEMD_BASE = "localhost/teambot-systemd-base:bookworm"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -100,7 +103,7 @@ class Podman:
             "--runroot",
             str(OPS_DIR / "run"),
         ]
-        for image in (PYTHON_BASE, SYSTEMD_BASE):
+        for image in (OFFLINE_BASE, SYSTEMD_BASE):
             if not self.image_exists(image):
                 unavailable(f"the base image {image} has not been built")
 
@@ -113,7 +116,10 @@ class Podman:
         return self("image", "exists", image, check=False).returncode == 0
 
     def build(self, tag: str, containerfile: Path, context: Path, *extra: str) -> None:
-        mounts = ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if CA_BUNDLE.exists() else []
+        # the host's CAs (the package proxy's among them) join the image's bundle when
+        # ca-certificates is installed: Debian's way to add a CA, which the Containerfile names
+        local_ca = "/usr/local/share/ca-certificates/host-bundle.crt"
+        mounts = ["-v", f"{CA_BUNDLE}:{local_ca}:ro"] if CA_BUNDLE.exists() else []
         self(
             "build",
             "--format",
@@ -150,9 +156,32 @@ APP_IMAGE = "localhost/teambot:ops-test"
 
 
 def build_app_image(podman: Podman) -> str:
-    """The image from the repository's Containerfile (cached layers make rebuilds quick)."""
-    podman.build(APP_IMAGE, ROOT / "Containerfile", ROOT, "--build-arg", f"VERSION={version()}")
+    """The image from the repository's Containerfile on the offline base (cached layers make
+    rebuilds quick)."""
+    podman.build(
+        APP_IMAGE,
+        ROOT / "Containerfile",
+        ROOT,
+        "--build-arg",
+        f"BASE_IMAGE={OFFLINE_BASE}",
+        "--build-arg",
+        f"VERSION={version()}",
+    )
     return APP_IMAGE
+
+
+def registry_unreachable(image: str, timeout: float = 5) -> str | None:
+    """Why the registry of `image` cannot be reached from here, or None when it answers.
+    Behind a proxy (HTTPS_PROXY) only a pull can tell: None, and the pull decides."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy")):
+        return None
+    registry = image.split("/", 1)[0]
+    host = "registry-1.docker.io" if registry == "docker.io" else registry
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{host}:443: {exc}"
 
 
 def version() -> str:
