@@ -153,6 +153,47 @@ class Podman:
 
 
 APP_IMAGE = "localhost/teambot:ops-test"
+# podman-compose 1.3.0 (Debian 13's), extracted by setup.sh; Debian 12's 1.0.3 is on PATH
+COMPOSE_TRIXIE = OPS_DIR / "podman-compose-trixie/usr/lib/python3/dist-packages"
+
+
+def podman_env() -> dict[str, str]:
+    """The environment in which a plain `podman` (as podman-compose runs it, or a deploy.md
+    block) uses the test storage and configuration that setup.sh wrote."""
+    conf, storage = OPS_DIR / "containers.conf", OPS_DIR / "storage.conf"
+    for path in (conf, storage):
+        if not path.exists():
+            unavailable(f"{path} is missing")
+    return {**os.environ, "CONTAINERS_CONF": str(conf), "CONTAINERS_STORAGE_CONF": str(storage)}
+
+
+def bash(
+    script: str,
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    timeout: float = 300,
+    what: str = "script",
+) -> str:
+    """Runs a deploy.md block as a root shell would (stopping at the first failing command);
+    its output, or an AssertionError with it."""
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{what} exited {result.returncode}\n{script}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return result.stdout + result.stderr
 
 
 def build_app_image(podman: Podman) -> str:
