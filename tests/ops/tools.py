@@ -305,6 +305,37 @@ class Forwarder:
             listener.close()
 
 
+class Relay:
+    """Makes a server on 127.0.0.1:<target> (the fake Bot API) reachable from containers on a
+    podman network, which see the host as host.containers.internal (the bridge's gateway):
+    listens on all addresses, on a port of its own, for the test's lifetime."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.listener = socket.create_server(("0.0.0.0", 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+
+
 def _pipe(source: socket.socket, sink: socket.socket) -> None:
     try:
         while data := source.recv(65536):
