@@ -63,9 +63,17 @@ def run(
     check: bool = True,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        list(args), capture_output=True, text=True, timeout=timeout, check=False, env=env
+        list(args),
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -108,9 +116,9 @@ class Podman:
                 unavailable(f"the base image {image} has not been built")
 
     def __call__(
-        self, *args: str, check: bool = True, timeout: float = 120
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return run([*self.base, *args], check=check, timeout=timeout, env=self.env)
+        return run([*self.base, *args], check=check, timeout=timeout, env=self.env, stdin=stdin)
 
     def image_exists(self, image: str) -> bool:
         return self("image", "exists", image, check=False).returncode == 0
