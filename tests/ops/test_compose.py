@@ -1,14 +1,15 @@
 """docs/deploy.md's compose path, run as written on this Debian 12 host with the podman
 (4.3.1) and podman-compose (1.0.3) that Debian 12's apt installs: env files, `up`, the
-podman backup unit's command, a restore, an upgrade and a rollback, with the bot answering
-the fake Bot API after each step.
+podman backup unit's command, a restore, an upgrade to a newer image with one more
+migration, and the rollback from it, with the bot answering the fake Bot API after each.
 
-What differs from a real host, and why: the bot image is the one the other tests build on
-the offline base (no registry here to pull docker.io/library/debian for the document's
-`podman build`); PostgreSQL's image is a stand-in built from docker-library/postgres's recipe
-(tests/ops/postgres-image) unless the registry is reachable; the fake Bot API is reached
-through host.containers.internal; the scripts run from the checkout instead of
-/usr/local/sbin, and the dumps go to a temporary directory instead of /var/lib.
+What differs from a real host, and why: no image registry is reachable here, so the
+document's `podman build` is replaced by the image the other tests build on the offline
+base (and, for the upgrade, that image with another version and a migration), and
+PostgreSQL's image by a stand-in built from docker-library/postgres's recipe
+(tests/ops/postgres-image); where a registry answers, the real ones are used. The fake Bot
+API is reached through host.containers.internal; the scripts run from the checkout instead
+of /usr/local/sbin, and the dumps go to a temporary directory instead of /var/lib.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from tests.fake_telegram import FakeTelegram
 from tests.ops import doc
 from tests.ops.tools import (
     APP_IMAGE,
+    BUILD_OPTIONS,
+    PUBLIC_BASE,
     ROOT,
     Podman,
     Relay,
@@ -32,6 +35,7 @@ from tests.ops.tools import (
     podman_env,
     registry_unreachable,
     tool,
+    version,
     wait_for,
 )
 
@@ -42,6 +46,9 @@ STANDIN = "localhost/teambot-postgres-standin:bookworm"
 BOT_IMAGE = "localhost/teambot:latest"
 USER_ID = 4545
 BUILD_LINE = "podman build --format docker -t localhost/teambot:latest ."
+NEXT_IMAGE = "localhost/teambot:ops-test-next"
+NEXT_VERSION = "9.9.9"
+NEXT_MIGRATION = "9999_ops_test_upgrade"
 
 
 @pytest.fixture
@@ -78,7 +85,7 @@ def stack(podman: Podman, project: Path) -> Iterator[dict[str, str]]:
         yield env
     finally:
         clean()
-        for tag in (BOT_IMAGE, "localhost/teambot:previous", POSTGRES_IMAGE):
+        for tag in (BOT_IMAGE, "localhost/teambot:previous", POSTGRES_IMAGE, NEXT_IMAGE):
             podman("untag", tag, tag, check=False)  # this name only
 
 
@@ -183,22 +190,54 @@ def _deploy(
     assert _users(podman) == saved
     _answers(telegram, "/help", podman)
 
-    # an upgrade (to the same image: there is one version here) and a rollback
-    upgrade_replace = {}
-    if registry_unreachable("docker.io/library/debian:bookworm-slim"):
-        upgrade_replace = {BUILD_LINE: f"podman tag {APP_IMAGE} localhost/teambot:latest"}
-    out = bash(
-        doc.block("compose-upgrade", replace=upgrade_replace),
+    # an upgrade to a newer image with one more migration, and the rollback from it
+    if registry_unreachable(PUBLIC_BASE):
+        build = f"podman tag {_next_image(podman, tmp_path)} localhost/teambot:latest"
+    else:  # the document's build, on this checkout: the same version, rebuilt
+        build = BUILD_LINE.replace("podman build ", f"podman build {BUILD_OPTIONS} ")
+    bash(
+        doc.block("compose-upgrade", replace={BUILD_LINE: build}),
         cwd=project,
         env=env,
         timeout=600,
         what="compose-upgrade",
     )
     assert (project / "teambot-before-upgrade.dump").read_bytes()[:5] == b"PGDMP"
-    assert podman("image", "exists", "localhost/teambot:previous", check=False).returncode == 0
     _answers(telegram, "/help", podman)
     assert _users(podman) == saved  # the volume outlived the recreated containers
+    if registry_unreachable(PUBLIC_BASE):
+        assert _version(podman) == NEXT_VERSION
+        assert NEXT_MIGRATION in _migrations(podman)  # applied by `run --rm bot migrate`
 
     bash(doc.block("compose-rollback"), cwd=project, env=env, timeout=300, what="rollback")
     _answers(telegram, "/help", podman)
     assert _users(podman) == saved
+    assert _version(podman) == version()
+
+
+def _next_image(podman: Podman, tmp_path: Path) -> str:
+    """The image as a newer release: another version, one more migration."""
+    context = tmp_path / "next-image"
+    context.mkdir()
+    (context / "Containerfile").write_text(
+        f"FROM {APP_IMAGE}\n"
+        "USER root\n"
+        "RUN package=$(python3 -c 'import os, teambot; print(os.path.dirname(teambot.__file__))')"
+        f" && echo 'create table ops_test_upgrade (id integer);'"
+        f" >$package/data/migrations/{NEXT_MIGRATION}.sql"
+        f" && sed -i 's/^__version__ = .*/__version__ = \"{NEXT_VERSION}\"/' $package/__init__.py\n"
+        "USER 10001:10001\n"
+    )
+    podman.build(NEXT_IMAGE, context / "Containerfile", context)
+    return NEXT_IMAGE
+
+
+def _version(podman: Podman) -> str:
+    return podman("exec", "teambot", "teambot", "--version").stdout.split()[-1]
+
+
+def _migrations(podman: Podman) -> str:
+    return podman(
+        "exec", "teambot-db", "psql", "-U", "teambot", "-d", "teambot", "-At", "-c",
+        "select version from schema_migrations",
+    ).stdout  # fmt: skip

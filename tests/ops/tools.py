@@ -32,6 +32,11 @@ PUBLIC_BASE = "docker.io/library/debian:bookworm-slim"
 OFFLINE_BASE = "localhost/debian-minbase:bookworm"
 SYSTEMD_BASE = "localhost/teambot-systemd-base:bookworm"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# where a build finds an extra CA: installing ca-certificates adds it to the image's bundle
+LOCAL_CA = "/usr/local/share/ca-certificates/host-bundle.crt"
+# what deploy.md's `podman build` needs on this machine: its package proxy's CA (added the
+# way deploy.md says), and the host's network (its resolver is not reachable from others)
+BUILD_OPTIONS = f"--network=host -v {CA_BUNDLE}:{LOCAL_CA}:ro"
 
 
 def unavailable(reason: str) -> None:
@@ -126,8 +131,7 @@ class Podman:
     def build(self, tag: str, containerfile: Path, context: Path, *extra: str) -> None:
         # the host's CAs (the package proxy's among them) join the image's bundle when
         # ca-certificates is installed: Debian's way to add a CA, which the Containerfile names
-        local_ca = "/usr/local/share/ca-certificates/host-bundle.crt"
-        mounts = ["-v", f"{CA_BUNDLE}:{local_ca}:ro"] if CA_BUNDLE.exists() else []
+        mounts = ["-v", f"{CA_BUNDLE}:{LOCAL_CA}:ro"] if CA_BUNDLE.exists() else []
         self(
             "build",
             "--format",
