@@ -192,7 +192,8 @@ def test_debian_12_podman_compose_runs_what_the_file_says(compose_project: Path)
     """podman-compose 1.0.3 (Debian 12): the podman commands `up` would run."""
     compose = tool("podman-compose")
     file = str(compose_project / "compose.yaml")
-    out = run([compose, "-f", file, "--dry-run", "up", "-d"], env=podman_env(), timeout=60).stdout
+    up = [compose, "-f", file, "--dry-run", "up", "-d", "--no-build"]  # deploy.md builds first
+    out = run(up, env=podman_env(), timeout=60).stdout
     runs = {match[1]: match[0] for match in re.finditer(r"^podman run --name=(\S+) .*$", out, re.M)}
     assert set(runs) == {"teambot-db", "teambot"}, out
     db, bot = runs["teambot-db"], runs["teambot"]
