@@ -383,7 +383,7 @@ async def test_delete_hides_at_once_and_reregistering_works(
         telegram.send_text(10, "/search")
         await settle(telegram)
         again = telegram.last_message(10).text
-    assert empty.startswith("No matches right now.")
+    assert empty.startswith("Nobody who fits you is looking right now.")
     assert again.startswith("User1 · Participant")
 
 

@@ -86,6 +86,12 @@ def invite(
     )
 
 
+def hide(conn: psycopg.Connection[dict[str, Any]], user_id: int, hidden_id: int) -> None:
+    conn.execute(
+        "insert into hidden_users (user_id, hidden_id) values (%s, %s)", (user_id, hidden_id)
+    )
+
+
 def browse(
     conn: psycopg.Connection[dict[str, Any]],
     *,
@@ -144,8 +150,8 @@ def people(conn: psycopg.Connection[dict[str, Any]]) -> None:
     # still shown: an answered invitation, and someone who hid me (hiding is one way)
     add(conn, 28, "participant", ["ml"], [], hours=3)  # 2
     add(conn, 29, "participant", [], ["design"], hours=7)  # 1
-    search.hide(conn, ME, 25)
-    search.hide(conn, 29, ME)
+    hide(conn, ME, 25)
+    hide(conn, 29, ME)
     invite(conn, ME, 26, "pending")
     invite(conn, 27, ME, "pending")
     invite(conn, ME, 28, "declined")
@@ -235,10 +241,10 @@ def test_the_order_is_a_plain_sort_of_everyone(conn: psycopg.Connection[dict[str
                 continue
             match rng.choice(["hide", "hidden by", "sent", "received", "answered"]):
                 case "hide":
-                    search.hide(conn, me, other)
+                    hide(conn, me, other)
                     left_out[me].add(other)
                 case "hidden by":
-                    search.hide(conn, other, me)
+                    hide(conn, other, me)
                 case "sent" if other not in searchers:
                     invite(conn, me, other, "pending")
                     left_out[me].add(other)

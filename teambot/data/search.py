@@ -13,8 +13,12 @@ is put together level by level, each through an index, only as far as the offset
 - with a skill filter, everyone overlapping that has the skill is ranked at once from the
   GIN index (few enough), then score 0 as above.
 
-Hidden people and pending-invitation partners are read once per search, into an array. The
-total is counted exactly up to a cap (500, or the next multiple of 500 past the offset).
+Left out, read once per search into arrays: the people I hid, those I have a pending
+invitation with either way (they are in /invitations, not new), my own team and its members.
+The total is counted exactly up to a cap (500, or the next multiple of 500 past the offset).
+
+The buttons under a card name it by a reference of mine (`search_cards`), never by the
+person's Telegram id.
 """
 
 from __future__ import annotations
@@ -49,14 +53,33 @@ class Candidate:
 
 
 _EXCLUDED = """
-select array(
-    select hidden_id from hidden_users where user_id = %(me)s
-    union all
-    select recipient_id from invitations where sender_id = %(me)s and status = 'pending'
-    union all
-    select sender_id from invitations where recipient_id = %(me)s and status = 'pending'
-) || %(me)s::bigint as ids
+select array(select hidden_id from hidden_users where user_id = %(me)s) as hidden,
+       array(select recipient_id from invitations where sender_id = %(me)s and status = 'pending'
+             union all
+             select sender_id from invitations where recipient_id = %(me)s and status = 'pending'
+       ) as pending,
+       array(select mate.user_id from team_members mine
+             join team_members mate on mate.team_id = mine.team_id
+             where mine.user_id = %(me)s) as team
 """
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    hidden: list[int]
+    pending: list[int]  # a pending invitation either way
+    team: list[int]  # my team: its owner (the team's card) and its members, me among them
+
+    @property
+    def all(self) -> list[int]:
+        return [*self.hidden, *self.pending, *self.team]
+
+
+def left_out(conn: Connection, me: int) -> LeftOut:
+    row = conn.execute(_EXCLUDED, {"me": me}).fetchone()
+    assert row is not None
+    return LeftOut(hidden=row["hidden"], pending=row["pending"], team=row["team"])
+
 
 # the predicate of users_search_recent_idx
 _RECENT = (
@@ -196,13 +219,8 @@ def ranked(
 ) -> Candidate | None:
     skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
     statements = queries(len(wants), len(skills), skill is not None)
-    excluded = conn.execute(_EXCLUDED, {"me": me}).fetchone()
     params = parameters(
-        skills=skills,
-        wants=wants,
-        types=types,
-        skill=skill,
-        excluded=excluded["ids"] if excluded else [me],
+        skills=skills, wants=wants, types=types, skill=skill, excluded=[*left_out(conn, me).all, me]
     )
 
     def run(name: str, **extra: Any) -> list[dict[str, Any]]:
@@ -253,17 +271,105 @@ def parameters(
     }
 
 
-def hide(conn: Connection, user_id: int, hidden_id: int) -> None:
-    conn.execute(
-        "insert into hidden_users (user_id, hidden_id) values (%s, %s) on conflict do nothing",
-        (user_id, hidden_id),
-    )
+_COUNT_LEFT_OUT = f"""
+select count(*) filter (where u.id = any(%(hidden)s::bigint[])) as hidden,
+       count(*) filter (where u.id <> all(%(hidden)s::bigint[])) as pending
+from users u
+where u.id = any(%(left_out)s::bigint[]) and u.id <> all(%(team)s::bigint[])
+  and u.user_type = any(%(types)s::text[]) and {_RECENT}
+  and (%(skill)s::text is null or u.skills @> array[%(skill)s::text])
+"""
 
 
-def report(conn: Connection, reporter_id: int, reported_id: int) -> bool:
-    """True when this is the reporter's first report of that person."""
+def count_left_out(
+    conn: Connection, *, me: int, types: list[str], skill: str | None
+) -> tuple[int, int]:
+    """Of those the search would show but leaves out: how many I hid, and how many have a
+    pending invitation with me (someone both counts as hidden)."""
+    mine = left_out(conn, me)
+    row = conn.execute(
+        _COUNT_LEFT_OUT,
+        {
+            "hidden": mine.hidden,
+            "left_out": mine.hidden + mine.pending,
+            "team": [*mine.team, me],
+            "types": types,
+            "skill": skill,
+        },
+    ).fetchone()
+    assert row is not None
+    return int(row["hidden"]), int(row["pending"])
+
+
+def card_ref(conn: Connection, viewer: int, candidate: int) -> int:
+    """The reference the viewer's buttons use for this candidate (made on first showing)."""
+    row = conn.execute(
+        """
+        with made as (
+            insert into search_cards (viewer_id, candidate_id) values (%(viewer)s, %(candidate)s)
+            on conflict (viewer_id, candidate_id) do nothing returning id)
+        select id from made
+        union all
+        select id from search_cards where viewer_id = %(viewer)s and candidate_id = %(candidate)s
+        limit 1
+        """,
+        {"viewer": viewer, "candidate": candidate},
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+@dataclass(frozen=True)
+class CardTarget:
+    id: int  # the person on the card
+    available: bool  # registered, searching, neither deleted nor banned
+    pending: bool  # a pending invitation between us, either way
+    teammate: bool  # in my team already
+
+
+_CARD_TARGET = """
+select c.candidate_id as id,
+       (u.is_searching and u.deleted_at is null and not u.is_banned
+        and u.registered_at is not null) as available,
+       exists(select 1 from invitations i where i.status = 'pending'
+              and least(i.sender_id, i.recipient_id) = least(c.viewer_id, c.candidate_id)
+              and greatest(i.sender_id, i.recipient_id) = greatest(c.viewer_id, c.candidate_id)
+       ) as pending,
+       exists(select 1 from team_members mine
+              join team_members theirs on theirs.team_id = mine.team_id
+              where mine.user_id = c.viewer_id and theirs.user_id = c.candidate_id) as teammate
+from search_cards c join users u on u.id = c.candidate_id
+where c.id = %(ref)s and c.viewer_id = %(viewer)s
+"""
+
+
+def card_target(conn: Connection, viewer: int, ref: int) -> CardTarget | None:
+    """None unless `ref` is one of the viewer's own card references."""
+    row = conn.execute(_CARD_TARGET, {"ref": ref, "viewer": viewer}).fetchone()
+    return None if row is None else CardTarget(**row)
+
+
+def hide(conn: Connection, viewer: int, ref: int) -> int | None:
+    """Hide the person on one of the viewer's cards; their id, or None for a reference that
+    is not the viewer's."""
+    row = conn.execute(
+        "insert into hidden_users (user_id, hidden_id)"
+        " select viewer_id, candidate_id from search_cards where id = %s and viewer_id = %s"
+        " on conflict (user_id, hidden_id) do update set hidden_id = excluded.hidden_id"
+        " returning hidden_id",
+        (ref, viewer),
+    ).fetchone()
+    return None if row is None else int(row["hidden_id"])
+
+
+def report(conn: Connection, viewer: int, ref: int) -> tuple[int, bool] | None:
+    """Report (and hide) the person on one of the viewer's cards: their id, and whether this
+    is the viewer's first report of them; None for a reference that is not the viewer's."""
+    reported = hide(conn, viewer, ref)
+    if reported is None:
+        return None
     cur = conn.execute(
         "insert into reports (reporter_id, reported_id) values (%s, %s) on conflict do nothing",
-        (reporter_id, reported_id),
+        (viewer, reported),
     )
-    return cur.rowcount == 1
+    return reported, cur.rowcount == 1

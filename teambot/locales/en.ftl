@@ -79,8 +79,8 @@ action_connect = Connect
 action_next = Next ▶
 action_hide = Hide
 action_report = Report
-search_empty = No matches right now. Add skills you look for in /profile, or come back later: new people join every day.
-search_empty_filtered = Nobody with «{ $skill }» right now. Try /search without a skill.
+search_empty = Nobody who fits you is looking right now.
+search_empty_filtered = Nobody with «{ $skill }» is looking right now. /search without a skill shows everyone who fits you.
 register_first = Register first: /start.
 hidden = Hidden: you will not see them again.
 reported = Thank you, the moderators will look at it.
@@ -244,6 +244,36 @@ team_owner_cannot_leave = The owner cannot leave: transfer ownership or delete t
 
 
 ## Search (cards, notes, empty answers)
+# why a search is empty, and what to do: added after search_empty, search_empty_filtered or
+# search_empty_left_out. $hint: wait (they get the daily digest), add_wants (no looking-for
+# tags: no digest), paused (their own search is paused: no digest)
+search_hint = { $hint ->
+    [paused] Your own search is paused, so I do not tell you about new people: /profile → Resume searching.
+    [add_wants] Add whom you look for in /profile (Edit profile → Looking for): when someone new has it, I will let you know.
+   *[wait] New people join every day: when someone who has what you look for arrives, I will let you know (at most once a day).
+}
+# everyone who fits is hidden by them or has a pending invitation with them (counts)
+search_empty_left_out = { $pending ->
+    [0] { $hidden ->
+        [1] The only one who fits you right now is someone you hid.
+       *[other] Everyone who fits you right now ({ $hidden }) is someone you hid.
+    }
+   *[other] { $hidden ->
+        [0] { $pending ->
+            [1] The only one who fits you right now already has a pending invitation with you: see /invitations.
+           *[other] Everyone who fits you right now ({ $pending }) already has a pending invitation with you: see /invitations.
+        }
+       *[other] Everyone who fits you right now is someone you hid ({ $hidden }) or already has a pending invitation with you ({ $pending }, see /invitations).
+    }
+}
+# a short answer to Next on the last card (at most 200 characters); $hint as in search_hint
+search_end = { $hint ->
+    [paused] That is everyone for now. Your search is paused, so I do not tell you about new people: /profile → Resume searching.
+    [add_wants] That is everyone for now. Add whom you look for in /profile to hear about new matches; /search starts again from the top.
+   *[wait] That is everyone for now. I will let you know when someone new matches; /search starts again from the top.
+}
+card_teammate = You are in the same team already.
+note_stale = Nothing was sent: this question is closed. To start again, press the button on the card.
 
 
 ## Invitations, join requests and teams

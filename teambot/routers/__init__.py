@@ -18,6 +18,7 @@ from teambot.routers import (
 
 def feature_routers() -> list[Router]:
     return [
+        search.leave_note,  # first: any command leaves the note question
         admin.router,
         registration.router,
         start.router,

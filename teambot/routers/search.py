@@ -1,64 +1,74 @@
-"""/search: ranked candidates, one card at a time, and sending an invitation from a card."""
+"""/search: ranked candidates, one card at a time, and sending an invitation from a card.
+
+A card's buttons name it by a reference of the viewer's (teambot/data/search.py), never by
+the Telegram id of the person on it. A reference that is not the presser's, and any field
+out of its bounds, gets the same neutral "This button is no longer active".
+"""
 
 from __future__ import annotations
 
+import secrets
+from contextlib import suppress
+from typing import Annotated, Any, Literal
+
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.data import search as search_data
-from teambot.data.search import Candidate
 from teambot.data.users import UserRow
 from teambot.routers.admin import send_report
 from teambot.routers.invitations import INVITE_REFUSALS, notify_recipient
-from teambot.routers.views import profile_card
+from teambot.routers.views import DatabaseKey, Position, profile_card
 from teambot.services import invitations
-from teambot.services.matching import invitation_kind, visible_types
+from teambot.services import search as search_rules
+from teambot.services.matching import invitation_kind
+from teambot.services.search import Emptiness, Empty, Shown
 from teambot.services.skills import normalize_tag
 from teambot.texts import text
 from teambot.utils import escape
 
 router = Router(name="search")
+# Comes before every other router: a command leaves the note question (below).
+leave_note = Router(name="search_leave_note")
+
 INVITE_ACTIONS = {
     "invite": "action_invite",
     "request": "action_request",
     "connect": "action_connect",
 }
+Nonce = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class Card(CallbackData, prefix="card"):
-    action: str  # connect, next, hide, report, send
-    target: int
-    offset: int
+    action: Literal["connect", "next", "hide", "report"]
+    ref: DatabaseKey  # the viewer's reference to the card (search_cards), not a Telegram id
+    offset: Position
+
+
+class SendWithoutNote(CallbackData, prefix="note"):
+    # matches the note question now open, and only that one: a button of an earlier
+    # question (answered, cancelled, or asked again) must not send anything
+    nonce: Nonce
 
 
 class Inviting(StatesGroup):
     note = State()
 
 
-async def _next_candidate(
-    database: Database, me: UserRow, skill: str | None, offset: int
-) -> Candidate | None:
-    return await database.run(
-        search_data.ranked,
-        me=me.id,
-        skills=me.skills,
-        wants=me.looking_for,
-        types=visible_types(me.user_type or ""),
-        skill=skill,
-        offset=offset,
-    )
+_NOTE_KEYS = ("invite_target", "invite_nonce", "invite_prompt")
 
 
-def _card(
-    lang: str, me: UserRow, candidate: Candidate, offset: int
-) -> tuple[str, InlineKeyboardMarkup]:
+def _card(lang: str, me: UserRow, shown: Shown) -> tuple[str, InlineKeyboardMarkup]:
+    candidate, ref, offset = shown.candidate, shown.ref, shown.offset
     body = profile_card(
         lang,
         user_type=candidate.user_type,
@@ -83,22 +93,30 @@ def _card(
     builder = InlineKeyboardBuilder()
     builder.button(
         text=text(lang, INVITE_ACTIONS[kind]),
-        callback_data=Card(action="connect", target=candidate.id, offset=offset),
+        callback_data=Card(action="connect", ref=ref, offset=offset),
     )
     builder.button(
-        text=text(lang, "action_next"),
-        callback_data=Card(action="next", target=candidate.id, offset=offset),
+        text=text(lang, "action_next"), callback_data=Card(action="next", ref=ref, offset=offset)
     )
     builder.button(
-        text=text(lang, "action_hide"),
-        callback_data=Card(action="hide", target=candidate.id, offset=offset),
+        text=text(lang, "action_hide"), callback_data=Card(action="hide", ref=ref, offset=offset)
     )
     builder.button(
         text=text(lang, "action_report"),
-        callback_data=Card(action="report", target=candidate.id, offset=offset),
+        callback_data=Card(action="report", ref=ref, offset=offset),
     )
     builder.adjust(2, 2)
     return f"{body}\n\n<i>{why}</i>\n{position}", builder.as_markup()
+
+
+def _empty_text(lang: str, empty: Empty, skill: str | None) -> str:
+    if empty.why is Emptiness.FILTERED:
+        why = text(lang, "search_empty_filtered", skill=escape(skill or ""))
+    elif empty.why is Emptiness.LEFT_OUT:
+        why = text(lang, "search_empty_left_out", hidden=empty.hidden, pending=empty.pending)
+    else:
+        why = text(lang, "search_empty")
+    return f"{why}\n{text(lang, 'search_hint', hint=empty.hint.value)}"
 
 
 async def _show(
@@ -111,15 +129,14 @@ async def _show(
     *,
     edit: bool,
 ) -> None:
-    candidate = await _next_candidate(database, me, skill, offset)
-    if candidate is None and offset > 0:
-        candidate = await _next_candidate(database, me, skill, 0)  # wrap round
-        offset = 0
-    if candidate is None:
-        key = "search_empty_filtered" if skill else "search_empty"
-        body, markup = text(lang, key, skill=escape(skill or "")), None
+    shown = await search_rules.card_at(database, me, skill, offset)
+    if shown is None and offset > 0:  # the last one was hidden: from the top again
+        shown = await search_rules.card_at(database, me, skill, 0)
+    if shown is None:
+        empty = await search_rules.why_empty(database, me, skill)
+        body, markup = _empty_text(lang, empty, skill), None
     else:
-        body, markup = _card(lang, me, candidate, offset)
+        body, markup = _card(lang, me, shown)
     if edit:
         await target.edit_text(body, reply_markup=markup)
     else:
@@ -146,8 +163,35 @@ async def search(
     await _show(message, database, me, lang, skill, 0, edit=False)
 
 
-@router.callback_query(Card.filter(F.action.in_({"next", "hide", "report"})))
-async def card_action(
+@router.callback_query(Card.filter(F.action == "next"))
+async def next_card(
+    query: CallbackQuery,
+    callback_data: Card,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+) -> None:
+    if (
+        not me.registered
+        or not isinstance(query.message, Message)
+        or await search_rules.target(database, me, callback_data.ref) is None
+    ):
+        await query.answer(text(lang, "stale_button"))
+        return
+    skill = (await state.get_data()).get("search_skill")
+    shown = await search_rules.card_at(database, me, skill, callback_data.offset + 1)
+    if shown is None:
+        # the card stays: an edit into the same card would change nothing on the screen
+        await query.answer(text(lang, "search_end", hint=search_rules.hint(me).value))
+        return
+    body, markup = _card(lang, me, shown)
+    await query.message.edit_text(body, reply_markup=markup)
+    await query.answer()
+
+
+@router.callback_query(Card.filter(F.action.in_({"hide", "report"})))
+async def hide_or_report(
     query: CallbackQuery,
     callback_data: Card,
     state: FSMContext,
@@ -160,43 +204,60 @@ async def card_action(
     if not me.registered or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return
-    skill = (await state.get_data()).get("search_skill")
-    offset = callback_data.offset + 1
     if callback_data.action == "hide":
-        await database.run(search_data.hide, me.id, callback_data.target)
-        offset = callback_data.offset
-        await query.answer(text(lang, "hidden"))
-    elif callback_data.action == "report":
-        first = await database.run(search_data.report, me.id, callback_data.target)
-        await database.run(search_data.hide, me.id, callback_data.target)
-        offset = callback_data.offset
-        if first:
-            await send_report(bot, database, settings, me.id, callback_data.target)
-        await query.answer(text(lang, "reported"))
+        done = await search_rules.hide(database, me, callback_data.ref)
+        answer = text(lang, "hidden")
     else:
-        await query.answer()
-    await _show(query.message, database, me, lang, skill, offset, edit=True)
+        reported = await search_rules.report(database, me, callback_data.ref)
+        done = reported is not None
+        if reported is not None and reported[1]:
+            await send_report(bot, database, settings, me.id, reported[0])
+        answer = text(lang, "reported")
+    if not done:  # not one of this person's cards: the same answer as any invalid button
+        await query.answer(text(lang, "stale_button"))
+        return
+    skill = (await state.get_data()).get("search_skill")
+    # the one hidden leaves the list: the next one takes its place
+    await _show(query.message, database, me, lang, skill, callback_data.offset, edit=True)
+    await query.answer(answer)
 
 
 @router.callback_query(Card.filter(F.action == "connect"))
 async def start_invitation(
-    query: CallbackQuery, callback_data: Card, state: FSMContext, me: UserRow, lang: str
+    query: CallbackQuery,
+    callback_data: Card,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+    bot: Bot,
 ) -> None:
-    if not me.registered:
+    found = await search_rules.target(database, me, callback_data.ref) if me.registered else None
+    if found is None or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return
-    await state.set_state(Inviting.note)
-    await state.update_data(invite_target=callback_data.target)
-    await query.answer()
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=text(lang, "send_without_note"),
-        callback_data=Card(action="send", target=callback_data.target, offset=0),
+    if found.teammate:
+        await query.answer(text(lang, "card_teammate"))
+        return
+    if found.pending:  # sent from this card already, or theirs to me is waiting
+        await query.answer(text(lang, "invite_already_pending"))
+        return
+    if not found.available:
+        await query.answer(text(lang, "invite_gone"))
+        return
+    await _close_note_question(bot, query.message.chat.id, await state.get_data())
+    nonce = secrets.randbelow(2**31)
+    prompt = await query.message.answer(
+        text(lang, "ask_note", max=invitations.MAX_NOTE),
+        reply_markup=InlineKeyboardBuilder()
+        .button(text=text(lang, "send_without_note"), callback_data=SendWithoutNote(nonce=nonce))
+        .as_markup(),
     )
-    if isinstance(query.message, Message):
-        await query.message.answer(
-            text(lang, "ask_note", max=invitations.MAX_NOTE), reply_markup=builder.as_markup()
-        )
+    await state.set_state(Inviting.note)
+    await state.update_data(
+        invite_target=found.id, invite_nonce=nonce, invite_prompt=prompt.message_id
+    )
+    await query.answer()
 
 
 @router.message(Inviting.note, F.text, ~F.text.startswith("/"))  # a command is no note
@@ -213,18 +274,19 @@ async def typed_note(
     if len(note) > invitations.MAX_NOTE:
         await message.answer(text(lang, "bio_too_long", length=len(note), max=invitations.MAX_NOTE))
         return
-    target = (await state.get_data()).get("invite_target")
-    await state.set_state(None)
+    data = await state.get_data()
+    await _leave_note_question(bot, message.chat.id, state, data)
+    target = data.get("invite_target")
     if not isinstance(target, int):
         await message.answer(text(lang, "stale_button"))
         return
     await _send_invitation(message, database, me, lang, bot, settings, target, note)
 
 
-@router.callback_query(Card.filter(F.action == "send"))
+@router.callback_query(SendWithoutNote.filter())
 async def sent_without_note(
     query: CallbackQuery,
-    callback_data: Card,
+    callback_data: SendWithoutNote,
     state: FSMContext,
     database: Database,
     me: UserRow,
@@ -232,13 +294,50 @@ async def sent_without_note(
     bot: Bot,
     settings: Settings,
 ) -> None:
-    await state.set_state(None)
+    data = await state.get_data()
+    target = data.get("invite_target")
+    if (
+        await state.get_state() != Inviting.note.state
+        or data.get("invite_nonce") != callback_data.nonce
+        or not isinstance(target, int)
+        or not isinstance(query.message, Message)
+    ):
+        # an earlier question's button: the person is not asking for this now
+        await query.answer(text(lang, "note_stale"))
+        return
+    await _leave_note_question(bot, query.message.chat.id, state, data)
+    await _send_invitation(query.message, database, me, lang, bot, settings, target, "")
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await _send_invitation(
-            query.message, database, me, lang, bot, settings, callback_data.target, ""
-        )
+
+
+@leave_note.message(Inviting.note, F.text.startswith("/"))
+async def command_leaves_the_note(message: Message, state: FSMContext, bot: Bot) -> None:
+    """A command while the note is asked for ends that question (its button goes), then
+    goes on to its own handler. /cancel ends the dialogue itself and says so."""
+    data = await state.get_data()
+    if (message.text or "").split(maxsplit=1)[0].split("@")[0] == "/cancel":
+        await _close_note_question(bot, message.chat.id, data)
+    else:
+        await _leave_note_question(bot, message.chat.id, state, data)
+    raise SkipHandler
+
+
+async def _leave_note_question(
+    bot: Bot, chat_id: int, state: FSMContext, data: dict[str, Any]
+) -> None:
+    await _close_note_question(bot, chat_id, data)
+    await state.set_state(None)
+    await state.set_data({key: value for key, value in data.items() if key not in _NOTE_KEYS})
+
+
+async def _close_note_question(bot: Bot, chat_id: int, data: dict[str, Any]) -> None:
+    """Take [Send without a note] off the question's message, if one is open."""
+    prompt = data.get("invite_prompt")
+    if not isinstance(prompt, int):
+        return
+    # deleted by the person, or too old to edit: the nonce keeps its button inert anyway
+    with suppress(TelegramBadRequest):
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=prompt, reply_markup=None)
 
 
 async def _send_invitation(
