@@ -121,3 +121,26 @@ def test_one_digest_counts_every_new_match_of_the_batch(database_url: str) -> No
     # participant 1 sees teams only (not cofounder 13); cofounder 2 hid team 12
     assert by_user == {1: {"team": 3}, 2: {"team": 2}}
     assert again == []
+
+
+def test_no_digest_about_ones_own_team_or_teammates(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.row_factory = psycopg.rows.dict_row  # type: ignore[assignment]
+        _person(conn, 10, "team", ["design"], ["python"])
+        _person(conn, 1, "participant", ["python"], ["design"])  # in team 10
+        _person(conn, 2, "cofounder", ["python"], ["design"])  # in team 10
+        _person(conn, 3, "cofounder", ["python"], ["design"])  # outside
+        team = conn.execute(
+            "insert into teams (owner_id, name) values (10, 'Rocket') returning id"
+        ).fetchone()
+        assert team is not None
+        conn.execute(
+            "insert into team_members (team_id, user_id) values (%(t)s, 10), (%(t)s, 1),"
+            " (%(t)s, 2)",
+            {"t": team["id"]},
+        )
+        members_changed = claim_digests(conn, [1, 2, 3], visibility_pairs())
+        team_changed = claim_digests(conn, [10], visibility_pairs())
+    # the team hears of the outsider only; of the team, only the outsider hears
+    assert {d.user_id: d.new_matches for d in members_changed} == {10: {"cofounder": 1}}
+    assert {d.user_id: d.new_matches for d in team_changed} == {3: {"team": 1}}

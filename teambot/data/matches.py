@@ -38,6 +38,10 @@ pairs as (
           where i.status = 'pending'
             and least(i.sender_id, i.recipient_id) = least(r.id, c.id)
             and greatest(i.sender_id, i.recipient_id) = greatest(r.id, c.id))
+      -- /search leaves out one's own team and its members: they are no new match either
+      and not exists (
+          select 1 from team_members mr join team_members mc on mc.team_id = mr.team_id
+          where mr.user_id = r.id and mc.user_id = c.id)
 ),
 claimed as (
     -- the claim and the check are one statement: two matchers never both send a digest
