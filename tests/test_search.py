@@ -150,11 +150,26 @@ def people(conn: psycopg.Connection[dict[str, Any]]) -> None:
     # still shown: an answered invitation, and someone who hid me (hiding is one way)
     add(conn, 28, "participant", ["ml"], [], hours=3)  # 2
     add(conn, 29, "participant", [], ["design"], hours=7)  # 1
+    # my team's members: a participant and a co-founder who would match
+    add(conn, 30, "participant", ["python", "ml"], ["design"])
+    add(conn, 31, "cofounder", ["python"], ["sales"])
     hide(conn, ME, 25)
     hide(conn, 29, ME)
     invite(conn, ME, 26, "pending")
     invite(conn, 27, ME, "pending")
     invite(conn, ME, 28, "declined")
+    team_of(conn, ME, 30, 31)
+
+
+def team_of(conn: psycopg.Connection[dict[str, Any]], owner: int, *members: int) -> None:
+    row = conn.execute(
+        "insert into teams (owner_id, name) values (%s, %s) returning id", (owner, f"t{owner}")
+    ).fetchone()
+    assert row is not None
+    for user_id in (owner, *members):
+        conn.execute(
+            "insert into team_members (team_id, user_id) values (%s, %s)", (row["id"], user_id)
+        )
 
 
 ORDER = [10, 11, 12, 14, 13, 28, 15, 29, 16, 17, 18, 19]
@@ -174,6 +189,22 @@ def test_order_exclusions_and_paging_into_the_rest(
     rest = {c.id: (c.they_have, c.they_want) for c in seen}
     assert rest[14] == ([], ["design", "sales"])
     assert rest[16] == ([], [])
+
+
+@pytest.mark.usefixtures("people", "walk")
+def test_my_own_team_and_its_members_are_left_out(
+    conn: psycopg.Connection[dict[str, Any]],
+) -> None:
+    # a member sees other teams, not their own (team 1, whose member they are)
+    member = browse(conn, me=30, user_type="participant", skills=["python"], wants=["design"])
+    assert [c.id for c in member] == [20]
+    # a co-founder in the team: other co-founders and teams, not the team nor its members
+    cofounder = browse(conn, me=31, user_type="cofounder", skills=["python"], wants=["sales"])
+    assert {c.id for c in cofounder} == {11, 17, 20, 27}
+    assert {c.total for c in cofounder} == {4}
+    # and the team's owner does not see its members (test_order_... has the whole order)
+    owner = browse(conn, skills=MY_SKILLS, wants=MY_WANTS)
+    assert not {30, 31} & {c.id for c in owner}
 
 
 @pytest.mark.usefixtures("people", "walk")
@@ -235,6 +266,14 @@ def test_the_order_is_a_plain_sort_of_everyone(conn: psycopg.Connection[dict[str
         people[user_id].update(flags)
     searchers = [1, 2, 3, 4, 5, 6]
     left_out: dict[int, set[int]] = {me: {me} for me in searchers}
+    # teams with members: a searcher's own team and teammates are left out
+    free = [user_id for user_id, p in people.items() if p["type"] != "team"]
+    rng.shuffle(free)
+    for owner in [user_id for user_id, p in people.items() if p["type"] == "team"][:15]:
+        members = [free.pop() for _ in range(rng.randint(0, 3))]
+        team_of(conn, owner, *members)
+        for me in {owner, *members} & set(searchers):
+            left_out[me] |= {owner, *members}
     for me in searchers:
         for other in rng.sample(range(1, 161), 12):
             if other == me or other in left_out[me]:
