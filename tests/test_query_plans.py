@@ -63,6 +63,28 @@ def big(postgres_server: str, template_database: str) -> Iterator[psycopg.Connec
             on conflict do nothing
             """
         )
+        # teams (every team-type user owns one; a third of them have a member besides)
+        conn.execute(
+            "insert into teams (owner_id, name) select id, 't' || id from users"
+            " where user_type = 'team'"
+        )
+        conn.execute(
+            """
+            insert into team_members (team_id, user_id)
+            select id, owner_id from teams
+            union all
+            select id, owner_id - 2 from teams where owner_id % 9 = 2 and owner_id > 2
+            """
+        )
+        # search cards: each user was shown ten people
+        conn.execute(
+            """
+            insert into search_cards (viewer_id, candidate_id)
+            select v, 1 + (v + k * 97) % 20000 from generate_series(1, 20000) v,
+                   generate_series(1, 10) k
+            on conflict do nothing
+            """
+        )
         conn.execute("analyze")
         yield conn
 
@@ -104,10 +126,12 @@ def test_search_statements_use_indexes(
 
     me, wants, skills = 3, ["s7", "s11"], ["s3", "s5", "s9"]
     excluded = explain(big, search._EXCLUDED, {"me": me})
-    assert not seq_scanned(excluded) & {"invitations"}
-    assert {"invitations_sender_pending_idx", "invitations_recipient_pending_idx"} <= indexes_in(
-        excluded
-    )
+    assert not seq_scanned(excluded) & {"invitations", "team_members"}
+    assert {
+        "invitations_sender_pending_idx",
+        "invitations_recipient_pending_idx",
+        "team_members_one_team_idx",
+    } <= indexes_in(excluded)
     params = {
         **search.parameters(
             skills=skills, wants=wants, types=types, skill=skill, excluded=[me, 5, 6]
@@ -144,3 +168,37 @@ def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any])
     with big.transaction(force_rollback=True):
         used = plan(big, _DIGESTS, {"changed": [1, 2, 3], "visible": visibility_pairs()})
     assert "users_tags_gin_idx" in used
+
+
+def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]) -> None:
+    from teambot.data import search
+
+    with big.transaction(force_rollback=True):
+        made = explain(
+            big,
+            "insert into search_cards (viewer_id, candidate_id) values (3, 4)"
+            " on conflict (viewer_id, candidate_id) do nothing",
+        )
+        found = explain(
+            big, "select id from search_cards where viewer_id = 3 and candidate_id = 4"
+        )
+    assert "search_cards_viewer_id_candidate_id_key" in indexes_in(found)
+    assert not seq_scanned(made) | seq_scanned(found)
+    target = explain(big, search._CARD_TARGET, {"ref": 1234, "viewer": 3})
+    assert not seq_scanned(target) & {"search_cards", "users", "invitations", "team_members"}
+    assert {"search_cards_pkey", "users_pkey", "invitations_one_pending_per_pair_idx"} <= (
+        indexes_in(target)
+    )
+    left_out = explain(
+        big,
+        search._COUNT_LEFT_OUT,
+        {
+            "hidden": [5, 6],
+            "left_out": [5, 6, 7, 8],
+            "team": [3],
+            "types": ["team"],
+            "skill": None,
+        },
+    )
+    assert not seq_scanned(left_out) & {"users"}
+    assert "users_pkey" in indexes_in(left_out)
