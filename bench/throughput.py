@@ -572,8 +572,8 @@ class MixedTraffic:
                 return False
             if step.action == "next":
                 position = POSITION.search(card.text)
-                if position is None or int(position.group(2)) < 2:
-                    return False  # the same card again: Telegram refuses an unchanged edit
+                if position is None or int(position.group(1)) >= int(position.group(2)):
+                    return False  # the last card: Next only answers "that is everyone"
             data = card.callback_data(label if step.action == "next" else card.buttons[0])
             self.fake.press_button(user.uid, card.message_id, data, **who)
         elif step.action == "answer":

@@ -26,7 +26,7 @@ REAL_BUTTONS = [
     "lang:en", "lang:ru", "role:team", "role:participant", "role:admin", "tag:python",
     "tag:skills:python", "tag:looking_for:go", "step:done", "step:skills_done",
     "step:looking_for_done", "step:skip", "step:confirm", "step:keep_name", "step:restart",
-    "card:connect:2:0", "card:next:2:0", "card:hide:3:0", "card:report:1:0", "card:send:2:0",
+    "card:connect:2:0", "card:next:2:0", "card:hide:3:0", "card:report:1:0", "note:1",
     "inv:accept:1", "inv:decline:999999", "inv:cancel:-5", "prof:edit", "prof:pause",
     "prof:resume", "prof:delete", "prof:delete_yes", "prof:delete_no", "resume", "mod:ban:2",
     "team:leave", "team:delete", "team:remove:2", "team:transfer:3",
