@@ -179,9 +179,7 @@ def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]
             "insert into search_cards (viewer_id, candidate_id) values (3, 4)"
             " on conflict (viewer_id, candidate_id) do nothing",
         )
-        found = explain(
-            big, "select id from search_cards where viewer_id = 3 and candidate_id = 4"
-        )
+        found = explain(big, "select id from search_cards where viewer_id = 3 and candidate_id = 4")
     assert "search_cards_viewer_id_candidate_id_key" in indexes_in(found)
     assert not seq_scanned(made) | seq_scanned(found)
     target = explain(big, search._CARD_TARGET, {"ref": 1234, "viewer": 3})
@@ -189,16 +187,17 @@ def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]
     assert {"search_cards_pkey", "users_pkey", "invitations_one_pending_per_pair_idx"} <= (
         indexes_in(target)
     )
-    left_out = explain(
-        big,
-        search._COUNT_LEFT_OUT,
-        {
-            "hidden": [5, 6],
-            "left_out": [5, 6, 7, 8],
-            "team": [3],
-            "types": ["team"],
-            "skill": None,
-        },
-    )
-    assert not seq_scanned(left_out) & {"users"}
-    assert "users_pkey" in indexes_in(left_out)
+    for skill in (None, "s7"):
+        left_out = explain(
+            big,
+            search.count_left_out_sql(skill is not None),
+            {
+                "hidden": [5, 6],
+                "left_out": [5, 6, 7, 8],
+                "excluded": [3],
+                "types": ["team"],
+                "skill": skill,
+            },
+        )
+        assert not seq_scanned(left_out) & {"users"}
+        assert "users_pkey" in indexes_in(left_out)

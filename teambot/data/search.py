@@ -271,14 +271,14 @@ def parameters(
     }
 
 
-_COUNT_LEFT_OUT = f"""
-select count(*) filter (where u.id = any(%(hidden)s::bigint[])) as hidden,
-       count(*) filter (where u.id <> all(%(hidden)s::bigint[])) as pending
-from users u
-where u.id = any(%(left_out)s::bigint[]) and u.id <> all(%(team)s::bigint[])
-  and u.user_type = any(%(types)s::text[]) and {_RECENT}
-  and (%(skill)s::text is null or u.skills @> array[%(skill)s::text])
-"""
+def count_left_out_sql(skill: bool) -> str:
+    """Of the visible (`_visible`: the same rule as the ranking), those I hid or have a
+    pending invitation with; `excluded` holds only my team and me here."""
+    return f"""
+        select count(*) filter (where u.id = any(%(hidden)s::bigint[])) as hidden,
+               count(*) filter (where u.id <> all(%(hidden)s::bigint[])) as pending
+        from users u
+        where u.id = any(%(left_out)s::bigint[]) and {_visible(skill)}"""
 
 
 def count_left_out(
@@ -288,11 +288,11 @@ def count_left_out(
     pending invitation with me (someone both counts as hidden)."""
     mine = left_out(conn, me)
     row = conn.execute(
-        _COUNT_LEFT_OUT,
+        count_left_out_sql(skill is not None),
         {
             "hidden": mine.hidden,
             "left_out": mine.hidden + mine.pending,
-            "team": [*mine.team, me],
+            "excluded": [*mine.team, me],
             "types": types,
             "skill": skill,
         },
