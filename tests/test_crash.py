@@ -185,7 +185,8 @@ class Person:
     nexts: int = 0
     empty_searches: int = 0
     asked_after = 0  # the newest message id when the person pressed Connect
-    intents: Counter[int] = field(default_factory=Counter)  # invitations meant, per target
+    asking = 0  # the card reference (search_cards) of the person Connect was pressed for
+    intents: Counter[int] = field(default_factory=Counter)  # invitations meant, per card ref
     answered: set[int] = field(default_factory=set)  # incoming invitation message ids
     accepts: Counter[int] = field(default_factory=Counter)  # invitation id -> accept presses
     not_before: float = 0.0
@@ -340,7 +341,9 @@ class Traffic:
             if person.rng.random() < 0.85:
                 person.phase = "note"
                 person.asked_after = screen[-1].message_id
-                return self.press(person, card, self._data(card)[0])
+                connect = self._data(card)[0]  # card:connect:<ref>:<offset>
+                person.asking = int(connect.split(":")[2])
+                return self.press(person, card, connect)
             person.phase = self._round_over(person)
             return None
         if person.phase == "note":
@@ -358,7 +361,7 @@ class Traffic:
                 return None
             data = ask.callback_data(t("send_without_note"))
             assert data is not None
-            person.intents[int(data.split(":")[2])] += 1
+            person.intents[person.asking] += 1
             if person.rng.random() < 0.5:
                 return self.press(person, ask, data)
             return self.say(person, f"Note from {person.uid}: let us build it")
@@ -506,6 +509,8 @@ def test_sigkill_at_random_moments_loses_no_update_and_repeats_no_effect(
         invitations = conn.execute(
             "select id, sender_id, recipient_id, team_id, kind, status from invitations"
         ).fetchall()
+        # card buttons name people by a reference, not their Telegram id
+        on_card = dict(conn.execute("select id, candidate_id from search_cards").fetchall())
 
     # every profile is what its owner typed, whole
     for person in people:
@@ -529,7 +534,10 @@ def test_sigkill_at_random_moments_loses_no_update_and_repeats_no_effect(
 
     # no invitation twice: rows only for invitations meant, each shown once to its recipient
     rows_per_pair = Counter((sender, recipient) for _, sender, recipient, *_ in invitations)
-    intents = {(p.uid, target): n for p in people for target, n in p.intents.items()}
+    intents = Counter[tuple[int, int]]()
+    for p in people:
+        for ref, n in p.intents.items():
+            intents[(p.uid, on_card[ref])] += n
     for pair, rows in rows_per_pair.items():
         assert rows <= intents.get(pair, 0), f"{rows} invitations {pair}, meant {intents.get(pair)}"
     shown = Counter(
