@@ -5,15 +5,20 @@ blocked the bot never costs the person acting her answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from teambot.config import Settings
+from teambot.data import invitations
+from teambot.data.invitations import LiveMessage
 from teambot.texts import text
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_conversations import invitation_id, settle
-from tests.test_teams import answers, query, say, says, seed, url_of
+from tests.test_teams import answers, invite, query, say, says, seed, url_of
 
 pytestmark = pytest.mark.anyio
 
@@ -144,9 +149,13 @@ async def test_each_kind_has_its_own_words_and_its_keyboards_close(
             await say(telegram, B, "/team")
             copies.append(telegram.last_message(B))
         execute(settings, "update invitations set expires_at = now() where status = 'pending'")
-        await app.cleanup.run_pass()
-        await settle(telegram)
-        assert telegram.last_message(A).text == words["expired_a"]
+        await app.cleanup.run_pass()  # or the timer's own first pass, if it runs now
+
+        def expiry_shown() -> bool:
+            edited = all(now(telegram, m).buttons == [] for m in (notice, sent, *copies))
+            return edited and telegram.last_message(A).text == words["expired_a"]
+
+        await telegram.wait_until(expiry_shown, what="the expiry told and shown")
         for message in (notice, sent, *copies):
             closed(telegram, message, lang, "closed_expired")
         # accepted
@@ -275,3 +284,69 @@ async def test_a_recipient_who_blocked_the_bot_never_costs_the_actor_her_answer(
     rocket = "select user_id from team_members join teams on id = team_id where owner_id = 10"
     assert query(url, rocket + " order by user_id") == [(1,), (10,)]
     assert query(url, "select id from users where unreachable_since is not null") == [(10,)]
+
+
+# --- the records behind it, straight against the database
+
+
+class Counting(psycopg.Connection[dict[str, Any]]):
+    """A real connection that counts the statements it runs."""
+
+    statements = 0
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.statements += 1
+        return super().execute(*args, **kwargs)
+
+
+def test_invitations_are_listed_with_both_people_in_one_statement(settings: Settings) -> None:
+    url = url_of(settings)
+    rocket = seed(url, 10, role="team", name="Olga", team="Rocket")
+    comet = seed(url, 20, role="team", name="Petr", team="Comet")
+    assert rocket is not None and comet is not None
+    for user in range(101, 131):
+        seed(url, user, name=f"Person {user}")
+        if user % 2:
+            invite(url, 10, user, rocket, "invite")
+        else:
+            invite(url, user, 20, comet, "request")
+    with Counting.connect(url, row_factory=dict_row) as conn:
+        team_side = invitations.pending_of(conn, 10)
+        person_side = invitations.pending_of(conn, 102)
+        assert conn.statements == 2
+    assert len(team_side) == 15
+    assert {(v.sender_name, v.team_name) for v in team_side} == {("Olga", "Rocket")}
+    assert [v.recipient_name for v in team_side][:2] == ["Person 101", "Person 103"]
+    [request] = person_side
+    assert (request.sender_name, request.recipient_name, request.team_name) == (
+        "Person 102",
+        "Petr",
+        "Comet",
+    )
+
+
+def test_a_message_recorded_after_its_invitation_closed_is_reported_not_kept(
+    settings: Settings,
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, role="cofounder")
+    seed(url, 2, role="cofounder")
+    seed(url, 3, role="cofounder")
+    pending = invite(url, 1, 2, None, "connect")
+    answered = invite(url, 1, 3, None, "connect")
+
+    def shown(invitation: int, chat: int, message: int) -> LiveMessage:
+        return LiveMessage(invitation, chat, message, f"body {message}", "en")
+
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        assert invitations.close(conn, answered, "declined") is not None
+        late = invitations.record_messages(
+            conn, [shown(pending, 2, 7), shown(answered, 3, 8), shown(pending + 99, 2, 9)]
+        )
+        # another member answered first: edit it at once; one that went with its team: cancelled
+        assert late == {answered: "declined", pending + 99: "cancelled"}
+        assert invitations.take_closed_messages(conn, 10) == []  # nothing kept for them
+        assert invitations.close(conn, pending, "accepted") is not None
+        [taken] = invitations.take_messages(conn, [pending])
+        assert (taken.chat_id, taken.message_id, taken.status) == (2, 7, "accepted")
+        assert invitations.take_messages(conn, [pending]) == []  # edited once
