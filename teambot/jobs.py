@@ -16,7 +16,7 @@ from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import fsm, handled_updates, invitations, users
 from teambot.routers.invitations import announce_expired
-from teambot.routers.notices import retire
+from teambot.routers.notices import close_keyboards
 from teambot.services import invitations as invitation_rules
 from teambot.texts import text
 
@@ -47,13 +47,13 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
 
     async def retire_closed_keyboards() -> int:
         # messages still showing buttons of invitations closed elsewhere: expired just now,
-        # or closed by an account deletion or a change of a team's owner
+        # closed by an account deletion or a change of a team's owner, or left by a crash
         total = 0
         while True:
             batch = await database.run(
-                _locked(_LOCK_BASE + 3, lambda c: invitations.take_closed_messages(c, BATCH))
+                _locked(_LOCK_BASE + 3, lambda c: invitations.closed_messages(c, BATCH))
             )
-            await retire(bot, batch)
+            await close_keyboards(bot, database, batch)
             total += len(batch)
             if len(batch) < BATCH:
                 return total

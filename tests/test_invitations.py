@@ -18,7 +18,7 @@ from teambot.texts import text
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_conversations import invitation_id, settle
-from tests.test_teams import answers, invite, query, say, says, seed, url_of
+from tests.test_teams import answers, invite, join, query, say, says, seed, url_of
 
 pytestmark = pytest.mark.anyio
 
@@ -286,6 +286,67 @@ async def test_a_recipient_who_blocked_the_bot_never_costs_the_actor_her_answer(
     assert query(url, "select id from users where unreachable_since is not null") == [(10,)]
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_an_invitee_already_in_a_team_leaves_it_before_accepting(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    rocket = seed(url, 10, role="team", name="Olga", team="Rocket")
+    comet = seed(url, 20, role="team", name="Petr", team="Comet")
+    seed(url, 1, lang=lang, name="Ivan")
+    assert rocket is not None and comet is not None
+    join(url, comet, 1)
+    invite(url, 10, 1, rocket, "invite")
+    async with running(settings):
+        await say(telegram, 1, "/invitations")
+        notice = telegram.last_message(1)
+        await press(telegram, 1, text(lang, "action_accept"), lang)
+        refused = telegram.last_message(1).text
+        still = now(telegram, notice).buttons
+        for step in ("/team", text(lang, "action_team_leave"), text(lang, "action_team_yes")):
+            if step.startswith("/"):
+                await say(telegram, 1, step)
+            else:
+                await press(telegram, 1, step, lang)
+        telegram.press_button(1, notice.message_id, notice.callback_data(still[0]) or "")
+        await settle(telegram)
+    assert refused == says(lang, "invite_in_team", team="Comet")
+    assert still == [text(lang, "action_accept"), text(lang, "action_decline")]  # still open
+    closed(telegram, notice, lang, "closed_accepted")
+    assert query(url, "select team_id from team_members where user_id = 1") == [(rocket,)]
+
+
+async def test_a_deleted_team_or_account_closes_the_keyboards_of_its_invitations(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    people(settings, "invite", "en")  # Anna owns Rocket, Ben is a participant
+    seed(url_of(settings), 3, role="cofounder", name="Cleo", skills=("design",))
+    seed(url_of(settings), 4, role="cofounder", name="Dan", wants=("design",))
+    async with running(settings) as app:
+        await send(telegram, "invite", "en")
+        notice = telegram.last_message(B)
+        await say(telegram, A, "/team")
+        await press(telegram, A, "Delete team", "en")
+        await press(telegram, A, "Yes", "en")
+        # Dan offers Cleo to connect, then deletes his account: the cleanup's sweep edits
+        await send_as(telegram, 4, "Connect")
+        connect = telegram.last_message(3)
+        await say(telegram, 4, "/profile")
+        await press(telegram, 4, "Delete account", "en")
+        await press(telegram, 4, "Yes, delete", "en")
+        await app.cleanup.run_pass()
+        await telegram.wait_until(lambda: now(telegram, connect).buttons == [], what="swept")
+    closed(telegram, notice, "en", "closed_cancelled")
+    closed(telegram, connect, "en", "closed_cancelled")
+    assert query(url_of(settings), "select count(*) from invitation_messages") == [(0,)]
+
+
+async def send_as(telegram: FakeTelegram, user: int, action: str) -> None:
+    await say(telegram, user, "/search")
+    await press(telegram, user, action, "en")
+    await press(telegram, user, "Send without a note", "en")
+
+
 # --- the records behind it, straight against the database
 
 
@@ -345,8 +406,11 @@ def test_a_message_recorded_after_its_invitation_closed_is_reported_not_kept(
         )
         # another member answered first: edit it at once; one that went with its team: cancelled
         assert late == {answered: "declined", pending + 99: "cancelled"}
-        assert invitations.take_closed_messages(conn, 10) == []  # nothing kept for them
+        assert invitations.closed_messages(conn, 10) == []  # nothing kept for them
         assert invitations.close(conn, pending, "accepted") is not None
-        [taken] = invitations.take_messages(conn, [pending])
+        [taken] = invitations.messages_of(conn, [pending])
         assert (taken.chat_id, taken.message_id, taken.status) == (2, 7, "accepted")
-        assert invitations.take_messages(conn, [pending]) == []  # edited once
+        # until they are edited and forgotten, the cleanup's sweep would find them too
+        assert invitations.closed_messages(conn, 10) == [taken]
+        invitations.forget_messages(conn, [taken])
+        assert invitations.closed_messages(conn, 10) == []

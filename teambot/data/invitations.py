@@ -237,14 +237,28 @@ def _messages(rows: list[dict[str, Any]]) -> list[LiveMessage]:
     return [LiveMessage(**row) for row in rows]
 
 
-def take_messages(conn: Connection, invitation_ids: list[int]) -> list[LiveMessage]:
-    """The messages to edit now that these invitations are closed; forgotten here."""
+def messages_of(conn: Connection, invitation_ids: list[int]) -> list[LiveMessage]:
+    """The messages to edit now that these invitations are closed. They stay recorded until
+    `forget_messages`, so a crash before the edits leaves them to the cleanup's sweep."""
     rows = conn.execute(
-        f"delete from invitation_messages m using invitations i"
-        f" where i.id = m.invitation_id and m.invitation_id = any(%s) returning {_MESSAGE}",
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where m.invitation_id = any(%s)",
         (invitation_ids,),
     ).fetchall()
     return _messages(rows)
+
+
+def forget_messages(conn: Connection, edited: list[LiveMessage]) -> None:
+    """They were edited (or Telegram refused the edit): nothing left to do for them."""
+    conn.execute(
+        "delete from invitation_messages where (invitation_id, chat_id, message_id) in"
+        " (select * from unnest(%s::bigint[], %s::bigint[], %s::bigint[]))",
+        (
+            [m.invitation_id for m in edited],
+            [m.chat_id for m in edited],
+            [m.message_id for m in edited],
+        ),
+    )
 
 
 def take_team_messages(conn: Connection, team_id: int) -> list[LiveMessage]:
@@ -257,26 +271,24 @@ def take_team_messages(conn: Connection, team_id: int) -> list[LiveMessage]:
     return [LiveMessage(**{**row, "status": "cancelled"}) for row in rows]
 
 
-def take_closed_messages_of(conn: Connection, user_id: int) -> list[LiveMessage]:
+def closed_messages_of(conn: Connection, user_id: int) -> list[LiveMessage]:
     """Messages of the person's invitations that are no longer pending (a ban closed them)."""
     rows = conn.execute(
-        f"delete from invitation_messages m using invitations i"
-        f" where i.id = m.invitation_id and i.status <> 'pending'"
-        f" and (i.sender_id = %s or i.recipient_id = %s) returning {_MESSAGE}",
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where i.status <> 'pending'"
+        f" and (i.sender_id = %s or i.recipient_id = %s)",
         (user_id, user_id),
     ).fetchall()
     return _messages(rows)
 
 
-def take_closed_messages(conn: Connection, batch: int) -> list[LiveMessage]:
-    """One batch of messages whose invitation closed without them being edited (expired, or
-    closed by an account deletion or a change of owner): the cleanup edits them."""
+def closed_messages(conn: Connection, batch: int) -> list[LiveMessage]:
+    """One batch of messages whose invitation closed without them being edited: expired,
+    closed by an account deletion or a change of owner, or a crash came between an answer
+    and its edits. The cleanup edits and forgets them."""
     rows = conn.execute(
-        f"delete from invitation_messages m using invitations i"
-        f" where i.id = m.invitation_id and (m.invitation_id, m.chat_id, m.message_id) in"
-        f" (select x.invitation_id, x.chat_id, x.message_id from invitation_messages x"
-        f" join invitations y on y.id = x.invitation_id where y.status <> 'pending'"
-        f" limit %s for update of x skip locked) returning {_MESSAGE}",
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where i.status <> 'pending' limit %s",
         (batch,),
     ).fetchall()
     return _messages(rows)

@@ -17,7 +17,7 @@ from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import users
-from teambot.routers.notices import retire
+from teambot.routers.notices import close_keyboards
 from teambot.routers.teams import announce_departure
 from teambot.routers.views import DatabaseKey, user_card
 from teambot.services import moderation
@@ -118,7 +118,7 @@ async def _ban(
     banned = await moderation.ban(database, target, settings.admin_ids)
     if banned.outcome is Outcome.DONE:
         log.info("admin {} banned user {}", admin, target)
-    await retire(bot, banned.messages)
+    await close_keyboards(bot, database, banned.messages)
     if banned.departure is not None:
         person = await database.run(users.get, target)
         if person is not None:

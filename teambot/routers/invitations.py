@@ -16,7 +16,7 @@ from teambot.adapters.database import Database
 from teambot.data import invitations as invitation_data
 from teambot.data.invitations import InvitationRow, LiveMessage
 from teambot.data.users import UserRow
-from teambot.routers.notices import notify, record, retire, shown
+from teambot.routers.notices import close_keyboards, notify, record, shown
 from teambot.routers.views import DatabaseKey
 from teambot.services import invitations
 from teambot.services.invitations import Answered, Expired, InTeam, Sent
@@ -188,7 +188,7 @@ async def announce(
     team = escape(result.team.name) if result.team else ""
     kind, status = invitation.kind, invitation.status
     by = actor if kind == "request" and status in ("accepted", "declined") else None
-    await retire(bot, result.messages, by=by, actor=actor.id)
+    await close_keyboards(bot, database, result.messages, by=by, actor=actor.id)
     if query is not None and isinstance(query.message, Message):
         pressed = {(m.chat_id, m.message_id) for m in result.messages}
         if (query.message.chat.id, query.message.message_id) not in pressed:

@@ -4,11 +4,12 @@
   refuses it (403: they blocked the bot; 400 "chat not found": they never started it) they
   are marked unreachable, which keeps them out of search until they write to the bot again;
   any other failure is logged. Either way the caller goes on to answer the actor.
-- `record` / `retire`: every message that shows an invitation's buttons is remembered
-  (chat, message id, the text shown). When the invitation closes, from wherever (a button,
-  /invitations, /team, another member, the cleanup), each is edited: the same text, a line
-  saying what happened, no buttons. An edit Telegram refuses (deleted, too old, blocked) is
-  fine and silent: a press on what is left still gets a short answer and does nothing.
+- `record` / `close_keyboards`: every message that shows an invitation's buttons is
+  remembered (chat, message id, the text shown). When the invitation closes, from wherever
+  (a button, /invitations, /team, another member, the cleanup), each is edited: the same
+  text, a line saying what happened, no buttons; then it is forgotten. An edit Telegram
+  refuses (deleted, too old, blocked) is fine and silent: a press on what is left still gets
+  a short answer and does nothing.
 """
 
 from __future__ import annotations
@@ -111,3 +112,19 @@ async def retire(
                     )
         except TelegramAPIError as exc:  # deleted, blocked, too old: the press still answers
             log.debug("message {} in {} not edited: {!r}", message.message_id, message.chat_id, exc)
+
+
+async def close_keyboards(
+    bot: Bot,
+    database: Database,
+    messages: Iterable[LiveMessage],
+    *,
+    by: UserRow | None = None,
+    actor: int = 0,
+) -> None:
+    """`retire` messages of closed invitations, then forget them (until then a crash leaves
+    them to the cleanup's sweep)."""
+    edited = list(messages)
+    if edited:
+        await retire(bot, edited, by=by, actor=actor)
+        await database.run(invitations.forget_messages, edited)

@@ -30,7 +30,7 @@ from teambot.data.invitations import LiveMessage
 from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
 from teambot.routers.invitations import INVITE_REFUSALS, announce, deliver
-from teambot.routers.notices import notify, record, retire, shown
+from teambot.routers.notices import close_keyboards, notify, record, retire, shown
 from teambot.routers.views import DatabaseKey, tags_line
 from teambot.services import profiles, teams
 from teambot.services import skills as skill_tags
@@ -394,7 +394,7 @@ async def transfer(
     matcher.profile_changed(owner.id)  # a new card in search: the team's
     await query.answer()
     await _replace(query, text(lang, "team_transferred", name=_name(owner), team=team_name), None)
-    await retire(bot, result.messages, actor=me.id)
+    await close_keyboards(bot, database, result.messages, actor=me.id)
     await notify(
         bot, database, owner.id, text(owner.language, "team_transferred_you", team=team_name)
     )
@@ -588,6 +588,6 @@ async def announce_departure(bot: Bot, departure: Departure, person: UserRow) ->
     """Someone's account went (deleted or banned): their team's people hear what it meant."""
     team, name = escape(departure.team.name), _name(person)
     key = "team_deleted_members" if departure.deleted else "team_left_owner"
-    await retire(bot, departure.messages, actor=person.id)
+    await retire(bot, departure.messages, actor=person.id)  # gone with the team
     for member in departure.told:
         await tell(bot, member.id, text(member.language, key, team=team, name=name))

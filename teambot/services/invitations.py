@@ -143,7 +143,7 @@ def _closed(
         people[invitation.recipient_id],
         people[actor_id],
         team,
-        tuple(invitations.take_messages(conn, [invitation.id])),
+        tuple(invitations.messages_of(conn, [invitation.id])),
         in_other_team,
     )
 

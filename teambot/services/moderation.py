@@ -32,7 +32,7 @@ def _ban(conn: Connection, user_id: int) -> Banned:
     if not changed:
         return Banned(_outcome(changed))
     departure = leave_for_good(conn, user_id)
-    messages = tuple(invitations.take_closed_messages_of(conn, user_id))
+    messages = tuple(invitations.closed_messages_of(conn, user_id))
     return Banned(_outcome(changed), departure, messages)
 
 

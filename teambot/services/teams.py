@@ -333,7 +333,7 @@ def _transfer(conn: Connection, user_id: int, team_id: int, member_id: int) -> C
     others = [
         m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id not in (old.id, new.id)
     ]
-    return Changed(team, new, others, tuple(invitations.take_messages(conn, closed)))
+    return Changed(team, new, others, tuple(invitations.messages_of(conn, closed)))
 
 
 async def transfer(
