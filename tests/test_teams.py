@@ -904,3 +904,29 @@ async def test_transfer_and_delete_keep_invitations_consistent(settings: Setting
         (1, "participant", False),
         (10, "participant", False),
     ]
+
+
+async def test_accepting_someone_who_joined_another_team_closes_the_request(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = url_of(settings)
+    rocket = seed(url, 10, role="team", team="Rocket")
+    comet = seed(url, 20, role="team", team="Comet")
+    seed(url, 1, lang="ru", name="Ivan")
+    assert rocket is not None and comet is not None
+    async with running(settings):
+        await say(telegram, 10, "/team")
+        await press(telegram, 10, "🔗 Join link")
+        await say(telegram, 1, f"/start {_link_token(telegram, 10)}")
+        sent, notice = telegram.last_message(1), telegram.last_message(10)
+        join(url, comet, 1)  # Comet took him meanwhile
+        await press(telegram, 10, "Accept ✓")
+    assert (
+        telegram.last_message(10).text == "They are already in another team; the request is closed."
+    )
+    [notice_now] = [m for m in telegram.messages(10) if m.message_id == notice.message_id]
+    [sent_now] = [m for m in telegram.messages(1) if m.message_id == sent.message_id]
+    assert (notice_now.text, notice_now.buttons) == (notice.text + "\n\nCancelled", [])
+    assert (sent_now.text, sent_now.buttons) == (sent.text + "\n\nОтменено", [])
+    assert query(url, "select status from invitations") == [("cancelled",)]
+    assert query(url, "select team_id from team_members where user_id = 1") == [(comet,)]

@@ -43,6 +43,15 @@ CANCELLED = {
     "connect": "connect_cancelled",
 }
 EXPIRED = {"invite": "expired_sender", "request": "request_expired", "connect": "connect_expired"}
+# (what the one who answered reads, what the other side reads); each names the other person
+ANSWERED = {
+    ("invite", "accepted"): ("invite_accepted_you", "invite_accepted_them"),
+    ("invite", "declined"): ("invite_declined_you", "invite_declined_them"),
+    ("request", "accepted"): ("team_request_accepted_by", "team_request_accepted"),
+    ("request", "declined"): ("team_request_declined_by", "team_request_declined"),
+    ("connect", "accepted"): ("connect_accepted_you", "connect_accepted_them"),
+    ("connect", "declined"): ("connect_declined_you", "connect_declined_them"),
+}
 INVITE_REFUSALS = {
     invitations.Refusal.NOT_ALLOWED: "invite_not_allowed",
     invitations.Refusal.GONE: "invite_gone",
@@ -180,75 +189,45 @@ async def answered(
 async def announce(
     bot: Bot, database: Database, result: Answered, query: CallbackQuery | None = None
 ) -> None:
-    """Everyone concerned hears how an invitation closed, in the words of its kind; every
-    message that showed its buttons is edited. The notices to others go first, so the
-    actor's answer can say when they could not be delivered; it comes in any case."""
+    """Everyone concerned hears how an invitation closed, in the words of its kind, and every
+    message that showed its buttons is edited. The other side's notice goes first, so the
+    actor's answer can say when it did not arrive; the actor's answer comes in any case."""
     invitation, actor = result.invitation, result.actor
-    sender, recipient = result.sender, result.recipient
-    team = escape(result.team.name) if result.team else ""
     kind, status = invitation.kind, invitation.status
-    by = actor if kind == "request" and status in ("accepted", "declined") else None
+    # whom it was about, from the actor's side: a join request's sender, else the other one
+    other = result.recipient if actor.id == result.sender.id else result.sender
+    team = escape(result.team.name) if result.team else ""
+    by = actor if kind == "request" and status != "cancelled" else None
     await close_keyboards(bot, database, result.messages, by=by, actor=actor.id)
     if query is not None and isinstance(query.message, Message):
         pressed = {(m.chat_id, m.message_id) for m in result.messages}
         if (query.message.chat.id, query.message.message_id) not in pressed:
             # a message from before its buttons were recorded: at least take them away
             await query.message.edit_reply_markup(reply_markup=None)
-
-    def to(person: UserRow, key: str, name: UserRow | None = None, **values: str) -> str:
-        return text(
-            person.language,
-            key,
-            team=team,
-            **({"name": _name(name)} if name else {}),
-            **values,
-        )
-
-    # (person, message) for the others; then the actor's own answer about `other`
-    others: list[tuple[UserRow, str]] = []
-    other = recipient if actor.id == sender.id else sender
+    theirs: str | None = None  # a cancellation reaches them as the edit of their notice
     if result.in_other_team:
-        mine = text(actor.language, "team_request_in_team")
+        mine = "team_request_in_team"
     elif status == "cancelled":
-        mine = to(actor, CANCELLED[kind], recipient)
-    elif kind == "request":
-        person = sender
-        other = person
-        if status == "accepted":
-            others.append(
-                (person, to(person, "team_request_accepted", actor, contact=contact(actor)))
-            )
-            if recipient.id != actor.id:  # the owner hears who took whom
-                others.append(
-                    (
-                        recipient,
-                        to(recipient, "team_request_accepted_owner", person, actor=_name(actor)),
-                    )
-                )
-            mine = to(actor, "team_request_accepted_by", person, contact=contact(person))
-        else:
-            others.append((person, to(person, "team_request_declined")))
-            mine = to(actor, "team_request_declined_by", person)
-    elif status == "accepted":
-        you, them = {
-            "invite": ("invite_accepted_you", "invite_accepted_them"),
-            "connect": ("connect_accepted_you", "connect_accepted_them"),
-        }[kind]
-        others.append((sender, to(sender, them, recipient, contact=contact(recipient))))
-        mine = to(recipient, you, sender, contact=contact(sender))
+        mine = CANCELLED[kind]
     else:
-        you, them = {
-            "invite": ("invite_declined_you", "invite_declined_them"),
-            "connect": ("connect_declined_you", "connect_declined_them"),
-        }[kind]
-        others.append((sender, to(sender, them, recipient)))
-        mine = to(recipient, you)
+        mine, theirs = ANSWERED[kind, status]
     delivered = True
-    for person, body in others:
-        reached = await notify(bot, database, person.id, body) is not None
-        if person.id == other.id:
-            delivered = reached
-    await bot.send_message(actor.id, _unreachable(actor.language, mine, other, delivered))
+    if theirs is not None:
+        body = text(other.language, theirs, name=_name(actor), contact=contact(actor), team=team)
+        delivered = await notify(bot, database, other.id, body) is not None
+    owner = result.recipient
+    if kind == "request" and status == "accepted" and owner.id != actor.id:
+        # another member took someone into the owner's team
+        body = text(
+            owner.language,
+            "team_request_accepted_owner",
+            actor=_name(actor),
+            name=_name(other),
+            team=team,
+        )
+        await notify(bot, database, owner.id, body)
+    body = text(actor.language, mine, name=_name(other), contact=contact(other), team=team)
+    await bot.send_message(actor.id, _unreachable(actor.language, body, other, delivered))
 
 
 async def announce_expired(bot: Bot, database: Database, expired: list[Expired]) -> None:
