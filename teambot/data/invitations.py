@@ -261,11 +261,12 @@ def forget_messages(conn: Connection, edited: list[LiveMessage]) -> None:
     )
 
 
-def take_team_messages(conn: Connection, team_id: int) -> list[LiveMessage]:
-    """The team is about to be deleted with its invitations: their messages, as cancelled."""
+def team_messages(conn: Connection, team_id: int) -> list[LiveMessage]:
+    """The team is about to be deleted, and its invitations and their records with it
+    (CASCADE): their messages, to be edited as cancelled."""
     rows = conn.execute(
-        f"delete from invitation_messages m using invitations i"
-        f" where i.id = m.invitation_id and i.team_id = %s returning {_MESSAGE}",
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where i.team_id = %s",
         (team_id,),
     ).fetchall()
     return [LiveMessage(**{**row, "status": "cancelled"}) for row in rows]

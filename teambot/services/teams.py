@@ -349,7 +349,7 @@ def _delete(conn: Connection, user_id: int, team_id: int) -> Changed | Refusal:
     if isinstance(team, Refusal):
         return team
     members = [m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id != user_id]
-    messages = tuple(invitations.take_team_messages(conn, team.id))  # before the CASCADE
+    messages = tuple(invitations.team_messages(conn, team.id))  # before the CASCADE
     teams.delete(conn, team.id)
     users.set_role(conn, user_id, user_type="participant", searching=False)
     return Changed(team, None, members, messages)
