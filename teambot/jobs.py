@@ -15,8 +15,10 @@ from teambot.adapters.database import Connection, Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import fsm, handled_updates, invitations, users
+from teambot.routers.invitations import announce_expired
+from teambot.routers.notices import close_keyboards
+from teambot.services import invitations as invitation_rules
 from teambot.texts import text
-from teambot.utils import escape
 
 BATCH = 1000
 T = TypeVar("T")
@@ -36,19 +38,22 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
         total = 0
         while True:
             batch = await database.run(
-                _locked(_LOCK_BASE + 1, lambda c: invitations.expire_due(c, BATCH))
+                _locked(_LOCK_BASE + 1, lambda c: invitation_rules.expire(c, BATCH))
             )
-            for invitation in batch:
-                sender = await database.run(users.get, invitation.sender_id)
-                recipient = await database.run(users.get, invitation.recipient_id)
-                if sender and recipient and sender.deleted_at is None:
-                    await tell(
-                        bot,
-                        sender.id,
-                        text(
-                            sender.language, "expired_sender", name=escape(recipient.display_name)
-                        ),
-                    )
+            await announce_expired(bot, database, batch)
+            total += len(batch)
+            if len(batch) < BATCH:
+                return total
+
+    async def retire_closed_keyboards() -> int:
+        # messages still showing buttons of invitations closed elsewhere: expired just now,
+        # closed by an account deletion or a change of a team's owner, or left by a crash
+        total = 0
+        while True:
+            batch = await database.run(
+                _locked(_LOCK_BASE + 3, lambda c: invitations.closed_messages(c, BATCH))
+            )
+            await close_keyboards(bot, database, batch)
             total += len(batch)
             if len(batch) < BATCH:
                 return total
@@ -90,6 +95,7 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
 
     return [
         CleanupJob("expire invitations", expire_invitations),
+        CleanupJob("retire closed keyboards", retire_closed_keyboards),
         CleanupJob("stop inactive users", stop_inactive_users),
         CleanupJob("purge deleted users", purge_deleted_users),
         CleanupJob("forget handled update ids", forget_handled_updates),

@@ -569,6 +569,7 @@ class FakeTelegram:
             self._private_buckets: dict[int, tuple[float, float]] = {}
             self._group_sends: dict[int, deque[float]] = {}
             self.blocked_users: set[int] = set()
+            self.unknown_chats: set[int] = set()
             self.confirmed_offset = 0
             self.get_updates_calls = 0
             self.flood_rejections = 0
@@ -1060,6 +1061,8 @@ class FakeTelegram:
 
     def _check_blocked(self, chat_id: int) -> None:
         with self._lock:
+            if chat_id in self.unknown_chats:
+                raise _bad("chat not found")
             if chat_id in self.blocked_users:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
 
@@ -1095,6 +1098,7 @@ class FakeTelegram:
         raise _bad(missing)
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_blocked(self._resolve_chat(params.get("chat_id")))
         message = self._find(params, "message to edit not found")
         raw, plain, entities = self._parse_text(params)
         # like Telegram, an edit without reply_markup removes the inline keyboard
@@ -1116,6 +1120,7 @@ class FakeTelegram:
             return self._message_json(message)
 
     def _edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_blocked(self._resolve_chat(params.get("chat_id")))
         message = self._find(params, "message to edit not found")
         markup = self._check_markup(params.get("reply_markup"))
         with self._lock:
@@ -1382,6 +1387,12 @@ class FakeTelegram:
                 self.blocked_users.add(user_id)
             else:
                 self.blocked_users.discard(user_id)
+
+    def unknown_chat(self, chat_id: int) -> None:
+        """Make sends to this chat fail with 400 "chat not found", as for a user id that
+        never started the bot (a mistyped id in the bot's configuration)."""
+        with self._lock:
+            self.unknown_chats.add(chat_id)
 
     def inject_fault(self, method: str, kind: str, times: int = 1) -> None:
         """Make the next `times` calls of a method ("*": any method) fail with `kind`:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from loguru import logger
 
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
@@ -74,6 +75,7 @@ async def test_ban_and_unban_commands(telegram: FakeTelegram, database_url: str)
         await settle(telegram)
         telegram.press(10, "Send without a note")
         await settle(telegram)
+        sent = telegram.last_message(10)
         replies = []
         for command in ("/ban", "/ban abc", "/ban 999999", "/ban 901", "/ban 1", "/ban 1"):
             telegram.send_text(ADMIN, command)
@@ -108,6 +110,9 @@ async def test_ban_and_unban_commands(telegram: FakeTelegram, database_url: str)
         "User 1 is not banned.",
     ]
     assert len(banned_messages) == 1  # told once, then ignored
+    # the ban cancelled the team's invitation: its Cancel button went with it
+    [after_ban] = [m for m in telegram.messages(10) if m.message_id == sent.message_id]
+    assert after_ban.text == sent.text + "\n\nCancelled" and after_ban.buttons == []
     assert "User1 · Participant" in profile_after
     assert "/ban" not in not_admin and "banned" not in not_admin
     with psycopg.connect(database_url) as conn:
@@ -166,3 +171,30 @@ async def test_banning_a_team_owner_dissolves_the_team(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("select count(*) from teams").fetchone() == (0,)
         assert conn.execute("select count(*) from team_members").fetchone() == (0,)
+
+
+async def test_a_mistyped_admin_id_does_not_keep_reports_from_the_others(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    # 901 never started the bot (400 chat not found), 902 blocked it (403)
+    settings = make_settings(telegram, database_url, admin_ids=f"901,902,{ADMIN}")
+    telegram.unknown_chat(901)
+    telegram.block_user(902)
+    warnings: list[str] = []
+    sink = logger.add(lambda line: warnings.append(line.record["message"]), level="WARNING")
+    try:
+        async with running(settings) as app:
+            await register(telegram, 10, role="team", skills="design", wants="python")
+            await register(telegram, 1, role="participant", skills="python")
+            telegram.send_text(10, "/search")
+            await settle(telegram)
+            telegram.press(10, "Report")
+            await settle(telegram)
+            failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    finally:
+        logger.remove(sink)
+    assert telegram.last_message(ADMIN).text.startswith("⚠️ User 10 reported this profile (id 1)")
+    assert "Thank you, the moderators will look at it." in [a[1] for a in telegram.callback_answers]
+    assert failed == 0
+    about = [w for w in warnings if "admin id" in w]
+    assert len(about) == 2 and "901" in about[0] and "902" in about[1], warnings

@@ -93,6 +93,14 @@ async def register(
     await settle(telegram)
 
 
+def invitation_id(settings: Settings) -> int:
+    """The newest invitation's id."""
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        row = conn.execute("select max(id) from invitations").fetchone()
+    assert row is not None and row[0] is not None
+    return int(row[0])
+
+
 async def begin_registration(telegram: FakeTelegram, user: int) -> None:
     """/start, English, Participant: the dialogue asks for the name."""
     telegram.send_text(user, "/start")
@@ -200,7 +208,7 @@ async def test_invite_accept_shares_contacts_and_the_person_joins(
         telegram.send_text(10, "Join us <3")
         await settle(telegram)
         invitation = telegram.last_message(1)
-        assert invitation.text.startswith("User10 приглашает вас в свою команду.")
+        assert invitation.text.startswith("User10 приглашает вас в команду Rocket.")
         assert "«Join us <3»" in invitation.text
         telegram.press(1, "Принять ✓")
         telegram.press(1, "Принять ✓")  # double tap
@@ -210,10 +218,14 @@ async def test_invite_accept_shares_contacts_and_the_person_joins(
         await settle(telegram)
     recipient_texts = [m.text for m in telegram.messages(1)]
     sender_texts = [m.text for m in telegram.messages(10)]
-    assert any(t.startswith("Принято. Связаться: User10") for t in recipient_texts)
-    assert any(t.startswith("User1 accepted! Reach them at User1") for t in sender_texts)
-    assert "Теперь вы в команде Rocket." in recipient_texts
-    assert sum(t.startswith("Принято") for t in recipient_texts) == 1  # acted once
+    joined = "Теперь вы в команде Rocket. Связаться с User10: User10."
+    assert joined in recipient_texts
+    assert (
+        "User1 accepted your invitation and is now in Rocket. Reach them at User1." in sender_texts
+    )
+    assert recipient_texts.count(joined) == 1  # acted once
+    [notice] = [m for m in telegram.messages(1) if m.message_id == invitation.message_id]
+    assert notice.text.endswith("«Join us <3»\n\n✓ Принято") and notice.buttons == []
     assert any(a[1] == "Это приглашение уже не ожидает ответа." for a in telegram.callback_answers)
     with psycopg.connect(settings.database_conninfo() or "") as conn:
         members = conn.execute("select user_id from team_members order by user_id").fetchall()
@@ -252,7 +264,9 @@ async def test_decline_and_cancel_and_stale_buttons(
         await settle(telegram)
         telegram.press(2, "Decline")
         await settle(telegram)
-        assert telegram.last_message(1).text.startswith("User2 declined your invitation")
+        assert telegram.last_message(1).text == (
+            "User2 declined your offer to connect this time. Keep looking: /search"
+        )
         # a declined pair may meet again; 1 invites 3 instead, then cancels
         telegram.send_text(1, "/search")
         await settle(telegram)
@@ -264,10 +278,14 @@ async def test_decline_and_cancel_and_stale_buttons(
         await settle(telegram)
         telegram.press(1, "Send without a note")
         await settle(telegram)
-        telegram.press(1, "Cancel invitation")
+        telegram.press(1, "Withdraw offer")
         await settle(telegram)
-        telegram.press(3, "Accept ✓")
-        await settle(telegram)
+        notice = telegram.last_message(3)  # edited: no buttons left to press
+        assert notice.text == "User1 would like to connect as co-founders.\n\nCancelled"
+        assert notice.buttons == []
+        await telegram.wait_confirmed(
+            telegram.press_button(3, notice.message_id, f"inv:accept:{invitation_id(settings)}")
+        )
         # a forged button
         stale = telegram.press_button(3, telegram.last_message(3).message_id, "inv:accept:999")
         forged = telegram.press_button(3, telegram.last_message(3).message_id, "garbage\x00")
@@ -276,7 +294,9 @@ async def test_decline_and_cancel_and_stale_buttons(
     assert answers.count("This invitation is no longer pending.") >= 2
     assert "This button is no longer active." in answers
     assert stale < forged
-    assert "Invitation cancelled." in [m.text for m in telegram.messages(1)]
+    assert "Your offer to connect with User3 is withdrawn." in [
+        m.text for m in telegram.messages(1)
+    ]
 
 
 async def test_expired_invitations_tell_the_sender(
@@ -294,11 +314,28 @@ async def test_expired_invitations_tell_the_sender(
         with psycopg.connect(settings.database_conninfo() or "", autocommit=True) as conn:
             conn.execute("update invitations set expires_at = now() - interval '1 second'")
         results = await app.cleanup.run_pass()
-        telegram.press(2, "Accept ✓")
-        await settle(telegram)
+        # the notice, and the sender's Withdraw: edited by this pass (or the timer's first)
+        await telegram.wait_until(
+            lambda: (
+                [m.buttons for m in telegram.messages(2)[-1:] + telegram.messages(1)[-2:]]
+                == [[], [], []]
+            ),
+            what="keyboards closed",
+        )
+        notice = telegram.last_message(2)
+        await telegram.wait_confirmed(
+            telegram.press_button(2, notice.message_id, f"inv:accept:{invitation_id(settings)}")
+        )
     assert results["expire invitations"] == 1
-    assert telegram.last_message(1).text == "Your invitation to User2 expired without an answer."
+    assert telegram.last_message(1).text == (
+        "Your offer to connect with User2 expired without an answer."
+    )
+    assert notice.text.endswith("\n\n⌛ Expired without an answer") and notice.buttons == []
+    sent = telegram.messages(1)[-2]
+    assert sent.text.endswith("\n\n⌛ Expired without an answer") and sent.buttons == []
     assert "This invitation is no longer pending." in [a[1] for a in telegram.callback_answers]
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        assert conn.execute("select count(*) from invitation_messages").fetchone() == (0,)
 
 
 async def test_a_restart_in_the_middle_of_registration_resumes(

@@ -330,6 +330,12 @@ def test_send_message_errors(tg: FakeTelegram, api: httpx.Client) -> None:
     tg.block_user(1)
     assert error(send(api, 1, "x"), 403)["description"] == "Forbidden: bot was blocked by the user"
     assert len(tg.messages(1)) == 1
+    edit = {"chat_id": 1, "message_id": tg.messages(1)[0].message_id, "text": "y"}
+    assert error(api.post("editMessageText", data=edit), 403)["description"] == (
+        "Forbidden: bot was blocked by the user"
+    )
+    tg.unknown_chat(77)
+    assert description(send(api, 77, "x")) == "Bad Request: chat not found"
 
 
 def test_html_is_parsed_into_text_and_entities(tg: FakeTelegram, api: httpx.Client) -> None:

@@ -394,18 +394,43 @@ async def test_forged_and_malformed_buttons_get_a_short_answer(
         await forge(telegram, 10, f"tm:del_yes:{team + 1}:0")  # no such team
         owner = answers(telegram)[len(member) + len(outsider) :]
         before = len(answers(telegram))
-        for data in ("tm:del_yes:abc:0", "tm:del_yes", "tm:explode:1:0", "tmr:x", "\x00"):
+        for data in (
+            "tm:del_yes:abc:0",
+            "tm:del_yes",
+            "tm:explode:1:0",
+            "tmr:x",
+            "\x00",
+            f"tm:del_yes:{team}:-1",  # out of range, negative, huge, not a number
+            f"tm:rm_yes:{team}:99999999999999999999",
+            "tm:del_yes:0:0",
+            "tm:del_yes:-3:0",
+            f"tm:del_yes:{2**63}:0",
+            f"tmr:accept:{team}:0",
+            f"tmr:accept:{team}:-7",
+            f"tmr:maybe:{team}:1",
+            f"tmr:accept:{team}:1.5",
+            "inv:accept:-1",
+            "inv:accept:0",
+            f"inv:accept:{2**64}",
+            "inv:accept:1e3",
+            "inv:delete:1",
+            "inv:accept",
+            "mod:ban:1",  # not an admin: the admin router never sees it
+        ):
             await forge(telegram, 1, data)
         malformed = answers(telegram)[before:]
     assert member == ["Only the team's owner can do that."] * 6
-    assert outsider == ["You are not in this team."] * 2
+    # outside the team and a team that does not exist: the same answer, so a forged press
+    # tells nothing about other people's teams
+    neutral = "You are not in this team, or it no longer exists."
+    assert outsider == [neutral] * 2
     assert owner == [
         "That is you.",
         "The owner cannot leave: transfer ownership or delete the team.",
         "They are no longer in the team.",
-        "This team no longer exists.",
+        neutral,
     ]
-    assert malformed == ["This button is no longer active."] * 5
+    assert malformed == ["This button is no longer active."] * 21
     assert query(url, "select user_id from team_members order by user_id") == [(1,), (10,)]
     assert query(url, "select owner_id, join_token from teams") == [(10, None)]
 
@@ -502,7 +527,7 @@ async def test_delete_cascades_members_are_told_once_and_a_double_tap_acts_once(
     assert texts(telegram, 2) == [
         "The team Rocket was deleted by its owner. Find another one: /search"
     ]
-    assert "This team no longer exists." in answers(telegram)
+    assert "You are not in this team, or it no longer exists." in answers(telegram)
     assert answers(telegram)[-1] == "This invitation is no longer pending."
     assert query(url, "select count(*) from teams") == [(0,)]
     assert query(url, "select count(*) from team_members") == [(0,)]
@@ -548,7 +573,13 @@ async def test_join_link_request_any_member_accepts_and_a_revoked_link_is_refuse
         await settle(telegram)
         accepted = telegram.last_message(2).text
         double_tap = answers(telegram)
-        await press(telegram, 10, "Accept ✓")  # the owner's copy is stale now
+        # the owner's notice lost its buttons; a press on what it had is stale
+        owner_after = next(
+            m for m in telegram.messages(10) if m.message_id == owner_notice.message_id
+        )
+        data = owner_notice.callback_data("Accept ✓")
+        assert data is not None
+        await telegram.wait_confirmed(telegram.press_button(10, owner_notice.message_id, data))
         owner_copy = answers(telegram)[-1]
         await press(telegram, 10, "Revoke link")
         revoked = texts(telegram, 10)
@@ -557,9 +588,18 @@ async def test_join_link_request_any_member_accepts_and_a_revoked_link_is_refuse
         await say(telegram, 3, "/start team_$$$")
         malformed = telegram.last_message(3).text
     assert sent.text == says(lang, "team_join_sent", team="Rocket")
-    assert sent.buttons == [label(lang, "action_cancel_invite")]
-    assert owner_notice.text == "Ivan asks to join your team."
+    assert sent.buttons == [label(lang, "action_withdraw_request")]
+    assert owner_notice.text == "Ivan asks to join your team Rocket."
+    assert owner_after.text == "Ivan asks to join your team Rocket.\n\n✓ Accepted by Petr"
+    assert owner_after.buttons == []
     assert request.text == says(lang, "team_request", name="Ivan")
+    pressed = next(m for m in telegram.messages(2) if m.message_id == request.message_id)
+    assert pressed.text == request.text + "\n\n" + says(lang, "closed_accepted")
+    assert pressed.buttons == []
+    # the sender's own "sent" message: Withdraw is gone, it says what happened
+    sent_after = next(m for m in telegram.messages(1) if m.message_id == sent.message_id)
+    assert sent_after.text == sent.text + "\n\n" + says(lang, "closed_accepted_by", name="Petr")
+    assert sent_after.buttons == []
     assert accepted == says(lang, "team_request_accepted_by", name="Ivan", contact="Ivan")
     assert texts(telegram, 1)[-1].startswith(
         {
@@ -576,6 +616,58 @@ async def test_join_link_request_any_member_accepts_and_a_revoked_link_is_refuse
     assert malformed == says(lang, "team_link_invalid")
     assert query(url, "select user_id from team_members order by user_id") == [(1,), (2,), (10,)]
     assert query(url, "select join_token from teams") == [(None,)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_a_second_member_answering_removes_the_first_members_buttons(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    team = seed(url, 10, role="team", lang="en", name="Olga", team="Rocket")
+    seed(url, 2, lang=lang, name="Petr")
+    seed(url, 3, lang="en", name="Eve")
+    seed(url, 1, name="Ivan")
+    seed(url, 4, name="Zoe")
+    assert team is not None
+    join(url, team, 2, 3)
+    async with running(settings):
+        await say(telegram, 10, "/team")
+        await press(telegram, 10, "🔗 Join link")
+        payload = _link_token(telegram, 10)
+        await say(telegram, 1, f"/start {payload}")
+        await say(telegram, 4, f"/start {payload}")
+        owner_notices = telegram.messages(10)[-2:]
+        await say(telegram, 2, "/team")  # Petr sees both requests
+        petr_ivan, petr_zoe = telegram.messages(2)[-2:]
+        await say(telegram, 3, "/team")  # so does Eve, who answers both
+        eve_ivan, eve_zoe = telegram.messages(3)[-2:]
+        await press(telegram, 3, "Accept ✓")  # the newest message with it: Zoe's
+        telegram.press_button(3, eve_ivan.message_id, eve_ivan.callback_data("Decline") or "")
+        await settle(telegram)
+        # Petr's old buttons: gone, and a press on them is stale
+        data = petr_zoe.callback_data(label(lang, "action_accept"))
+        assert data is not None
+        await telegram.wait_confirmed(telegram.press_button(2, petr_zoe.message_id, data))
+
+    def now(message: Any) -> Any:
+        return next(
+            m for m in telegram.messages(message.chat_id) if m.message_id == message.message_id
+        )
+
+    for message, key in ((petr_zoe, "closed_accepted_by"), (petr_ivan, "closed_declined_by")):
+        edited = now(message)
+        assert edited.text == message.text + "\n\n" + says(lang, key, name="Eve")
+        assert edited.buttons == []
+    for message, key in ((eve_zoe, "closed_accepted"), (eve_ivan, "closed_declined")):
+        assert now(message).text == message.text + "\n\n" + says("en", key)  # her own
+    owner_ivan, owner_zoe = (now(m) for m in owner_notices)
+    assert owner_zoe.text == "Zoe asks to join your team Rocket.\n\n✓ Accepted by Eve"
+    assert owner_ivan.text == "Ivan asks to join your team Rocket.\n\n✗ Declined by Eve"
+    assert owner_zoe.buttons == owner_ivan.buttons == []
+    assert "Eve accepted Zoe into Rocket." in texts(telegram, 10)
+    assert answers(telegram)[-1] == text(lang, "invitation_stale")
+    assert query(url, "select user_id from team_members order by 1") == [(2,), (3,), (4,), (10,)]
+    assert query(url, "select count(*) from invitation_messages") == [(0,)]
 
 
 async def test_join_link_for_someone_in_a_team_and_declining(
@@ -601,7 +693,8 @@ async def test_join_link_for_someone_in_a_team_and_declining(
         declined = telegram.last_message(1).text
     assert already == "You are already in the team Comet."
     assert again == "Между вами уже есть ожидающее приглашение."
-    assert declined == "User10 в этот раз отвечает отказом. Ищите дальше: /search"
+    # a join request, declined: her request, not "your invitation"
+    assert declined == "Вашу заявку в Rocket в этот раз отклонили. Ищите дальше: /search"
     assert query(url, "select status from invitations") == [("declined",)]
 
 
@@ -634,7 +727,7 @@ async def test_a_newcomer_registers_first_and_the_request_follows(
     )
     assert first[1] == "Выберите язык:"
     assert texts(telegram, 5)[-1] == "Заявка в <b>Rocket</b> отправлена. Я сообщу, когда ответят."
-    assert telegram.last_message(10).text == "User asks to join your team."
+    assert telegram.last_message(10).text == "User asks to join your team <b>Rocket</b>."
     assert query(url, "select sender_id, recipient_id, team_id, kind, status from invitations") == [
         (5, 10, team, "request", "pending")
     ]
@@ -708,8 +801,8 @@ async def test_only_the_owner_manages_and_only_members_act(settings: Settings) -
         )
         answered = await team_rules.answer_request(db, 1, team, first, accept=True)
         assert not isinstance(answered, Refusal)
-        assert (answered.person.id, answered.actor.id) == (2, 1)
-        assert answered.owner is not None and answered.owner.id == 10
+        assert (answered.sender.id, answered.actor.id, answered.recipient.id) == (2, 1, 10)
+        assert answered.joiner.id == 2 and answered.invitation.status == "accepted"
         again = await team_rules.answer_request(db, 10, team, first, accept=False)
         assert again == Refusal.REQUEST_GONE
         view = await team_rules.team_of(db, 2)
@@ -722,7 +815,7 @@ async def test_only_the_owner_manages_and_only_members_act(settings: Settings) -
         second = invite(url, 3, 10, team, "request")
         join(url, other, 3)
         closed = await team_rules.answer_request(db, 10, team, second, accept=True)
-        assert closed == Refusal.IN_OTHER_TEAM
+        assert not isinstance(closed, Refusal) and closed.in_other_team
         assert query(url, "select status from invitations where id = %s", second) == [
             ("cancelled",)
         ]
@@ -811,3 +904,29 @@ async def test_transfer_and_delete_keep_invitations_consistent(settings: Setting
         (1, "participant", False),
         (10, "participant", False),
     ]
+
+
+async def test_accepting_someone_who_joined_another_team_closes_the_request(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = url_of(settings)
+    rocket = seed(url, 10, role="team", team="Rocket")
+    comet = seed(url, 20, role="team", team="Comet")
+    seed(url, 1, lang="ru", name="Ivan")
+    assert rocket is not None and comet is not None
+    async with running(settings):
+        await say(telegram, 10, "/team")
+        await press(telegram, 10, "🔗 Join link")
+        await say(telegram, 1, f"/start {_link_token(telegram, 10)}")
+        sent, notice = telegram.last_message(1), telegram.last_message(10)
+        join(url, comet, 1)  # Comet took him meanwhile
+        await press(telegram, 10, "Accept ✓")
+    assert (
+        telegram.last_message(10).text == "They are already in another team; the request is closed."
+    )
+    [notice_now] = [m for m in telegram.messages(10) if m.message_id == notice.message_id]
+    [sent_now] = [m for m in telegram.messages(1) if m.message_id == sent.message_id]
+    assert (notice_now.text, notice_now.buttons) == (notice.text + "\n\nCancelled", [])
+    assert (sent_now.text, sent_now.buttons) == (sent.text + "\n\nОтменено", [])
+    assert query(url, "select status from invitations") == [("cancelled",)]
+    assert query(url, "select team_id from team_members where user_id = 1") == [(comet,)]

@@ -36,7 +36,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InlineKeyboardMarkup, InputFile, Update
+from aiogram.types import InlineKeyboardMarkup, InputFile, Message, Update
 from loguru import logger
 
 from teambot import __version__
@@ -393,12 +393,15 @@ async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update) -> Any:
 
 async def tell(
     bot: Bot, user_id: int, body: str, markup: InlineKeyboardMarkup | None = None
-) -> bool:
-    """A message the bot starts on its own (it yields to replies); False when the user has
-    blocked the bot."""
+) -> Message | None:
+    """A message the bot starts on its own (it yields to replies); None when Telegram will
+    not deliver it: the user blocked the bot, or never started it ("chat not found")."""
     try:
         with background():
-            await bot.send_message(user_id, body, reply_markup=markup)
+            return await bot.send_message(user_id, body, reply_markup=markup)
     except TelegramForbiddenError:
-        return False
-    return True
+        return None
+    except TelegramBadRequest as exc:
+        if "chat not found" in exc.message:
+            return None
+        raise

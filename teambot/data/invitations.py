@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from teambot.adapters.database import Connection
 
@@ -22,6 +23,29 @@ class InvitationRow:
 
 
 _COLUMNS = "id, sender_id, recipient_id, team_id, kind, note, status, expires_at"
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """A pending invitation with the names it is shown with (/invitations)."""
+
+    invitation: InvitationRow
+    sender_name: str
+    recipient_name: str
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class LiveMessage:
+    """A message that shows buttons for an invitation; `status` is the invitation's when the
+    row was taken (to be edited), "pending" while it is recorded."""
+
+    invitation_id: int
+    chat_id: int
+    message_id: int
+    body: str
+    language: str
+    status: str = "pending"
 
 
 def create(
@@ -53,42 +77,51 @@ def sent_since(conn: Connection, sender_id: int, hours: int) -> int:
     return int(row["n"]) if row else 0
 
 
-def get(conn: Connection, invitation_id: int) -> InvitationRow | None:
+def get(conn: Connection, invitation_id: int, *, lock: bool = False) -> InvitationRow | None:
+    """`lock` holds the row until the transaction ends (take the team's lock first)."""
+    suffix = " for update" if lock else ""
     row = conn.execute(
-        f"select {_COLUMNS} from invitations where id = %s", (invitation_id,)
+        f"select {_COLUMNS} from invitations where id = %s{suffix}", (invitation_id,)
     ).fetchone()
     return None if row is None else InvitationRow(**row)
 
 
-def answer(
-    conn: Connection, invitation_id: int, recipient_id: int, status: str
+def close(
+    conn: Connection, invitation_id: int, status: str, *, unexpired: bool = True
 ) -> InvitationRow | None:
-    """Accept or decline; None unless it was pending, unexpired and addressed to them."""
+    """Accept, decline or cancel; None unless it was pending (and, with `unexpired`, not
+    overdue). Who may do it is the service's business."""
     row = conn.execute(
         f"update invitations set status = %s, answered_at = now()"
-        f" where id = %s and recipient_id = %s and status = 'pending' and expires_at > now()"
-        f" returning {_COLUMNS}",
-        (status, invitation_id, recipient_id),
+        f" where id = %s and status = 'pending'"
+        f"{' and expires_at > now()' if unexpired else ''} returning {_COLUMNS}",
+        (status, invitation_id),
     ).fetchone()
     return None if row is None else InvitationRow(**row)
 
 
-def cancel(conn: Connection, invitation_id: int, sender_id: int) -> InvitationRow | None:
-    row = conn.execute(
-        f"update invitations set status = 'cancelled', answered_at = now()"
-        f" where id = %s and sender_id = %s and status = 'pending' returning {_COLUMNS}",
-        (invitation_id, sender_id),
-    ).fetchone()
-    return None if row is None else InvitationRow(**row)
-
-
-def pending_of(conn: Connection, user_id: int) -> list[InvitationRow]:
+def pending_of(conn: Connection, user_id: int) -> list[PendingView]:
+    """Pending invitations either way, oldest first, with both names and the team's."""
     rows = conn.execute(
-        f"select {_COLUMNS} from invitations where status = 'pending' and expires_at > now()"
-        f" and (sender_id = %s or recipient_id = %s) order by created_at",
-        (user_id, user_id),
+        "select i.id, i.sender_id, i.recipient_id, i.team_id, i.kind, i.note, i.status,"
+        " i.expires_at, s.display_name as sender_name, r.display_name as recipient_name,"
+        " t.name as team_name"
+        " from invitations i join users s on s.id = i.sender_id"
+        " join users r on r.id = i.recipient_id left join teams t on t.id = i.team_id"
+        " where i.status = 'pending' and i.expires_at > now()"
+        " and (i.sender_id = %(me)s or i.recipient_id = %(me)s) order by i.created_at, i.id",
+        {"me": user_id},
     ).fetchall()
-    return [InvitationRow(**row) for row in rows]
+    names = ("sender_name", "recipient_name", "team_name")
+    return [
+        PendingView(
+            InvitationRow(**{k: v for k, v in row.items() if k not in names}),
+            row["sender_name"],
+            row["recipient_name"],
+            row["team_name"],
+        )
+        for row in rows
+    ]
 
 
 def expire_due(conn: Connection, batch: int) -> list[InvitationRow]:
@@ -134,42 +167,29 @@ def pending_requests_for_team(conn: Connection, team_id: int) -> list[Invitation
     return [InvitationRow(**row) for row in rows]
 
 
-def answer_for_team(
-    conn: Connection, invitation_id: int, team_id: int, status: str
-) -> InvitationRow | None:
-    """Accept, decline or close a join request on behalf of the team, whichever member
-    answers; None unless it is a pending, unexpired request to that team."""
-    row = conn.execute(
-        f"update invitations set status = %s, answered_at = now()"
-        f" where id = %s and team_id = %s and kind = 'request' and status = 'pending'"
-        f" and expires_at > now() returning {_COLUMNS}",
-        (status, invitation_id, team_id),
-    ).fetchone()
-    return None if row is None else InvitationRow(**row)
-
-
-def cancel_pending_outside_team(conn: Connection, user_id: int, team_id: int) -> None:
+def cancel_pending_outside_team(conn: Connection, user_id: int, team_id: int) -> list[int]:
     """Someone becomes a team's owner: their own requests and co-founder connects do not fit
-    a team's card, so they close; the team's invitations stay."""
-    conn.execute(
+    a team's card, so they close; the team's invitations stay. Returns the closed ids."""
+    rows = conn.execute(
         "update invitations set status = 'cancelled', answered_at = now()"
         " where status = 'pending' and (sender_id = %s or recipient_id = %s)"
-        " and team_id is distinct from %s",
+        " and team_id is distinct from %s returning id",
         (user_id, user_id, team_id),
-    )
+    ).fetchall()
+    return [int(row["id"]) for row in rows]
 
 
-def hand_over_team(conn: Connection, team_id: int, old_owner: int, new_owner: int) -> None:
+def hand_over_team(conn: Connection, team_id: int, old_owner: int, new_owner: int) -> list[int]:
     """The team's pending invitations follow the owner: invites are now from the new owner,
     requests to them. One between the two owners would become a self-invitation, so it
     closes (call cancel_pending_outside_team for the new owner first: then no other pending
-    invitation can share a pair with the moved ones)."""
-    conn.execute(
+    invitation can share a pair with the moved ones). Returns the closed ids."""
+    rows = conn.execute(
         "update invitations set status = 'cancelled', answered_at = now()"
         " where team_id = %s and status = 'pending'"
-        " and (sender_id = %s or recipient_id = %s)",
+        " and (sender_id = %s or recipient_id = %s) returning id",
         (team_id, new_owner, new_owner),
-    )
+    ).fetchall()
     conn.execute(
         "update invitations set"
         " sender_id = case when sender_id = %(old)s then %(new)s else sender_id end,"
@@ -177,3 +197,99 @@ def hand_over_team(conn: Connection, team_id: int, old_owner: int, new_owner: in
         " where team_id = %(team)s and status = 'pending'",
         {"old": old_owner, "new": new_owner, "team": team_id},
     )
+    return [int(row["id"]) for row in rows]
+
+
+# --- messages that show an invitation's buttons (see 0007_live_keyboards.sql)
+
+_MESSAGE = "m.invitation_id, m.chat_id, m.message_id, m.body, m.language, i.status"
+
+
+def record_messages(conn: Connection, shown: list[LiveMessage]) -> dict[int, str]:
+    """Remember messages just sent with an invitation's buttons. One whose invitation closed
+    meanwhile (another member answered first) is not recorded: returns those invitations'
+    statuses, so the caller edits the message at once. The share lock makes an answer
+    running now wait for this, so its edits include these messages."""
+    ids = sorted({message.invitation_id for message in shown})
+    rows = conn.execute(
+        "select id, status from invitations where id = any(%s) for share", (ids,)
+    ).fetchall()
+    statuses = {int(row["id"]): str(row["status"]) for row in rows}
+    live = [m for m in shown if statuses.get(m.invitation_id) == "pending"]
+    if live:
+        conn.execute(
+            "insert into invitation_messages (invitation_id, chat_id, message_id, body, language)"
+            " select * from unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[],"
+            " %s::text[]) on conflict do nothing",
+            (
+                [m.invitation_id for m in live],
+                [m.chat_id for m in live],
+                [m.message_id for m in live],
+                [m.body for m in live],
+                [m.language for m in live],
+            ),
+        )
+    # an invitation that is gone went with its team: as good as cancelled
+    return {i: statuses.get(i, "cancelled") for i in ids if statuses.get(i) != "pending"}
+
+
+def _messages(rows: list[dict[str, Any]]) -> list[LiveMessage]:
+    return [LiveMessage(**row) for row in rows]
+
+
+def messages_of(conn: Connection, invitation_ids: list[int]) -> list[LiveMessage]:
+    """The messages to edit now that these invitations are closed. They stay recorded until
+    `forget_messages`, so a crash before the edits leaves them to the cleanup's sweep."""
+    rows = conn.execute(
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where m.invitation_id = any(%s)",
+        (invitation_ids,),
+    ).fetchall()
+    return _messages(rows)
+
+
+def forget_messages(conn: Connection, edited: list[LiveMessage]) -> None:
+    """They were edited (or Telegram refused the edit): nothing left to do for them."""
+    conn.execute(
+        "delete from invitation_messages where (invitation_id, chat_id, message_id) in"
+        " (select * from unnest(%s::bigint[], %s::bigint[], %s::bigint[]))",
+        (
+            [m.invitation_id for m in edited],
+            [m.chat_id for m in edited],
+            [m.message_id for m in edited],
+        ),
+    )
+
+
+def team_messages(conn: Connection, team_id: int) -> list[LiveMessage]:
+    """The team is about to be deleted, and its invitations and their records with it
+    (CASCADE): their messages, to be edited as cancelled."""
+    rows = conn.execute(
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where i.team_id = %s",
+        (team_id,),
+    ).fetchall()
+    return [LiveMessage(**{**row, "status": "cancelled"}) for row in rows]
+
+
+def closed_messages_of(conn: Connection, user_id: int) -> list[LiveMessage]:
+    """Messages of the person's invitations that are no longer pending (a ban closed them)."""
+    rows = conn.execute(
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where i.status <> 'pending'"
+        f" and (i.sender_id = %s or i.recipient_id = %s)",
+        (user_id, user_id),
+    ).fetchall()
+    return _messages(rows)
+
+
+def closed_messages(conn: Connection, batch: int) -> list[LiveMessage]:
+    """One batch of messages whose invitation closed without them being edited: expired,
+    closed by an account deletion or a change of owner, or a crash came between an answer
+    and its edits. The cleanup edits and forgets them."""
+    rows = conn.execute(
+        f"select {_MESSAGE} from invitation_messages m join invitations i"
+        f" on i.id = m.invitation_id where i.status <> 'pending' limit %s",
+        (batch,),
+    ).fetchall()
+    return _messages(rows)

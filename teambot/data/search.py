@@ -91,6 +91,7 @@ def _visible(skill: bool) -> str:
     """Who may be shown at all: searching, registered, of a type I see, not left out."""
     return (
         f"u.user_type = any(%(types)s::text[]) and {_RECENT}"
+        " and u.unreachable_since is null"  # Telegram refused our last message to them
         " and u.id <> all(%(excluded)s::bigint[])"
         + (" and u.skills @> array[%(skill)s::text]" if skill else "")
     )

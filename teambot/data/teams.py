@@ -63,6 +63,11 @@ def of_member(conn: Connection, user_id: int) -> TeamRow | None:
     return None if row is None else TeamRow(**row)
 
 
+def names(conn: Connection, team_ids: list[int]) -> dict[int, str]:
+    rows = conn.execute("select id, name from teams where id = any(%s)", (team_ids,))
+    return {int(row["id"]): str(row["name"]) for row in rows.fetchall()}
+
+
 def by_token(conn: Connection, token: str) -> TeamRow | None:
     row = conn.execute(f"select {_COLUMNS} from teams where join_token = %s", (token,)).fetchone()
     return None if row is None else TeamRow(**row)

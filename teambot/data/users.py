@@ -57,6 +57,8 @@ def seen(
         f" values (%s, %s, %s, %s, %s)"
         f" on conflict (id) do update set username = excluded.username,"
         f" first_name = excluded.first_name, last_name = excluded.last_name,"
+        # they wrote: they can be reached again (see mark_unreachable)
+        f" unreachable_since = null,"
         # last_active is in the search indexes: a new value rewrites their entries, the
         # same value lets PostgreSQL update the row in place (HOT). A minute is precise
         # enough for recency and the 30-day inactivity rule.
@@ -72,6 +74,20 @@ def seen(
 
 def get(conn: Connection, user_id: int) -> UserRow | None:
     return _row(conn.execute(f"select {_COLUMNS} from users where id = %s", (user_id,)).fetchone())
+
+
+def get_many(conn: Connection, user_ids: list[int]) -> dict[int, UserRow]:
+    rows = conn.execute(f"select {_COLUMNS} from users where id = any(%s)", (user_ids,))
+    return {int(row["id"]): UserRow(**row) for row in rows.fetchall()}
+
+
+def mark_unreachable(conn: Connection, user_id: int) -> None:
+    """Telegram refused a message to them (blocked the bot, or never started it): out of
+    search until they write to the bot again (`seen` clears it)."""
+    conn.execute(
+        "update users set unreachable_since = now() where id = %s and unreachable_since is null",
+        (user_id,),
+    )
 
 
 def set_language(conn: Connection, user_id: int, language: str) -> None:

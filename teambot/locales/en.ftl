@@ -86,7 +86,7 @@ hidden = Hidden: you will not see them again.
 reported = Thank you, the moderators will look at it.
 ask_note = Add a short note (up to { $max } characters), or send without one.
 send_without_note = Send without a note
-invite_sent = Sent. You will hear back when they answer.
+invite_sent = Invitation sent to <b>{ $name }</b>. You will hear back when they answer.
 invite_not_allowed = You cannot send this kind of invitation.
 invite_gone = This profile is no longer available.
 invite_quota = { $per_day ->
@@ -97,18 +97,12 @@ invite_already_pending = There is already a pending invitation between you two.
 action_cancel_invite = Cancel invitation
 action_accept = Accept ✓
 action_decline = Decline
-incoming_invite = <b>{ $name }</b> invites you to join their team.
-incoming_request = <b>{ $name }</b> asks to join your team.
+incoming_invite = <b>{ $name }</b> invites you to join the team <b>{ $team }</b>.
+incoming_request = <b>{ $name }</b> asks to join your team <b>{ $team }</b>.
 incoming_connect = <b>{ $name }</b> would like to connect as co-founders.
 no_invitations = No pending invitations.
-outgoing = You invited <b>{ $name }</b>; waiting for an answer.
+outgoing = You invited <b>{ $name }</b> to <b>{ $team }</b>; waiting for an answer.
 invitation_stale = This invitation is no longer pending.
-accepted_you = Accepted. Reach them at { $contact }.
-accepted_them = <b>{ $name }</b> accepted! Reach them at { $contact }.
-joined_team = You are now a member of <b>{ $team }</b>.
-declined_you = Declined.
-declined_them = <b>{ $name }</b> declined your invitation this time. Keep looking: /search
-cancelled_you = Invitation cancelled.
 expired_sender = Your invitation to <b>{ $name }</b> expired without an answer.
 cmd_invitations = Pending invitations
 action_resume = Resume searching
@@ -235,8 +229,7 @@ team_request_accepted_owner = <b>{ $actor }</b> accepted <b>{ $name }</b> into <
 team_request_declined = Your request to join <b>{ $team }</b> was declined this time. Keep looking: /search
 team_request_declined_by = Declined: <b>{ $name }</b> will not join.
 team_request_in_team = They are already in another team; the request is closed.
-team_gone = This team no longer exists.
-team_not_member = You are not in this team.
+team_gone = You are not in this team, or it no longer exists.
 team_not_owner = Only the team's owner can do that.
 team_member_gone = They are no longer in the team.
 team_self = That is you.
@@ -277,6 +270,33 @@ note_stale = Nothing was sent: this question is closed. To start again, press th
 
 
 ## Invitations, join requests and teams
+
+connect_sent = Your offer to connect is sent to <b>{ $name }</b>. You will hear back when they answer.
+outgoing_request = Your request to join <b>{ $team }</b> is waiting for an answer.
+outgoing_connect = Your offer to connect with <b>{ $name }</b> is waiting for an answer.
+action_withdraw_request = Withdraw request
+action_withdraw_connect = Withdraw offer
+unreachable = ⚠️ <b>{ $name }</b> is not getting my messages right now (the chat with me is closed), so may not see this soon.
+invite_accepted_you = You are now a member of <b>{ $team }</b>. Reach <b>{ $name }</b> at { $contact }.
+invite_accepted_them = <b>{ $name }</b> accepted your invitation and is now in <b>{ $team }</b>. Reach them at { $contact }.
+invite_declined_you = You declined the invitation to <b>{ $team }</b>.
+invite_declined_them = <b>{ $name }</b> declined your invitation to <b>{ $team }</b> this time. Keep looking: /search
+invite_cancelled = Your invitation to <b>{ $name }</b> is cancelled.
+invite_in_team = You are already in the team <b>{ $team }</b>. To accept this invitation, leave it first (/team); the invitation waits until it expires.
+request_cancelled = Your request to join <b>{ $team }</b> is withdrawn.
+request_expired = Your request to join <b>{ $team }</b> expired without an answer. Keep looking: /search
+connect_accepted_you = You are connected with <b>{ $name }</b>. Reach them at { $contact }.
+connect_accepted_them = <b>{ $name }</b> accepted your offer to connect. Reach them at { $contact }.
+connect_declined_you = You declined the offer to connect.
+connect_declined_them = <b>{ $name }</b> declined your offer to connect this time. Keep looking: /search
+connect_cancelled = Your offer to connect with <b>{ $name }</b> is withdrawn.
+connect_expired = Your offer to connect with <b>{ $name }</b> expired without an answer.
+closed_accepted = ✓ Accepted
+closed_accepted_by = ✓ Accepted by <b>{ $name }</b>
+closed_declined = ✗ Declined
+closed_declined_by = ✗ Declined by <b>{ $name }</b>
+closed_cancelled = Cancelled
+closed_expired = ⌛ Expired without an answer
 
 
 ## Registration input, profile and group chats

@@ -90,7 +90,7 @@ hidden = Скрыто: больше не покажу.
 reported = Спасибо, модераторы посмотрят.
 ask_note = Добавьте короткую записку (до { $max } символов) или отправьте без неё.
 send_without_note = Отправить без записки
-invite_sent = Отправлено. Я сообщу, когда ответят.
+invite_sent = Приглашение отправлено: <b>{ $name }</b>. Я сообщу, когда будет ответ.
 invite_not_allowed = Такое приглашение отправить нельзя.
 invite_gone = Этот профиль больше недоступен.
 invite_quota = { $per_day ->
@@ -102,18 +102,12 @@ invite_already_pending = Между вами уже есть ожидающее 
 action_cancel_invite = Отменить приглашение
 action_accept = Принять ✓
 action_decline = Отклонить
-incoming_invite = <b>{ $name }</b> приглашает вас в свою команду.
-incoming_request = <b>{ $name }</b> просится в вашу команду.
-incoming_connect = <b>{ $name }</b> хочет познакомиться как кофаундер.
+incoming_invite = <b>{ $name }</b> приглашает вас в команду <b>{ $team }</b>.
+incoming_request = <b>{ $name }</b> просится в вашу команду <b>{ $team }</b>.
+incoming_connect = <b>{ $name }</b> предлагает познакомиться: вы оба ищете кофаундера.
 no_invitations = Ожидающих приглашений нет.
-outgoing = Вы пригласили <b>{ $name }</b>; ждём ответа.
+outgoing = Вы пригласили <b>{ $name }</b> в <b>{ $team }</b>; ждём ответа.
 invitation_stale = Это приглашение уже не ожидает ответа.
-accepted_you = Принято. Связаться: { $contact }.
-accepted_them = <b>{ $name }</b>: приглашение принято! Связаться: { $contact }.
-joined_team = Теперь вы в команде <b>{ $team }</b>.
-declined_you = Отклонено.
-declined_them = <b>{ $name }</b> в этот раз отвечает отказом. Ищите дальше: /search
-cancelled_you = Приглашение отменено.
 expired_sender = Ваше приглашение для <b>{ $name }</b> истекло без ответа.
 cmd_invitations = Ожидающие приглашения
 action_resume = Снова искать
@@ -251,8 +245,7 @@ team_request_accepted_owner =
 team_request_declined = Вашу заявку в <b>{ $team }</b> в этот раз отклонили. Ищите дальше: /search
 team_request_declined_by = Отклонено: <b>{ $name }</b> не вступит.
 team_request_in_team = Этот человек уже в другой команде; заявка закрыта.
-team_gone = Этой команды больше нет.
-team_not_member = Вы не в этой команде.
+team_gone = Вы не в этой команде, или её больше нет.
 team_not_owner = Это может только владелец команды.
 team_member_gone = Этого человека уже нет в команде.
 team_self = Это вы.
@@ -293,6 +286,33 @@ note_stale = Ничего не отправлено: этот вопрос уж�
 
 
 ## Invitations, join requests and teams
+
+connect_sent = Предложение познакомиться отправлено: <b>{ $name }</b>. Я сообщу, когда будет ответ.
+outgoing_request = Заявка в <b>{ $team }</b> ждёт ответа.
+outgoing_connect = Предложение познакомиться ждёт ответа: <b>{ $name }</b>.
+action_withdraw_request = Отозвать заявку
+action_withdraw_connect = Отозвать предложение
+unreachable = ⚠️ <b>{ $name }</b> сейчас не получает моих сообщений (чат со мной закрыт), поэтому может увидеть это не скоро.
+invite_accepted_you = Теперь вы в команде <b>{ $team }</b>. Связаться с <b>{ $name }</b>: { $contact }.
+invite_accepted_them = Приглашение принято: <b>{ $name }</b> теперь в команде <b>{ $team }</b>. Связаться: { $contact }.
+invite_declined_you = Вы отклонили приглашение в <b>{ $team }</b>.
+invite_declined_them = <b>{ $name }</b> в этот раз отвечает отказом на приглашение в <b>{ $team }</b>. Ищите дальше: /search
+invite_cancelled = Приглашение отменено: <b>{ $name }</b>.
+invite_in_team = Вы уже в команде <b>{ $team }</b>. Чтобы принять это приглашение, сначала выйдите из неё (/team); приглашение подождёт, пока не истечёт.
+request_cancelled = Заявка в <b>{ $team }</b> отозвана.
+request_expired = Заявка в <b>{ $team }</b> истекла без ответа. Ищите дальше: /search
+connect_accepted_you = Знакомство состоялось. Связаться с <b>{ $name }</b>: { $contact }.
+connect_accepted_them = Предложение познакомиться принято! Связаться с <b>{ $name }</b>: { $contact }.
+connect_declined_you = Вы отклонили предложение познакомиться.
+connect_declined_them = <b>{ $name }</b> в этот раз отвечает отказом на предложение познакомиться. Ищите дальше: /search
+connect_cancelled = Предложение познакомиться отозвано: <b>{ $name }</b>.
+connect_expired = Предложение познакомиться истекло без ответа: <b>{ $name }</b>.
+closed_accepted = ✓ Принято
+closed_accepted_by = ✓ Принято участником команды <b>{ $name }</b>
+closed_declined = ✗ Отклонено
+closed_declined_by = ✗ Отклонено участником команды <b>{ $name }</b>
+closed_cancelled = Отменено
+closed_expired = ⌛ Истекло без ответа
 
 
 ## Registration input, profile and group chats

@@ -3,7 +3,10 @@ here: for anyone else these commands are unknown and the buttons stale (the fall
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
@@ -14,8 +17,9 @@ from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import users
+from teambot.routers.notices import close_keyboards
 from teambot.routers.teams import announce_departure
-from teambot.routers.views import user_card
+from teambot.routers.views import DatabaseKey, user_card
 from teambot.services import moderation
 from teambot.services.moderation import Outcome
 from teambot.texts import text
@@ -35,8 +39,8 @@ router.callback_query.filter(IsAdmin())
 
 
 class Moderate(CallbackData, prefix="mod"):
-    action: str  # ban
-    target: int
+    action: Literal["ban"]
+    target: DatabaseKey  # the reported user's Telegram id
 
 
 _BAN_TEXTS = {
@@ -114,6 +118,7 @@ async def _ban(
     banned = await moderation.ban(database, target, settings.admin_ids)
     if banned.outcome is Outcome.DONE:
         log.info("admin {} banned user {}", admin, target)
+    await close_keyboards(bot, database, banned.messages)
     if banned.departure is not None:
         person = await database.run(users.get, target)
         if person is not None:
@@ -142,4 +147,12 @@ async def send_report(
             reported=str(reported),
             card=await user_card(database, target, lang),
         )
-        await tell(bot, admin, body, markup.as_markup())
+        # a mistyped ADMIN_IDS entry (never started the bot, blocked it) must not keep the
+        # report from the other admins
+        try:
+            delivered = await tell(bot, admin, body, markup.as_markup()) is not None
+            reason = "Telegram refuses messages to that chat (never started the bot, or blocked it)"
+        except TelegramAPIError as exc:
+            delivered, reason = False, f"{type(exc).__name__}: {exc.message}"
+        if not delivered:
+            log.warning("a report did not reach admin id {} from ADMIN_IDS: {}", admin, reason)

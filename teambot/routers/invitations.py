@@ -1,6 +1,10 @@
-"""/invitations and the accept / decline / cancel buttons on invitation cards."""
+"""/invitations and the accept / decline / cancel buttons on invitations; what each side is
+told when an invitation is sent, answered, cancelled or expires, in the words of its kind
+(an invite into a team, a request to join one, a co-founder connect)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -10,10 +14,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.adapters.database import Database
 from teambot.data import invitations as invitation_data
-from teambot.data import users
-from teambot.data.invitations import InvitationRow
+from teambot.data.invitations import InvitationRow, LiveMessage
 from teambot.data.users import UserRow
+from teambot.routers.notices import close_keyboards, notify, record, shown
+from teambot.routers.views import DatabaseKey
 from teambot.services import invitations
+from teambot.services.invitations import Answered, Expired, InTeam, Sent
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -24,6 +30,28 @@ INCOMING = {
     "request": "incoming_request",
     "connect": "incoming_connect",
 }
+SENT = {"invite": "invite_sent", "request": "team_join_sent", "connect": "connect_sent"}
+OUTGOING = {"invite": "outgoing", "request": "outgoing_request", "connect": "outgoing_connect"}
+CANCEL = {
+    "invite": "action_cancel_invite",
+    "request": "action_withdraw_request",
+    "connect": "action_withdraw_connect",
+}
+CANCELLED = {
+    "invite": "invite_cancelled",
+    "request": "request_cancelled",
+    "connect": "connect_cancelled",
+}
+EXPIRED = {"invite": "expired_sender", "request": "request_expired", "connect": "connect_expired"}
+# (what the one who answered reads, what the other side reads); each names the other person
+ANSWERED = {
+    ("invite", "accepted"): ("invite_accepted_you", "invite_accepted_them"),
+    ("invite", "declined"): ("invite_declined_you", "invite_declined_them"),
+    ("request", "accepted"): ("team_request_accepted_by", "team_request_accepted"),
+    ("request", "declined"): ("team_request_declined_by", "team_request_declined"),
+    ("connect", "accepted"): ("connect_accepted_you", "connect_accepted_them"),
+    ("connect", "declined"): ("connect_declined_you", "connect_declined_them"),
+}
 INVITE_REFUSALS = {
     invitations.Refusal.NOT_ALLOWED: "invite_not_allowed",
     invitations.Refusal.GONE: "invite_gone",
@@ -33,15 +61,24 @@ INVITE_REFUSALS = {
 
 
 class Answer(CallbackData, prefix="inv"):
-    action: str  # accept, decline, cancel
-    id: int
+    action: Literal["accept", "decline", "cancel"]
+    id: DatabaseKey
 
 
 def contact(user: UserRow) -> str:
     """A way to reach someone: their @username, or a link that opens their profile."""
     if user.username:
         return f"@{escape(user.username)}"
-    return f'<a href="tg://user?id={user.id}">{escape(user.display_name or user.first_name)}</a>'
+    return f'<a href="tg://user?id={user.id}">{_name(user)}</a>'
+
+
+def _name(user: UserRow) -> str:
+    return escape(user.display_name or user.first_name)
+
+
+def _unreachable(lang: str, body: str, person: UserRow, delivered: bool) -> str:
+    """The actor's answer, and an honest word when the other side did not get theirs."""
+    return body if delivered else f"{body}\n\n{text(lang, 'unreachable', name=_name(person))}"
 
 
 def _answer_markup(lang: str, invitation_id: int) -> InlineKeyboardMarkup:
@@ -55,52 +92,72 @@ def _answer_markup(lang: str, invitation_id: int) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def _incoming_text(lang: str, invitation: InvitationRow, sender: UserRow) -> str:
-    body = text(lang, INCOMING[invitation.kind], name=escape(sender.display_name))
+def _cancel_markup(lang: str, invitation: InvitationRow) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=text(lang, CANCEL[invitation.kind]),
+        callback_data=Answer(action="cancel", id=invitation.id),
+    )
+    return builder.as_markup()
+
+
+def _incoming_text(lang: str, invitation: InvitationRow, sender: str, team: str | None) -> str:
+    body = text(lang, INCOMING[invitation.kind], name=escape(sender), team=escape(team or ""))
     if invitation.note:
         body += "\n\n«" + escape(invitation.note) + "»"
     return body
 
 
-async def notify_recipient(
-    bot: Bot, database: Database, invitation: InvitationRow, sender: UserRow
-) -> None:
-    recipient = await database.run(users.get, invitation.recipient_id)
-    if recipient is None:
-        return
+def _outgoing_text(lang: str, invitation: InvitationRow, recipient: str, team: str | None) -> str:
+    return text(lang, OUTGOING[invitation.kind], name=escape(recipient), team=escape(team or ""))
+
+
+async def deliver(bot: Bot, database: Database, sent: Sent, sender: UserRow) -> None:
+    """A new invitation: the recipient's notice with Accept / Decline, then the sender's
+    confirmation with Cancel (saying so when the notice could not be delivered)."""
+    invitation, recipient = sent.invitation, sent.recipient
+    assert invitation is not None and recipient is not None
+    team = sent.team.name if sent.team else None
     lang = recipient.language
-    await bot.send_message(
-        recipient.id,
-        _incoming_text(lang, invitation, sender),
-        reply_markup=_answer_markup(lang, invitation.id),
+    notice = _incoming_text(lang, invitation, sender.display_name, team)
+    delivered = await notify(
+        bot, database, recipient.id, notice, _answer_markup(lang, invitation.id)
+    )
+    body = text(
+        sender.language, SENT[invitation.kind], name=_name(recipient), team=escape(team or "")
+    )
+    body = _unreachable(sender.language, body, recipient, delivered is not None)
+    confirmation = await bot.send_message(
+        sender.id, body, reply_markup=_cancel_markup(sender.language, invitation)
+    )
+    await record(
+        bot,
+        database,
+        shown(invitation.id, delivered, notice, lang)
+        + shown(invitation.id, confirmation, body, sender.language),
     )
 
 
 @router.message(Command("invitations"))
-async def list_invitations(message: Message, database: Database, me: UserRow, lang: str) -> None:
+async def list_invitations(
+    message: Message, database: Database, bot: Bot, me: UserRow, lang: str
+) -> None:
     pending = await database.run(invitation_data.pending_of, me.id)
     if not pending:
         await message.answer(text(lang, "no_invitations"))
         return
-    for invitation in pending:
+    listed: list[LiveMessage] = []
+    for view in pending:
+        invitation = view.invitation
         if invitation.recipient_id == me.id:
-            sender = await database.run(users.get, invitation.sender_id)
-            if sender is not None:
-                await message.answer(
-                    _incoming_text(lang, invitation, sender),
-                    reply_markup=_answer_markup(lang, invitation.id),
-                )
+            body = _incoming_text(lang, invitation, view.sender_name, view.team_name)
+            markup = _answer_markup(lang, invitation.id)
         else:
-            recipient = await database.run(users.get, invitation.recipient_id)
-            name = escape(recipient.display_name) if recipient else "?"
-            builder = InlineKeyboardBuilder()
-            builder.button(
-                text=text(lang, "action_cancel_invite"),
-                callback_data=Answer(action="cancel", id=invitation.id),
-            )
-            await message.answer(
-                text(lang, "outgoing", name=name), reply_markup=builder.as_markup()
-            )
+            body = _outgoing_text(lang, invitation, view.recipient_name, view.team_name)
+            markup = _cancel_markup(lang, invitation)
+        sent = await message.answer(body, reply_markup=markup)
+        listed += shown(invitation.id, sent, body, lang)
+    await record(bot, database, listed)
 
 
 @router.callback_query(Answer.filter())
@@ -112,45 +169,77 @@ async def answered(
     lang: str,
     bot: Bot,
 ) -> None:
+    result: Answered | InTeam | invitations.Refusal
     if callback_data.action == "cancel":
         result = await invitations.cancel(database, callback_data.id, me.id)
-    elif callback_data.action in ("accept", "decline"):
-        result = await invitations.answer(
-            database, callback_data.id, me.id, accept=callback_data.action == "accept"
-        )
     else:
-        result = None
-    if result is None:
+        accept = callback_data.action == "accept"
+        result = await invitations.answer(database, callback_data.id, me.id, accept=accept)
+    if isinstance(result, invitations.Refusal):
         # answered already, expired, cancelled, or not theirs to press
         await query.answer(text(lang, "invitation_stale"), show_alert=True)
         return
     await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-    sender, recipient = result.sender, result.recipient
-    status = result.invitation.status
-    if status == "accepted":
-        await bot.send_message(
-            recipient.id, text(recipient.language, "accepted_you", contact=contact(sender))
-        )
-        await bot.send_message(
-            sender.id,
-            text(
-                sender.language,
-                "accepted_them",
-                name=escape(recipient.display_name),
-                contact=contact(recipient),
-            ),
-        )
-        if result.joined_team:
-            person = recipient if result.invitation.kind == "invite" else sender
-            await bot.send_message(
-                person.id, text(person.language, "joined_team", team=escape(result.joined_team))
-            )
-    elif status == "declined":
-        await bot.send_message(recipient.id, text(recipient.language, "declined_you"))
-        await bot.send_message(
-            sender.id, text(sender.language, "declined_them", name=escape(recipient.display_name))
-        )
+    if isinstance(result, InTeam):
+        await bot.send_message(me.id, text(lang, "invite_in_team", team=escape(result.team.name)))
+        return
+    await announce(bot, database, result, query)
+
+
+async def announce(
+    bot: Bot, database: Database, result: Answered, query: CallbackQuery | None = None
+) -> None:
+    """Everyone concerned hears how an invitation closed, in the words of its kind, and every
+    message that showed its buttons is edited. The other side's notice goes first, so the
+    actor's answer can say when it did not arrive; the actor's answer comes in any case."""
+    invitation, actor = result.invitation, result.actor
+    kind, status = invitation.kind, invitation.status
+    # whom it was about, from the actor's side: a join request's sender, else the other one
+    other = result.recipient if actor.id == result.sender.id else result.sender
+    team = escape(result.team.name) if result.team else ""
+    by = actor if kind == "request" and status != "cancelled" else None
+    await close_keyboards(bot, database, result.messages, by=by, actor=actor.id)
+    if query is not None and isinstance(query.message, Message):
+        pressed = {(m.chat_id, m.message_id) for m in result.messages}
+        if (query.message.chat.id, query.message.message_id) not in pressed:
+            # a message from before its buttons were recorded: at least take them away
+            await query.message.edit_reply_markup(reply_markup=None)
+    theirs: str | None = None  # a cancellation reaches them as the edit of their notice
+    if result.in_other_team:
+        mine = "team_request_in_team"
+    elif status == "cancelled":
+        mine = CANCELLED[kind]
     else:
-        await bot.send_message(sender.id, text(sender.language, "cancelled_you"))
+        mine, theirs = ANSWERED[kind, status]
+    delivered = True
+    if theirs is not None:
+        body = text(other.language, theirs, name=_name(actor), contact=contact(actor), team=team)
+        delivered = await notify(bot, database, other.id, body) is not None
+    owner = result.recipient
+    if kind == "request" and status == "accepted" and owner.id != actor.id:
+        # another member took someone into the owner's team
+        body = text(
+            owner.language,
+            "team_request_accepted_owner",
+            actor=_name(actor),
+            name=_name(other),
+            team=team,
+        )
+        await notify(bot, database, owner.id, body)
+    body = text(actor.language, mine, name=_name(other), contact=contact(other), team=team)
+    await bot.send_message(actor.id, _unreachable(actor.language, body, other, delivered))
+
+
+async def announce_expired(bot: Bot, database: Database, expired: list[Expired]) -> None:
+    """The senders of expired invitations hear it (their messages are edited by the sweep)."""
+    for item in expired:
+        sender, invitation = item.sender, item.invitation
+        if sender.deleted_at is not None:
+            continue
+        body = text(
+            sender.language,
+            EXPIRED[invitation.kind],
+            name=_name(item.recipient),
+            team=escape(item.team_name or ""),
+        )
+        await notify(bot, database, sender.id, body)

@@ -26,7 +26,7 @@ from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.data.users import UserRow
 from teambot.routers.admin import send_report
-from teambot.routers.invitations import INVITE_REFUSALS, notify_recipient
+from teambot.routers.invitations import INVITE_REFUSALS, deliver
 from teambot.routers.views import DatabaseKey, Position, profile_card
 from teambot.services import invitations
 from teambot.services import search as search_rules
@@ -363,19 +363,4 @@ async def _send_invitation(
             text(lang, INVITE_REFUSALS[result.refusal], per_day=settings.invites_per_day)
         )
         return
-    assert result.invitation is not None
-    await notify_recipient(bot, database, result.invitation, me)
-    await reply_to.answer(
-        text(lang, "invite_sent"), reply_markup=_cancel_markup(lang, result.invitation.id)
-    )
-
-
-def _cancel_markup(lang: str, invitation_id: int) -> InlineKeyboardMarkup:
-    from teambot.routers.invitations import Answer
-
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=text(lang, "action_cancel_invite"),
-        callback_data=Answer(action="cancel", id=invitation_id),
-    )
-    return builder.as_markup()
+    await deliver(bot, database, result, me)

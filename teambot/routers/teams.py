@@ -9,6 +9,8 @@ finished step cannot be pressed again."""
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -17,16 +19,19 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from loguru import logger
+from pydantic import Field
 
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import users
+from teambot.data.invitations import LiveMessage
 from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
-from teambot.routers.invitations import INVITE_REFUSALS, Answer, contact, notify_recipient
-from teambot.routers.views import tags_line
+from teambot.routers.invitations import INVITE_REFUSALS, announce, deliver
+from teambot.routers.notices import close_keyboards, notify, record, retire, shown
+from teambot.routers.views import DatabaseKey, tags_line
 from teambot.services import profiles, teams
 from teambot.services import skills as skill_tags
 from teambot.services.teams import Departure, Refusal, TeamView
@@ -37,16 +42,23 @@ router = Router(name="teams")
 log = logger.bind(actor="teams")
 
 
+TeamVerb = Literal[
+    "name", "desc", "roles", "link", "revoke", "remove", "transfer", "rm_pick", "tr_pick",
+    "rm_yes", "tr_yes", "delete", "del_yes", "leave", "leave_yes", "no",
+]  # fmt: skip
+
+
 class TeamAction(CallbackData, prefix="tm"):
-    action: str
-    team: int
-    user: int = 0  # the member picked (remove, transfer); 0 when none
+    action: TeamVerb
+    team: DatabaseKey
+    # the member picked (remove, transfer); 0 when none
+    user: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
 
 
 class RequestAnswer(CallbackData, prefix="tmr"):
-    action: str  # accept, decline
-    team: int
-    id: int  # the invitation (kind 'request')
+    action: Literal["accept", "decline"]
+    team: DatabaseKey
+    id: DatabaseKey  # the invitation (kind 'request')
 
 
 class TeamEdit(StatesGroup):
@@ -56,19 +68,19 @@ class TeamEdit(StatesGroup):
 
 
 EDITS = {"name": TeamEdit.name, "desc": TeamEdit.description, "roles": TeamEdit.roles}
-PICKERS = {"remove": "rm_pick", "transfer": "tr_pick"}
-CONFIRMS = {"rm_pick": "rm_yes", "tr_pick": "tr_yes"}
+PICKERS: dict[str, TeamVerb] = {"remove": "rm_pick", "transfer": "tr_pick"}
+CONFIRMS: dict[str, TeamVerb] = {"rm_pick": "rm_yes", "tr_pick": "tr_yes"}
 # refusals a normal chat can run into (an old card, the other side acted first); the rest
-# only come from forged or very old buttons
+# only come from forged or very old buttons. Someone outside a team gets the same answer as
+# for a team that is gone, so a forged press tells nothing about other people's teams.
 REFUSALS = {
     Refusal.GONE: "team_gone",
-    Refusal.NOT_MEMBER: "team_not_member",
+    Refusal.NOT_MEMBER: "team_gone",
     Refusal.NOT_OWNER: "team_not_owner",
     Refusal.MEMBER_GONE: "team_member_gone",
     Refusal.SELF: "team_self",
     Refusal.OWNER_CANNOT_LEAVE: "team_owner_cannot_leave",
     Refusal.REQUEST_GONE: "invitation_stale",
-    Refusal.IN_OTHER_TEAM: "team_request_in_team",
     Refusal.LINK_INVALID: "team_link_invalid",
     Refusal.NO_LINK: "team_link_none",
     Refusal.ALREADY_IN_TEAM: "team_join_already",
@@ -107,7 +119,7 @@ def _card_markup(lang: str, view: TeamView, user_id: int) -> InlineKeyboardMarku
     team_id = view.team.id
     builder = InlineKeyboardBuilder()
 
-    def button(key: str, action: str) -> None:
+    def button(key: str, action: TeamVerb) -> None:
         builder.button(text=text(lang, key), callback_data=TeamAction(action=action, team=team_id))
 
     if view.owned_by(user_id):
@@ -133,11 +145,14 @@ def _request_text(lang: str, request: teams.JoinRequest) -> str:
 
 def _request_markup(lang: str, team_id: int, invitation_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
-    for action, key in (("accept", "action_accept"), ("decline", "action_decline")):
-        builder.button(
-            text=text(lang, key),
-            callback_data=RequestAnswer(action=action, team=team_id, id=invitation_id),
-        )
+    builder.button(
+        text=text(lang, "action_accept"),
+        callback_data=RequestAnswer(action="accept", team=team_id, id=invitation_id),
+    )
+    builder.button(
+        text=text(lang, "action_decline"),
+        callback_data=RequestAnswer(action="decline", team=team_id, id=invitation_id),
+    )
     return builder.as_markup()
 
 
@@ -150,13 +165,18 @@ def _confirm_markup(lang: str, yes: TeamAction, team_id: int) -> InlineKeyboardM
     return builder.as_markup()
 
 
-async def _show_card(target: Message, lang: str, view: TeamView, user_id: int) -> None:
+async def _show_card(
+    target: Message, bot: Bot, database: Database, lang: str, view: TeamView, user_id: int
+) -> None:
     await target.answer(card(lang, view), reply_markup=_card_markup(lang, view, user_id))
+    listed: list[LiveMessage] = []
     for request in view.requests:
-        await target.answer(
-            _request_text(lang, request),
-            reply_markup=_request_markup(lang, view.team.id, request.invitation.id),
+        body = _request_text(lang, request)
+        sent = await target.answer(
+            body, reply_markup=_request_markup(lang, view.team.id, request.invitation.id)
         )
+        listed += shown(request.invitation.id, sent, body, lang)
+    await record(bot, database, listed)
 
 
 # --- answering a button
@@ -191,7 +211,7 @@ async def _send(query: CallbackQuery, body: str, markup: InlineKeyboardMarkup | 
 
 @router.message(Command("team"))
 async def show_team(
-    message: Message, state: FSMContext, database: Database, me: UserRow, lang: str
+    message: Message, state: FSMContext, database: Database, bot: Bot, me: UserRow, lang: str
 ) -> None:
     if (await state.get_state() or "").startswith(f"{TeamEdit.__name__}:"):
         await state.set_state(None)  # /team again abandons a half-done edit
@@ -202,7 +222,7 @@ async def show_team(
     if view is None:
         await message.answer(text(lang, "team_none"))
         return
-    await _show_card(message, lang, view, me.id)
+    await _show_card(message, bot, database, lang, view, me.id)
 
 
 # --- the owner's edits: name, description, roles
@@ -243,6 +263,7 @@ async def typed_edit(
     state: FSMContext,
     database: Database,
     matcher: Matcher,
+    bot: Bot,
     me: UserRow,
     lang: str,
 ) -> None:
@@ -279,7 +300,7 @@ async def typed_edit(
     await message.answer(text(lang, "team_saved"))
     view = await teams.team_of(database, me.id)
     if view is not None:
-        await _show_card(message, lang, view, me.id)
+        await _show_card(message, bot, database, lang, view, me.id)
 
 
 # --- removing a member and handing the team over: pick a member, confirm, act
@@ -349,7 +370,9 @@ async def remove_member(
     team_name, removed = escape(result.team.name), result.person
     await query.answer()
     await _replace(query, text(lang, "team_removed", name=_name(removed), team=team_name), None)
-    await tell(bot, removed.id, text(removed.language, "team_removed_you", team=team_name))
+    await notify(
+        bot, database, removed.id, text(removed.language, "team_removed_you", team=team_name)
+    )
 
 
 @router.callback_query(TeamAction.filter(F.action == "tr_yes"))
@@ -371,13 +394,13 @@ async def transfer(
     matcher.profile_changed(owner.id)  # a new card in search: the team's
     await query.answer()
     await _replace(query, text(lang, "team_transferred", name=_name(owner), team=team_name), None)
-    await tell(bot, owner.id, text(owner.language, "team_transferred_you", team=team_name))
+    await close_keyboards(bot, database, result.messages, actor=me.id)
+    await notify(
+        bot, database, owner.id, text(owner.language, "team_transferred_you", team=team_name)
+    )
     for member in result.told:
-        await tell(
-            bot,
-            member.id,
-            text(member.language, "team_transferred_members", name=_name(owner), team=team_name),
-        )
+        body = text(member.language, "team_transferred_members", name=_name(owner), team=team_name)
+        await notify(bot, database, member.id, body)
 
 
 # --- deleting the team and leaving it: confirm, act
@@ -415,7 +438,7 @@ async def delete(
         return
     await query.answer()
     await _replace(query, text(lang, "team_deleted", team=escape(result.team.name)), None)
-    await announce_departure(bot, Departure(result.team, True, result.told), me)
+    await announce_departure(bot, Departure(result.team, True, result.told, result.messages), me)
 
 
 @router.callback_query(TeamAction.filter(F.action == "leave"))
@@ -533,26 +556,15 @@ async def follow_join_link(
         body = text(lang, INVITE_REFUSALS[sent.refusal], per_day=settings.invites_per_day)
         await bot.send_message(user_id, body)
         return
-    assert sent.invitation is not None
     sender = await database.run(users.get, user_id)
     if sender is not None:
-        await notify_recipient(bot, database, sent.invitation, sender)
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=text(lang, "action_cancel_invite"),
-        callback_data=Answer(action="cancel", id=sent.invitation.id),
-    )
-    await bot.send_message(
-        user_id,
-        text(lang, "team_join_sent", team=escape(outcome.team.name)),
-        reply_markup=builder.as_markup(),
-    )
+        await deliver(bot, database, sent, sender)
 
 
 # --- join requests, answered by any member
 
 
-@router.callback_query(RequestAnswer.filter(F.action.in_({"accept", "decline"})))
+@router.callback_query(RequestAnswer.filter())
 async def answer_request(
     query: CallbackQuery,
     callback_data: RequestAnswer,
@@ -567,45 +579,15 @@ async def answer_request(
     )
     if isinstance(result, Refusal):
         await _refuse(query, lang, result)
-        if result is Refusal.IN_OTHER_TEAM and isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
         return
-    team_name, person, actor = escape(result.team.name), result.person, result.actor
     await query.answer()
-    if accept:
-        body = text(lang, "team_request_accepted_by", name=_name(person), contact=contact(person))
-        await _replace(query, body, None)
-        await tell(
-            bot,
-            person.id,
-            text(
-                person.language,
-                "team_request_accepted",
-                name=_name(actor),
-                team=team_name,
-                contact=contact(actor),
-            ),
-        )
-        if result.owner is not None:
-            await tell(
-                bot,
-                result.owner.id,
-                text(
-                    result.owner.language,
-                    "team_request_accepted_owner",
-                    actor=_name(actor),
-                    name=_name(person),
-                    team=team_name,
-                ),
-            )
-    else:
-        await _replace(query, text(lang, "team_request_declined_by", name=_name(person)), None)
-        await tell(bot, person.id, text(person.language, "team_request_declined", team=team_name))
+    await announce(bot, database, result, query)
 
 
 async def announce_departure(bot: Bot, departure: Departure, person: UserRow) -> None:
     """Someone's account went (deleted or banned): their team's people hear what it meant."""
     team, name = escape(departure.team.name), _name(person)
     key = "team_deleted_members" if departure.deleted else "team_left_owner"
+    await retire(bot, departure.messages, actor=person.id)  # gone with the team
     for member in departure.told:
         await tell(bot, member.id, text(member.language, key, team=team, name=name))

@@ -1,5 +1,13 @@
-"""Invitation rules: who may invite whom, the daily quota, one pending per pair, and what
-accepting does (a person joins the team)."""
+"""Invitation rules: who may invite whom, the daily quota, one pending per pair, who may
+answer, and what accepting does (a person joins the team).
+
+Three kinds, each with its own words in the chat: an *invite* (a team's owner invites a
+person into the team), a *request* (a person asks to join a team: any of its members
+answers), a *connect* (two co-founders offer to meet).
+
+Answering locks the team's row first (as every team change does), then the invitation's,
+so an answer and a change of the team (a transfer, a deletion, another member answering)
+run one after the other and the second sees the first's result."""
 
 from __future__ import annotations
 
@@ -8,7 +16,8 @@ from enum import Enum
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
-from teambot.data.invitations import InvitationRow
+from teambot.data.invitations import InvitationRow, LiveMessage
+from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
 from teambot.services.matching import invitation_kind
 
@@ -20,20 +29,44 @@ class Refusal(Enum):
     GONE = "gone"  # the other person deleted their profile, paused, or was banned
     QUOTA = "quota"
     ALREADY_PENDING = "already_pending"
+    # answering: answered, cancelled, expired, or not theirs to press; one neutral answer, so
+    # a forged press tells nothing about other people's invitations
+    STALE = "stale"
 
 
 @dataclass(frozen=True)
 class Sent:
     invitation: InvitationRow | None = None
     refusal: Refusal | None = None
+    recipient: UserRow | None = None
+    team: TeamRow | None = None  # the team an invite or request is about
 
 
 @dataclass(frozen=True)
 class Answered:
+    """An invitation that closed: accepted, declined or cancelled by `actor`."""
+
     invitation: InvitationRow
     sender: UserRow
     recipient: UserRow
-    joined_team: str | None = None
+    actor: UserRow
+    team: TeamRow | None = None
+    # the messages that showed its buttons, to be edited (see data.invitations.LiveMessage)
+    messages: tuple[LiveMessage, ...] = ()
+    # a join request accepted after its sender joined another team: closed (cancelled)
+    in_other_team: bool = False
+
+    @property
+    def joiner(self) -> UserRow:
+        """Who joins the team when it is accepted (an invite's recipient, a request's sender)."""
+        return self.recipient if self.invitation.kind == "invite" else self.sender
+
+
+@dataclass(frozen=True)
+class InTeam:
+    """The invitee is already in a team: they leave it before accepting; it stays pending."""
+
+    team: TeamRow
 
 
 def _send(
@@ -78,7 +111,7 @@ def _send(
     )
     if created is None:
         return Sent(refusal=Refusal.ALREADY_PENDING)
-    return Sent(invitation=created)
+    return Sent(invitation=created, recipient=recipient, team=team)
 
 
 async def send(
@@ -95,44 +128,120 @@ async def send(
     return await database.run(_send, sender_id, recipient_id, note, per_day, hours, join_link)
 
 
-def _answer(conn: Connection, invitation_id: int, user_id: int, accept: bool) -> Answered | None:
-    answered = invitations.answer(
-        conn, invitation_id, user_id, "accepted" if accept else "declined"
+def _closed(
+    conn: Connection,
+    invitation: InvitationRow,
+    actor_id: int,
+    team: TeamRow | None,
+    *,
+    in_other_team: bool = False,
+) -> Answered:
+    people = users.get_many(conn, [invitation.sender_id, invitation.recipient_id, actor_id])
+    return Answered(
+        invitation,
+        people[invitation.sender_id],
+        people[invitation.recipient_id],
+        people[actor_id],
+        team,
+        tuple(invitations.messages_of(conn, [invitation.id])),
+        in_other_team,
     )
+
+
+def answer_in(
+    conn: Connection, invitation_id: int, user_id: int, accept: bool, team: TeamRow | None
+) -> Answered | InTeam | Refusal:
+    """Inside a transaction that holds the lock of the invitation's team (None for a
+    connect): accept or decline, if `user_id` may. A join request is answered by any member
+    of the team, anything else by its recipient."""
+    current = invitations.get(conn, invitation_id, lock=True)
+    if (
+        current is None
+        or current.status != "pending"
+        or current.team_id != (team.id if team else None)
+    ):
+        return Refusal.STALE
+    if current.kind == "request":
+        assert team is not None
+        if not teams.is_member(conn, team.id, user_id):
+            return Refusal.STALE
+    elif current.recipient_id != user_id:
+        return Refusal.STALE
+    joiner = current.recipient_id if current.kind == "invite" else current.sender_id
+    if accept and team is not None:
+        elsewhere = teams.of_member(conn, joiner)
+        if elsewhere is not None and elsewhere.id != team.id:
+            if current.kind == "invite":
+                return InTeam(elsewhere)
+            # one team per person: the request cannot be granted any more, so it closes
+            closed = invitations.close(conn, invitation_id, "cancelled")
+            if closed is None:
+                return Refusal.STALE
+            return _closed(conn, closed, user_id, team, in_other_team=True)
+    answered = invitations.close(conn, invitation_id, "accepted" if accept else "declined")
     if answered is None:
-        return None
-    sender = users.get(conn, answered.sender_id)
-    recipient = users.get(conn, answered.recipient_id)
-    assert sender is not None and recipient is not None
-    joined: str | None = None
-    if accept and answered.team_id is not None:
-        person = recipient.id if answered.kind == "invite" else sender.id
-        # one team per person: someone who joined another team meanwhile is not told they
-        # joined this one
-        if invitations.add_member(conn, answered.team_id, person):
-            team = teams.owned_by(
-                conn, answered.sender_id if answered.kind == "invite" else answered.recipient_id
-            )
-            joined = team.name if team else None
-    return Answered(answered, sender, recipient, joined)
+        return Refusal.STALE
+    if accept and team is not None:
+        invitations.add_member(conn, team.id, joiner)
+    return _closed(conn, answered, user_id, team)
+
+
+def _answer(
+    conn: Connection, invitation_id: int, user_id: int, accept: bool
+) -> Answered | InTeam | Refusal:
+    found = invitations.get(conn, invitation_id)
+    if found is None:
+        return Refusal.STALE
+    team = None
+    if found.team_id is not None:
+        team = teams.get(conn, found.team_id, lock=True)
+        if team is None:
+            return Refusal.STALE
+    return answer_in(conn, invitation_id, user_id, accept, team)
 
 
 async def answer(
     database: Database, invitation_id: int, user_id: int, *, accept: bool
-) -> Answered | None:
-    """None when the invitation is not pending, expired, or not addressed to `user_id`."""
+) -> Answered | InTeam | Refusal:
+    """Accept or decline; STALE when it is not pending, expired, or not `user_id`'s to answer."""
     return await database.run(_answer, invitation_id, user_id, accept)
 
 
-def _cancel(conn: Connection, invitation_id: int, user_id: int) -> Answered | None:
-    cancelled = invitations.cancel(conn, invitation_id, user_id)
+def _cancel(conn: Connection, invitation_id: int, user_id: int) -> Answered | Refusal:
+    found = invitations.get(conn, invitation_id)
+    if found is None or found.sender_id != user_id:
+        return Refusal.STALE
+    team = teams.get(conn, found.team_id, lock=True) if found.team_id is not None else None
+    current = invitations.get(conn, invitation_id, lock=True)
+    if current is None or current.sender_id != user_id:  # a transfer moved it meanwhile
+        return Refusal.STALE
+    cancelled = invitations.close(conn, invitation_id, "cancelled", unexpired=False)
     if cancelled is None:
-        return None
-    sender = users.get(conn, cancelled.sender_id)
-    recipient = users.get(conn, cancelled.recipient_id)
-    assert sender is not None and recipient is not None
-    return Answered(cancelled, sender, recipient)
+        return Refusal.STALE
+    return _closed(conn, cancelled, user_id, team)
 
 
-async def cancel(database: Database, invitation_id: int, user_id: int) -> Answered | None:
+async def cancel(database: Database, invitation_id: int, user_id: int) -> Answered | Refusal:
+    """The sender takes it back; STALE unless it is theirs and pending."""
     return await database.run(_cancel, invitation_id, user_id)
+
+
+@dataclass(frozen=True)
+class Expired:
+    invitation: InvitationRow
+    sender: UserRow
+    recipient: UserRow
+    team_name: str | None
+
+
+def expire(conn: Connection, batch: int) -> list[Expired]:
+    """One batch of overdue invitations marked expired, with the people to tell. (Their
+    messages are edited by the cleanup's sweep of closed invitations.)"""
+    due = invitations.expire_due(conn, batch)
+    people = users.get_many(conn, [i.sender_id for i in due] + [i.recipient_id for i in due])
+    names = teams.names(conn, [i.team_id for i in due if i.team_id is not None])
+    return [
+        Expired(i, people[i.sender_id], people[i.recipient_id], names.get(i.team_id or 0))
+        for i in due
+        if i.sender_id in people and i.recipient_id in people
+    ]

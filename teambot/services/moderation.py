@@ -8,7 +8,8 @@ from enum import Enum
 from typing import Any
 
 from teambot.adapters.database import Connection, Database
-from teambot.data import moderation
+from teambot.data import invitations, moderation
+from teambot.data.invitations import LiveMessage
 from teambot.services.teams import Departure, leave_for_good
 
 
@@ -23,12 +24,16 @@ class Outcome(Enum):
 class Banned:
     outcome: Outcome
     departure: Departure | None = None  # the team they owned (deleted) or were in (left)
+    messages: tuple[LiveMessage, ...] = ()  # of their invitations the ban cancelled
 
 
 def _ban(conn: Connection, user_id: int) -> Banned:
     changed = moderation.set_banned(conn, user_id, True)
-    departure = leave_for_good(conn, user_id) if changed else None
-    return Banned(_outcome(changed), departure)
+    if not changed:
+        return Banned(_outcome(changed))
+    departure = leave_for_good(conn, user_id)
+    messages = tuple(invitations.closed_messages_of(conn, user_id))
+    return Banned(_outcome(changed), departure, messages)
 
 
 async def ban(database: Database, user_id: int, admin_ids: Collection[int]) -> Banned:

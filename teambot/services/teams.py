@@ -35,7 +35,7 @@ from enum import Enum, auto
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
-from teambot.data.invitations import InvitationRow
+from teambot.data.invitations import InvitationRow, LiveMessage
 from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
 from teambot.services import invitations as invitation_rules
@@ -57,7 +57,6 @@ class Refusal(Enum):
     SELF = auto()  # the owner picked themselves
     OWNER_CANNOT_LEAVE = auto()
     REQUEST_GONE = auto()  # answered, expired or cancelled meanwhile
-    IN_OTHER_TEAM = auto()  # the person joined another team meanwhile
     LINK_INVALID = auto()  # unknown, malformed or revoked join link
     NO_LINK = auto()  # revoking when there is no link
     ALREADY_IN_TEAM = auto()  # following a join link while in a team
@@ -93,15 +92,8 @@ class Changed:
     team: TeamRow
     person: UserRow | None = None
     told: list[UserRow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RequestAnswered:
-    team: TeamRow
-    invitation: InvitationRow
-    person: UserRow  # who asked to join
-    actor: UserRow  # the member who answered
-    owner: UserRow | None  # told as well when someone else answered
+    # messages with buttons for invitations the change closed, to be edited
+    messages: tuple[LiveMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,17 +136,20 @@ def token_from_payload(payload: str) -> str | None:
 
 
 def _people(conn: Connection, ids: list[int]) -> list[UserRow]:
-    """Members whose accounts still exist; a deleted account waits for the purge to leave."""
-    found = (users.get(conn, user_id) for user_id in ids)
-    return [user for user in found if user is not None and user.deleted_at is None]
+    """Members whose accounts still exist, in the order given; a deleted account waits for
+    the purge to leave."""
+    found = users.get_many(conn, ids)
+    return [found[i] for i in ids if i in found and found[i].deleted_at is None]
 
 
 def _view(conn: Connection, team: TeamRow) -> TeamView:
-    requests = []
-    for invitation in invitations.pending_requests_for_team(conn, team.id):
-        person = users.get(conn, invitation.sender_id)
-        if person is not None and person.registered:
-            requests.append(JoinRequest(invitation, person))
+    pending = invitations.pending_requests_for_team(conn, team.id)
+    people = users.get_many(conn, [invitation.sender_id for invitation in pending])
+    requests = [
+        JoinRequest(invitation, people[invitation.sender_id])
+        for invitation in pending
+        if invitation.sender_id in people and people[invitation.sender_id].registered
+    ]
     return TeamView(team, _people(conn, teams.member_ids(conn, team.id)), requests)
 
 
@@ -324,8 +319,8 @@ def _transfer(conn: Connection, user_id: int, team_id: int, member_id: int) -> C
     assert team is not None and old is not None and new is not None
     if not new.registered or new.is_banned:
         return Refusal.MEMBER_GONE
-    invitations.cancel_pending_outside_team(conn, new.id, team.id)
-    invitations.hand_over_team(conn, team.id, old.id, new.id)
+    closed = invitations.cancel_pending_outside_team(conn, new.id, team.id)
+    closed += invitations.hand_over_team(conn, team.id, old.id, new.id)
     teams.set_owner(conn, team.id, new.id)
     users.set_role(
         conn,
@@ -338,7 +333,7 @@ def _transfer(conn: Connection, user_id: int, team_id: int, member_id: int) -> C
     others = [
         m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id not in (old.id, new.id)
     ]
-    return Changed(team, new, others)
+    return Changed(team, new, others, tuple(invitations.messages_of(conn, closed)))
 
 
 async def transfer(
@@ -354,9 +349,10 @@ def _delete(conn: Connection, user_id: int, team_id: int) -> Changed | Refusal:
     if isinstance(team, Refusal):
         return team
     members = [m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id != user_id]
+    messages = tuple(invitations.team_messages(conn, team.id))  # before the CASCADE
     teams.delete(conn, team.id)
     users.set_role(conn, user_id, user_type="participant", searching=False)
-    return Changed(team, None, members)
+    return Changed(team, None, members, messages)
 
 
 async def delete(database: Database, user_id: int, team_id: int) -> Changed | Refusal:
@@ -369,36 +365,22 @@ async def delete(database: Database, user_id: int, team_id: int) -> Changed | Re
 
 def _answer_request(
     conn: Connection, user_id: int, team_id: int, invitation_id: int, accept: bool
-) -> RequestAnswered | Refusal:
+) -> invitation_rules.Answered | Refusal:
     team = _as_member(conn, user_id, team_id)
     if isinstance(team, Refusal):
         return team
-    current = invitations.get(conn, invitation_id)
-    if current is None or current.team_id != team.id or current.kind != "request":
+    answered = invitation_rules.answer_in(conn, invitation_id, user_id, accept, team)
+    # a join request's joiner is never an invitee already in a team (InTeam is an invite's)
+    if not isinstance(answered, invitation_rules.Answered):
         return Refusal.REQUEST_GONE
-    if accept and teams.of_member(conn, current.sender_id) is not None:
-        # one team per person: the request cannot be granted any more, so it closes
-        if invitations.answer_for_team(conn, invitation_id, team.id, "cancelled") is None:
-            return Refusal.REQUEST_GONE
-        return Refusal.IN_OTHER_TEAM
-    answered = invitations.answer_for_team(
-        conn, invitation_id, team.id, "accepted" if accept else "declined"
-    )
-    if answered is None:
-        return Refusal.REQUEST_GONE
-    if accept:
-        invitations.add_member(conn, team.id, answered.sender_id)
-    person = users.get(conn, answered.sender_id)
-    actor = users.get(conn, user_id)
-    assert person is not None and actor is not None
-    owner = None if team.owner_id == user_id else users.get(conn, team.owner_id)
-    return RequestAnswered(team, answered, person, actor, owner)
+    return answered
 
 
 async def answer_request(
     database: Database, user_id: int, team_id: int, invitation_id: int, *, accept: bool
-) -> RequestAnswered | Refusal:
-    """Any member accepts or declines a pending join request to their team."""
+) -> invitation_rules.Answered | Refusal:
+    """Any member accepts or declines a pending join request to their team (the same rules
+    as the Accept under the owner's notice: services.invitations.answer_in)."""
     return await database.run(_answer_request, user_id, team_id, invitation_id, accept)
 
 
@@ -474,6 +456,7 @@ class Departure:
     team: TeamRow
     deleted: bool
     told: list[UserRow]
+    messages: tuple[LiveMessage, ...] = ()  # of the deleted team's invitations
 
 
 def leave_for_good(conn: Connection, user_id: int) -> Departure | None:
@@ -486,4 +469,4 @@ def leave_for_good(conn: Connection, user_id: int) -> Departure | None:
     outcome = _delete(conn, user_id, team.id) if owner else _leave(conn, user_id, team.id)
     if isinstance(outcome, Refusal):
         return None
-    return Departure(team, owner, outcome.told)
+    return Departure(team, owner, outcome.told, outcome.messages)
