@@ -51,11 +51,16 @@ log = logger.bind(actor="runtime")
 
 
 class TelegramActor:
-    """Owns the Bot API session: checks the token at start, closes the session at stop."""
+    """Owns the Bot API session: checks the token at start, closes the session at stop.
+    The bot's @username (from getMe) goes to `on_username` (the dispatcher's data: links
+    to the bot's private chat are built with it)."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(
+        self, bot: Bot, on_username: Callable[[str | None], None] = lambda _: None
+    ) -> None:
         self.bot = bot
         self.username: str | None = None
+        self.on_username = on_username
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -83,6 +88,7 @@ class TelegramActor:
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 30)
         self.username = me.username
+        self.on_username(me.username)
         log.info("connected as @{}", me.username)
 
 
@@ -169,7 +175,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
                 database, health, connect_timeout=settings.db_connect_timeout_seconds
             ).run,
         ),
-        ChildSpec("telegram", TelegramActor(bot).run),
+        ChildSpec("telegram", TelegramActor(bot, handler.know_username).run),
         ChildSpec(
             "pipeline",
             pipeline.run,

@@ -3,6 +3,8 @@ searching, and deleting the account with a confirmation."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -16,9 +18,9 @@ from teambot.config import Settings
 from teambot.data import teams, users
 from teambot.data.users import UserRow
 from teambot.routers.context import Registered
-from teambot.routers.registration import Registration, edit_field
+from teambot.routers.registration import edit_field, start_registration
 from teambot.routers.teams import announce_departure
-from teambot.routers.views import language_keyboard, user_card
+from teambot.routers.views import user_card
 from teambot.services import accounts
 from teambot.texts import text
 from teambot.utils import escape
@@ -30,7 +32,8 @@ router.callback_query.filter(Registered())
 
 
 class ProfileAction(CallbackData, prefix="prof"):
-    action: str  # edit, pause, resume, delete, delete_yes, delete_no
+    # card: back from the fields to edit to the card's own buttons
+    action: Literal["edit", "card", "pause", "resume", "delete", "delete_yes", "delete_no"]
 
 
 def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
@@ -78,31 +81,44 @@ async def toggle_searching(
         )
 
 
-class EditField(CallbackData, prefix="pedit"):
-    field: str  # name, skills, wants, bio, all
-
-
-FIELD_NAMES = {
+Field = Literal["name", "skills", "wants", "bio"]
+FIELDS: tuple[Field, ...] = get_args(Field)
+FIELD_NAMES: dict[Field, str] = {
     "name": "edit_name",
     "skills": "edit_skills",
     "wants": "edit_wants",
     "bio": "edit_bio",
 }
-FIELDS = tuple(FIELD_NAMES)
+
+
+class EditField(CallbackData, prefix="pedit"):
+    field: Field | Literal["all"]
 
 
 @router.callback_query(ProfileAction.filter(F.action == "edit"))
 async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str) -> None:
-    await query.answer()
+    """The card's buttons become the fields to edit (and Back), in place: one card, one
+    live keyboard, however often Edit is pressed."""
     builder = InlineKeyboardBuilder()
     for field in FIELDS:
         builder.button(text=text(lang, FIELD_NAMES[field]), callback_data=EditField(field=field))
     # starting over may change the role, which a team's owner or member cannot do here
     if await database.run(teams.of_member, me.id) is None:
         builder.button(text=text(lang, "edit_all"), callback_data=EditField(field="all"))
+    builder.button(text=text(lang, "edit_back"), callback_data=ProfileAction(action="card"))
     builder.adjust(2)
+    await query.answer(text(lang, "edit_which"))
     if isinstance(query.message, Message):
-        await query.message.answer(text(lang, "edit_which"), reply_markup=builder.as_markup())
+        await query.message.edit_reply_markup(reply_markup=builder.as_markup())
+
+
+@router.callback_query(ProfileAction.filter(F.action == "card"))
+async def back_to_card(query: CallbackQuery, database: Database, me: UserRow, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            await _card(database, me, lang), reply_markup=_markup(lang, me)
+        )
 
 
 @router.callback_query(EditField.filter(F.field.in_(FIELDS)))
@@ -127,11 +143,7 @@ async def edit_all(
         await query.answer(text(lang, "stale_button"))
         return
     await query.answer()
-    await state.clear()
-    await state.set_state(Registration.language)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
+    await start_registration(query, state, lang)
 
 
 @router.callback_query(ProfileAction.filter(F.action == "delete"))
