@@ -123,3 +123,17 @@ async def test_commands_in_groups_point_to_the_private_chat_and_show_nothing_per
         [PRESSED["en"]] * 3 + [PRESSED["ru"]]
     )
     assert telegram.unanswered_callbacks == []
+
+
+async def test_a_group_the_bot_may_not_write_to_is_no_failure(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    telegram.block_user(GROUP)  # sends there answer 403, as when the bot was removed
+    async with running(settings) as app:
+        telegram.send_text(1, "/search", chat_id=GROUP)
+        telegram.send_text(1, "/help")  # and the private chat goes on
+        await settle(telegram)
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert telegram.messages(GROUP) == []
+    assert telegram.last_message(1).text.startswith("/start — register")
+    assert failed == 0

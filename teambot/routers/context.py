@@ -11,6 +11,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Filter
 from aiogram.types import (
     CallbackQuery,
@@ -20,11 +21,14 @@ from aiogram.types import (
     TelegramObject,
     User,
 )
+from loguru import logger
 
 from teambot.adapters.database import Database
 from teambot.data import users
 from teambot.data.users import UserRow
 from teambot.texts import language_from_code, text
+
+log = logger.bind(actor="dispatch")
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -77,10 +81,14 @@ class PrivateChatsOnly(BaseMiddleware):
         button = InlineKeyboardButton(
             text=text(lang, "private_only_open"), url=f"https://t.me/{username}?start={payload}"
         )
-        await message.reply(
-            text(lang, "private_only"),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
-        )
+        try:
+            await message.reply(
+                text(lang, "private_only"),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
+            )
+        except (TelegramBadRequest, TelegramForbiddenError) as exc:
+            # muted there, or removed from the group since: nobody to tell
+            log.info("no answer in chat {}: {}", message.chat.id, exc.message)
 
 
 def _language(user: User) -> str:
