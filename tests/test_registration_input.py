@@ -165,20 +165,33 @@ async def test_typed_tags_can_be_taken_off_with_a_tap(
     assert "✓ c++" not in after.buttons
 
 
-async def test_edit_turns_the_card_buttons_into_fields_and_back(
+async def test_the_profile_card_changes_in_place_and_keeps_one_keyboard(
     telegram: FakeTelegram, settings: Settings
 ) -> None:
     ann = Person(telegram, 1, "en")
     async with running(settings):
         await register(telegram, 1, role="participant")
         await ann.say("/profile")
+        card = ann.last()
+        await ann.tap("Delete account")
+        asked = ann.last()
+        await ann.tap("No, keep it")
+        kept = ann.last()
         await ann.tap("Edit profile")
         fields = ann.last()
         await ann.tap("← Back")
-        card = ann.last()
+        back = ann.last()
         await ann.tap("Edit profile")
         await ann.tap("Skills")
         live = live_keyboards(telegram, 1)
+        ids = [m.message_id for m in telegram.messages(1)]
+    assert ids[-2:] == [card.message_id, ids[-1]]  # nothing sent but the skills prompt
+    assert card.buttons == ["Edit profile", "Pause searching", "Delete account"]
+    assert asked.message_id == card.message_id
+    assert asked.text.startswith("Delete your account?")
+    assert asked.buttons == ["Yes, delete", "No, keep it"]
+    assert (kept.message_id, kept.text, kept.buttons) == (card.message_id, card.text, card.buttons)
+    assert fields.message_id == card.message_id
     assert fields.buttons == [
         "Name",
         "Skills",
@@ -187,9 +200,11 @@ async def test_edit_turns_the_card_buttons_into_fields_and_back(
         "Everything (start over)",
         "← Back",
     ]
-    assert card.buttons == ["Edit profile", "Pause searching", "Delete account"]
+    assert (back.text, back.buttons) == (card.text, card.buttons)
     assert len(live) == 1 and live[0].text.startswith("What can you do?")
-    assert "What would you like to change?" in [a[1] for a in telegram.callback_answers]
+    answers = [a[1] for a in telegram.callback_answers]
+    assert "Kept. Nothing changed." in answers
+    assert "What would you like to change?" in answers
 
 
 # --- typed skills: taken, or refused with the reason

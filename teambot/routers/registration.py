@@ -118,7 +118,7 @@ async def start_from_join_link(
 ) -> None:
     token = team_rules.token_from_payload(command.args or "") or ""
     if me.registered:
-        await _leave_dialogue(message, state)
+        await leave_dialogue(message, state)
         await follow_join_link(bot, database, settings, me.id, lang, token)
         return
     target = await team_rules.link_target(database, me.id, token)
@@ -134,7 +134,7 @@ async def start_from_join_link(
 @router.message(CommandStart())
 async def start(message: Message, state: FSMContext, me: UserRow, lang: str) -> None:
     if me.registered:
-        await _leave_dialogue(message, state)
+        await leave_dialogue(message, state)
         await message.answer(text(lang, "menu", name=escape(me.display_name)))
         return
     await start_registration(message, state, lang)
@@ -145,7 +145,7 @@ async def cancel(message: Message, state: FSMContext, lang: str) -> None:
     if await state.get_state() is None:
         await message.answer(text(lang, "nothing_to_cancel"))
         return
-    await _leave_dialogue(message, state)
+    await leave_dialogue(message, state)
     await message.answer(text(lang, "cancelled"))
 
 
@@ -153,7 +153,7 @@ async def start_registration(
     event: Message | CallbackQuery, state: FSMContext, lang: str, *, join_token: str | None = None
 ) -> None:
     """The dialogue from its first step (/start, Start over, Edit → Everything)."""
-    await _leave_dialogue(event, state)
+    await leave_dialogue(event, state)
     if join_token is not None:
         await state.update_data(join_token=join_token)
     await state.set_state(Registration.language)
@@ -472,7 +472,7 @@ async def confirmed(
     try:
         draft = profiles.ProfileDraft.model_validate(data)
     except ValidationError:
-        await _leave_dialogue(query, state)
+        await leave_dialogue(query, state)
         await query.answer(text(lang, "stale_button"))
         return
     if data.get("editing"):
@@ -511,7 +511,7 @@ async def edit_field(
 ) -> None:
     """/profile → Edit → one field: that step of the dialogue, then the card to save."""
     lang = me.language
-    await _leave_dialogue(query, state)
+    await leave_dialogue(query, state)
     await state.set_data(
         {
             "lang": lang,
@@ -571,7 +571,7 @@ def _pressed(event: Message | CallbackQuery) -> Message | None:
     )
 
 
-async def _leave_dialogue(event: Message | CallbackQuery, state: FSMContext) -> None:
+async def leave_dialogue(event: Message | CallbackQuery, state: FSMContext) -> None:
     """Ends the dialogue, its last prompt's buttons with it."""
     pressed = _pressed(event)
     await _retire_prompt(event, state, keep=pressed.message_id if pressed else None)
@@ -609,7 +609,7 @@ async def _edit_or_send(
 
 async def _finish(query: CallbackQuery, state: FSMContext, body: str) -> None:
     """The dialogue's end: the pressed prompt becomes the outcome, without buttons."""
-    await _leave_dialogue(query, state)
+    await leave_dialogue(query, state)
     pressed = _pressed(query)
     if pressed is not None:
         await pressed.edit_text(body, reply_markup=None)
