@@ -67,7 +67,8 @@ def t(key: str, **values: object) -> str:
 
 
 def _prefix(key: str) -> str:
-    return t(key).split("{")[0][:30]
+    # the text before its first variable (Fluent shows a missing one as its bare name)
+    return t(key, max="\0", chosen="\0", name="\0").split("\0")[0][:30]
 
 
 @dataclass(frozen=True)
