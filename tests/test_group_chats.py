@@ -99,6 +99,8 @@ async def test_commands_in_groups_point_to_the_private_chat_and_show_nothing_per
     in_supergroup = telegram.messages(SUPERGROUP)
     assert [m.text for m in in_supergroup] == [ONLY_PRIVATE["en"]] * len(ANSWERED)
     assert [m.buttons for m in in_supergroup] == [[OPEN["en"]]] * len(ANSWERED)
+    # the bot's @username came with the one getMe the telegram actor made at start
+    assert len(telegram.calls_of("getMe")) == 1
     assert [_url(m) for m in in_supergroup] == [
         f"https://t.me/teambot_test_bot?start={payload}" for payload in ANSWERED.values()
     ]
