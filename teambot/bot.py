@@ -15,7 +15,7 @@ from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
 from teambot.routers import fallback_router, feature_routers
-from teambot.routers.context import UserContext
+from teambot.routers.context import PrivateChatsOnly, UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
 
 log = logger.bind(actor="dispatch")
@@ -28,9 +28,12 @@ def build_dispatcher(
     dispatcher = Dispatcher(
         storage=PostgresStorage(database), database=database, settings=settings, matcher=matcher
     )
+    # first: nothing of a group chat reaches the database or a router
+    private = PrivateChatsOnly(frozenset({*COMMANDS, *ADMIN_COMMANDS}))
     context = UserContext()
-    dispatcher.message.outer_middleware(context)
-    dispatcher.callback_query.outer_middleware(context)
+    for observer in (dispatcher.message, dispatcher.callback_query):
+        observer.outer_middleware(private)
+        observer.outer_middleware(context)
     routers = [*feature_routers(), *extra_routers, fallback_router()]
     for router in routers:
         _detach(router)
@@ -52,6 +55,9 @@ class UpdateHandler:
         self.bot = bot
         self.dispatcher = dispatcher
         self.storage = cast(PostgresStorage, dispatcher.storage)  # build_dispatcher's
+
+    def know_username(self, username: str | None) -> None:
+        self.dispatcher["bot_username"] = username
 
     def _language(self, work: Work) -> str:
         return language_from_code(work.user.language_code if work.user else None)
@@ -85,6 +91,7 @@ class UpdateHandler:
             await self.bot.send_message(update.message.chat.id, message)
 
 
+ADMIN_COMMANDS = ("stats", "ban", "unban")  # not in the menu
 COMMANDS = {
     "start": "cmd_start",
     "search": "cmd_search",

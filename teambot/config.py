@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     invites_per_day: int = Field(default=20, ge=1, le=1000)
     deleted_user_retention_days: int = Field(default=30, ge=1)
     # Telegram user ids of the moderators, comma-separated: 12345,67890
-    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # people, not groups: reports carry profiles, which never go to a group chat
+    admin_ids: Annotated[list[Annotated[int, Field(gt=0)]], NoDecode] = Field(default_factory=list)
 
     max_concurrent_updates: int = Field(default=64, ge=1, le=1000)
     poll_timeout_seconds: int = Field(default=25, ge=0, le=50)

@@ -61,17 +61,22 @@ log = logger.bind(actor="runtime")
 
 
 class TelegramActor:
-    """Owns the Bot API session: checks the token at start, closes the session at stop."""
+    """Owns the Bot API session: checks the token at start, closes the session at stop.
+    The bot's @username (from getMe) goes to `on_username` (the dispatcher's data: links
+    to the bot's private chat are built with it)."""
 
     # A certificate failure this many times in a row before the Bot API ever answered is a
     # setup problem to fix, not an outage to wait out: exit 78.
     CERTIFICATE_ATTEMPTS = 3
 
-    def __init__(self, bot: Bot, health: Health) -> None:
+    def __init__(
+        self, bot: Bot, health: Health, on_username: Callable[[str | None], None] = lambda _: None
+    ) -> None:
         self.bot = bot
         self.health = health
         self.reachability = reachability_of(bot)
         self.username: str | None = None
+        self.on_username = on_username
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         self.health.set_status("connecting to the Bot API")
@@ -109,6 +114,7 @@ class TelegramActor:
             await anyio.sleep(delay)
             delay = min(delay * 2, 30)
         self.username = me.username
+        self.on_username(me.username)
         log.info("connected as @{}", me.username)
 
 
@@ -202,7 +208,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
                 database, health, connect_timeout=settings.db_connect_timeout_seconds
             ).run,
         ),
-        ChildSpec("telegram", TelegramActor(bot, health).run),
+        ChildSpec("telegram", TelegramActor(bot, health, handler.know_username).run),
         ChildSpec(
             "pipeline",
             pipeline.run,

@@ -1221,9 +1221,10 @@ class FakeTelegram:
         username: str | None = None,
         language_code: str | None = "en",
         chat_id: int | None = None,
+        date: int | None = None,
     ) -> int:
-        """Queue a text message from a user (to their private chat unless chat_id is given);
-        returns the update_id."""
+        """Queue a text message from a user (to their private chat unless chat_id is given;
+        sent now unless `date` says when, in Unix seconds); returns the update_id."""
         user = self._user(user_id, first_name, last_name, username, language_code)
         chat = self._user_chat(user, user_id if chat_id is None else chat_id)
         with self._lock:
@@ -1233,7 +1234,7 @@ class FakeTelegram:
             "message_id": message_id,
             "from": user,
             "chat": chat,
-            "date": int(time.time()),
+            "date": int(time.time()) if date is None else date,
             "text": text,
         }
         command = _LEADING_COMMAND_RE.match(text)

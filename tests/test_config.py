@@ -101,3 +101,14 @@ def test_a_bad_proxy_url_is_one_line_without_its_password(tmp_path: Path) -> Non
     result = teambot("check-config", env={"BOT_TOKEN": TOKEN, "TELEGRAM_PROXY": good}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_admin_ids_are_people_not_groups(tmp_path: Path) -> None:
+    # reports carry a profile: a group's id (negative) would show it to the whole group
+    result = teambot(
+        "check-config", env={"BOT_TOKEN": TOKEN, "ADMIN_IDS": "42,-1001234567890"}, cwd=tmp_path
+    )
+    assert result.returncode == 78
+    assert result.stderr.strip() == (
+        "teambot: bad configuration: ADMIN_IDS: Input should be greater than 0"
+    )

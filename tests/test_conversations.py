@@ -392,7 +392,7 @@ async def test_a_double_tap_on_done_does_not_skip_the_next_step(
         telegram.send_text(1, "python")
         await settle(telegram)
         telegram.press(1, "Done ✓")  # both taps on the skills message
-        telegram.press(1, "python")
+        telegram.press(1, "✓ python")
         telegram.press(1, "Done ✓")
         await settle(telegram)
         prompt = telegram.last_message(1)

@@ -300,6 +300,17 @@ closed_expired = ⌛ Expired without an answer
 
 
 ## Registration input, profile and group chats
+tags_not_tags = Not taken: { $tags }: a skill is written with letters and digits.
+tags_too_long = Not taken: { $tags }: a skill is up to { $max } characters.
+tags_repeated = Already on the list: { $tags }.
+tags_over_limit = Not added: { $tags }: the list holds at most { $max }. Remove one to add another.
+tags_and_more = { $tags } and { $more } more
+tags_text_too_long = That is too long for a list of skills. Send up to { $max } short skills, separated by commas.
+too_long_continued = That was the rest of the same long text (Telegram sent it in parts): { $length } characters in all; the limit is { $max }. Nothing is saved: please send a shorter text.
+edit_back = ← Back
+private_only = I work in private chats only, so that profiles and invitations stay between the people they concern. Tap below to talk to me.
+private_only_open = Open a private chat
+private_only_button = This works only in the private chat with me.
 
 
 ## Throttle, failures and stale buttons

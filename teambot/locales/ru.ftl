@@ -316,6 +316,30 @@ closed_expired = ⌛ Истекло без ответа
 
 
 ## Registration input, profile and group chats
+tags_not_tags = Не добавлено: { $tags } — навык пишется буквами и цифрами.
+tags_too_long = Не добавлено: { $tags } — навык не длиннее { $max } { $max ->
+    [one] символа
+   *[other] символов
+}.
+tags_repeated = Уже в списке: { $tags }.
+tags_over_limit = Не добавлено: { $tags } — в списке не больше { $max } { $max ->
+    [one] навыка
+   *[other] навыков
+}. Уберите один, чтобы добавить другой.
+tags_and_more = { $tags } и ещё { $more }
+tags_text_too_long = Для списка навыков это слишком длинно. Пришлите до { $max } { $max ->
+    [one] короткого навыка
+   *[other] коротких навыков
+} через запятую.
+too_long_continued = Это продолжение того же длинного текста (Telegram отправил его по частям): всего { $length } { $length ->
+    [one] символ
+    [few] символа
+   *[many] символов
+}, а можно не больше { $max }. Ничего не сохранено — пришлите текст короче.
+edit_back = ← Назад
+private_only = Я работаю только в личных сообщениях, чтобы профили и приглашения видели лишь те, кого они касаются. Нажмите кнопку ниже, чтобы написать мне.
+private_only_open = Открыть личный чат
+private_only_button = Это работает только в личном чате со мной.
 
 
 ## Throttle, failures and stale buttons

@@ -3,6 +3,8 @@ searching, and deleting the account with a confirmation."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -16,9 +18,9 @@ from teambot.config import Settings
 from teambot.data import teams, users
 from teambot.data.users import UserRow
 from teambot.routers.context import Registered
-from teambot.routers.registration import Registration, edit_field
+from teambot.routers.registration import edit_field, leave_dialogue, start_registration
 from teambot.routers.teams import announce_departure
-from teambot.routers.views import language_keyboard, user_card
+from teambot.routers.views import user_card
 from teambot.services import accounts
 from teambot.texts import text
 from teambot.utils import escape
@@ -30,7 +32,8 @@ router.callback_query.filter(Registered())
 
 
 class ProfileAction(CallbackData, prefix="prof"):
-    action: str  # edit, pause, resume, delete, delete_yes, delete_no
+    # card: back from the fields to edit to the card's own buttons
+    action: Literal["edit", "card", "pause", "resume", "delete", "delete_yes", "delete_no"]
 
 
 def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
@@ -72,37 +75,54 @@ async def toggle_searching(
         matcher.profile_changed(me.id)
     await query.answer(text(lang, "resumed" if searching else "paused"))
     fresh = await database.run(users.get, me.id)
-    if fresh is not None and isinstance(query.message, Message):
-        await query.message.edit_text(
-            await _card(database, fresh, lang), reply_markup=_markup(lang, fresh)
-        )
+    if fresh is not None:
+        await _replace(query, await _card(database, fresh, lang), _markup(lang, fresh))
 
 
-class EditField(CallbackData, prefix="pedit"):
-    field: str  # name, skills, wants, bio, all
+async def _replace(query: CallbackQuery, body: str, markup: InlineKeyboardMarkup | None) -> None:
+    """The pressed message becomes `body`: one card, one live keyboard (Edit, Delete and
+    their answers happen in place, however often they are pressed)."""
+    if isinstance(query.message, Message):
+        await query.message.edit_text(body, reply_markup=markup)
+    elif query.bot is not None:  # too old to edit, or deleted
+        await query.bot.send_message(query.from_user.id, body, reply_markup=markup)
 
 
-FIELD_NAMES = {
+Field = Literal["name", "skills", "wants", "bio"]
+FIELDS: tuple[Field, ...] = get_args(Field)
+FIELD_NAMES: dict[Field, str] = {
     "name": "edit_name",
     "skills": "edit_skills",
     "wants": "edit_wants",
     "bio": "edit_bio",
 }
-FIELDS = tuple(FIELD_NAMES)
+
+
+class EditField(CallbackData, prefix="pedit"):
+    field: Field | Literal["all"]
 
 
 @router.callback_query(ProfileAction.filter(F.action == "edit"))
 async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str) -> None:
-    await query.answer()
+    """The card's buttons become the fields to edit, and Back."""
     builder = InlineKeyboardBuilder()
     for field in FIELDS:
         builder.button(text=text(lang, FIELD_NAMES[field]), callback_data=EditField(field=field))
     # starting over may change the role, which a team's owner or member cannot do here
     if await database.run(teams.of_member, me.id) is None:
         builder.button(text=text(lang, "edit_all"), callback_data=EditField(field="all"))
+    builder.button(text=text(lang, "edit_back"), callback_data=ProfileAction(action="card"))
     builder.adjust(2)
-    if isinstance(query.message, Message):
-        await query.message.answer(text(lang, "edit_which"), reply_markup=builder.as_markup())
+    await query.answer(text(lang, "edit_which"))
+    await _replace(query, await _card(database, me, lang), builder.as_markup())
+
+
+@router.callback_query(ProfileAction.filter(F.action.in_({"card", "delete_no"})))
+async def back_to_card(
+    query: CallbackQuery, callback_data: ProfileAction, database: Database, me: UserRow, lang: str
+) -> None:
+    await query.answer(text(lang, "delete_kept") if callback_data.action == "delete_no" else None)
+    await _replace(query, await _card(database, me, lang), _markup(lang, me))
 
 
 @router.callback_query(EditField.filter(F.field.in_(FIELDS)))
@@ -127,48 +147,32 @@ async def edit_all(
         await query.answer(text(lang, "stale_button"))
         return
     await query.answer()
-    await state.clear()
-    await state.set_state(Registration.language)
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
+    await start_registration(query, state, lang)
 
 
 @router.callback_query(ProfileAction.filter(F.action == "delete"))
 async def ask_delete(
     query: CallbackQuery, database: Database, me: UserRow, lang: str, settings: Settings
 ) -> None:
+    """The card asks, in place: No brings the card back."""
     builder = InlineKeyboardBuilder()
     builder.button(text=text(lang, "delete_yes"), callback_data=ProfileAction(action="delete_yes"))
     builder.button(text=text(lang, "delete_no"), callback_data=ProfileAction(action="delete_no"))
     await query.answer()
-    if isinstance(query.message, Message):
-        body = text(lang, "delete_confirm", days=settings.deleted_user_retention_days)
-        team = await database.run(teams.owned_by, me.id)
-        if team is not None:
-            body += "\n" + text(lang, "delete_confirm_team", team=escape(team.name))
-        await query.message.answer(body, reply_markup=builder.as_markup())
+    body = text(lang, "delete_confirm", days=settings.deleted_user_retention_days)
+    team = await database.run(teams.owned_by, me.id)
+    if team is not None:
+        body += "\n" + text(lang, "delete_confirm_team", team=escape(team.name))
+    await _replace(query, body, builder.as_markup())
 
 
-@router.callback_query(ProfileAction.filter(F.action.in_({"delete_yes", "delete_no"})))
+@router.callback_query(ProfileAction.filter(F.action == "delete_yes"))
 async def delete(
-    query: CallbackQuery,
-    callback_data: ProfileAction,
-    state: FSMContext,
-    database: Database,
-    bot: Bot,
-    me: UserRow,
-    lang: str,
+    query: CallbackQuery, state: FSMContext, database: Database, bot: Bot, me: UserRow, lang: str
 ) -> None:
+    departure = await accounts.delete(database, me.id)
+    await leave_dialogue(query, state)  # a half-done edit, its buttons with it
     await query.answer()
-    departure = None
-    if callback_data.action == "delete_no":
-        body = text(lang, "delete_kept")
-    else:
-        departure = await accounts.delete(database, me.id)
-        await state.clear()
-        body = text(lang, "deleted")
-    if isinstance(query.message, Message):
-        await query.message.edit_text(body)
+    await _replace(query, text(lang, "deleted"), None)
     if departure is not None:
         await announce_departure(bot, departure, me)

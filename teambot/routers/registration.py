@@ -6,16 +6,18 @@ request; a newcomer registers first and the request goes out when they confirm."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from contextlib import suppress
+from typing import Annotated, Literal, get_args
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
@@ -23,6 +25,7 @@ from teambot.config import Settings
 from teambot.data import users
 from teambot.data.teams import TeamRow
 from teambot.data.users import UserRow
+from teambot.routers.long_text import refused_as_too_long
 from teambot.routers.teams import follow_join_link
 from teambot.routers.views import (
     ROLE_NAMES,
@@ -52,23 +55,43 @@ class Registration(StatesGroup):
     confirm = State()
 
 
+Role = Literal["participant", "cofounder", "team"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
 class RoleChoice(CallbackData, prefix="role"):
-    role: str
+    role: Role
+
+
+TagField = Literal["skills", "looking_for"]
 
 
 class TagToggle(CallbackData, prefix="tag"):
     # the field it belongs to: a second tap on the skills message, handled after the
     # dialogue moved on to "looking for", must not change what the person looks for
-    field: str  # skills, looking_for
-    tag: str
+    field: TagField
+    tag: Annotated[str, Field(min_length=1, max_length=skill_tags.MAX_TAG_LENGTH)]
 
 
 class Step(CallbackData, prefix="step"):
-    action: str  # keep_name, skills_done, looking_for_done, skip, confirm, restart, discard
+    action: Literal[
+        "keep_name", "skills_done", "looking_for_done", "skip", "confirm", "restart", "discard"
+    ]
 
 
-ROLES = ("participant", "cofounder", "team")
-TAG_FIELD = {Registration.skills.state: "skills", Registration.wants.state: "looking_for"}
+TAG_FIELD: dict[str | None, TagField] = {
+    Registration.skills.state: "skills",
+    Registration.wants.state: "looking_for",
+}
+# The message that shows the current step's buttons: when the step is asked again (a
+# refused answer, tags typed instead of tapped) or the dialogue moves on or starts over,
+# its buttons go, so no two keyboards of one dialogue can be pressed.
+PROMPT = "prompt"
+# A typed list of skills is at most this long; a longer text is no list of skills.
+MAX_TAGS_TEXT = skill_tags.MAX_SKILLS * (skill_tags.MAX_TAG_LENGTH + 2)
+# At most this many refused pieces are quoted back, each shortened to QUOTED characters.
+QUOTED_PIECES = 5
+QUOTED = 24
 
 
 def _keyboard(*rows: Sequence[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
@@ -78,9 +101,7 @@ def _keyboard(*rows: Sequence[tuple[str, CallbackData]]) -> InlineKeyboardMarkup
     return builder.as_markup()
 
 
-def _button(label: str, data: CallbackData) -> Any:
-    from aiogram.types import InlineKeyboardButton
-
+def _button(label: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=label, callback_data=data.pack())
 
 
@@ -96,30 +117,27 @@ async def start_from_join_link(
     lang: str,
 ) -> None:
     token = team_rules.token_from_payload(command.args or "") or ""
-    await state.clear()
     if me.registered:
+        await leave_dialogue(message, state)
         await follow_join_link(bot, database, settings, me.id, lang, token)
         return
     target = await team_rules.link_target(database, me.id, token)
     if target.team is None:
         await message.answer(text(lang, "team_link_invalid"))
+        await start_registration(message, state, lang)
     else:
-        # kept with the dialogue's state, so it survives a restart mid-registration too
-        await state.update_data(join_token=token)
         await message.answer(text(lang, "team_join_register", team=escape(target.team.name)))
-    await state.set_state(Registration.language)
-    await message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
+        # kept with the dialogue's state, so it survives a restart mid-registration too
+        await start_registration(message, state, lang, join_token=token)
 
 
 @router.message(CommandStart())
 async def start(message: Message, state: FSMContext, me: UserRow, lang: str) -> None:
     if me.registered:
-        await state.clear()
+        await leave_dialogue(message, state)
         await message.answer(text(lang, "menu", name=escape(me.display_name)))
         return
-    await state.clear()
-    await state.set_state(Registration.language)
-    await message.answer(text(lang, "choose_language"), reply_markup=language_keyboard())
+    await start_registration(message, state, lang)
 
 
 @router.message(Command("cancel"))
@@ -127,8 +145,19 @@ async def cancel(message: Message, state: FSMContext, lang: str) -> None:
     if await state.get_state() is None:
         await message.answer(text(lang, "nothing_to_cancel"))
         return
-    await state.clear()
+    await leave_dialogue(message, state)
     await message.answer(text(lang, "cancelled"))
+
+
+async def start_registration(
+    event: Message | CallbackQuery, state: FSMContext, lang: str, *, join_token: str | None = None
+) -> None:
+    """The dialogue from its first step (/start, Start over, Edit → Everything)."""
+    await leave_dialogue(event, state)
+    if join_token is not None:
+        await state.update_data(join_token=join_token)
+    await state.set_state(Registration.language)
+    await _send(event, state, text(lang, "choose_language"), language_keyboard())
 
 
 @router.callback_query(Registration.language, LanguageChoice.filter())
@@ -138,30 +167,31 @@ async def chose_language(
     state: FSMContext,
     database: Database,
 ) -> None:
-    lang = callback_data.code if callback_data.code in ("en", "ru") else "en"
+    lang = callback_data.code
     await database.run(users.set_language, query.from_user.id, lang)
     await state.update_data(lang=lang)
     await state.set_state(Registration.role)
     await query.answer()
     await _edit_or_send(
         query,
+        state,
         text(lang, "choose_role"),
         _keyboard(*[[(text(lang, ROLE_NAMES[role]), RoleChoice(role=role))] for role in ROLES]),
     )
 
 
-@router.callback_query(Registration.role, RoleChoice.filter(F.role.in_(ROLES)))
+@router.callback_query(Registration.role, RoleChoice.filter())
 async def chose_role(query: CallbackQuery, callback_data: RoleChoice, state: FSMContext) -> None:
     data = await state.update_data(user_type=callback_data.role)
     lang = data["lang"]
     await state.set_state(Registration.name)
     await query.answer()
+    await _edit_or_send(query, state, text(lang, "ask_name"), _name_keyboard(query, lang))
+
+
+def _name_keyboard(query: CallbackQuery, lang: str) -> InlineKeyboardMarkup:
     name = query.from_user.full_name[: profiles.MAX_NAME]
-    await _edit_or_send(
-        query,
-        text(lang, "ask_name"),
-        _keyboard([(text(lang, "keep_name", name=name), Step(action="keep_name"))]),
-    )
+    return _keyboard([(text(lang, "keep_name", name=name), Step(action="keep_name"))])
 
 
 @router.callback_query(Registration.name, Step.filter(F.action == "keep_name"))
@@ -171,12 +201,16 @@ async def kept_name(query: CallbackQuery, state: FSMContext) -> None:
     await _after_name(query, state, name)
 
 
-@router.message(Registration.name, F.text)
+# A command is never an answer: "/search" typed at "your name?" is the command.
+@router.message(Registration.name, F.text, ~F.text.startswith("/"))
 async def typed_name(message: Message, state: FSMContext) -> None:
     lang = (await state.get_data())["lang"]
-    name = profiles.clean_name(message.text or "")
-    if name is None:
-        await message.answer(text(lang, "name_invalid"))
+    name = " ".join((message.text or "").split())
+    refusal = text(lang, "name_invalid")
+    if await refused_as_too_long(message, state, name, profiles.MAX_NAME, refusal, lang):
+        return
+    if not name:
+        await message.answer(refusal)
         return
     await _after_name(message, state, name)
 
@@ -194,8 +228,7 @@ async def _after_name(event: Message | CallbackQuery, state: FSMContext, name: s
 async def _show_tags(event: Message | CallbackQuery, state: FSMContext, *, edit: bool) -> None:
     data = await state.get_data()
     lang = data["lang"]
-    current = await state.get_state()
-    field = TAG_FIELD[current or ""]
+    field = TAG_FIELD[await state.get_state()]
     chosen: list[str] = data.get(field, [])
     prompt = "ask_skills" if field == "skills" else "ask_wants"
     body = text(lang, prompt, max=skill_tags.MAX_SKILLS, chosen=tags_line(lang, chosen))
@@ -204,26 +237,44 @@ async def _show_tags(event: Message | CallbackQuery, state: FSMContext, *, edit:
         label = f"✓ {tag}" if tag in chosen else tag
         builder.button(text=label, callback_data=TagToggle(field=field, tag=tag))
     builder.adjust(3)
-    builder.row(_button(text(lang, "done"), Step(action=f"{field}_done")))
+    # typed tags get a button too, to take them off again (when their data fits Telegram's
+    # 64 bytes: up to 24 Cyrillic letters)
+    typed = [
+        _button(f"✓ {tag}", TagToggle(field=field, tag=tag))
+        for tag in chosen
+        if tag not in skill_tags.CURATED and _fits(TagToggle(field=field, tag=tag))
+    ]
+    for first in range(0, len(typed), 3):
+        builder.row(*typed[first : first + 3])
+    done = Step(action="skills_done" if field == "skills" else "looking_for_done")
+    builder.row(_button(text(lang, "done"), done))
     markup = builder.as_markup()
     if edit and isinstance(event, CallbackQuery):
-        await _edit_or_send(event, body, markup)
+        await _edit_or_send(event, state, body, markup)
     else:
-        await _send(event, body, markup)
+        await _send(event, state, body, markup)
+
+
+def _fits(data: CallbackData) -> bool:
+    try:
+        data.pack()
+    except ValueError:  # longer than 64 bytes
+        return False
+    return True
 
 
 @router.callback_query(Registration.skills, TagToggle.filter(F.field == "skills"))
 @router.callback_query(Registration.wants, TagToggle.filter(F.field == "looking_for"))
 async def toggled_tag(query: CallbackQuery, callback_data: TagToggle, state: FSMContext) -> None:
     data = await state.get_data()
-    field = TAG_FIELD[await state.get_state() or ""]
+    field = TAG_FIELD[await state.get_state()]
     chosen: list[str] = list(data.get(field, []))
-    tag = skill_tags.normalize_tag(callback_data.tag)
-    if tag is None:
-        await query.answer(text(data["lang"], "stale_button"))
-        return
+    tag = callback_data.tag
     if tag in chosen:
         chosen.remove(tag)
+    elif tag not in skill_tags.CURATED:  # no button offers it: forged
+        await query.answer(text(data["lang"], "stale_button"))
+        return
     elif len(chosen) >= skill_tags.MAX_SKILLS:
         await query.answer(text(data["lang"], "skills_full", max=skill_tags.MAX_SKILLS))
         return
@@ -234,21 +285,62 @@ async def toggled_tag(query: CallbackQuery, callback_data: TagToggle, state: FSM
     await _show_tags(query, state, edit=True)
 
 
-@router.message(Registration.skills, F.text)
-@router.message(Registration.wants, F.text)
+@router.message(Registration.skills, F.text, ~F.text.startswith("/"))
+@router.message(Registration.wants, F.text, ~F.text.startswith("/"))
 async def typed_tags(message: Message, state: FSMContext) -> None:
     data = await state.get_data()
     lang = data["lang"]
-    field = TAG_FIELD[await state.get_state() or ""]
-    tags = skill_tags.parse_tags(message.text or "")
-    if not tags:
-        await message.answer(text(lang, "skills_refused", text=escape((message.text or "")[:64])))
+    field = TAG_FIELD[await state.get_state()]
+    raw = message.text or ""
+    refusal = text(lang, "tags_text_too_long", max=skill_tags.MAX_SKILLS)
+    if await refused_as_too_long(message, state, raw, MAX_TAGS_TEXT, refusal, lang):
         return
-    kept, refused = skill_tags.merge(list(data.get(field, [])), tags)
-    await state.update_data({field: kept})
-    if refused:
-        await message.answer(text(lang, "skills_full", max=skill_tags.MAX_SKILLS))
-    await _show_tags(message, state, edit=False)
+    typed = skill_tags.read_tags(raw)
+    if not typed.tags and not typed.refused:  # only commas and spaces
+        typed = skill_tags.TypedTags([], [(raw.strip(), skill_tags.Refusal.NOT_A_TAG)], [])
+    chosen: list[str] = list(data.get(field, []))
+    merged = skill_tags.merge(chosen, typed.tags)
+    await state.update_data({field: merged.kept})
+    notes = _tag_notes(lang, typed, merged)
+    if notes:
+        await message.answer("\n".join(notes))
+    if merged.kept != chosen:  # else the prompt above still shows the list as it is
+        await _show_tags(message, state, edit=False)
+
+
+def _tag_notes(lang: str, typed: skill_tags.TypedTags, merged: skill_tags.Merged) -> list[str]:
+    """One line for each way a typed piece was not added: nothing typed vanishes unsaid."""
+    not_tags = [piece for piece, why in typed.refused if why is skill_tags.Refusal.NOT_A_TAG]
+    too_long = [piece for piece, why in typed.refused if why is skill_tags.Refusal.TOO_LONG]
+    repeated = list(dict.fromkeys([*merged.already, *typed.repeated]))
+    notes = []
+    if not_tags:
+        notes.append(text(lang, "tags_not_tags", tags=_quoted(lang, not_tags)))
+    if too_long:
+        notes.append(
+            text(lang, "tags_too_long", tags=_quoted(lang, too_long), max=skill_tags.MAX_TAG_LENGTH)
+        )
+    if repeated:
+        notes.append(text(lang, "tags_repeated", tags=_quoted(lang, repeated)))
+    if merged.over_limit:
+        notes.append(
+            text(
+                lang,
+                "tags_over_limit",
+                tags=_quoted(lang, merged.over_limit),
+                max=skill_tags.MAX_SKILLS,
+            )
+        )
+    return notes
+
+
+def _quoted(lang: str, pieces: list[str]) -> str:
+    shown = ", ".join(
+        f"«{escape(p if len(p) <= QUOTED else p[: QUOTED - 1] + '…')}»"
+        for p in pieces[:QUOTED_PIECES]
+    )
+    more = len(pieces) - QUOTED_PIECES
+    return text(lang, "tags_and_more", tags=shown, more=more) if more > 0 else shown
 
 
 @router.callback_query(Registration.skills, Step.filter(F.action == "skills_done"))
@@ -264,25 +356,29 @@ async def skills_done(query: CallbackQuery, state: FSMContext) -> None:
 @router.callback_query(Registration.wants, Step.filter(F.action == "looking_for_done"))
 async def wants_done(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
-    lang = data["lang"]
     await query.answer()
     if data.get("editing"):
         await _ask_confirmation(query, state)
         return
+    await _ask_bio(query, state, data["lang"])
+
+
+async def _ask_bio(event: Message | CallbackQuery, state: FSMContext, lang: str) -> None:
     await state.set_state(Registration.bio)
     await _send(
-        query,
+        event,
+        state,
         text(lang, "ask_bio", max=profiles.MAX_BIO),
         _keyboard([(text(lang, "skip"), Step(action="skip"))]),
     )
 
 
-@router.message(Registration.bio, F.text)
+@router.message(Registration.bio, F.text, ~F.text.startswith("/"))
 async def typed_bio(message: Message, state: FSMContext) -> None:
     lang = (await state.get_data())["lang"]
     bio = (message.text or "").strip()
-    if len(bio) > profiles.MAX_BIO:
-        await message.answer(text(lang, "bio_too_long", length=len(bio), max=profiles.MAX_BIO))
+    refusal = text(lang, "bio_too_long", length=len(bio), max=profiles.MAX_BIO)
+    if await refused_as_too_long(message, state, bio, profiles.MAX_BIO, refusal, lang):
         return
     await _after_bio(message, state, bio)
 
@@ -297,34 +393,38 @@ async def _after_bio(event: Message | CallbackQuery, state: FSMContext, bio: str
     data = await state.update_data(bio=bio)
     if data["user_type"] == "team" and not data.get("editing"):
         await state.set_state(Registration.team_name)
-        await _send(event, text(data["lang"], "ask_team_name"))
+        await _send(event, state, text(data["lang"], "ask_team_name"))
     else:
         await _ask_confirmation(event, state)
 
 
-@router.message(Registration.team_name, F.text)
+@router.message(Registration.team_name, F.text, ~F.text.startswith("/"))
 async def typed_team_name(message: Message, state: FSMContext) -> None:
     lang = (await state.get_data())["lang"]
     name = " ".join((message.text or "").split())
-    if not 1 <= len(name) <= profiles.MAX_TEAM_NAME:
-        await message.answer(text(lang, "team_name_invalid"))
+    refusal = text(lang, "team_name_invalid")
+    if await refused_as_too_long(message, state, name, profiles.MAX_TEAM_NAME, refusal, lang):
+        return
+    if not name:
+        await message.answer(refusal)
         return
     await state.update_data(team_name=name)
     await state.set_state(Registration.team_description)
-    await message.answer(
+    await _send(
+        message,
+        state,
         text(lang, "ask_team_description", max=profiles.MAX_TEAM_DESCRIPTION),
-        reply_markup=_keyboard([(text(lang, "skip"), Step(action="skip"))]),
+        _keyboard([(text(lang, "skip"), Step(action="skip"))]),
     )
 
 
-@router.message(Registration.team_description, F.text)
+@router.message(Registration.team_description, F.text, ~F.text.startswith("/"))
 async def typed_team_description(message: Message, state: FSMContext) -> None:
     lang = (await state.get_data())["lang"]
     description = (message.text or "").strip()
-    if len(description) > profiles.MAX_TEAM_DESCRIPTION:
-        await message.answer(
-            text(lang, "bio_too_long", length=len(description), max=profiles.MAX_TEAM_DESCRIPTION)
-        )
+    limit = profiles.MAX_TEAM_DESCRIPTION
+    refusal = text(lang, "bio_too_long", length=len(description), max=limit)
+    if await refused_as_too_long(message, state, description, limit, refusal, lang):
         return
     await state.update_data(team_description=description)
     await _ask_confirmation(message, state)
@@ -345,6 +445,7 @@ async def _ask_confirmation(event: Message | CallbackQuery, state: FSMContext) -
     card = profile_card(lang, **draft.model_dump())
     await _send(
         event,
+        state,
         text(lang, "confirm_profile", card=card),
         _keyboard(
             [
@@ -371,7 +472,7 @@ async def confirmed(
     try:
         draft = profiles.ProfileDraft.model_validate(data)
     except ValidationError:
-        await state.clear()
+        await leave_dialogue(query, state)
         await query.answer(text(lang, "stale_button"))
         return
     if data.get("editing"):
@@ -379,10 +480,9 @@ async def confirmed(
     else:
         await profiles.register(database, query.from_user.id, draft)
     matcher.profile_changed(query.from_user.id)
-    await state.clear()
     await query.answer()
-    await _edit_or_send(
-        query, text(lang, "profile_updated" if data.get("editing") else "registered"), None
+    await _finish(
+        query, state, text(lang, "profile_updated" if data.get("editing") else "registered")
     )
     join_token = data.get("join_token")
     if isinstance(join_token, str):
@@ -392,9 +492,18 @@ async def confirmed(
 @router.callback_query(Registration.confirm, Step.filter(F.action == "discard"))
 async def discarded(query: CallbackQuery, state: FSMContext) -> None:
     lang = (await state.get_data())["lang"]
-    await state.clear()
     await query.answer()
-    await _edit_or_send(query, text(lang, "delete_kept"), None)
+    await _finish(query, state, text(lang, "delete_kept"))
+
+
+@router.callback_query(Registration.confirm, Step.filter(F.action == "restart"))
+async def restarted(query: CallbackQuery, state: FSMContext) -> None:
+    data = await state.get_data()
+    await query.answer()
+    join_token = data.get("join_token")  # starting over still ends in the request
+    await start_registration(
+        query, state, data["lang"], join_token=join_token if isinstance(join_token, str) else None
+    )
 
 
 async def edit_field(
@@ -402,7 +511,7 @@ async def edit_field(
 ) -> None:
     """/profile → Edit → one field: that step of the dialogue, then the card to save."""
     lang = me.language
-    await state.clear()
+    await leave_dialogue(query, state)
     await state.set_data(
         {
             "lang": lang,
@@ -418,53 +527,91 @@ async def edit_field(
     )
     if field == "name":
         await state.set_state(Registration.name)
-        name = query.from_user.full_name[: profiles.MAX_NAME]
-        await _send(
-            query,
-            text(lang, "ask_name"),
-            _keyboard([(text(lang, "keep_name", name=name), Step(action="keep_name"))]),
-        )
+        await _send(query, state, text(lang, "ask_name"), _name_keyboard(query, lang))
     elif field in ("skills", "wants"):
         await state.set_state(Registration.skills if field == "skills" else Registration.wants)
         await _show_tags(query, state, edit=False)
     else:
-        await state.set_state(Registration.bio)
-        await _send(
-            query,
-            text(lang, "ask_bio", max=profiles.MAX_BIO),
-            _keyboard([(text(lang, "skip"), Step(action="skip"))]),
-        )
+        await _ask_bio(query, state, lang)
 
 
-@router.callback_query(Registration.confirm, Step.filter(F.action == "restart"))
-async def restarted(query: CallbackQuery, state: FSMContext) -> None:
-    data = await state.get_data()
-    lang = data["lang"]
-    await query.answer()
+# --- the step's one live keyboard
+
+
+def _bot(event: Message | CallbackQuery) -> Bot:
+    if event.bot is None:  # aiogram binds every update it parses to its bot
+        raise RuntimeError("an update without its bot")
+    return event.bot
+
+
+def _chat_id(event: Message | CallbackQuery) -> int:
+    # private chats only (routers/context.py): a person's chat is their id
+    return event.chat.id if isinstance(event, Message) else event.from_user.id
+
+
+async def _retire_prompt(
+    event: Message | CallbackQuery, state: FSMContext, keep: int | None = None
+) -> None:
+    """Take the buttons off the dialogue's previous prompt (unless it is `keep`)."""
+    prompt = (await state.get_data()).get(PROMPT)
+    if isinstance(prompt, int) and prompt != keep:
+        # gone: the person deleted it, or it is too old to edit; its buttons went with it
+        # or answer "no longer active" (the state has moved on)
+        with suppress(TelegramBadRequest):
+            await _bot(event).edit_message_reply_markup(
+                chat_id=_chat_id(event), message_id=prompt, reply_markup=None
+            )
+
+
+def _pressed(event: Message | CallbackQuery) -> Message | None:
+    return (
+        event.message
+        if isinstance(event, CallbackQuery) and isinstance(event.message, Message)
+        else None
+    )
+
+
+async def leave_dialogue(event: Message | CallbackQuery, state: FSMContext) -> None:
+    """Ends the dialogue, its last prompt's buttons with it."""
+    pressed = _pressed(event)
+    await _retire_prompt(event, state, keep=pressed.message_id if pressed else None)
     await state.clear()
-    if isinstance(data.get("join_token"), str):  # starting over still ends in the request
-        await state.update_data(join_token=data["join_token"])
-    await state.set_state(Registration.language)
-    await _send(query, text(lang, "choose_language"), language_keyboard())
 
 
 async def _send(
-    event: Message | CallbackQuery, body: str, markup: InlineKeyboardMarkup | None = None
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    body: str,
+    markup: InlineKeyboardMarkup | None = None,
 ) -> None:
-    """The next step as a new message; the pressed message loses its buttons, so no
-    button of a finished step stays on screen."""
-    message = event.message if isinstance(event, CallbackQuery) else event
-    if isinstance(message, Message):
-        if isinstance(event, CallbackQuery) and message.reply_markup is not None:
-            await message.edit_reply_markup(reply_markup=None)
-        await message.answer(body, reply_markup=markup)
+    """The next step as a new message; the pressed message and the previous prompt lose
+    their buttons, so no button of a finished or repeated step stays on screen."""
+    pressed = _pressed(event)
+    if pressed is not None and pressed.reply_markup is not None:
+        await pressed.edit_reply_markup(reply_markup=None)
+    await _retire_prompt(event, state, keep=pressed.message_id if pressed else None)
+    sent = await _bot(event).send_message(_chat_id(event), body, reply_markup=markup)
+    await state.update_data({PROMPT: sent.message_id if markup is not None else None})
 
 
 async def _edit_or_send(
-    query: CallbackQuery, body: str, markup: InlineKeyboardMarkup | None
+    query: CallbackQuery, state: FSMContext, body: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     """Replace the message whose button was pressed, so old buttons cannot be pressed again."""
-    if isinstance(query.message, Message):
-        await query.message.edit_text(body, reply_markup=markup)
+    pressed = _pressed(query)
+    if pressed is None:
+        await _send(query, state, body, markup)
+        return
+    await _retire_prompt(query, state, keep=pressed.message_id)
+    await pressed.edit_text(body, reply_markup=markup)
+    await state.update_data({PROMPT: pressed.message_id if markup is not None else None})
+
+
+async def _finish(query: CallbackQuery, state: FSMContext, body: str) -> None:
+    """The dialogue's end: the pressed prompt becomes the outcome, without buttons."""
+    await leave_dialogue(query, state)
+    pressed = _pressed(query)
+    if pressed is not None:
+        await pressed.edit_text(body, reply_markup=None)
     else:
-        await query.bot.send_message(query.from_user.id, body, reply_markup=markup)  # type: ignore[union-attr]
+        await _bot(query).send_message(query.from_user.id, body)

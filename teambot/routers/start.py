@@ -29,7 +29,7 @@ async def chose_language(
     query: CallbackQuery, callback_data: LanguageChoice, database: Database
 ) -> None:
     # outside registration (that step has its own handler, matched first)
-    lang = callback_data.code if callback_data.code in ("en", "ru") else "en"
+    lang = callback_data.code
     await database.run(users.set_language, query.from_user.id, lang)
     await query.answer(text(lang, "language_set"))
     if isinstance(query.message, Message):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
@@ -29,7 +29,7 @@ ROLE_NAMES = {
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
-    code: str
+    code: Literal["en", "ru"]
 
 
 def language_keyboard() -> InlineKeyboardMarkup:
