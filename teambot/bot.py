@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, cast
 
-from aiogram import Bot, Dispatcher, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
-from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery
+from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery, TelegramObject
 from loguru import logger
+from pydantic import ValidationError
 
 from teambot.actors.matcher import Matcher
 from teambot.actors.work import PressAnswer, Throttled, Work
-from teambot.adapters.database import Database
+from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
@@ -36,6 +37,7 @@ def build_dispatcher(
     context = UserContext()
     dispatcher.message.outer_middleware(context)
     dispatcher.callback_query.outer_middleware(context)
+    dispatcher.callback_query.outer_middleware(RefuseInvalidPresses())
     routers = [*feature_routers(), *extra_routers, fallback_router()]
     for router in routers:
         _detach(router)
@@ -50,6 +52,40 @@ def _detach(router: Router) -> None:
     if parent is not None:
         parent.sub_routers.remove(router)
         router._parent_router = None
+
+
+INVALID_PRESS: tuple[type[BaseException], ...] = (*INVALID_VALUE_ERRORS, ValidationError)
+
+
+class RefuseInvalidPresses(BaseMiddleware):
+    """A safety net under every button: data no button of ours carries (a number out of
+    range, a row that does not exist) that got past a router's bounds is a forged or stale
+    press, and gets the fallback's neutral answer instead of an apology for a bug.
+
+    Nothing of it is kept: the unit of work that raised was rolled back, and the dialogue's
+    state is stored only when an update is handled without an error."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except INVALID_PRESS as exc:
+            if not isinstance(event, CallbackQuery):
+                raise
+            log.warning(
+                "button {!r} from user {} refused: {!r}",
+                (event.data or "")[:64],
+                event.from_user.id,
+                exc,
+            )
+            current = _press.get()
+            if current is None or current[1].open:
+                await event.answer(text(data["lang"], "stale_button"))
+            return None
 
 
 class RecordPressAnswers:

@@ -557,6 +557,7 @@ class FakeTelegram:
             self._usernames: dict[str, int] = {}
             self._callbacks: dict[str, bool] = {}  # query id -> answered
             self._callback_seq = itertools.count(1)
+            self._query_ids: dict[int, str] = {}  # update_id -> query id, of presses
             self._callback_answers: list[tuple[str, str | None, bool]] = []
             self._calls: list[ApiCall] = []
             self._faults: dict[str, deque[str]] = {}
@@ -1272,7 +1273,7 @@ class FakeTelegram:
                 if stored is not None
                 else {"chat": chat, "message_id": message_id, "date": 0}
             )
-        return self.enqueue_raw(
+        update_id = self.enqueue_raw(
             {
                 "callback_query": {
                     "id": query_id,
@@ -1283,6 +1284,14 @@ class FakeTelegram:
                 }
             }
         )
+        with self._lock:
+            self._query_ids[update_id] = query_id
+        return update_id
+
+    def callback_query_id(self, update_id: int) -> str:
+        """The id of the button press queued as update_id (callback_answers name it)."""
+        with self._lock:
+            return self._query_ids[update_id]
 
     def press(self, user_id: int, button_text: str, **kwargs: Any) -> int:
         """Press the button labelled button_text under the latest bot message in the user's

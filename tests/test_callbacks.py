@@ -5,13 +5,25 @@ does: tests/test_fake_telegram.py.)"""
 
 from __future__ import annotations
 
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
+
 import pytest
 from aiogram import F, Router
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery
+from loguru import logger
 
 from teambot.config import Settings
-from tests.conftest import running
+from teambot.services.skills import CURATED
+from teambot.texts import LANGUAGES, text
+from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
+from tests.test_conversations import settle
+from tests.test_teams import invite, join, seed
 
 pytestmark = pytest.mark.anyio
 
@@ -82,3 +94,262 @@ async def test_a_press_too_old_to_answer_gets_the_apology_as_a_message(
         await press_and_wait(telegram, 1, "late_failure", "en")
         [_, apology] = await telegram.wait_for_messages(1, 2)
     assert apology.text == APOLOGY["en"]
+
+
+# --- a fuzz over every kind of button the bot has
+
+
+def callback_classes() -> list[type[CallbackData]]:
+    """Every CallbackData the routers define (importing them registers the subclasses)."""
+    import teambot.routers  # noqa: F401 - the routers' modules define them
+
+    found: list[type[CallbackData]] = []
+    stack = list(CallbackData.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if cls.__module__.startswith("teambot."):
+            found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(found, key=lambda cls: cls.__prefix__)
+
+
+# The values each choice field takes in the bot's own keyboards, for fields that are still
+# plain `str`; a field typed as a Literal names its values itself.
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("inv", "action"): ("accept", "decline", "cancel"),
+    ("lang", "code"): ("en", "ru"),
+    ("tm", "action"): (
+        "name", "desc", "roles", "link", "revoke", "remove", "transfer", "rm_pick",
+        "tr_pick", "rm_yes", "tr_yes", "delete", "del_yes", "leave", "leave_yes", "no",
+    ),
+    ("tmr", "action"): ("accept", "decline"),
+    ("mod", "action"): ("ban",),
+    ("role", "role"): ("participant", "cofounder", "team"),
+    ("tag", "field"): ("skills", "looking_for"),
+    ("step", "action"): (
+        "keep_name", "skills_done", "looking_for_done", "skip", "confirm", "restart", "discard",
+    ),
+    ("prof", "action"): ("edit", "pause", "resume", "delete", "delete_yes", "delete_no"),
+    ("pedit", "field"): ("name", "skills", "wants", "bio", "all"),
+    ("card", "action"): ("connect", "next", "hide", "report", "send"),
+}  # fmt: skip
+FREE_TEXT = {("tag", "tag")}  # a tag may be any word a person could type
+PLAIN_DATA = ("resume",)  # buttons whose data is a plain string (the digest's Resume)
+# numbers no button carries: each must get the neutral answer, never reach the database
+BAD_NUMBERS = ("-1", "-9223372036854775808", "9223372036854775808", "1" * 30, "abc", "", "1.5")
+BAD_WORDS = ("", "🚀", "DROP TABLE users", "x" * 40, "None", "0")
+
+
+@dataclass(frozen=True)
+class Forged:
+    data: str
+    invalid: bool  # no button of ours carries it: the neutral answer is expected
+
+
+def choices_of(cls: type[CallbackData], name: str) -> tuple[str, ...] | None:
+    annotation = cls.model_fields[name].annotation
+    if get_origin(annotation) is Literal:
+        return tuple(str(value) for value in get_args(annotation))
+    return CHOICES.get((cls.__prefix__, name))
+
+
+def is_number(cls: type[CallbackData], name: str) -> bool:
+    annotation = cls.model_fields[name].annotation
+    return isinstance(annotation, type) and issubclass(annotation, int)
+
+
+def forge(rng: random.Random, cls: type[CallbackData], numbers: Sequence[int]) -> Forged:
+    sep = cls.__separator__
+    names = list(cls.model_fields)
+    parts: list[str] = []
+    for name in names:
+        if is_number(cls, name):
+            parts.append(str(rng.choice(numbers)))
+        else:
+            options = choices_of(cls, name) or ("python", "go", "rust", "Design")
+            parts.append(rng.choice(options))
+    invalid = False
+    how = rng.randrange(6)
+    if how == 1:  # one field spoiled
+        at = rng.randrange(len(names))
+        name = names[at]
+        if is_number(cls, name):
+            parts[at], invalid = rng.choice(BAD_NUMBERS), True
+        else:
+            parts[at] = rng.choice(BAD_WORDS)
+            invalid = choices_of(cls, name) is not None
+    elif how == 2:  # a field missing, or one too many
+        if rng.random() < 0.5 and len(parts) > 1 and cls.model_fields[names[-1]].is_required():
+            parts.pop()
+            invalid = True
+        else:
+            parts.append(rng.choice(("1", "x", "")))
+            invalid = True
+    data = sep.join([cls.__prefix__, *parts])
+    if how == 3:  # cut short
+        data = data[: rng.randrange(len(data))]
+        invalid = _unpacks(cls, data) is False
+    elif how == 4:  # padded to Telegram's 64 bytes
+        data = (data + sep + "9" * 64)[:64]
+        invalid = True
+    elif how == 5 and is_number(cls, names[-1]):  # the largest key there is
+        data = sep.join([cls.__prefix__, *parts[:-1], str(2**63 - 1)])
+    return Forged(data, invalid)
+
+
+def _unpacks(cls: type[CallbackData], data: str) -> bool:
+    try:
+        cls.unpack(data)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def choice_fields(cls: type[CallbackData]) -> list[str]:
+    return [name for name in cls.model_fields if choices_of(cls, name) is not None]
+
+
+def every_choice(cls: type[CallbackData]) -> list[dict[str, str]]:
+    """Each combination of the class's choice fields' values."""
+    combos: list[dict[str, str]] = [{}]
+    for name in choice_fields(cls):
+        combos = [
+            {**combo, name: value} for combo in combos for value in choices_of(cls, name) or ()
+        ]
+    return combos
+
+
+def packed(cls: type[CallbackData], values: dict[str, str]) -> str:
+    return cls.__separator__.join([cls.__prefix__, *(values[name] for name in cls.model_fields)])
+
+
+def fill(
+    rng: random.Random, cls: type[CallbackData], numbers: Sequence[int], values: dict[str, str]
+) -> dict[str, str]:
+    """`values`, and for the other fields a number we might know or a tag."""
+    return {
+        name: values[name]
+        if name in values
+        else (str(rng.choice(numbers)) if is_number(cls, name) else rng.choice(CURATED))
+        for name in cls.model_fields
+    }
+
+
+def forged_presses(seed: int, random_count: int, numbers: Sequence[int]) -> list[Forged]:
+    """Every button kind with each choice and a bad number in each number field, a bad word
+    in each choice field, the prefixes alone, plain strings; then random ones."""
+    rng = random.Random(seed)
+    classes = callback_classes()
+    presses = [Forged(data, False) for data in PLAIN_DATA]
+    presses += [Forged(f"{data}:1", True) for data in PLAIN_DATA]
+    presses += [Forged(cls.__prefix__, True) for cls in classes]
+    presses += [Forged("nothing:we:know", True), Forged("é" * 32, True)]
+    bad_numbers = itertools.cycle(BAD_NUMBERS)
+    for cls in classes:
+        for combo in every_choice(cls):
+            for name in cls.model_fields:
+                if is_number(cls, name):
+                    data = packed(cls, fill(rng, cls, numbers, {**combo, name: next(bad_numbers)}))
+                    presses.append(Forged(data, True))
+        for name in choice_fields(cls):
+            for word in BAD_WORDS:
+                presses.append(Forged(packed(cls, fill(rng, cls, numbers, {name: word})), True))
+    while len(presses) < random_count:
+        presses.append(forge(rng, rng.choice(classes), numbers))
+    return presses
+
+
+class LogLines:
+    """Every log record of the bot while it runs, to look for tracebacks and failures."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def __enter__(self) -> LogLines:
+        self._sink = logger.add(self.records.append, level="DEBUG", format="{message}")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        logger.remove(self._sink)
+
+    def tracebacks(self) -> list[str]:
+        return [
+            f"{r.record['message']}: {r.record['exception']!r}"  # type: ignore[attr-defined]
+            for r in self.records
+            if r.record["exception"] is not None  # type: ignore[attr-defined]
+        ]
+
+    def errors(self) -> list[str]:
+        return [
+            r.record["message"]  # type: ignore[attr-defined]
+            for r in self.records
+            if r.record["level"].no >= logger.level("ERROR").no  # type: ignore[attr-defined]
+        ]
+
+
+async def test_forged_presses_of_every_kind_fail_nothing_and_get_one_neutral_answer(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    owner, member, applicant, cofounder, newcomer, admin, stranger = range(101, 108)
+    settings = make_settings(
+        telegram, database_url, admin_ids=[admin], rate_limit_presses_per_minute=600
+    )
+    url = settings.database_conninfo() or ""
+    team = seed(url, owner, role="team")
+    assert team is not None
+    seed(url, member)
+    join(url, team, member)
+    seed(url, applicant, lang="ru")
+    seed(url, cofounder, role="cofounder")
+    seed(url, admin)
+    request = invite(url, applicant, owner, team, "request")
+    connect = invite(url, cofounder, admin, None, "connect")
+    languages = {owner: "en", member: "en", applicant: "ru", cofounder: "en"}
+    languages |= {newcomer: "en", admin: "en", stranger: "en"}
+    numbers = [0, 1, 2, 3, team, request, connect, *languages]
+    presses = forged_presses(seed=20240509, random_count=300, numbers=numbers)
+    people = list(languages)
+    rng = random.Random(7)
+    pressed: dict[str, tuple[Forged, int]] = {}  # query id -> what and who
+    with LogLines() as log:
+        async with running(settings) as app:
+            # someone in the middle of registering, whose dialogue the presses meet
+            telegram.send_text(newcomer, "/start")
+            await telegram.wait_for_messages(newcomer, 1)
+            telegram.press(newcomer, "English")
+            await settle(telegram)
+            telegram.press(newcomer, "Participant")
+            await settle(telegram)
+            # real cards and keyboards under which the forged presses arrive
+            for person in people:
+                for command in ("/search", "/team", "/profile", "/invitations"):
+                    telegram.send_text(person, command, language_code=languages[person])
+            await settle(telegram)
+            chats = {person: telegram.messages(person) for person in people}
+            for forged in presses:
+                person = rng.choice(people)
+                # mostly under a message the bot sent; else one it cannot see (date 0)
+                message_id = rng.choice(chats[person]).message_id if rng.random() < 0.9 else 10**6
+                update_id = telegram.press_button(
+                    person, message_id, forged.data, language_code=languages[person]
+                )
+                pressed[telegram.callback_query_id(update_id)] = (forged, person)
+            await settle(telegram)
+            failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert failed == 0
+    assert log.tracebacks() == []
+    assert log.errors() == []
+    assert telegram.unanswered_callbacks == []
+    refused = [c.params for c in telegram.calls_of("answerCallbackQuery") if c.status != 200]
+    assert refused == []  # no press was answered twice
+    answers = {query_id: answer for query_id, answer, _ in telegram.callback_answers}
+    assert len(answers) == len(telegram.callback_answers)
+    assert set(pressed) <= set(answers)
+    # a forged press may have switched its presser's language (lang:ru is a real button)
+    neutral = {text(lang, "stale_button") for lang in LANGUAGES}
+    wrong = sorted(
+        f"{person} {forged.data!r}: {answers[query_id]!r}"
+        for query_id, (forged, person) in pressed.items()
+        if forged.invalid and answers[query_id] not in neutral
+    )
+    assert wrong == [], "\n".join(wrong)
