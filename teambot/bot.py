@@ -148,13 +148,18 @@ class UpdateHandler:
         if work.throttled is not None:
             await self._tell_throttled(work, work.throttled)
             return
-        with _tracking(work):
+        with _tracking(work) as query:
             try:
                 async with self.storage.handling(update.update_id):
                     await feed_update(self.dispatcher, self.bot, update)
             except DialogueStepReplayed:
                 # its answers went out when it was handled before a restart
                 log.info("update {} took its dialogue step before; not again", update.update_id)
+                return
+            if query is not None and work.press.open:
+                # nothing answered it (a banned user's press): stop the spinner at least
+                log.debug("press in update {} was not answered; answering", update.update_id)
+                await self.bot.answer_callback_query(query.id)
 
     async def _tell_throttled(self, work: Work, throttled: Throttled) -> None:
         if not throttled.tell or work.user is None:

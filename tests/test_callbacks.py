@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+import psycopg
 import pytest
 from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
@@ -94,6 +95,23 @@ async def test_a_press_too_old_to_answer_gets_the_apology_as_a_message(
         await press_and_wait(telegram, 1, "late_failure", "en")
         [_, apology] = await telegram.wait_for_messages(1, 2)
     assert apology.text == APOLOGY["en"]
+
+
+async def test_a_banned_persons_presses_are_answered_too(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = settings.database_conninfo() or ""
+    seed(url, 1)
+    with psycopg.connect(url) as conn:
+        conn.execute("update users set is_banned = true where id = 1")
+    async with running(settings):
+        telegram.press_button(1, 1, "prof:pause")
+        last = telegram.press_button(1, 1, "card:next:2:0")
+        await telegram.wait_confirmed(last)
+        await settle(telegram)
+    assert telegram.unanswered_callbacks == []
+    assert len(telegram.callback_answers) == 2
+    assert [m.text for m in telegram.messages(1)] == ["Your account is blocked by the moderators."]
 
 
 # --- a fuzz over every kind of button the bot has
