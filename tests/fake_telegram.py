@@ -238,6 +238,7 @@ class ApiCall:
     status: int
     at: float
     fault: str | None = None
+    result: Any = None  # what a successful call answered
 
 
 @dataclass(frozen=True)
@@ -723,7 +724,7 @@ class FakeTelegram:
             result = handler(params)
             if inspect.isawaitable(result):
                 result = await result
-            call.status = 200
+            call.status, call.result = 200, result
             return _json({"ok": True, "result": result}, 200)
         except ApiError as exc:
             call.status = exc.code
