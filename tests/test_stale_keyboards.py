@@ -273,7 +273,9 @@ async def test_no_stale_button_acts_and_every_press_is_answered(
     assert log.errors() == []
     assert telegram.unanswered_callbacks == []
     unknown = [
-        str(v) for v in sweep.violations if not v.button.data.startswith(tuple(KNOWN_ON_MAIN))
+        f"{v}: {v.changed}"
+        for v in sweep.violations
+        if not v.button.data.startswith(tuple(KNOWN_ON_MAIN))
     ]
     assert unknown == [], "\n".join(unknown)
     if sweep.violations:
