@@ -57,13 +57,17 @@ def _detach(router: Router) -> None:
 INVALID_PRESS: tuple[type[BaseException], ...] = (*INVALID_VALUE_ERRORS, ValidationError)
 
 
+class PressRefused(Exception):
+    """A press was refused as forged or stale, and answered so: the update is done."""
+
+
 class RefuseInvalidPresses(BaseMiddleware):
     """A safety net under every button: data no button of ours carries (a number out of
     range, a row that does not exist) that got past a router's bounds is a forged or stale
     press, and gets the fallback's neutral answer instead of an apology for a bug.
 
-    Nothing of it is kept: the unit of work that raised was rolled back, and the dialogue's
-    state is stored only when an update is handled without an error."""
+    The unit of work that raised was rolled back, and PressRefused unwinds the handling so
+    the dialogue's state is not stored either."""
 
     async def __call__(
         self,
@@ -85,7 +89,7 @@ class RefuseInvalidPresses(BaseMiddleware):
             current = _press.get()
             if current is None or current[1].open:
                 await event.answer(text(data["lang"], "stale_button"))
-            return None
+            raise PressRefused from None
 
 
 class RecordPressAnswers:
@@ -106,8 +110,9 @@ class RecordPressAnswers:
         press = current[1]
         try:
             result = await make_request(bot, method)
-        except TelegramBadRequest:
-            press.refused = True
+        except TelegramBadRequest as exc:
+            if "query is too old" in exc.message:  # also what a second answer gets
+                press.refused = True
             raise
         press.answered = True
         return result
@@ -155,6 +160,8 @@ class UpdateHandler:
             except DialogueStepReplayed:
                 # its answers went out when it was handled before a restart
                 log.info("update {} took its dialogue step before; not again", update.update_id)
+                return
+            except PressRefused:
                 return
             if query is not None and work.press.open:
                 # nothing answered it (a banned user's press): stop the spinner at least

@@ -17,7 +17,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 import psycopg
 import pytest
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from annotated_types import Ge, Gt, Le, Lt
 from loguru import logger
@@ -154,10 +156,16 @@ def database_refusing_router() -> Router:
     router = Router(name="refusing")
 
     @router.callback_query(F.data.startswith("big:"))
-    async def big(query: CallbackQuery, database: Database) -> None:
+    async def big(query: CallbackQuery, database: Database, state: FSMContext) -> None:
         number = int((query.data or "").split(":")[1])  # an unbounded field, as on main
+        await state.set_state("refusing:asked")  # a dialogue step the press would begin
         await database.run(lambda conn: conn.execute("select %s::bigint", (number,)))
         await query.answer("fine")
+
+    @router.message(StateFilter("refusing:asked"))
+    async def in_dialogue(message: Message, state: FSMContext) -> None:
+        await state.clear()
+        await message.answer("in the dialogue")
 
     @router.message(F.text.startswith("big "))
     async def typed_big(message: Message, database: Database) -> None:
@@ -172,17 +180,23 @@ async def test_a_press_whose_value_the_database_refuses_gets_the_neutral_answer(
 ) -> None:
     with LogLines() as log:
         async with running(settings, database_refusing_router()) as app:
-            telegram.press_button(1, 1, "big:5")
             telegram.press_button(1, 1, f"big:{2**64}")
+            telegram.send_text(1, "hello")  # the refused press began no dialogue
+            telegram.press_button(1, 1, "big:5")
+            telegram.send_text(1, "hello")  # a press that went through did
             telegram.send_text(1, f"big {2**64}")  # typed, it is a bug: an apology
             await settle(telegram)
             failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
     assert [answer for _, answer, _ in telegram.callback_answers] == [
-        "fine",
         "This button is no longer active.",
+        "fine",
     ]
     assert failed == 1
-    assert [m.text for m in telegram.messages(1)] == [APOLOGY["en"]]
+    assert [m.text for m in telegram.messages(1)] == [
+        text("en", "unknown_input"),
+        "in the dialogue",
+        APOLOGY["en"],
+    ]
     refused = [line for line in log.messages() if "refused" in line]
     assert refused == [
         f"button 'big:{2**64}' from user 1 refused: NumericValueOutOfRange('bigint out of range')"
