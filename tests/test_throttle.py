@@ -13,7 +13,7 @@ import pytest
 from aiogram.types import Update
 
 from teambot.actors.throttle import Throttle
-from teambot.config import Settings
+from teambot.config import ConfigError, Settings, load_settings
 from teambot.ledger import PendingUpdate
 from teambot.metrics import Metrics
 from teambot.runtime import App
@@ -195,3 +195,11 @@ async def test_the_wait_is_read_when_the_notice_goes_out_and_the_window_reopens(
     assert over.seconds_left() == 1  # asked later, it says less
     await anyio.sleep(1.05)
     assert throttle.check(pending(4)).throttled is None  # the window reopened
+
+
+def test_a_presses_budget_out_of_range_is_one_clear_line() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(require_token=False, rate_limit_presses_per_minute=0, _env_file=None)
+    assert refused.value.problems == [
+        "RATE_LIMIT_PRESSES_PER_MINUTE: Input should be greater than or equal to 1"
+    ]
