@@ -64,7 +64,10 @@ class Violation:
     changed: dict[str, tuple[list[str], list[str]]]
 
     def __str__(self) -> str:
-        return f"after {self.step}: {self.button.user} {self.button.data!r} changed {self.changed}"
+        changes = ", ".join(
+            f"{table} -{len(gone)} +{len(new)}" for table, (gone, new) in self.changed.items()
+        )
+        return f"after {self.step}: {self.button.user} {self.button.data!r} changed {changes}"
 
 
 def snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, list[str]]:
