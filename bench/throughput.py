@@ -192,6 +192,7 @@ def contender_settings(config: dict[str, Any]) -> Settings:
         # at most 100 a window; a 1 s window keeps the throttle's work without dropping
         # the benchmark's traffic (stock has no throttle at all)
         rate_limit_requests_per_minute=100,
+        rate_limit_presses_per_minute=100,
         rate_limit_window_seconds=1,
         # pacing under Telegram's 30 messages/s is for the real Telegram; the fake has no
         # flood limits and stock aiogram no pacing (--flood-control turns ours on)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from typing import Any, cast
 
-from aiogram import Bot, Dispatcher, Router
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
+from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery, TelegramObject
 from loguru import logger
+from pydantic import ValidationError
 
 from teambot.actors.matcher import Matcher
-from teambot.actors.work import Work
-from teambot.adapters.database import Database
+from teambot.actors.work import PressAnswer, Throttled, Work
+from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
@@ -34,6 +40,7 @@ def build_dispatcher(
     for observer in (dispatcher.message, dispatcher.callback_query):
         observer.outer_middleware(private)
         observer.outer_middleware(context)
+    dispatcher.callback_query.outer_middleware(RefuseInvalidPresses())
     routers = [*feature_routers(), *extra_routers, fallback_router()]
     for router in routers:
         _detach(router)
@@ -50,11 +57,94 @@ def _detach(router: Router) -> None:
         router._parent_router = None
 
 
+INVALID_PRESS: tuple[type[BaseException], ...] = (*INVALID_VALUE_ERRORS, ValidationError)
+
+
+class PressRefused(Exception):
+    """A press was refused as forged or stale, and answered so: the update is done."""
+
+
+class RefuseInvalidPresses(BaseMiddleware):
+    """A safety net under every button: data no button of ours carries (a number out of
+    range, a row that does not exist) that got past a router's bounds is a forged or stale
+    press, and gets the fallback's neutral answer instead of an apology for a bug.
+
+    The unit of work that raised was rolled back, and PressRefused unwinds the handling so
+    the dialogue's state is not stored either."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        except INVALID_PRESS as exc:
+            if not isinstance(event, CallbackQuery):
+                raise
+            log.warning(
+                "button {!r} from user {} refused: {!r}",
+                (event.data or "")[:64],
+                event.from_user.id,
+                exc,
+            )
+            current = _press.get()
+            if current is None or current[1].open:
+                await event.answer(text(data["lang"], "stale_button"))
+            raise PressRefused from None
+
+
+class RecordPressAnswers:
+    """Session middleware: notes whether the button press being handled got its answer.
+
+    Telegram takes one answerCallbackQuery per press and refuses a second (a refusal
+    IgnoreHarmlessRefusals, further out, turns into success). Innermost, so it sees each
+    attempt's own outcome."""
+
+    async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        current = _press.get()
+        if (
+            current is None
+            or not isinstance(method, AnswerCallbackQuery)
+            or method.callback_query_id != current[0]
+        ):
+            return await make_request(bot, method)
+        press = current[1]
+        try:
+            result = await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            if "query is too old" in exc.message:  # also what a second answer gets
+                press.refused = True
+            raise
+        press.answered = True
+        return result
+
+
+_press: ContextVar[tuple[str, PressAnswer] | None] = ContextVar("teambot_press", default=None)
+
+
+@contextmanager
+def _tracking(work: Work) -> Iterator[CallbackQuery | None]:
+    """Answers to the work's button press (if it is one) are noted in work.press."""
+    update = work.update
+    query = update.callback_query if update is not None else None
+    if query is None:
+        yield None
+        return
+    token = _press.set((query.id, work.press))
+    try:
+        yield query
+    finally:
+        _press.reset(token)
+
+
 class UpdateHandler:
     def __init__(self, bot: Bot, dispatcher: Dispatcher) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self.storage = cast(PostgresStorage, dispatcher.storage)  # build_dispatcher's
+        bot.session.middleware(RecordPressAnswers())
 
     def know_username(self, username: str | None) -> None:
         self.dispatcher["bot_username"] = username
@@ -66,27 +156,53 @@ class UpdateHandler:
         update = work.update
         if update is None:
             return
-        if work.throttled:
-            if work.retry_in is not None and work.user is not None:
-                await self.bot.send_message(
-                    work.user.id, text(self._language(work), "throttled", seconds=work.retry_in)
-                )
+        if work.throttled is not None:
+            await self._tell_throttled(work, work.throttled)
             return
-        try:
-            async with self.storage.handling(update.update_id):
-                await feed_update(self.dispatcher, self.bot, update)
-        except DialogueStepReplayed:
-            # its answers went out when it was handled before a restart
-            log.info("update {} took its dialogue step before; not again", update.update_id)
+        with _tracking(work) as query:
+            try:
+                async with self.storage.handling(update.update_id):
+                    await feed_update(self.dispatcher, self.bot, update)
+            except DialogueStepReplayed:
+                # its answers went out when it was handled before a restart
+                log.info("update {} took its dialogue step before; not again", update.update_id)
+                return
+            except PressRefused:
+                return
+            if query is not None and work.press.open:
+                # nothing answered it (a banned user's press): stop the spinner at least
+                log.debug("press in update {} was not answered; answering", update.update_id)
+                await self.bot.answer_callback_query(query.id)
+
+    async def _tell_throttled(self, work: Work, throttled: Throttled) -> None:
+        if not throttled.tell or work.user is None:
+            return
+        update = work.update
+        query = update.callback_query if update is not None else None
+        # the wait as it stands now, however long this notice took to get here
+        notice = text(self._language(work), "throttled", seconds=throttled.seconds_left())
+        if query is not None:
+            await self.bot.answer_callback_query(query.id, notice)
+            return
+        # TelegramForbiddenError: wrote in a group, never opened the private chat
+        with suppress(TelegramForbiddenError):
+            await self.bot.send_message(work.user.id, notice)
 
     async def on_failure(self, work: Work) -> None:
-        """Tell the user, briefly, that their last action did not go through."""
+        """Tell the user, briefly, that their last action did not go through: as the answer
+        to their button press while the press still takes one, else as a message."""
         update = work.update
         if update is None or work.user is None:
             return
         message = text(self._language(work), "failed")
-        if update.callback_query is not None:
-            await self.bot.answer_callback_query(update.callback_query.id, message)
+        with _tracking(work) as query:
+            if query is not None and work.press.open:
+                await self.bot.answer_callback_query(query.id, message)
+                if work.press.answered:
+                    return
+        if query is not None:
+            chat = query.message.chat.id if query.message is not None else query.from_user.id
+            await self.bot.send_message(chat, message)
         elif update.message is not None:
             await self.bot.send_message(update.message.chat.id, message)
 

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     log_file: Path | None = None
 
+    # per user and window: messages and commands; button presses have their own, larger
+    # budget (a registration is a few dozen taps that change the dialogue in place)
     rate_limit_requests_per_minute: int = Field(default=20, ge=1, le=100)
+    rate_limit_presses_per_minute: int = Field(default=60, ge=1, le=600)
     # The window is a minute in production; tests shorten it to see it reopen.
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
     cleanup_expired_invitations_hours: int = Field(default=72, ge=1)

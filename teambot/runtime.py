@@ -178,7 +178,10 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     pipeline = Pipeline(
         poller,
         Throttle(
-            settings.rate_limit_requests_per_minute, settings.rate_limit_window_seconds, metrics
+            settings.rate_limit_requests_per_minute,
+            settings.rate_limit_presses_per_minute,
+            settings.rate_limit_window_seconds,
+            metrics,
         ),
         Dispatch(
             handler.handle,

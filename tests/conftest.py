@@ -179,6 +179,7 @@ def make_settings(telegram: FakeTelegram, database_url: str, **overrides: Any) -
         "flood_control": False,
         # conversations press many buttons quickly; the throttle has tests of its own
         "rate_limit_requests_per_minute": 100,
+        "rate_limit_presses_per_minute": 600,
         "_env_file": None,
     }
     values.update(overrides)

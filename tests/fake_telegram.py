@@ -238,6 +238,7 @@ class ApiCall:
     status: int
     at: float
     fault: str | None = None
+    result: Any = None  # what a successful call answered
 
 
 @dataclass(frozen=True)
@@ -557,6 +558,7 @@ class FakeTelegram:
             self._usernames: dict[str, int] = {}
             self._callbacks: dict[str, bool] = {}  # query id -> answered
             self._callback_seq = itertools.count(1)
+            self._query_ids: dict[int, str] = {}  # update_id -> query id, of presses
             self._callback_answers: list[tuple[str, str | None, bool]] = []
             self._calls: list[ApiCall] = []
             self._faults: dict[str, deque[str]] = {}
@@ -723,7 +725,7 @@ class FakeTelegram:
             result = handler(params)
             if inspect.isawaitable(result):
                 result = await result
-            call.status = 200
+            call.status, call.result = 200, result
             return _json({"ok": True, "result": result}, 200)
         except ApiError as exc:
             call.status = exc.code
@@ -1278,7 +1280,7 @@ class FakeTelegram:
                 if stored is not None
                 else {"chat": chat, "message_id": message_id, "date": 0}
             )
-        return self.enqueue_raw(
+        update_id = self.enqueue_raw(
             {
                 "callback_query": {
                     "id": query_id,
@@ -1289,6 +1291,14 @@ class FakeTelegram:
                 }
             }
         )
+        with self._lock:
+            self._query_ids[update_id] = query_id
+        return update_id
+
+    def callback_query_id(self, update_id: int) -> str:
+        """The id of the button press queued as update_id (callback_answers name it)."""
+        with self._lock:
+            return self._query_ids[update_id]
 
     def press(self, user_id: int, button_text: str, **kwargs: Any) -> int:
         """Press the button labelled button_text under the latest bot message in the user's

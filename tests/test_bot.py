@@ -1,5 +1,6 @@
 """The whole bot in this process, against the fake Bot API and a real PostgreSQL, on both
-anyio backends: answers, per-user order, the throttle, confirmation and failures."""
+anyio backends: answers, per-user order, confirmation and failures (the throttle:
+tests/test_throttle.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from teambot.config import Settings
-from tests.conftest import make_settings, running
+from tests.conftest import running
 from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.anyio
@@ -101,28 +102,6 @@ async def test_updates_are_confirmed_only_after_they_are_handled(
     with psycopg.connect(settings.database_conninfo() or "") as conn:
         row = conn.execute("select count(*) from handled_updates").fetchone()
     assert row == (5,)
-
-
-async def test_throttle_lets_the_limit_through_then_tells_once_then_reopens(
-    telegram: FakeTelegram, database_url: str
-) -> None:
-    settings = make_settings(
-        telegram, database_url, rate_limit_requests_per_minute=20, rate_limit_window_seconds=2
-    )
-    async with running(settings):
-        for _ in range(30):
-            telegram.send_text(1, "/help")
-        telegram.send_text(2, "/help")  # someone else is not slowed down
-        await telegram.wait_for_messages(2, 1)
-        await telegram.wait_until(lambda: telegram.pending_update_count == 0, what="all confirmed")
-        replies = [m.text for m in telegram.messages(1)]
-        assert len(replies) == 21
-        assert replies[:20] == [replies[0]] * 20
-        assert replies[20].startswith("Slow down a little: try again in ")
-        await anyio.sleep(2.1)
-        telegram.send_text(1, "/help")
-        await telegram.wait_for_messages(1, 22)
-    assert telegram.messages(1)[21].text == replies[0]
 
 
 async def test_a_button_press_answered_too_late_still_does_what_it_asked(

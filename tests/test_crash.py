@@ -460,6 +460,7 @@ def crash_env(bot_env: dict[str, str]) -> dict[str, str]:
         **bot_env,
         "LOG_LEVEL": "INFO",
         "RATE_LIMIT_REQUESTS_PER_MINUTE": "100",  # people here tap quickly; never throttled
+        "RATE_LIMIT_PRESSES_PER_MINUTE": "600",
         "DIGEST_DELAY_SECONDS": "3600",  # no digests in the chats
     }
 

@@ -1,57 +1,85 @@
-"""The per-user throttle: a moving window of N updates per minute for each user.
+"""The per-user throttle: two budgets per user, each a moving window.
 
-Updates over the limit are dropped (and confirmed); the user hears about it once per window,
-not once per dropped update.
+Messages (commands and typed text) have the smaller one, RATE_LIMIT_REQUESTS_PER_MINUTE.
+Button presses have their own, larger one, RATE_LIMIT_PRESSES_PER_MINUTE: a registration
+alone is a few dozen taps on tags, Done and Skip that mostly change the dialogue's message
+in place, and a person doing it quickly must not be told to slow down; a script flooding
+either budget still is.
+
+Updates over a budget are dropped (and confirmed). A dropped button press is answered with
+the wait at once; for dropped messages the sender hears it once per window, not once per
+update. A dropped update gets a key of its own, so its notice goes out ahead of the
+sender's queued updates instead of behind their (paced) replies, and the wait it states is
+read from the window when the notice is sent.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from functools import partial
+from typing import Literal
 
 import anyio
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from loguru import logger
 
-from teambot.actors.work import Work, ordering_key, sender_of
+from teambot.actors.work import Throttled, Work, ordering_key, sender_of, unordered
 from teambot.ledger import PendingUpdate
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="throttle")
 
+Budget = Literal["message", "press"]
+
 
 class Throttle:
-    def __init__(self, requests: int, window_seconds: int, metrics: Metrics) -> None:
+    def __init__(self, messages: int, presses: int, window_seconds: int, metrics: Metrics) -> None:
         self._metrics = metrics
         # the sync limits API: its asyncio flavour does not run under trio
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._item = RateLimitItemPerSecond(requests, window_seconds)
+        self._budgets: dict[Budget, RateLimitItem] = {
+            "message": RateLimitItemPerSecond(messages, window_seconds),
+            "press": RateLimitItemPerSecond(presses, window_seconds),
+        }
+        self._window = float(window_seconds)
         self._told_until: dict[int, float] = {}
 
     def check(self, pending: PendingUpdate) -> Work:
         user = sender_of(pending.update)
-        key = ordering_key(pending, user)
-        if user is None or self._limiter.hit(self._item, str(user.id)):
-            return Work(pending, key, user)
-        now = time.time()
-        reset_at, _ = self._limiter.get_window_stats(self._item, str(user.id))
-        retry_in: int | None = max(1, math.ceil(reset_at - now))
-        if self._told_until.get(user.id, 0.0) > now:
-            retry_in = None
-        else:
-            self._prune(now)
-            self._told_until[user.id] = now + self._item.get_expiry()
+        if user is None:
+            return Work(pending, ordering_key(pending, user), user)
+        update = pending.update
+        budget: Budget = (
+            "press" if update is not None and update.callback_query is not None else "message"
+        )
+        if self._limiter.hit(self._budgets[budget], budget, str(user.id)):
+            return Work(pending, ordering_key(pending, user), user)
         self._metrics.updates_throttled.inc()
-        log.debug("user {} throttled (update {})", user.id, pending.update_id)
-        return Work(pending, key, user, throttled=True, retry_in=retry_in)
+        log.debug("user {} over the {} budget (update {})", user.id, budget, pending.update_id)
+        throttled = Throttled(
+            tell=budget == "press" or self._first_notice(user.id),
+            seconds_left=partial(self.seconds_left, budget, user.id),
+        )
+        return Work(pending, unordered(pending), user, throttled)
 
-    def _prune(self, now: float) -> None:
+    def seconds_left(self, budget: Budget, user_id: int) -> int:
+        """Seconds until the user's budget takes one more update (at least 1)."""
+        reset_at, _ = self._limiter.get_window_stats(self._budgets[budget], budget, str(user_id))
+        return max(1, math.ceil(reset_at - time.time()))
+
+    def _first_notice(self, user_id: int) -> bool:
+        now = time.time()
+        if self._told_until.get(user_id, 0.0) > now:
+            return False
         if len(self._told_until) > 10_000:
             self._told_until = {k: v for k, v in self._told_until.items() if v > now}
+        self._told_until[user_id] = now + self._window
+        return True
 
     async def run(
         self,

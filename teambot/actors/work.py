@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import Update, User
@@ -11,15 +12,38 @@ from teambot.ledger import PendingUpdate
 
 
 @dataclass(frozen=True)
+class Throttled:
+    """The update is over its sender's budget: it is dropped, and the sender hears the
+    wait. A button press is always answered (or its spinner turns on); a message is told
+    once per window, not once per dropped update."""
+
+    tell: bool
+    # Asked when the notice goes out, not when the update was throttled: the wait it
+    # states is the one left at that moment.
+    seconds_left: Callable[[], int]
+
+
+@dataclass
+class PressAnswer:
+    """Telegram takes one answerCallbackQuery per button press and refuses a second."""
+
+    answered: bool = False  # Telegram took an answer to this press
+    refused: bool = False  # Telegram refused one: answered before, or the press is too old
+
+    @property
+    def open(self) -> bool:
+        return not (self.answered or self.refused)
+
+
+@dataclass(frozen=True)
 class Work:
     pending: PendingUpdate
     # Updates with the same key are handled one after another, in arrival order.
     key: tuple[str, int]
     user: User | None
-    # Set when the user is over the rate limit: the update is dropped, and the user is
-    # told to wait this many seconds (None: already told in this window).
-    throttled: bool = False
-    retry_in: int | None = None
+    throttled: Throttled | None = None
+    # Filled in while the update is handled; an apology for a failure reads it.
+    press: PressAnswer = field(default_factory=PressAnswer, compare=False)
 
     @property
     def update(self) -> Update | None:
@@ -38,4 +62,9 @@ def sender_of(update: Update | None) -> User | None:
 def ordering_key(pending: PendingUpdate, user: User | None) -> tuple[str, int]:
     if user is not None:
         return ("user", user.id)
-    return ("update", pending.update_id)  # no sender: nothing to keep in order with
+    return unordered(pending)
+
+
+def unordered(pending: PendingUpdate) -> tuple[str, int]:
+    """A key of its own: handled beside the sender's other updates, not behind them."""
+    return ("update", pending.update_id)

@@ -35,6 +35,12 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     PoolTimeout,
     DatabaseUnavailable,
 )
+# Errors that mean "the values given do not fit": out of range for their column, or naming
+# a row that does not exist. From a button's data they mean a forged or stale button.
+INVALID_VALUE_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.DataError,
+    psycopg.errors.ForeignKeyViolation,
+)
 
 
 class Database:
