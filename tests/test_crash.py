@@ -35,9 +35,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from fluent.syntax import FluentParser
+from fluent.syntax import ast as fluent_ast
 
 from teambot.services.skills import parse_tags
-from teambot.texts import text
+from teambot.texts import locale_source, text
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_process import BotProcess, wait_ready
 
@@ -66,8 +68,23 @@ def t(key: str, **values: object) -> str:
     return text("en", key, **values)
 
 
+_ENGLISH = {
+    entry.id.name: entry
+    for entry in FluentParser().parse(locale_source("en")).body
+    if isinstance(entry, fluent_ast.Message)
+}
+
+
 def _prefix(key: str) -> str:
-    return t(key).split("{")[0][:30]
+    """The start of a message, up to its first variable."""
+    value = _ENGLISH[key].value
+    assert value is not None
+    start = ""
+    for element in value.elements:
+        if not isinstance(element, fluent_ast.TextElement):
+            break
+        start += element.value
+    return start[:30]
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,27 @@ PostgreSQL and the fake Bot API (the container shares the host's loopback)."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.fake_telegram import FakeTelegram
+from tests.ops import doc
 from tests.ops.tools import (
+    BUILD_OPTIONS,
+    OFFLINE_BASE,
+    PUBLIC_BASE,
+    ROOT,
     Forwarder,
     Podman,
+    bash,
     build_app_image,
     free_port,
     fresh_database,
+    podman_env,
+    registry_unreachable,
     version,
     wait_for,
 )
@@ -56,6 +66,23 @@ def bot(
     ]
     with podman.container(image, options) as name:
         yield name
+
+
+def test_builds_from_the_public_default_base(podman: Podman, tmp_path: Path) -> None:
+    """deploy.md's build command as a user runs it in a checkout: no build arguments, the
+    base pulled from its registry. Everywhere else the tests build on OFFLINE_BASE."""
+    unreachable = registry_unreachable(PUBLIC_BASE)
+    if unreachable:
+        pytest.skip(
+            f"no image registry reachable ({unreachable}): the Containerfile is built with "
+            f"--build-arg BASE_IMAGE={OFFLINE_BASE} instead (the other tests here)"
+        )
+    checkout = tmp_path / "teambot"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".git", ".venv", "data"))
+    build = doc.block("image-build", replace={"podman build ": f"podman build {BUILD_OPTIONS} "})
+    bash(build, cwd=checkout, env=podman_env(), timeout=900, what="image-build")
+    out = podman("run", "--rm", "localhost/teambot:latest", "--version").stdout.split()
+    assert out == ["teambot", version()], out
 
 
 def test_image_metadata(podman: Podman, image: str) -> None:

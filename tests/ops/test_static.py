@@ -9,12 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.tools import ROOT, run, tool, unavailable
+from tests.ops import doc
+from tests.ops.tools import (
+    COMPOSE_TRIXIE,
+    PUBLIC_BASE,
+    ROOT,
+    bash,
+    podman_env,
+    run,
+    tool,
+    unavailable,
+)
 
 pytestmark = pytest.mark.ops
 
 UNIT = ROOT / "systemd" / "teambot.service"
+BACKUP_UNITS = ("teambot-backup.service", "teambot-backup.timer", "teambot-backup-podman.service")
 QUADLET_DIR = ROOT / "deploy" / "quadlet"
+SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def test_unit_security_score_is_at_most_1_1() -> None:
@@ -28,18 +40,31 @@ def test_unit_security_score_is_at_most_1_1() -> None:
     assert result.stderr == "", result.stderr  # unknown keys and bad values show up here
 
 
+def test_backup_unit_security_score_is_at_most_1_2() -> None:
+    analyze = tool("systemd-analyze")
+    unit = ROOT / "systemd" / "teambot-backup.service"
+    result = run([analyze, "security", "--offline=true", "--threshold=12", str(unit)], check=False)
+    assert result.returncode == 0 and result.stderr == "", result.stdout + result.stderr
+
+
 def _skeleton_root(tmp_path: Path) -> Path:
-    """A --root for systemd-analyze verify: the ExecStart binary, the env file, the targets."""
+    """A --root for systemd-analyze verify: the ExecStart binaries where deploy.md installs
+    them, the env file, the targets."""
     root = tmp_path / "root"
     venv_bin = root / "opt/teambot/venv/bin"
     venv_bin.mkdir(parents=True)
     (venv_bin / "teambot").write_text("#!/bin/sh\n")
     (venv_bin / "teambot").chmod(0o755)
+    sbin = root / "usr/local/sbin"
+    sbin.mkdir(parents=True)
+    for script in (ROOT / "deploy" / "backup").iterdir():
+        shutil.copy(script, sbin / script.name)
     (root / "etc/teambot").mkdir(parents=True)
     (root / "etc/teambot/teambot.env").write_text("BOT_TOKEN=123456:" + "A" * 30 + "\n")
     units = root / "etc/systemd/system"
     units.mkdir(parents=True)
-    shutil.copy(UNIT, units / UNIT.name)
+    for unit in (ROOT / "systemd").iterdir():
+        shutil.copy(unit, units / unit.name)
     system = root / "usr/lib/systemd/system"
     system.mkdir(parents=True)
     host_units = next(
@@ -55,11 +80,33 @@ def _skeleton_root(tmp_path: Path) -> Path:
     return root
 
 
-def test_unit_verifies_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", ["teambot.service", *BACKUP_UNITS])
+def test_unit_verifies_cleanly(tmp_path: Path, unit: str) -> None:
     analyze = tool("systemd-analyze")
     root = _skeleton_root(tmp_path)
-    result = run([analyze, "verify", "--man=no", f"--root={root}", "teambot.service"], check=False)
+    result = run([analyze, "verify", "--man=no", f"--root={root}", unit], check=False)
     assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_backup_timer_runs_the_backup_nightly_and_catches_up() -> None:
+    text = (ROOT / "systemd" / "teambot-backup.timer").read_text()
+    for line in ("OnCalendar=*-*-* 03:15:00", "Persistent=true", "WantedBy=timers.target"):
+        assert re.search(rf"^{re.escape(line)}$", text, re.MULTILINE), line
+    for name in ("teambot-backup.service", "teambot-backup-podman.service"):
+        service = (ROOT / "systemd" / name).read_text()
+        assert "Type=oneshot" in service and "StateDirectory=teambot-backup" in service
+        assert re.search(
+            r"^ExecStart=/usr/local/sbin/teambot-backup /var/lib/teambot-backup \$\{KEEP_DAYS\}",
+            service,
+            re.MULTILINE,
+        ), name
+
+
+def test_shell_scripts_are_shellcheck_clean() -> None:
+    shellcheck = tool("shellcheck")
+    scripts = [*sorted((ROOT / "deploy" / "backup").iterdir()), ROOT / "tests/ops/setup.sh"]
+    result = run([shellcheck, *map(str, scripts), str(ROOT / ".ci" / "run")], check=False)
+    assert result.returncode == 0, result.stdout
 
 
 def test_unit_has_the_operational_settings() -> None:
@@ -90,8 +137,10 @@ def test_containerfile_is_hadolint_clean() -> None:
 
 def test_containerfile_shape() -> None:
     text = (ROOT / "Containerfile").read_text()
-    assert len(re.findall(r"^FROM ", text, re.MULTILINE)) == 2  # builder + final
-    assert "localhost/teambot-python-base:bookworm" in text
+    # `podman build .` in a fresh checkout pulls a public image; the tests pass OFFLINE_BASE
+    assert re.search(rf"^ARG BASE_IMAGE={re.escape(PUBLIC_BASE)}$", text, re.MULTILINE)
+    stages = re.findall(r"^FROM (.+)$", text, re.MULTILINE)
+    assert stages == ["${BASE_IMAGE} AS runtime", "runtime AS builder", "runtime"], stages
     assert re.search(r'^HEALTHCHECK .*\n?.*CMD \["teambot", "healthcheck"\]', text, re.MULTILINE)
     assert re.search(r'^ENTRYPOINT \["teambot"\]$', text, re.MULTILINE)
     assert re.search(r'^CMD \["run"\]$', text, re.MULTILINE)
@@ -101,18 +150,77 @@ def test_containerfile_shape() -> None:
         assert f"org.opencontainers.image.{label}=" in text, label
 
 
-def test_compose_validates() -> None:
-    compose = tool("docker-compose")
-    run([compose, "-f", str(ROOT / "compose.yaml"), "config", "-q"])
-    config = json.loads(
-        run([compose, "-f", str(ROOT / "compose.yaml"), "config", "--format", "json"]).stdout
+@pytest.fixture
+def compose_project(tmp_path: Path) -> Path:
+    """compose.yaml with the env files deploy.md's block writes next to it."""
+    project = tmp_path / "teambot"
+    project.mkdir()
+    shutil.copy(ROOT / "compose.yaml", project / "compose.yaml")
+    bash(doc.block("compose-env-files"), cwd=project, stdin="123456:" + "A" * 35 + "\n")
+    return project
+
+
+def test_compose_env_files_are_private_and_consistent(compose_project: Path) -> None:
+    db = dict(line.split("=", 1) for line in (compose_project / "db.env").read_text().splitlines())
+    bot = dict(
+        line.split("=", 1) for line in (compose_project / "teambot.env").read_text().splitlines()
     )
+    for path in ("db.env", "teambot.env"):
+        assert oct((compose_project / path).stat().st_mode & 0o777) == "0o600", path
+    assert bot["BOT_TOKEN"] == "123456:" + "A" * 35
+    password = db["POSTGRES_PASSWORD"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", password), password  # URL-safe as it is
+    assert bot["DATABASE_URL"] == f"postgresql://teambot:{password}@db:5432/teambot"
+    assert (db["POSTGRES_USER"], db["POSTGRES_DB"]) == ("teambot", "teambot")
+
+
+def test_compose_validates_with_docker_compose(compose_project: Path) -> None:
+    compose = tool("docker-compose")
+    file = str(compose_project / "compose.yaml")
+    run([compose, "-f", file, "config", "-q"])
+    config = json.loads(run([compose, "-f", file, "config", "--format", "json"]).stdout)
     db, bot = config["services"]["db"], config["services"]["bot"]
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert bot["depends_on"]["db"]["condition"] == "service_healthy"
-    assert bot["restart"] and db["restart"]
+    assert (db["container_name"], bot["container_name"]) == ("teambot-db", "teambot")
+    assert bot["restart"] == db["restart"] == "always"  # what podman-restart.service starts
     assert "pgdata" in config["volumes"]
     assert any(v["source"] == "pgdata" for v in db["volumes"])
+
+
+def test_debian_12_podman_compose_runs_what_the_file_says(compose_project: Path) -> None:
+    """podman-compose 1.0.3 (Debian 12): the podman commands `up` would run."""
+    compose = tool("podman-compose")
+    file = str(compose_project / "compose.yaml")
+    up = [compose, "-f", file, "--dry-run", "up", "-d", "--no-build"]  # deploy.md builds first
+    out = run(up, env=podman_env(), timeout=60).stdout
+    runs = {match[1]: match[0] for match in re.finditer(r"^podman run --name=(\S+) .*$", out, re.M)}
+    assert set(runs) == {"teambot-db", "teambot"}, out
+    db, bot = runs["teambot-db"], runs["teambot"]
+    assert f"--env-file {compose_project}/db.env" in db
+    assert f"--env-file {compose_project}/teambot.env" in bot
+    assert "--network-alias db" in db and "--restart always" in db
+    assert "--healthcheck-command /bin/sh -c 'pg_isready" in db
+    for arg in ("--read-only", "--cap-drop ALL", "--restart always", "--stop-signal SIGTERM"):
+        assert arg in bot, (arg, bot)
+    assert db.endswith(" docker.io/library/postgres:17-bookworm")
+    assert bot.endswith(" localhost/teambot:latest")
+
+
+def test_debian_13_podman_compose_reads_the_file(compose_project: Path) -> None:
+    """podman-compose 1.3.0 (Debian 13) parses it to the same services."""
+    # Debian's python3 has podman-compose's dependencies (python3-yaml, python3-dotenv)
+    if not (COMPOSE_TRIXIE / "podman_compose.py").exists():
+        unavailable("podman-compose 1.3.0 has not been extracted")
+    env = {**podman_env(), "PYTHONPATH": str(COMPOSE_TRIXIE)}
+    version = run([SYSTEM_PYTHON, "-m", "podman_compose", "version"], env=env).stdout
+    assert "podman-compose version 1.3.0" in version, version
+    file = str(compose_project / "compose.yaml")
+    out = run(
+        [SYSTEM_PYTHON, "-m", "podman_compose", "-f", file, "config"], env=env, timeout=60
+    ).stdout
+    assert "container_name: teambot-db" in out and "container_name: teambot" in out, out
+    assert "- teambot.env" in out and "- db.env" in out, out
 
 
 def test_quadlet_generates_the_units() -> None:
@@ -154,6 +262,25 @@ def test_quadlet_generates_the_units() -> None:
         assert arg in db, (arg, db)
     assert "podman volume create --ignore teambot-pgdata" in units["teambot-volume.service"]
     assert "podman network create --ignore teambot" in units["teambot-network.service"]
+
+
+def test_every_deploy_md_shell_block_is_run_or_says_why_not() -> None:
+    tested, untested = doc.parse(doc.DEPLOY_MD.read_text())
+    assert set(tested) == set(doc.RUN_BY), set(tested) ^ set(doc.RUN_BY)
+    assert all(why.strip() for why, _ in untested)
+
+
+def test_deploy_md_shell_blocks_are_shellcheck_clean(tmp_path: Path) -> None:
+    shellcheck = tool("shellcheck")
+    tested, untested = doc.parse(doc.DEPLOY_MD.read_text())
+    blocks = {**tested, **{f"untested-{i}": body for i, (_, body) in enumerate(untested)}}
+    for name, body in blocks.items():
+        (tmp_path / f"{name}.sh").write_text("#!/bin/bash\n" + body)
+    # SC1091: the env file sourced in a subshell is not there to follow
+    result = run(
+        [shellcheck, "--exclude=SC1091", *sorted(map(str, tmp_path.glob("*.sh")))], check=False
+    )
+    assert result.returncode == 0, result.stdout
 
 
 def _exec_start(unit: str) -> str:

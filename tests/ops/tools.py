@@ -26,9 +26,17 @@ OPS_DIR = Path(os.environ.get("TEAMBOT_OPS_DIR", "/var/tmp/teambot-ops"))
 REQUIRED = os.environ.get("TEAMBOT_OPS_TESTS") == "1"
 SETUP_HINT = "run: bash tests/ops/setup.sh .venv"
 
-PYTHON_BASE = "localhost/teambot-python-base:bookworm"
+# the Containerfile's default BASE_IMAGE, and what the tests build on instead when no image
+# registry is reachable: the same Debian release, made by setup.sh from Debian's mirror
+PUBLIC_BASE = "docker.io/library/debian:bookworm-slim"
+OFFLINE_BASE = "localhost/debian-minbase:bookworm"
 SYSTEMD_BASE = "localhost/teambot-systemd-base:bookworm"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# where a build finds an extra CA: installing ca-certificates adds it to the image's bundle
+LOCAL_CA = "/usr/local/share/ca-certificates/host-bundle.crt"
+# what deploy.md's `podman build` needs on this machine: its package proxy's CA (added the
+# way deploy.md says), and the host's network (its resolver is not reachable from others)
+BUILD_OPTIONS = f"--network=host -v {CA_BUNDLE}:{LOCAL_CA}:ro"
 
 
 def unavailable(reason: str) -> None:
@@ -60,9 +68,17 @@ def run(
     check: bool = True,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        list(args), capture_output=True, text=True, timeout=timeout, check=False, env=env
+        list(args),
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -100,20 +116,22 @@ class Podman:
             "--runroot",
             str(OPS_DIR / "run"),
         ]
-        for image in (PYTHON_BASE, SYSTEMD_BASE):
+        for image in (OFFLINE_BASE, SYSTEMD_BASE):
             if not self.image_exists(image):
                 unavailable(f"the base image {image} has not been built")
 
     def __call__(
-        self, *args: str, check: bool = True, timeout: float = 120
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return run([*self.base, *args], check=check, timeout=timeout, env=self.env)
+        return run([*self.base, *args], check=check, timeout=timeout, env=self.env, stdin=stdin)
 
     def image_exists(self, image: str) -> bool:
         return self("image", "exists", image, check=False).returncode == 0
 
     def build(self, tag: str, containerfile: Path, context: Path, *extra: str) -> None:
-        mounts = ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if CA_BUNDLE.exists() else []
+        # the host's CAs (the package proxy's among them) join the image's bundle when
+        # ca-certificates is installed: Debian's way to add a CA, which the Containerfile names
+        mounts = ["-v", f"{CA_BUNDLE}:{LOCAL_CA}:ro"] if CA_BUNDLE.exists() else []
         self(
             "build",
             "--format",
@@ -147,12 +165,76 @@ class Podman:
 
 
 APP_IMAGE = "localhost/teambot:ops-test"
+# podman-compose 1.3.0 (Debian 13's), extracted by setup.sh; Debian 12's 1.0.3 is on PATH
+COMPOSE_TRIXIE = OPS_DIR / "podman-compose-trixie/usr/lib/python3/dist-packages"
+
+
+def podman_env() -> dict[str, str]:
+    """The environment in which a plain `podman` (as podman-compose runs it, or a deploy.md
+    block) uses the test storage and configuration that setup.sh wrote."""
+    conf, storage = OPS_DIR / "containers.conf", OPS_DIR / "storage.conf"
+    for path in (conf, storage):
+        if not path.exists():
+            unavailable(f"{path} is missing")
+    return {**os.environ, "CONTAINERS_CONF": str(conf), "CONTAINERS_STORAGE_CONF": str(storage)}
+
+
+def bash(
+    script: str,
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    timeout: float = 300,
+    what: str = "script",
+) -> str:
+    """Runs a deploy.md block as a root shell would (stopping at the first failing command);
+    its output, or an AssertionError with it."""
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{what} exited {result.returncode}\n{script}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return result.stdout + result.stderr
 
 
 def build_app_image(podman: Podman) -> str:
-    """The image from the repository's Containerfile (cached layers make rebuilds quick)."""
-    podman.build(APP_IMAGE, ROOT / "Containerfile", ROOT, "--build-arg", f"VERSION={version()}")
+    """The image from the repository's Containerfile on the offline base (cached layers make
+    rebuilds quick)."""
+    podman.build(
+        APP_IMAGE,
+        ROOT / "Containerfile",
+        ROOT,
+        "--build-arg",
+        f"BASE_IMAGE={OFFLINE_BASE}",
+        "--build-arg",
+        f"VERSION={version()}",
+    )
     return APP_IMAGE
+
+
+def registry_unreachable(image: str, timeout: float = 5) -> str | None:
+    """Why the registry of `image` cannot be reached from here, or None when it answers.
+    Behind a proxy (HTTPS_PROXY) only a pull can tell: None, and the pull decides."""
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy")):
+        return None
+    registry = image.split("/", 1)[0]
+    host = "registry-1.docker.io" if registry == "docker.io" else registry
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{host}:443: {exc}"
 
 
 def version() -> str:
@@ -233,6 +315,37 @@ class Forwarder:
             with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)
             listener.close()
+
+
+class Relay:
+    """Makes a server on 127.0.0.1:<target> (the fake Bot API) reachable from containers on a
+    podman network, which see the host as host.containers.internal (the bridge's gateway):
+    listens on all addresses, on a port of its own, for the test's lifetime."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.listener = socket.create_server(("0.0.0.0", 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:
