@@ -164,7 +164,7 @@ def test_waits_for_the_database_and_says_why(
     bot = start_bot(DATABASE_URL=late)
     telegram.wait_until_sync(
         lambda: "waiting for PostgreSQL" in bot.output(),
-        timeout=20,
+        timeout=90,  # the interpreter alone may take 20 s to start on a loaded machine
         what="the bot to say it waits for PostgreSQL",
     )
     assert bot.proc.poll() is None, bot.output()

@@ -46,10 +46,7 @@ async def wait_for_postgres(conninfo: str, give_up_after: float) -> None:
 async def migrate(conninfo: str) -> list[str]:
     """Apply the missing migrations; cancelling this rolls back the one under way (or stops
     waiting for another instance's migration lock) instead of waiting for it."""
-    applied = await run_interruptible(conninfo, apply_migrations_on)
-    if applied:
-        log.info("applied migrations: {}", ", ".join(applied))
-    return applied
+    return await run_interruptible(conninfo, apply_migrations_on)
 
 
 class DatabaseActor:
@@ -62,7 +59,9 @@ class DatabaseActor:
         self.health.set_status("waiting for the database")
         await wait_for_postgres(self.database.conninfo, self.connect_timeout)
         self.health.set_status("applying database migrations")
-        await migrate(self.database.conninfo)
+        applied = await migrate(self.database.conninfo)
+        if applied:
+            log.info("applied migrations: {}", ", ".join(applied))
         await self.database.open()
         log.info("pool open ({})", self.database.stats())
         try:
