@@ -41,13 +41,6 @@ DIALOGUE = ("lang:", "role:", "step:", "tag:")
 # right at any moment: choosing a language
 TIMELESS = ("lang:",)
 
-# Presses that still act on main, each a bullet of issue 9 another branch fixes; once they
-# no longer act the test passes (and this list should be emptied).
-KNOWN_ON_MAIN = {
-    "card:send:": "[Send without a note], pressed after the request was answered, sends "
-    "another request (issue 9; the search branch ties it to the open note question)",
-}
-
 
 @dataclass(frozen=True, order=True)
 class Button:
@@ -275,12 +268,5 @@ async def test_no_stale_button_acts_and_every_press_is_answered(
     assert log.tracebacks() == []
     assert log.errors() == []
     assert telegram.unanswered_callbacks == []
-    unknown = [
-        f"{v}: {v.changed}"
-        for v in sweep.violations
-        if not v.button.data.startswith(tuple(KNOWN_ON_MAIN))
-    ]
-    assert unknown == [], "\n".join(unknown)
-    if sweep.violations:
-        acting = "; ".join(str(v) for v in sweep.violations)
-        pytest.xfail(f"stale buttons that still act (known, fixed elsewhere): {acting}")
+    acting = [f"{v}: {v.changed}" for v in sweep.violations]
+    assert acting == [], "\n".join(acting)
