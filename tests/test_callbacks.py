@@ -157,7 +157,7 @@ def database_refusing_router() -> Router:
 
     @router.callback_query(F.data.startswith("big:"))
     async def big(query: CallbackQuery, database: Database, state: FSMContext) -> None:
-        number = int((query.data or "").split(":")[1])  # an unbounded field, as on main
+        number = int((query.data or "").split(":")[1])  # a field its router forgot to bound
         await state.set_state("refusing:asked")  # a dialogue step the press would begin
         await database.run(lambda conn: conn.execute("select %s::bigint", (number,)))
         await query.answer("fine")
@@ -220,26 +220,6 @@ def callback_classes() -> list[type[CallbackData]]:
     return sorted(found, key=lambda cls: cls.__prefix__)
 
 
-# The values each choice field takes in the bot's own keyboards, for fields that are still
-# plain `str`; a field typed as a Literal names its values itself.
-CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("inv", "action"): ("accept", "decline", "cancel"),
-    ("lang", "code"): ("en", "ru"),
-    ("tm", "action"): (
-        "name", "desc", "roles", "link", "revoke", "remove", "transfer", "rm_pick",
-        "tr_pick", "rm_yes", "tr_yes", "delete", "del_yes", "leave", "leave_yes", "no",
-    ),
-    ("tmr", "action"): ("accept", "decline"),
-    ("mod", "action"): ("ban",),
-    ("role", "role"): ("participant", "cofounder", "team"),
-    ("tag", "field"): ("skills", "looking_for"),
-    ("step", "action"): (
-        "keep_name", "skills_done", "looking_for_done", "skip", "confirm", "restart", "discard",
-    ),
-    ("prof", "action"): ("edit", "pause", "resume", "delete", "delete_yes", "delete_no"),
-    ("pedit", "field"): ("name", "skills", "wants", "bio", "all"),
-    ("card", "action"): ("connect", "next", "hide", "report", "send"),
-}  # fmt: skip
 FREE_TEXT = {("tag", "tag")}  # a tag may be any word a person could type
 PLAIN_DATA = ("resume",)  # buttons whose data is a plain string (the digest's Resume)
 # numbers no button carries: each must get the neutral answer, never reach the database
@@ -265,8 +245,8 @@ def literal_values(annotation: Any) -> tuple[str, ...] | None:
 
 
 def choices_of(cls: type[CallbackData], name: str) -> tuple[str, ...] | None:
-    values = literal_values(cls.model_fields[name].annotation)
-    return values if values is not None else CHOICES.get((cls.__prefix__, name))
+    """The values a choice field takes (its Literal); None for a number or free text."""
+    return literal_values(cls.model_fields[name].annotation)
 
 
 def is_number(cls: type[CallbackData], name: str) -> bool:
