@@ -22,7 +22,7 @@ import pytest
 from teambot.embedded import embedded_server
 from tests.conftest import TEST_PGDATA, remove_test_server
 from tests.fake_telegram import FakeTelegram
-from tests.test_process import BotProcess
+from tests.test_process import BotProcess, bot_processes
 
 pytestmark = pytest.mark.slow
 
@@ -123,18 +123,8 @@ def embedded_env(bot_env: dict[str, str], data_dir: Path) -> dict[str, str]:
 
 @pytest.fixture
 def start_bot(embedded_env: dict[str, str], tmp_path: Path) -> Iterator[StartBot]:
-    started: list[BotProcess] = []
-
-    def start(**extra: str) -> BotProcess:
-        bot = BotProcess({**embedded_env, **extra}, tmp_path / "bot.log")
-        started.append(bot)
-        return bot
-
-    yield start
-    for bot in started:
-        if bot.proc.poll() is None:
-            bot.proc.kill()
-            bot.wait()
+    with bot_processes(embedded_env, tmp_path / "bot.log") as start:
+        yield start
 
 
 def wait_ready(telegram: FakeTelegram, bot: BotProcess) -> None:

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -45,20 +46,29 @@ class BotProcess:
         return self.log.read_text(errors="replace")
 
 
-@pytest.fixture
-def start_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
+@contextmanager
+def bot_processes(env: dict[str, str], log: Path) -> Iterator[Callable[..., BotProcess]]:
+    """Starts `teambot run` processes with `env` (plus overrides); kills what is left."""
     started: list[BotProcess] = []
 
     def start(**extra: str) -> BotProcess:
-        bot = BotProcess({**bot_env, **extra}, tmp_path / "bot.log")
+        bot = BotProcess({**env, **extra}, log)
         started.append(bot)
         return bot
 
-    yield start
-    for bot in started:
-        if bot.proc.poll() is None:
-            bot.proc.kill()
-            bot.wait()
+    try:
+        yield start
+    finally:
+        for bot in started:
+            if bot.proc.poll() is None:
+                bot.proc.kill()
+                bot.wait()
+
+
+@pytest.fixture
+def start_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
+    with bot_processes(bot_env, tmp_path / "bot.log") as start:
+        yield start
 
 
 def burst(telegram: FakeTelegram) -> list[int]:

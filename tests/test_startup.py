@@ -35,7 +35,7 @@ from teambot.data.migrations import MIGRATION_LOCK_KEY
 from teambot.errors import EX_CONFIG, EX_UNAVAILABLE
 from tests.fake_telegram import FakeTelegram
 from tests.test_operations import free_port
-from tests.test_process import BotProcess
+from tests.test_process import BotProcess, bot_processes
 
 SHUTDOWN_TIMEOUT = 10  # bot_env's SHUTDOWN_TIMEOUT_SECONDS
 REPO = Path(__file__).resolve().parent.parent
@@ -48,18 +48,8 @@ def closed_database_url() -> str:
 
 @pytest.fixture
 def start_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
-    started: list[BotProcess] = []
-
-    def start(**extra: str) -> BotProcess:
-        bot = BotProcess({**bot_env, **extra}, tmp_path / "bot.log")
-        started.append(bot)
-        return bot
-
-    yield start
-    for bot in started:
-        if bot.proc.poll() is None:
-            bot.proc.kill()
-            bot.wait()
+    with bot_processes(bot_env, tmp_path / "bot.log") as start:
+        yield start
 
 
 def wait_for_line(bot: BotProcess, text: str, timeout: float = 120, times: int = 1) -> None:
