@@ -10,9 +10,10 @@ tests/fake_telegram.py, real HTTP on 127.0.0.1, served from this process):
 
   ours   teambot.runtime.build_app + serve(): poller -> throttle -> dispatch, asyncio or trio
   stock  the same routers, middleware, FSM storage and workflow data
-         (teambot.bot.build_dispatcher) under aiogram's Dispatcher.start_polling with its
-         default AiohttpSession; asyncio only. aiogram's own CallableObject.call (a thread
-         hop per sync filter) is put back, since importing teambot replaces it.
+         (teambot.actors.pipeline.handling.build_dispatcher) under aiogram's
+         Dispatcher.start_polling with its default AiohttpSession; asyncio only. aiogram's
+         own CallableObject.call (a thread hop per sync filter) is put back, since
+         build_app replaces it.
 
 Both get the same settings: pool 10..30, MAX_CONCURRENT_UPDATES 64 (ours), poll timeout
 10 s, and a per-user throttle of 100 updates per 1 s window (ours; stock has none, and the
@@ -235,8 +236,8 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     from aiogram.client.telegram import TelegramAPIServer
 
     from teambot.actors.matcher import Matcher
+    from teambot.actors.pipeline.handling import build_dispatcher
     from teambot.adapters.database import Database
-    from teambot.bot import build_dispatcher
     from teambot.metrics import Metrics
 
     if not config["inline_filters"]:

@@ -15,10 +15,10 @@ import psycopg
 from loguru import logger
 
 from teambot import __version__
+from teambot.actors.signals import EarlySignals
 from teambot.config import ConfigError, Settings, load_settings
 from teambot.errors import EX_CONFIG, EX_SOFTWARE, EX_UNAVAILABLE, FatalError, find_error
 from teambot.logs import setup_logging
-from teambot.signals import EarlySignals
 from teambot.supervisor import RestartIntensityExceeded
 
 EX_OK = 0

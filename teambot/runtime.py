@@ -1,121 +1,45 @@
-"""The actor tree, wired and run under one supervisor.
-
-root task group
-├── signals        SIGTERM/SIGINT → graceful stop; a second signal exits at once
-└── supervisor     (one-for-one, restart intensity; children start in order, stop reversed)
-    ├── http       /healthz, /readyz, /metrics (unless HTTP_PORT=0); answers during start-up
-    ├── database   waits for PostgreSQL, migrates, owns the pool — closes after its users
-    ├── telegram   checks the token, publishes the command menu, owns the HTTP session
-    ├── pipeline   (one-for-all) poller → throttle → dispatch over bounded streams
-    ├── cleanup    periodic jobs every CLEANUP_INTERVAL_MINUTES
-    ├── matcher    digests of new matches, fed by handlers over a memory stream
-    └── watchdog   systemd watchdog pings while the poller makes progress
-
-A stop (SIGTERM/SIGINT) is honoured in every phase: while the children start it cancels the
-one starting (waiting for PostgreSQL, migrating, waiting for the Bot API) and stops the rest.
+"""The actor tree (drawn in the README's "How it is built"), wired and run under one
+supervisor. A stop (SIGTERM/SIGINT) is honoured in every phase: while the children start it
+cancels the one starting (waiting for PostgreSQL, migrating, waiting for the Bot API) and
+stops the rest.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import anyio
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramUnauthorizedError
 from anyio.abc import TaskStatus
 from loguru import logger
 
 from teambot.actors.cleanup import CleanupTimer
 from teambot.actors.database import DatabaseActor
-from teambot.actors.dispatch import Dispatch
 from teambot.actors.http_server import HttpServer
 from teambot.actors.matcher import Matcher
 from teambot.actors.pipeline import Pipeline
-from teambot.actors.poller import UpdatePoller
-from teambot.actors.throttle import Throttle
+from teambot.actors.pipeline.dispatch import Dispatch
+from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
+from teambot.actors.pipeline.ledger import UpdateLedger
+from teambot.actors.pipeline.poller import UpdatePoller
+from teambot.actors.pipeline.throttle import Throttle
+from teambot.actors.signals import EarlySignals, watch_signals
+from teambot.actors.telegram import TelegramActor
 from teambot.actors.watchdog import SystemdNotifier, Watchdog
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import (
-    CERTIFICATE_ADVICE,
-    TRANSIENT_TELEGRAM_ERRORS,
-    CertificateNotTrustedError,
     create_bot,
-    reachability_of,
+    patch_aiogram,
 )
-from teambot.bot import UpdateHandler, build_dispatcher, publish_commands
 from teambot.config import Settings
-from teambot.embedded import stop_embedded_servers
-from teambot.errors import FatalError
 from teambot.health import Health
 from teambot.jobs import build_jobs
-from teambot.ledger import UpdateLedger
 from teambot.logs import redactor
 from teambot.metrics import Metrics
-from teambot.signals import EarlySignals
 from teambot.supervisor import ChildSpec, Supervisor
 
 log = logger.bind(actor="runtime")
-
-
-class TelegramActor:
-    """Owns the Bot API session: checks the token at start, closes the session at stop.
-    The bot's @username (from getMe) goes to `on_username` (the dispatcher's data: links
-    to the bot's private chat are built with it)."""
-
-    # A certificate failure this many times in a row before the Bot API ever answered is a
-    # setup problem to fix, not an outage to wait out: exit 78.
-    CERTIFICATE_ATTEMPTS = 3
-
-    def __init__(
-        self, bot: Bot, health: Health, on_username: Callable[[str | None], None] = lambda _: None
-    ) -> None:
-        self.bot = bot
-        self.health = health
-        self.reachability = reachability_of(bot)
-        self.username: str | None = None
-        self.on_username = on_username
-
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        self.health.set_status("connecting to the Bot API")
-        try:
-            await self._introduce()
-            task_status.started()
-            await anyio.sleep_forever()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.bot.session.close()
-
-    async def _introduce(self) -> None:
-        delay = 1.0
-        certificate_failures = 0
-        while True:
-            try:
-                me = await self.bot.get_me()
-                await self.bot.delete_webhook(drop_pending_updates=False)
-                await publish_commands(self.bot)
-                break
-            except TelegramUnauthorizedError:
-                raise FatalError(
-                    "BOT_TOKEN was rejected by the Bot API (401 Unauthorized)"
-                ) from None
-            except CertificateNotTrustedError as exc:
-                certificate_failures += 1
-                if certificate_failures >= self.CERTIFICATE_ATTEMPTS:
-                    raise FatalError(
-                        f"Bot API at {self.reachability.host}: {exc.message}; {CERTIFICATE_ADVICE}"
-                    ) from None
-                self.reachability.failed(exc, delay)
-            except TRANSIENT_TELEGRAM_ERRORS as exc:
-                certificate_failures = 0
-                self.reachability.failed(exc, delay)
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 30)
-        self.username = me.username
-        self.on_username(me.username)
-        log.info("connected as @{}", me.username)
 
 
 @dataclass
@@ -140,6 +64,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     assert settings.bot_token is not None
     token = settings.bot_token.get_secret_value()
     redactor.add(token)
+    patch_aiogram()
     health = Health(stale_after=settings.poll_timeout_seconds + 45)
     metrics = Metrics()
     notifier = SystemdNotifier()
@@ -244,36 +169,6 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
 
 
-async def _watch_signals(app: App, early: EarlySignals | None) -> None:
-    supervisor = app.supervisor
-    received = 0
-
-    def on_signal(signum: int) -> None:
-        nonlocal received
-        received += 1
-        name = signal.Signals(signum).name
-        if received == 1:
-            if supervisor.started:
-                log.info("{} received: finishing updates in flight, then stopping", name)
-                app.health.set_status("draining updates in flight")
-            else:
-                log.info("{} received while {}: stopping", name, app.health.status)
-                app.health.set_status("stopping")
-            app.notifier.notify("STOPPING=1")
-            supervisor.request_stop()
-        else:
-            log.warning("second {} received: exiting now", name)
-            # unconfirmed updates stay on Telegram's side and come back next start
-            stop_embedded_servers()  # os._exit skips the exit handler that would
-            os._exit(128 + signum)
-
-    with anyio.open_signal_receiver(*EarlySignals.SIGNALS) as signals:
-        if early is not None and early.received is not None:
-            on_signal(early.received)  # arrived before this receiver listened
-        async for signum in signals:
-            on_signal(signum)
-
-
 @dataclass
 class _AnnounceReady:
     """The supervisor's task status: once every actor has started, say so."""
@@ -304,7 +199,7 @@ async def serve(
     `task_status` is reported only once every actor runs."""
     async with anyio.create_task_group() as tg:
         if handle_signals:
-            tg.start_soon(_watch_signals, app, early_signals)
+            tg.start_soon(watch_signals, app.supervisor, app.health, app.notifier, early_signals)
         await app.supervisor.run(task_status=_AnnounceReady(app, on_ready, task_status))
         tg.cancel_scope.cancel()  # every child has stopped: end the signal watcher too
     log.info("stopped")

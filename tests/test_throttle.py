@@ -12,9 +12,9 @@ import anyio
 import pytest
 from aiogram.types import Update
 
-from teambot.actors.throttle import Throttle
+from teambot.actors.pipeline.ledger import PendingUpdate
+from teambot.actors.pipeline.throttle import Throttle
 from teambot.config import ConfigError, Settings, load_settings
-from teambot.ledger import PendingUpdate
 from teambot.metrics import Metrics
 from teambot.runtime import App
 from teambot.services.skills import CURATED

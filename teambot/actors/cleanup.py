@@ -13,7 +13,7 @@ import anyio
 from anyio.abc import TaskStatus
 from loguru import logger
 
-from teambot.actors.dispatch import TRANSIENT
+from teambot.actors.pipeline.dispatch import TRANSIENT
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="cleanup")

@@ -14,7 +14,7 @@ from aiogram import Bot
 from anyio.abc import TaskStatus
 from loguru import logger
 
-from teambot.actors.dispatch import TRANSIENT
+from teambot.actors.pipeline.dispatch import TRANSIENT
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.data import matches

@@ -368,16 +368,18 @@ def create_bot(
 
 
 async def _call_inline(self: CallableObject, *args: Any, **kwargs: Any) -> Any:
-    # aiogram runs every sync callback (magic filters, lambdas) through asyncio.to_thread:
-    # a thread hop per filter under asyncio and a crash under trio. Filters are cheap and
-    # handlers are all async, so sync callbacks run inline.
     result = partial(self.callback, *args, **self._prepare_kwargs(kwargs))()
     if inspect.isawaitable(result):
         return await result
     return result
 
 
-CallableObject.call = _call_inline  # type: ignore[method-assign]
+def patch_aiogram() -> None:
+    """Applied once at start (build_app), never on import. aiogram runs every sync callback
+    (magic filters, lambdas) through asyncio.to_thread: a thread hop per filter under asyncio
+    and a crash under trio. Filters are cheap and handlers are all async, so sync callbacks
+    run inline."""
+    CallableObject.call = _call_inline  # type: ignore[method-assign]
 
 
 def parse_update(raw: dict[str, Any], bot: Bot) -> Update:

@@ -28,8 +28,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from loguru import logger
 
-from teambot.actors.work import Throttled, Work, ordering_key, sender_of, unordered
-from teambot.ledger import PendingUpdate
+from teambot.actors.pipeline.ledger import PendingUpdate
+from teambot.actors.pipeline.work import Throttled, Work, ordering_key, sender_of, unordered
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="throttle")

@@ -16,10 +16,10 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream
 from loguru import logger
 
-from teambot.actors.work import Work
+from teambot.actors.pipeline.ledger import UpdateLedger
+from teambot.actors.pipeline.work import Work
 from teambot.adapters.database import TRANSIENT_ERRORS
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS
-from teambot.ledger import UpdateLedger
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="dispatch")

@@ -23,12 +23,12 @@ from anyio.streams.memory import MemoryObjectSendStream
 from loguru import logger
 from pydantic import ValidationError
 
+from teambot.actors.pipeline.ledger import PendingUpdate, UpdateLedger
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, parse_update, reachability_of
 from teambot.data import handled_updates
 from teambot.errors import FatalError
 from teambot.health import Health
-from teambot.ledger import PendingUpdate, UpdateLedger
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="poller")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import Update, User
 
-from teambot.ledger import PendingUpdate
+from teambot.actors.pipeline.ledger import PendingUpdate
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ import anyio
 from anyio.abc import TaskStatus
 from loguru import logger
 
-from teambot.actors.dispatch import Dispatch
-from teambot.actors.poller import UpdatePoller
-from teambot.actors.throttle import Throttle
-from teambot.actors.work import Work
-from teambot.ledger import PendingUpdate
+from teambot.actors.pipeline.dispatch import Dispatch
+from teambot.actors.pipeline.ledger import PendingUpdate
+from teambot.actors.pipeline.poller import UpdatePoller
+from teambot.actors.pipeline.throttle import Throttle
+from teambot.actors.pipeline.work import Work
 
 log = logger.bind(actor="pipeline")
 

@@ -15,7 +15,7 @@ from loguru import logger
 from pydantic import ValidationError
 
 from teambot.actors.matcher import Matcher
-from teambot.actors.work import PressAnswer, Throttled, Work
+from teambot.actors.pipeline.work import PressAnswer, Throttled, Work
 from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
