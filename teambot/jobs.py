@@ -1,6 +1,7 @@
 """The periodic jobs the cleanup timer runs. Each is idempotent, works in batches (no long
 table locks), holds a PostgreSQL advisory lock so one instance runs it at a time, and tells
-the people concerned."""
+the people concerned: a batch and its messages commit together (an outbox unit), and the
+messages are sent after that."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from aiogram import Bot
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.actors.cleanup import CleanupJob
+from teambot.actors.outbox import Outbox
 from teambot.adapters.database import Connection, Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import fsm, handled_updates, invitations, users
+from teambot.data import outbox as sent_messages
 from teambot.routers.invitations import announce_expired
 from teambot.routers.notices import close_keyboards
 from teambot.services import invitations as invitation_rules
@@ -33,14 +36,17 @@ def _locked(key: int, work: Callable[[Connection], list[T]]) -> Callable[[Connec
     return run
 
 
-def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[CleanupJob]:
+def build_jobs(
+    settings: Settings, database: Database, outbox: Outbox, bot: Bot
+) -> list[CleanupJob]:
     async def expire_invitations() -> int:
         total = 0
         while True:
-            batch = await database.run(
-                _locked(_LOCK_BASE + 1, lambda c: invitation_rules.expire(c, BATCH))
-            )
-            await announce_expired(bot, database, batch)
+            async with outbox.unit():
+                batch = await database.run(
+                    _locked(_LOCK_BASE + 1, lambda c: invitation_rules.expire(c, BATCH))
+                )
+                await announce_expired(bot, database, batch)
             total += len(batch)
             if len(batch) < BATCH:
                 return total
@@ -50,10 +56,11 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
         # closed by an account deletion or a change of a team's owner, or left by a crash
         total = 0
         while True:
-            batch = await database.run(
-                _locked(_LOCK_BASE + 3, lambda c: invitations.closed_messages(c, BATCH))
-            )
-            await close_keyboards(bot, database, batch)
+            async with outbox.unit():
+                batch = await database.run(
+                    _locked(_LOCK_BASE + 3, lambda c: invitations.closed_messages(c, BATCH))
+                )
+                await close_keyboards(bot, database, batch)
             total += len(batch)
             if len(batch) < BATCH:
                 return total
@@ -61,23 +68,28 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
     async def stop_inactive_users() -> int:
         total = 0
         while True:
-            batch = await database.run(
-                _locked(
-                    _LOCK_BASE + 2,
-                    lambda c: users.stop_inactive(c, settings.cleanup_inactive_users_days, BATCH),
+            async with outbox.unit():
+                batch = await database.run(
+                    _locked(
+                        _LOCK_BASE + 2,
+                        lambda c: users.stop_inactive(
+                            c, settings.cleanup_inactive_users_days, BATCH
+                        ),
+                    )
                 )
-            )
-            for user in batch:
-                markup = InlineKeyboardBuilder()
-                markup.button(text=text(user.language, "action_resume"), callback_data="resume")
-                await tell(
-                    bot,
-                    user.id,
-                    text(
-                        user.language, "paused_inactive", days=settings.cleanup_inactive_users_days
-                    ),
-                    markup.as_markup(),
-                )
+                for user in batch:
+                    markup = InlineKeyboardBuilder()
+                    markup.button(text=text(user.language, "action_resume"), callback_data="resume")
+                    await tell(
+                        bot,
+                        user.id,
+                        text(
+                            user.language,
+                            "paused_inactive",
+                            days=settings.cleanup_inactive_users_days,
+                        ),
+                        markup.as_markup(),
+                    )
             total += len(batch)
             if len(batch) < BATCH:
                 return total
@@ -93,6 +105,10 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
     async def forget_idle_dialogues() -> int:
         return await database.run(fsm.forget_idle, 30)
 
+    async def forget_sent_messages() -> int:
+        # past the time a dialogue would still edit the messages they sent
+        return await database.run(sent_messages.forget_sent, 7 * 24)
+
     return [
         CleanupJob("expire invitations", expire_invitations),
         CleanupJob("retire closed keyboards", retire_closed_keyboards),
@@ -100,4 +116,5 @@ def build_jobs(settings: Settings, database: Database, bot: Bot) -> list[Cleanup
         CleanupJob("purge deleted users", purge_deleted_users),
         CleanupJob("forget handled update ids", forget_handled_updates),
         CleanupJob("forget idle dialogues", forget_idle_dialogues),
+        CleanupJob("forget sent messages", forget_sent_messages),
     ]

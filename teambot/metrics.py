@@ -76,6 +76,11 @@ class Metrics:
         )
         for kind in ("reply", "background"):
             self.flood_wait_seconds.labels(kind)
+        self.outbox_deferred = Counter(
+            "teambot_outbox_deferred",
+            "Times the sending of committed messages was left to the outbox sweep (Telegram away)",
+            registry=r,
+        )
         # set by the samplers when /metrics is scraped (see sample_on_scrape)
         self.updates_in_flight = Gauge(
             "teambot_updates_in_flight",

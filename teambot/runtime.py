@@ -18,6 +18,7 @@ from teambot.actors.cleanup import CleanupTimer
 from teambot.actors.database import DatabaseActor
 from teambot.actors.http_server import HttpServer
 from teambot.actors.matcher import Matcher
+from teambot.actors.outbox import Outbox
 from teambot.actors.pipeline import Pipeline
 from teambot.actors.pipeline.dispatch import Dispatch
 from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
@@ -57,6 +58,7 @@ class App:
     pipeline: Pipeline
     cleanup: CleanupTimer
     matcher: Matcher
+    outbox: Outbox
     supervisor: Supervisor
 
 
@@ -86,8 +88,11 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
     metrics.watch_pool(database.stats)
     ledger = UpdateLedger()
-    matcher = Matcher(database, bot, metrics, delay=settings.digest_delay_seconds)
-    handler = UpdateHandler(bot, build_dispatcher(database, settings, matcher, *extra_routers))
+    outbox = Outbox(database, bot, metrics)
+    matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
+    handler = UpdateHandler(
+        bot, build_dispatcher(database, settings, matcher, *extra_routers), outbox
+    )
     poller = UpdatePoller(
         bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
     )
@@ -118,7 +123,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     )
 
     cleanup = CleanupTimer(
-        build_jobs(settings, database, bot),
+        build_jobs(settings, database, outbox, bot),
         metrics,
         interval=settings.cleanup_interval_minutes * 60,
     )
@@ -137,6 +142,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
             ).run,
         ),
         ChildSpec("telegram", TelegramActor(bot, health, handler.know_username).run),
+        ChildSpec("outbox", outbox.run),
         ChildSpec(
             "pipeline",
             pipeline.run,
@@ -165,6 +171,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         pipeline,
         cleanup,
         matcher,
+        outbox,
         supervisor,
     )
 

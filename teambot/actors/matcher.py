@@ -9,13 +9,17 @@ seconds, so one digest can say "3 new teams match you" instead of announcing the
 
 from __future__ import annotations
 
+from functools import partial
+
 import anyio
 from aiogram import Bot
 from anyio.abc import TaskStatus
 from loguru import logger
 
+from teambot.actors.outbox import Outbox
 from teambot.actors.pipeline.dispatch import TRANSIENT
 from teambot.adapters.database import Database
+from teambot.adapters.effects import after_commit
 from teambot.adapters.telegram import tell
 from teambot.data import matches
 from teambot.metrics import Metrics
@@ -34,6 +38,7 @@ class Matcher:
     def __init__(
         self,
         database: Database,
+        outbox: Outbox,
         bot: Bot,
         metrics: Metrics,
         *,
@@ -41,6 +46,7 @@ class Matcher:
         buffer: int = 1000,
     ) -> None:
         self.database = database
+        self.outbox = outbox
         self.bot = bot
         self.metrics = metrics
         self.delay = delay
@@ -48,6 +54,10 @@ class Matcher:
         self._events, self._inbox = anyio.create_memory_object_stream[int](buffer)
 
     def profile_changed(self, user_id: int) -> None:
+        """Noted once the change has committed (the matcher reads what is committed)."""
+        after_commit(partial(self._note, user_id))
+
+    def _note(self, user_id: int) -> None:
         try:
             self._events.send_nowait(user_id)
         except anyio.WouldBlock:
@@ -70,16 +80,16 @@ class Matcher:
                 self.metrics.digest_runs.labels("ok").inc()
 
     async def notify(self, changed: list[int]) -> int:
-        """Send the digests this batch of changes earns; returns how many were sent."""
-        digests = await self.database.run(matches.claim_digests, changed, visibility_pairs())
-        sent = 0
-        for digest in digests:
-            counts = ", ".join(
-                text(digest.language, DIGEST_COUNTS[user_type], count=n)
-                for user_type, n in sorted(digest.new_matches.items())
-            )
-            if await tell(self.bot, digest.user_id, text(digest.language, "digest", counts=counts)):
-                sent += 1
+        """Send the digests this batch of changes earns (claimed with them, in one unit of
+        work); returns how many."""
+        async with self.outbox.unit():
+            digests = await self.database.run(matches.claim_digests, changed, visibility_pairs())
+            for digest in digests:
+                counts = ", ".join(
+                    text(digest.language, DIGEST_COUNTS[user_type], count=n)
+                    for user_type, n in sorted(digest.new_matches.items())
+                )
+                await tell(self.bot, digest.user_id, text(digest.language, "digest", counts=counts))
         if digests:
-            log.info("{} changed profiles: {} digests sent", len(changed), sent)
-        return sent
+            log.info("{} changed profiles: {} digests", len(changed), len(digests))
+        return len(digests)

@@ -1,8 +1,11 @@
 """psycopg adapter: the sync connection pool, driven from anyio worker threads.
 
-psycopg's async API is asyncio-only, so one unit of work (a function taking a connection)
-runs whole in a worker thread, inside one transaction: commit on success, rollback on
-error, and the connection always returns to the pool. Works the same on asyncio and trio.
+psycopg's async API is asyncio-only, so a piece of work (a function taking a connection)
+runs whole in a worker thread. On its own it is one transaction: commit on success,
+rollback on error, and the connection always returns to the pool. Inside
+`Database.transaction()` every piece shares one connection and one transaction, which ends
+with the writes registered by `before_commit` and the COMMIT sent together (psycopg's
+pipeline mode: one round trip). Works the same on asyncio and trio.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -41,6 +46,53 @@ INVALID_VALUE_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.DataError,
     psycopg.errors.ForeignKeyViolation,
 )
+# A row that must be written once was written before: the work was done already.
+DUPLICATE_ERRORS: tuple[type[BaseException], ...] = (psycopg.errors.UniqueViolation,)
+
+
+class Transaction:
+    """One connection and one transaction, held across the `Database.run` calls made inside
+    `Database.transaction()`. The connection is taken from the pool at the first call."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.conn: Connection | None = None
+        self._before_commit: list[Callable[[Connection], object]] = []
+
+    def before_commit(
+        self, work: Callable[Concatenate[Connection, P], object], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Writes to send with the COMMIT, in the order registered; their results are not
+        read (an error still rolls everything back)."""
+        self._before_commit.append(lambda conn: work(conn, *args, **kwargs))
+
+    def _call(
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        if self.conn is None:
+            self.conn = self.database._checkout()
+        return work(self.conn, *args, **kwargs)
+
+    def _end(self, commit: bool) -> None:
+        conn = self.conn
+        try:
+            if commit and (conn is not None or self._before_commit):
+                if conn is None:
+                    conn = self.conn = self.database._checkout()
+                with conn.pipeline():
+                    for work in self._before_commit:
+                        work(conn)
+                    conn.commit()
+        finally:
+            self.conn = None
+            if conn is not None:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.rollback()
+                self.database._checkin(conn)
+
+
+_transaction: ContextVar[Transaction | None] = ContextVar("teambot_transaction", default=None)
 
 
 class Database:
@@ -102,15 +154,59 @@ class Database:
         with pool.connection() as conn:
             return work(conn, *args, **kwargs)
 
+    def _checkout(self) -> Connection:
+        pool = self._pool
+        if pool is None:
+            raise DatabaseUnavailable("the database pool is not open")
+        return pool.getconn()
+
+    def _checkin(self, conn: Connection) -> None:
+        pool = self._pool
+        if pool is None:
+            conn.close()
+        else:
+            pool.putconn(conn)
+
     async def run(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `work(conn, ...)` in one transaction on a pooled connection."""
+        """Run `work(conn, ...)`: in the current `transaction()` if there is one, else in a
+        transaction of its own on a pooled connection."""
+        current = _transaction.get()
+        if current is not None and current.database is self:
+            call = partial(current._call, work, *args, **kwargs)
+        else:
+            call = partial(self._transaction, work, *args, **kwargs)
         # abandon_on_cancel=False: a cancelled caller still waits for commit or rollback,
         # so cancellation never leaves a transaction half-done.
-        return await anyio.to_thread.run_sync(
-            partial(self._transaction, work, *args, **kwargs), limiter=self._limiter
-        )
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    def current(self) -> Transaction | None:
+        """The `transaction()` the caller is inside, if any."""
+        current = _transaction.get()
+        return current if current is not None and current.database is self else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Every `run` inside the block shares one transaction, committed (with the
+        `before_commit` writes) when the block ends without an error, else rolled back.
+        Inside another `transaction()` of the same database: that one."""
+        current = _transaction.get()
+        if current is not None and current.database is self:
+            yield current
+            return
+        transaction = Transaction(self)
+        token = _transaction.set(transaction)
+        commit = False
+        try:
+            yield transaction
+            commit = True
+        finally:
+            _transaction.reset(token)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(
+                    partial(transaction._end, commit), limiter=self._limiter
+                )
 
     async def ping(self, timeout: float = 2) -> None:
         """`select 1` on a pooled connection, waiting at most `timeout` for one."""

@@ -56,6 +56,10 @@ def background() -> Iterator[None]:
         _background.reset(token)
 
 
+def in_background() -> bool:
+    return _background.get()
+
+
 class _Pace:
     """Generic cell rate algorithm: the earliest moment the next message may go."""
 

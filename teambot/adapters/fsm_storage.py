@@ -1,12 +1,12 @@
 """aiogram's FSM storage on our PostgreSQL, so dialogue state survives restarts.
 
-Delivery is at least once: a crash after an update was handled but before it was recorded
-brings it back. A dialogue step must still be taken once, so the writes of one handling are
-kept aside and stored together, in one transaction, after its handler finished (its answers
-sent), tagged with the update's id. Handling that update again finds the tag on its first
-read and stops (`DialogueStepReplayed`): its answers went out the first time. A handler
-that fails or is cut short stores nothing, so a retry starts from the same step. Outside a
-handling (jobs; aiogram's own polling in the benchmark) each change is stored at once.
+The writes of one handling are kept aside and stored together when its handler finished,
+tagged with the update's id: inside the update's unit of work (actors/outbox.py) they go
+with its COMMIT, beside its handled mark and its messages, so a step is taken exactly when
+the update's effects commit. Handling that update again finds the tag on its first read and
+stops early (`DialogueStepReplayed`). A handler that fails or is cut short stores nothing,
+so a retry starts from the same step. Outside a handling (jobs; aiogram's own polling in the
+benchmark) each change is stored at once.
 """
 
 from __future__ import annotations
@@ -111,6 +111,11 @@ class PostgresStorage(BaseStorage):
         if not handling.changed:
             return
         changed = {key: handling.dialogues[key] for key in handling.changed}
+        transaction = self.database.current()
+        if transaction is not None:
+            # sent with the update's COMMIT, in the same round trip
+            transaction.before_commit(fsm.store, changed, handling.update_id)
+            return
         try:
             await self.database.run(fsm.write, changed, handling.update_id)
         except fsm.Superseded as exc:

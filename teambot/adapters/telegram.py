@@ -40,6 +40,7 @@ from aiogram.types import InlineKeyboardMarkup, InputFile, Message, Update
 from loguru import logger
 
 from teambot import __version__
+from teambot.adapters.effects import CollectEffects
 from teambot.adapters.flood_control import FloodControl, background
 from teambot.adapters.http_client import (
     CertificateNotTrusted,
@@ -358,7 +359,9 @@ def create_bot(
     proxy: str | None = None,
 ) -> Bot:
     session = BotApiSession(api_url, proxy=proxy)
-    # outermost first: every attempt of a retried request is paced and observed
+    # outermost first: inside a unit of work nothing is sent (effects.py); every attempt
+    # of a retried request is paced and observed
+    session.middleware(CollectEffects())
     session.middleware(IgnoreHarmlessRefusals())
     session.middleware(RetryTransient(session.reachability))
     if flood_control:

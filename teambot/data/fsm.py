@@ -55,6 +55,28 @@ def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int) -> N
             raise Superseded(key)
 
 
+def store(conn: Connection, dialogues: dict[str, Dialogue], update_id: int) -> None:
+    """`write` without reading back, for the writes sent with an update's COMMIT: the
+    update's handled mark, written with them, is what refuses a second handling."""
+    for key, dialogue in dialogues.items():
+        conn.execute(
+            """
+            insert into fsm_states (key, state, data, update_id)
+            values (%(key)s, %(state)s, %(data)s, %(update_id)s)
+            on conflict (key) do update
+            set state = excluded.state, data = excluded.data, updated_at = now(),
+                update_id = excluded.update_id
+            where fsm_states.update_id is null or fsm_states.update_id < excluded.update_id
+            """,
+            {
+                "key": key,
+                "state": dialogue.state,
+                "data": Jsonb(dialogue.data),
+                "update_id": update_id,
+            },
+        )
+
+
 # Outside an update's handling (jobs, aiogram used without teambot's dispatch) one statement
 # per change, untagged.
 

@@ -28,3 +28,9 @@ def forget_older_than(conn: Connection, hours: float) -> int:
         (hours,),
     )
     return cur.rowcount
+
+
+def mark(conn: Connection, update_id: int) -> None:
+    """Written with the update's effects. A second handling of the same update fails here
+    (unique violation), so its effects are rolled back and nothing is done twice."""
+    conn.execute("insert into handled_updates (update_id) values (%s)", (update_id,))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Literal
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
@@ -14,10 +13,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from loguru import logger
 
 from teambot.adapters.database import Database
-from teambot.adapters.telegram import tell
+from teambot.adapters.effects import Followup
 from teambot.config import Settings
 from teambot.data import users
-from teambot.routers.notices import close_keyboards
+from teambot.routers.notices import close_keyboards, notify
 from teambot.routers.teams import announce_departure
 from teambot.routers.views import DatabaseKey, user_card
 from teambot.services import moderation
@@ -148,11 +147,6 @@ async def send_report(
             card=await user_card(database, target, lang),
         )
         # a mistyped ADMIN_IDS entry (never started the bot, blocked it) must not keep the
-        # report from the other admins
-        try:
-            delivered = await tell(bot, admin, body, markup.as_markup()) is not None
-            reason = "Telegram refuses messages to that chat (never started the bot, or blocked it)"
-        except TelegramAPIError as exc:
-            delivered, reason = False, f"{type(exc).__name__}: {exc.message}"
-        if not delivered:
-            log.warning("a report did not reach admin id {} from ADMIN_IDS: {}", admin, reason)
+        # report from the other admins; the operator hears of it when Telegram refuses it
+        warning = f"a report did not reach admin id {admin} from ADMIN_IDS"
+        await notify(bot, admin, body, markup.as_markup(), if_undelivered=Followup(warning=warning))

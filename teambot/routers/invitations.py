@@ -16,7 +16,7 @@ from teambot.adapters.database import Database
 from teambot.data import invitations as invitation_data
 from teambot.data.invitations import InvitationRow, LiveMessage
 from teambot.data.users import UserRow
-from teambot.routers.notices import close_keyboards, notify, record, shown
+from teambot.routers.notices import close_keyboards, notify, record, shown, unreachable
 from teambot.routers.views import DatabaseKey
 from teambot.services import invitations
 from teambot.services.invitations import Answered, Expired, InTeam, Sent
@@ -76,11 +76,6 @@ def _name(user: UserRow) -> str:
     return escape(user.display_name or user.first_name)
 
 
-def _unreachable(lang: str, body: str, person: UserRow, delivered: bool) -> str:
-    """The actor's answer, and an honest word when the other side did not get theirs."""
-    return body if delivered else f"{body}\n\n{text(lang, 'unreachable', name=_name(person))}"
-
-
 def _answer_markup(lang: str, invitation_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(
@@ -113,28 +108,31 @@ def _outgoing_text(lang: str, invitation: InvitationRow, recipient: str, team: s
 
 
 async def deliver(bot: Bot, database: Database, sent: Sent, sender: UserRow) -> None:
-    """A new invitation: the recipient's notice with Accept / Decline, then the sender's
-    confirmation with Cancel (saying so when the notice could not be delivered)."""
+    """A new invitation: the sender's confirmation with Cancel, then the recipient's notice
+    with Accept / Decline (and a word to the sender if it does not arrive)."""
     invitation, recipient = sent.invitation, sent.recipient
     assert invitation is not None and recipient is not None
     team = sent.team.name if sent.team else None
-    lang = recipient.language
-    notice = _incoming_text(lang, invitation, sender.display_name, team)
-    delivered = await notify(
-        bot, database, recipient.id, notice, _answer_markup(lang, invitation.id)
-    )
     body = text(
         sender.language, SENT[invitation.kind], name=_name(recipient), team=escape(team or "")
     )
-    body = _unreachable(sender.language, body, recipient, delivered is not None)
     confirmation = await bot.send_message(
         sender.id, body, reply_markup=_cancel_markup(sender.language, invitation)
+    )
+    lang = recipient.language
+    notice = _incoming_text(lang, invitation, sender.display_name, team)
+    delivered = await notify(
+        bot,
+        recipient.id,
+        notice,
+        _answer_markup(lang, invitation.id),
+        if_undelivered=unreachable(sender, _name(recipient)),
     )
     await record(
         bot,
         database,
-        shown(invitation.id, delivered, notice, lang)
-        + shown(invitation.id, confirmation, body, sender.language),
+        shown(invitation.id, confirmation, body, sender.language)
+        + shown(invitation.id, delivered, notice, lang),
     )
 
 
@@ -190,8 +188,8 @@ async def announce(
     bot: Bot, database: Database, result: Answered, query: CallbackQuery | None = None
 ) -> None:
     """Everyone concerned hears how an invitation closed, in the words of its kind, and every
-    message that showed its buttons is edited. The other side's notice goes first, so the
-    actor's answer can say when it did not arrive; the actor's answer comes in any case."""
+    message that showed its buttons is edited. The actor's answer goes first; the other
+    side's notice after it (the actor hears if it does not arrive)."""
     invitation, actor = result.invitation, result.actor
     kind, status = invitation.kind, invitation.status
     # whom it was about, from the actor's side: a join request's sender, else the other one
@@ -211,10 +209,11 @@ async def announce(
         mine = CANCELLED[kind]
     else:
         mine, theirs = ANSWERED[kind, status]
-    delivered = True
+    body = text(actor.language, mine, name=_name(other), contact=contact(other), team=team)
+    await bot.send_message(actor.id, body)
     if theirs is not None:
         body = text(other.language, theirs, name=_name(actor), contact=contact(actor), team=team)
-        delivered = await notify(bot, database, other.id, body) is not None
+        await notify(bot, other.id, body, if_undelivered=unreachable(actor, _name(other)))
     owner = result.recipient
     if kind == "request" and status == "accepted" and owner.id != actor.id:
         # another member took someone into the owner's team
@@ -225,9 +224,7 @@ async def announce(
             name=_name(other),
             team=team,
         )
-        await notify(bot, database, owner.id, body)
-    body = text(actor.language, mine, name=_name(other), contact=contact(other), team=team)
-    await bot.send_message(actor.id, _unreachable(actor.language, body, other, delivered))
+        await notify(bot, owner.id, body)
 
 
 async def announce_expired(bot: Bot, database: Database, expired: list[Expired]) -> None:
@@ -242,4 +239,4 @@ async def announce_expired(bot: Bot, database: Database, expired: list[Expired])
             name=_name(item.recipient),
             team=escape(item.team_name or ""),
         )
-        await notify(bot, database, sender.id, body)
+        await notify(bot, sender.id, body)

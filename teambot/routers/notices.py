@@ -1,9 +1,10 @@
 """Messages to people other than the one acting, and keyboards that outlive their moment.
 
-- `notify`: a notice to someone else never decides the actor's outcome. When Telegram
-  refuses it (403: they blocked the bot; 400 "chat not found": they never started it) they
-  are marked unreachable, which keeps them out of search until they write to the bot again;
-  any other failure is logged. Either way the caller goes on to answer the actor.
+- `notify`: a notice to someone else, sent after the update commits (the outbox), after the
+  actor's own answer. When Telegram refuses it (403: they blocked the bot; 400 "chat not
+  found": they never started it) they are marked unreachable, which keeps them out of
+  search until they write to the bot again, and the actor is told if `if_undelivered` says
+  what to tell.
 - `record` / `close_keyboards`: every message that shows an invitation's buttons is
   remembered (chat, message id, the text shown). When the invitation closes, from wherever
   (a button, /invitations, /team, another member, the cleanup), each is edited: the same
@@ -22,9 +23,10 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from loguru import logger
 
 from teambot.adapters.database import Database
+from teambot.adapters.effects import Followup, on_behalf_of
 from teambot.adapters.flood_control import background
 from teambot.adapters.telegram import tell
-from teambot.data import invitations, users
+from teambot.data import invitations
 from teambot.data.invitations import LiveMessage
 from teambot.data.users import UserRow
 from teambot.texts import text
@@ -43,21 +45,20 @@ CLOSED_BY = {"accepted": "closed_accepted_by", "declined": "closed_declined_by"}
 
 async def notify(
     bot: Bot,
-    database: Database,
     user_id: int,
     body: str,
     markup: InlineKeyboardMarkup | None = None,
+    *,
+    if_undelivered: Followup | None = None,
 ) -> Message | None:
-    """The message as sent, or None when it did not arrive."""
-    try:
-        sent = await tell(bot, user_id, body, markup)
-    except TelegramAPIError as exc:  # still failing after the session's retries
-        log.warning("a notice to user {} was not delivered: {!r}", user_id, exc)
-        return None
-    if sent is None:
-        log.info("user {} cannot be reached (blocked the bot or never started it)", user_id)
-        await database.run(users.mark_unreachable, user_id)
-    return sent
+    """The message as it will be sent (its id provisional until then)."""
+    with on_behalf_of(if_undelivered):
+        return await tell(bot, user_id, body, markup)
+
+
+def unreachable(actor: UserRow, name: str) -> Followup:
+    """Tell the actor that `name` did not get the notice (the chat with the bot is closed)."""
+    return Followup(actor.id, text(actor.language, "unreachable", name=name))
 
 
 def shown(

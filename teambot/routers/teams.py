@@ -370,9 +370,7 @@ async def remove_member(
     team_name, removed = escape(result.team.name), result.person
     await query.answer()
     await _replace(query, text(lang, "team_removed", name=_name(removed), team=team_name), None)
-    await notify(
-        bot, database, removed.id, text(removed.language, "team_removed_you", team=team_name)
-    )
+    await notify(bot, removed.id, text(removed.language, "team_removed_you", team=team_name))
 
 
 @router.callback_query(TeamAction.filter(F.action == "tr_yes"))
@@ -395,12 +393,10 @@ async def transfer(
     await query.answer()
     await _replace(query, text(lang, "team_transferred", name=_name(owner), team=team_name), None)
     await close_keyboards(bot, database, result.messages, actor=me.id)
-    await notify(
-        bot, database, owner.id, text(owner.language, "team_transferred_you", team=team_name)
-    )
+    await notify(bot, owner.id, text(owner.language, "team_transferred_you", team=team_name))
     for member in result.told:
         body = text(member.language, "team_transferred_members", name=_name(owner), team=team_name)
-        await notify(bot, database, member.id, body)
+        await notify(bot, member.id, body)
 
 
 # --- deleting the team and leaving it: confirm, act

@@ -15,6 +15,7 @@ from loguru import logger
 from pydantic import ValidationError
 
 from teambot.actors.matcher import Matcher
+from teambot.actors.outbox import AlreadyHandled, Outbox
 from teambot.actors.pipeline.work import PressAnswer, Throttled, Work
 from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
@@ -61,16 +62,17 @@ INVALID_PRESS: tuple[type[BaseException], ...] = (*INVALID_VALUE_ERRORS, Validat
 
 
 class PressRefused(Exception):
-    """A press was refused as forged or stale, and answered so: the update is done."""
+    """A press was refused as forged or stale: its unit of work is rolled back, and the
+    press gets the neutral answer (in `language`) after that."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
 
 
 class RefuseInvalidPresses(BaseMiddleware):
     """A safety net under every button: data no button of ours carries (a number out of
     range, a row that does not exist) that got past a router's bounds is a forged or stale
-    press, and gets the fallback's neutral answer instead of an apology for a bug.
-
-    The unit of work that raised was rolled back, and PressRefused unwinds the handling so
-    the dialogue's state is not stored either."""
+    press, and gets the fallback's neutral answer instead of an apology for a bug."""
 
     async def __call__(
         self,
@@ -89,10 +91,7 @@ class RefuseInvalidPresses(BaseMiddleware):
                 event.from_user.id,
                 exc,
             )
-            current = _press.get()
-            if current is None or current[1].open:
-                await event.answer(text(data["lang"], "stale_button"))
-            raise PressRefused from None
+            raise PressRefused(data["lang"]) from None
 
 
 class RecordPressAnswers:
@@ -140,9 +139,10 @@ def _tracking(work: Work) -> Iterator[CallbackQuery | None]:
 
 
 class UpdateHandler:
-    def __init__(self, bot: Bot, dispatcher: Dispatcher) -> None:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, outbox: Outbox) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
+        self.outbox = outbox
         self.storage = cast(PostgresStorage, dispatcher.storage)  # build_dispatcher's
         bot.session.middleware(RecordPressAnswers())
 
@@ -153,6 +153,8 @@ class UpdateHandler:
         return language_from_code(work.user.language_code if work.user else None)
 
     async def handle(self, work: Work) -> None:
+        """The update's unit of work: its reads and writes, its dialogue step, its handled
+        mark and its messages commit together; then the messages go out, replies first."""
         update = work.update
         if update is None:
             return
@@ -161,13 +163,20 @@ class UpdateHandler:
             return
         with _tracking(work) as query:
             try:
-                async with self.storage.handling(update.update_id):
+                async with (
+                    self.outbox.unit(update_id=update.update_id),
+                    self.storage.handling(update.update_id),
+                ):
                     await feed_update(self.dispatcher, self.bot, update)
-            except DialogueStepReplayed:
-                # its answers went out when it was handled before a restart
-                log.info("update {} took its dialogue step before; not again", update.update_id)
+            except (DialogueStepReplayed, AlreadyHandled):
+                # its effects committed when it was handled before a restart
+                log.info("update {} was handled before; not again", update.update_id)
                 return
-            except PressRefused:
+            except PressRefused as refused:
+                if query is not None and work.press.open:
+                    await self.bot.answer_callback_query(
+                        query.id, text(refused.language, "stale_button")
+                    )
                 return
             if query is not None and work.press.open:
                 # nothing answered it (a banned user's press): stop the spinner at least

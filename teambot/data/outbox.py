@@ -1,0 +1,119 @@
+"""The outbox: messages written with the change they tell about, sent after it commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from teambot.adapters.database import Connection
+
+BLOCK = 1024  # outbox ids handed out per `next_block`
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    method: str
+    payload: dict[str, Any]
+    background: bool
+    if_undelivered: dict[str, Any] | None
+    chat_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Done:
+    """A row's outcome: sent (with Telegram's message id, if it sent one) or refused."""
+
+    id: int
+    message_id: int | None = None
+    error: str | None = None
+    unreachable_chat: int | None = None  # Telegram says this chat is closed to the bot
+
+
+def next_block(conn: Connection) -> int:
+    """The first of BLOCK fresh row ids (a sequence: never rolled back, never repeated)."""
+    row = conn.execute("select nextval('outbox_id_blocks') as block").fetchone()
+    assert row is not None
+    return int(row["block"]) * BLOCK
+
+
+def insert(conn: Connection, update_id: int | None, rows: list[Row]) -> None:
+    conn.execute(
+        "insert into outbox (id, update_id, chat_id, method, payload, background, if_undelivered)"
+        " select i, %s, c, m, p, b, u from unnest(%s::bigint[], %s::bigint[], %s::text[],"
+        " %s::jsonb[], %s::boolean[], %s::jsonb[]) as t(i, c, m, p, b, u)",
+        (
+            update_id,
+            [row.id for row in rows],
+            [row.chat_id for row in rows],
+            [row.method for row in rows],
+            [Jsonb(row.payload) for row in rows],
+            [row.background for row in rows],
+            [None if row.if_undelivered is None else Jsonb(row.if_undelivered) for row in rows],
+        ),
+    )
+
+
+def mark_done(conn: Connection, done: list[Done]) -> None:
+    """Record outcomes; fix invitation_messages that named a message by its provisional id;
+    keep people Telegram says are unreachable out of search (until they write again)."""
+    if not done:
+        return
+    ids = [item.id for item in done]
+    conn.execute(
+        "update outbox o set sent_at = now(), message_id = t.m, error = t.e"
+        " from unnest(%s::bigint[], %s::bigint[], %s::text[]) as t(i, m, e)"
+        " where o.id = t.i",
+        (ids, [item.message_id for item in done], [item.error for item in done]),
+    )
+    sent = [item for item in done if item.message_id is not None]
+    if sent:
+        conn.execute(
+            "update invitation_messages m set message_id = t.m"
+            " from unnest(%s::bigint[], %s::bigint[]) as t(i, m) where m.message_id = -t.i",
+            ([item.id for item in sent], [item.message_id for item in sent]),
+        )
+    lost = [item.id for item in done if item.error is not None]
+    if lost:
+        conn.execute(
+            "delete from invitation_messages where message_id = any(%s::bigint[])",
+            ([-item for item in lost],),
+        )
+    closed = sorted({item.unreachable_chat for item in done if item.unreachable_chat is not None})
+    if closed:
+        conn.execute(
+            "update users set unreachable_since = now()"
+            " where id = any(%s::bigint[]) and unreachable_since is null",
+            (closed,),
+        )
+
+
+def unsent(conn: Connection, skip: list[int], limit: int) -> list[Row]:
+    """The oldest rows not yet sent, leaving out `skip` (being sent right now)."""
+    rows = conn.execute(
+        "select id, method, payload, background, if_undelivered, chat_id from outbox"
+        " where sent_at is null and id <> all(%s::bigint[]) order by id limit %s",
+        (skip, limit),
+    ).fetchall()
+    return [Row(**row) for row in rows]
+
+
+def message_ids(conn: Connection, row_ids: list[int]) -> dict[int, int | None]:
+    """Telegram's ids of the messages these rows sent; None for a row still waiting to be
+    sent. Rows refused, never written or forgotten are left out."""
+    rows = conn.execute(
+        "select id, message_id from outbox where id = any(%s::bigint[])"
+        " and (sent_at is null or message_id is not null)",
+        (row_ids,),
+    ).fetchall()
+    return {int(row["id"]): row["message_id"] for row in rows}
+
+
+def forget_sent(conn: Connection, hours: float) -> int:
+    """Sent rows past the time an edit could still name their messages."""
+    cur = conn.execute(
+        "delete from outbox where sent_at < now() - make_interval(hours => %s)", (hours,)
+    )
+    return cur.rowcount
