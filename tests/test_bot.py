@@ -131,7 +131,7 @@ async def test_a_failing_handler_apologises_and_the_bot_goes_on(
 
     async with running(settings, router):
         bad = telegram.send_text(1, "/boom", language_code="ru")
-        telegram.send_text(1, "/help")
+        telegram.send_text(1, "/help", language_code="ru")
         first, second = await telegram.wait_for_messages(1, 2)
         await telegram.wait_confirmed(bad + 1)
     assert first.text == "Извините, у меня что-то пошло не так. Попробуйте ещё раз."

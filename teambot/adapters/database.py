@@ -57,6 +57,7 @@ class Transaction:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.conn: Connection | None = None
+        self.holds_slot = False  # see Database._slots
         self._before_commit: list[Callable[[Connection], object]] = []
 
     def before_commit(
@@ -111,7 +112,11 @@ class Database:
         self._max_lifetime = max_lifetime
         self._acquire_timeout = acquire_timeout
         self._pool: ConnectionPool[Connection] | None = None
-        # one thread per pooled connection: more threads would only queue inside the pool
+        # One slot per pooled connection, taken before a thread asks the pool for one: a
+        # thread never waits inside the pool while a transaction that holds a connection
+        # waits for a thread (with more takers than connections, that deadlocks until the
+        # pool's timeout). One thread per slot.
+        self._slots = anyio.Semaphore(max_size)
         self._limiter = anyio.CapacityLimiter(max_size)
 
     @property
@@ -172,14 +177,18 @@ class Database:
     ) -> T:
         """Run `work(conn, ...)`: in the current `transaction()` if there is one, else in a
         transaction of its own on a pooled connection."""
-        current = _transaction.get()
-        if current is not None and current.database is self:
-            call = partial(current._call, work, *args, **kwargs)
-        else:
-            call = partial(self._transaction, work, *args, **kwargs)
         # abandon_on_cancel=False: a cancelled caller still waits for commit or rollback,
         # so cancellation never leaves a transaction half-done.
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        current = _transaction.get()
+        if current is not None and current.database is self:
+            if not current.holds_slot:
+                await self._slots.acquire()  # released when the transaction ends
+                current.holds_slot = True
+            call = partial(current._call, work, *args, **kwargs)
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        async with self._slots:
+            call = partial(self._transaction, work, *args, **kwargs)
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
 
     def current(self) -> Transaction | None:
         """The `transaction()` the caller is inside, if any."""
@@ -204,9 +213,17 @@ class Database:
         finally:
             _transaction.reset(token)
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(
-                    partial(transaction._end, commit), limiter=self._limiter
-                )
+                try:
+                    if commit and transaction._before_commit and not transaction.holds_slot:
+                        await self._slots.acquire()
+                        transaction.holds_slot = True
+                    await anyio.to_thread.run_sync(
+                        partial(transaction._end, commit), limiter=self._limiter
+                    )
+                finally:
+                    if transaction.holds_slot:
+                        transaction.holds_slot = False
+                        self._slots.release()
 
     async def ping(self, timeout: float = 2) -> None:
         """`select 1` on a pooled connection, waiting at most `timeout` for one."""
