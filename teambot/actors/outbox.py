@@ -83,7 +83,9 @@ class Outbox:
                     yield effects
                 rows = effects.in_order()
                 if rows:
-                    transaction.before_commit(outbox.insert, update_id, [_row(o) for o in rows])
+                    transaction.before_commit(
+                        outbox.insert, update_id, [_row(self.bot, o) for o in rows]
+                    )
                     self._sending.update(o.id for o in rows)
                 if update_id is not None:
                     transaction.before_commit(handled_updates.mark, update_id)
@@ -211,12 +213,12 @@ class Outbox:
             self._message_ids.popitem(last=False)
 
 
-def _row(outgoing: Outgoing) -> outbox.Row:
+def _row(bot: Bot, outgoing: Outgoing) -> outbox.Row:
     followup = outgoing.if_undelivered
     return outbox.Row(
         id=outgoing.id,
         method=outgoing.method.__api_method__,
-        payload=payload_of(outgoing.method),
+        payload=payload_of(bot, outgoing.method),
         background=outgoing.background,
         if_undelivered=None if followup is None else asdict(followup),
         chat_id=outgoing.chat_id,

@@ -82,9 +82,7 @@ class Effects:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     async def add(self, bot: Bot, method: TelegramMethod[Any]) -> Outgoing:
-        outgoing = Outgoing(
-            await self.allocate(), resolved(bot, method), in_background(), _if_undelivered.get()
-        )
+        outgoing = Outgoing(await self.allocate(), method, in_background(), _if_undelivered.get())
         self.outgoing.append(outgoing)
         return outgoing
 
@@ -167,17 +165,18 @@ def stand_in(bot: Bot, outgoing: Outgoing) -> Any:
     raise TypeError(f"{method.__api_method__} cannot be sent from inside a unit of work")
 
 
-def resolved(bot: Bot, method: TelegramMethod[Any]) -> TelegramMethod[Any]:
-    """The method with the bot's defaults (parse mode…) filled in, as it will be sent."""
-    defaults = {
-        name: bot.default[value.name] for name, value in method if isinstance(value, Default)
-    }
-    return method.model_copy(update=defaults) if defaults else method
+def payload_of(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+    """The fields the caller set, for the outbox row; bot defaults (parse mode…) the caller
+    named are written as their values, the others come back as defaults when it is read."""
 
+    def default_value(value: Any) -> Any:
+        if isinstance(value, Default):
+            return bot.default[value.name]
+        raise TypeError(f"{type(value).__name__} cannot be stored in the outbox")
 
-def payload_of(method: TelegramMethod[Any]) -> dict[str, Any]:
-    """The method's fields for the outbox row (defaults already resolved)."""
-    dumped: dict[str, Any] = method.model_dump(mode="json", exclude_unset=True)
+    dumped: dict[str, Any] = method.model_dump(
+        mode="json", exclude_unset=True, fallback=default_value
+    )
     return dumped
 
 

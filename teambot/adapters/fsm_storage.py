@@ -17,8 +17,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from aiogram.types import Update
 
 from teambot.adapters.database import Database
 from teambot.data import fsm
@@ -53,6 +56,29 @@ class PostgresStorage(BaseStorage):
         finally:
             _handling.reset(token)
         await self._store(handling)
+
+    def key_of(self, dispatcher: Dispatcher, bot: Bot, update: Update) -> str | None:
+        """The key of the dialogue aiogram's FSM middleware will read for this update (its
+        sender in its chat), so the unit of work can read it ahead, with the sender."""
+        context = UserContextMiddleware.resolve_event_context(update)
+        if context.chat is None or context.user is None:
+            return None
+        fsm = dispatcher.fsm.resolve_context(
+            bot,
+            chat_id=context.chat.id,
+            user_id=context.user.id,
+            thread_id=context.thread_id,
+            business_connection_id=context.business_connection_id,
+        )
+        return None if fsm is None else self.keys.build(fsm.key)
+
+    def read_ahead(self, key: str, dialogue: fsm.Dialogue) -> None:
+        """A dialogue read with the update's first round trip, for the handling under way."""
+        handling = _handling.get()
+        assert handling is not None
+        if _replayed(dialogue, handling):
+            raise DialogueStepReplayed
+        handling.dialogues[key] = dialogue
 
     async def get_state(self, key: StorageKey) -> str | None:
         return (await self._dialogue(key)).state

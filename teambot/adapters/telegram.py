@@ -389,10 +389,13 @@ def parse_update(raw: dict[str, Any], bot: Bot) -> Update:
     return Update.model_validate(raw, context={"bot": bot})
 
 
-async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update) -> Any:
-    """`Dispatcher.feed_update` without its asyncio clock: the same middleware chain."""
+async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update, **data: Any) -> Any:
+    """`Dispatcher.feed_update` without its asyncio clock: the same middleware chain;
+    `data` joins the handlers' data."""
     return await dispatcher.propagate_event(
-        "update", update, **{**dispatcher.workflow_data, "dispatcher": dispatcher, "bot": bot}
+        "update",
+        update,
+        **{**dispatcher.workflow_data, **data, "dispatcher": dispatcher, "bot": bot},
     )
 
 

@@ -38,8 +38,25 @@ _COLUMNS = (
 )
 
 
-def _row(row: dict[str, Any] | None) -> UserRow | None:
+def row_of(row: dict[str, Any] | None) -> UserRow | None:
     return None if row is None else UserRow(**row)
+
+
+# Create or refresh a user on any update from them; marks them active.
+SEEN = (
+    f"insert into users (id, username, first_name, last_name, language)"
+    f" values (%(id)s, %(username)s, %(first_name)s, %(last_name)s, %(language)s)"
+    f" on conflict (id) do update set username = excluded.username,"
+    f" first_name = excluded.first_name, last_name = excluded.last_name,"
+    # they wrote: they can be reached again (see mark_unreachable)
+    f" unreachable_since = null,"
+    # last_active is in the search indexes: a new value rewrites their entries, the
+    # same value lets PostgreSQL update the row in place (HOT). A minute is precise
+    # enough for recency and the 30-day inactivity rule.
+    f" last_active = case when users.last_active < now() - interval '1 minute'"
+    f" then now() else users.last_active end"
+    f" returning {_COLUMNS}"
+)
 
 
 def seen(
@@ -53,27 +70,24 @@ def seen(
 ) -> UserRow:
     """Create or refresh a user on any update from them; marks them active."""
     row = conn.execute(
-        f"insert into users (id, username, first_name, last_name, language)"
-        f" values (%s, %s, %s, %s, %s)"
-        f" on conflict (id) do update set username = excluded.username,"
-        f" first_name = excluded.first_name, last_name = excluded.last_name,"
-        # they wrote: they can be reached again (see mark_unreachable)
-        f" unreachable_since = null,"
-        # last_active is in the search indexes: a new value rewrites their entries, the
-        # same value lets PostgreSQL update the row in place (HOT). A minute is precise
-        # enough for recency and the 30-day inactivity rule.
-        f" last_active = case when users.last_active < now() - interval '1 minute'"
-        f" then now() else users.last_active end"
-        f" returning {_COLUMNS}",
-        (user_id, username, first_name, last_name, language),
+        SEEN,
+        {
+            "id": user_id,
+            "username": username,
+            "first_name": first_name,
+            "last_name": last_name,
+            "language": language,
+        },
     ).fetchone()
-    user = _row(row)
+    user = row_of(row)
     assert user is not None
     return user
 
 
 def get(conn: Connection, user_id: int) -> UserRow | None:
-    return _row(conn.execute(f"select {_COLUMNS} from users where id = %s", (user_id,)).fetchone())
+    return row_of(
+        conn.execute(f"select {_COLUMNS} from users where id = %s", (user_id,)).fetchone()
+    )
 
 
 def get_many(conn: Connection, user_ids: list[int]) -> dict[int, UserRow]:

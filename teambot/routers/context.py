@@ -102,14 +102,17 @@ class UserContext(BaseMiddleware):
         if sender is None or sender.is_bot:
             return None
         database: Database = data["database"]
-        me = await database.run(
-            users.seen,
-            sender.id,
-            username=sender.username,
-            first_name=sender.first_name,
-            last_name=sender.last_name,
-            language=language_from_code(sender.language_code),
-        )
+        # read with the update's first round trip (actors/pipeline/handling.py), or now
+        me: UserRow | None = data.get("sender")
+        if me is None:
+            me = await database.run(
+                users.seen,
+                sender.id,
+                username=sender.username,
+                first_name=sender.first_name,
+                last_name=sender.last_name,
+                language=language_from_code(sender.language_code),
+            )
         if me.is_banned:
             if not me.ban_notified:
                 bot: Bot = data["bot"]

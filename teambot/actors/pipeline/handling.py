@@ -10,7 +10,7 @@ from typing import Any, cast
 from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import AnswerCallbackQuery, TelegramMethod
-from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery, TelegramObject
+from aiogram.types import BotCommand, BotCommandScopeDefault, CallbackQuery, TelegramObject, Update
 from loguru import logger
 from pydantic import ValidationError
 
@@ -21,6 +21,8 @@ from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
+from teambot.data import updates
+from teambot.data.users import UserRow
 from teambot.routers import fallback_router, feature_routers
 from teambot.routers.context import PrivateChatsOnly, UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
@@ -167,7 +169,8 @@ class UpdateHandler:
                     self.outbox.unit(update_id=update.update_id),
                     self.storage.handling(update.update_id),
                 ):
-                    await feed_update(self.dispatcher, self.bot, update)
+                    sender = await self._begin(work)
+                    await feed_update(self.dispatcher, self.bot, update, sender=sender)
             except (DialogueStepReplayed, AlreadyHandled):
                 # its effects committed when it was handled before a restart
                 log.info("update {} was handled before; not again", update.update_id)
@@ -182,6 +185,28 @@ class UpdateHandler:
                 # nothing answered it (a banned user's press): stop the spinner at least
                 log.debug("press in update {} was not answered; answering", update.update_id)
                 await self.bot.answer_callback_query(query.id)
+
+    async def _begin(self, work: Work) -> UserRow | None:
+        """The first round trip: the sender (created or marked seen) and their dialogue,
+        for a person writing in their private chat; the rest of the update uses both."""
+        update, user = work.update, work.user
+        chat = _chat_of(update)
+        if update is None or user is None or user.is_bot or chat != user.id:
+            return None  # a group chat stores nothing; UserContext turns bots away
+        key = self.storage.key_of(self.dispatcher, self.bot, update)
+        if key is None:
+            return None
+        me, dialogue = await self.storage.database.run(
+            updates.begin,
+            key,
+            user.id,
+            username=user.username,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            language=language_from_code(user.language_code),
+        )
+        self.storage.read_ahead(key, dialogue)
+        return me
 
     async def _tell_throttled(self, work: Work, throttled: Throttled) -> None:
         if not throttled.tell or work.user is None:
@@ -214,6 +239,17 @@ class UpdateHandler:
             await self.bot.send_message(chat, message)
         elif update.message is not None:
             await self.bot.send_message(update.message.chat.id, message)
+
+
+def _chat_of(update: Update | None) -> int | None:
+    if update is None:
+        return None
+    if update.message is not None:
+        return update.message.chat.id
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        return query.message.chat.id
+    return None
 
 
 ADMIN_COMMANDS = ("stats", "ban", "unban")  # not in the menu

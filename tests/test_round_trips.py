@@ -1,0 +1,136 @@
+"""What one update costs the database: the common paths (/start for a registered person,
+/search, Next, sending an invitation, accepting one) each run in one transaction, plus one
+batched write of sent-marks after their messages went out, and at most 5 round trips to
+PostgreSQL in all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+from psycopg.pq import TransactionStatus
+
+from teambot.actors.pipeline.work import Work
+from teambot.config import Settings
+from teambot.runtime import App, build_app, serve
+from teambot.texts import text
+from tests.fake_telegram import FakeTelegram
+from tests.test_conversations import settle
+from tests.test_teams import seed
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Cost:
+    transactions: int = 0
+    round_trips: int = 0
+
+
+_cost: ContextVar[Cost | None] = ContextVar("cost", default=None)
+
+
+def exchanges(conn: psycopg.Connection[Any], gen: Any) -> int:
+    """How many times psycopg waits for the server to answer while it runs `gen`: once per
+    statement, plus once for the BEGIN it sends on its own before the first statement of a
+    transaction; in pipeline mode only at a sync (a COMMIT, or reading a result); none to
+    change a setting, to enter or leave pipeline mode, or to end a transaction never begun."""
+    name = getattr(gen, "__qualname__", "")
+    idle = conn.pgconn.transaction_status == TransactionStatus.IDLE
+    if name.endswith(("_enter_gen", "_exit_gen", "_set_autocommit_gen")):
+        return 0
+    if name.endswith(("_commit_gen", "_rollback_gen")):
+        return 0 if idle else 1
+    if conn._pipeline is not None:
+        return 1 if name.endswith(("_fetch_gen", "_sync_gen")) else 0
+    return 2 if idle and not conn.autocommit else 1
+
+
+class CountingConnection(psycopg.Connection[dict[str, Any]]):
+    def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        cost = _cost.get()
+        if cost is not None:
+            cost.round_trips += exchanges(self, gen)
+        return super().wait(gen, *args, **kwargs)
+
+    def commit(self) -> None:
+        self._count_transaction()
+        super().commit()
+
+    def rollback(self) -> None:
+        self._count_transaction()
+        super().rollback()
+
+    def _count_transaction(self) -> None:
+        cost = _cost.get()
+        if cost is not None and self.pgconn.transaction_status != TransactionStatus.IDLE:
+            cost.transactions += 1
+
+
+@asynccontextmanager
+async def counting(settings: Settings) -> AsyncIterator[tuple[App, dict[int, Cost]]]:
+    """The whole bot, as `running` starts it, counting the database work of each update's
+    handling, by update id."""
+    app = build_app(settings, settings.database_conninfo() or "")
+    costs: dict[int, Cost] = {}
+    app.database.connection_class = CountingConnection
+    dispatch = app.pipeline.dispatch
+    handle: Callable[[Work], Awaitable[None]] = dispatch._handle
+
+    async def counted(work: Work) -> None:
+        cost = costs.setdefault(work.pending.update_id, Cost())
+        token = _cost.set(cost)
+        try:
+            await handle(work)
+        finally:
+            _cost.reset(token)
+
+    dispatch._handle = counted
+    async with anyio.create_task_group() as tg:
+        await tg.start(partial(serve, app, handle_signals=False))
+        try:
+            yield app, costs
+        finally:
+            app.supervisor.request_stop()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_the_common_paths_take_one_transaction_and_few_round_trips(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = settings.database_conninfo() or ""
+    seed(url, 10, role="team", lang=lang, name="Olga", team="Rocket", wants=("python",))
+    seed(url, 11, role="team", lang=lang, name="Petr", team="Comet", wants=("python",))
+    seed(url, 1, lang=lang, name="Ivan", skills=("python",), wants=("design",))
+    seed(url, 2, lang=lang, name="Anna", skills=("python",), wants=("design",))
+    paths: dict[str, int] = {}
+
+    async def step(name: str, update_id: int) -> None:
+        await telegram.wait_confirmed(update_id)
+        await settle(telegram)
+        paths[name] = update_id
+
+    async with counting(settings) as (app, costs):
+        await step("/start", telegram.send_text(1, "/start", language_code=lang))
+        await step("/search", telegram.send_text(10, "/search", language_code=lang))
+        await step("Next", telegram.press(10, text(lang, "action_next")))
+        await step("Invite", telegram.press(10, text(lang, "action_invite")))
+        await step("invitation", telegram.press(10, text(lang, "send_without_note")))
+        await step("accept", telegram.press(1, text(lang, "action_accept")))
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert failed == 0
+    print()
+    for name, update_id in paths.items():
+        cost = costs[update_id]
+        print(f"{name:12} {cost.transactions} transactions, {cost.round_trips} round trips")
+    for name, update_id in paths.items():
+        cost = costs[update_id]
+        assert cost.transactions <= 2, (name, cost)
+        assert cost.round_trips <= 5, (name, cost)
