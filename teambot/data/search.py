@@ -49,6 +49,7 @@ class Candidate:
     they_have: list[str]  # what I look for that they have
     they_want: list[str]  # what they look for that I have
     total: int  # how many candidates match altogether (counted up to a cap)
+    ref: int  # what my card's buttons carry instead of their Telegram id (search_cards)
     more: bool = False  # the count stopped at the cap: there are more than `total`
 
 
@@ -60,7 +61,8 @@ select array(select hidden_id from hidden_users where user_id = %(me)s) as hidde
        ) as pending,
        array(select mate.user_id from team_members mine
              join team_members mate on mate.team_id = mine.team_id
-             where mine.user_id = %(me)s) as team
+             where mine.user_id = %(me)s) as team,
+       exists(select from search_cards where id = %(ref)s and viewer_id = %(me)s) as ref_mine
 """
 
 
@@ -75,9 +77,17 @@ class LeftOut:
         return [*self.hidden, *self.pending, *self.team]
 
 
-def left_out(conn: Connection, me: int) -> LeftOut:
-    row = conn.execute(_EXCLUDED, {"me": me}).fetchone()
+class ForeignCard(Exception):
+    """The card reference a press carried is not one of the viewer's (forged, or not theirs)."""
+
+
+def left_out(conn: Connection, me: int, shown_ref: int | None = None) -> LeftOut:
+    """Who my search leaves out; with `shown_ref` (the card a press came from), ForeignCard
+    unless it is one of mine, checked in the same round trip."""
+    row = conn.execute(_EXCLUDED, {"me": me, "ref": shown_ref}).fetchone()
     assert row is not None
+    if shown_ref is not None and not row["ref_mine"]:
+        raise ForeignCard(shown_ref)
     return LeftOut(hidden=row["hidden"], pending=row["pending"], team=row["team"])
 
 
@@ -159,8 +169,16 @@ def queries(wants: int, skills: int, skill: bool) -> dict[str, str]:
     # active (users_search_recent_idx rather than a scan of users that would read them
     # all when few are searching), or, with a skill, from the GIN index
     found = {
+        # the card, and the reference its buttons carry (made on first showing: `made`
+        # returns it then, the select after it every time after)
         "card": f"""
-            select c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
+            with made as (
+                insert into search_cards (viewer_id, candidate_id) values (%(me)s, %(id)s)
+                on conflict (viewer_id, candidate_id) do nothing returning id)
+            select (select id from made union all
+                    select id from search_cards where viewer_id = %(me)s and candidate_id = %(id)s
+                    limit 1) as ref,
+                   c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
                    c.bio, t.name as team_name, t.description as team_description,
                    array(select s from unnest(c.skills) with ordinality as x(s, n)
                          where s = any(%(wants)s::text[]) order by n) as they_have,
@@ -217,12 +235,14 @@ def ranked(
     types: list[str],
     skill: str | None,
     offset: int,
+    shown_ref: int | None = None,
 ) -> Candidate | None:
+    """The candidate at `offset` of my ranking, with the reference my card's buttons carry
+    (made on first showing); `shown_ref`: see `left_out`."""
     skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
     statements = queries(len(wants), len(skills), skill is not None)
-    params = parameters(
-        skills=skills, wants=wants, types=types, skill=skill, excluded=[*left_out(conn, me).all, me]
-    )
+    excluded = [*left_out(conn, me, shown_ref).all, me]
+    params = parameters(skills=skills, wants=wants, types=types, skill=skill, excluded=excluded)
 
     def run(name: str, **extra: Any) -> list[dict[str, Any]]:
         # planned with the values every time: a generic plan cannot tell a rare tag from a
@@ -252,7 +272,7 @@ def ranked(
     if found is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
-    cards = run("card", id=found, cap=cap, wants=wants, skills=skills)
+    cards = run("card", id=found, cap=cap, wants=wants, skills=skills, me=me)
     if not cards:
         return None
     card = cards[0]
@@ -300,24 +320,6 @@ def count_left_out(
     ).fetchone()
     assert row is not None
     return int(row["hidden"]), int(row["pending"])
-
-
-def card_ref(conn: Connection, viewer: int, candidate: int) -> int:
-    """The reference the viewer's buttons use for this candidate (made on first showing)."""
-    row = conn.execute(
-        """
-        with made as (
-            insert into search_cards (viewer_id, candidate_id) values (%(viewer)s, %(candidate)s)
-            on conflict (viewer_id, candidate_id) do nothing returning id)
-        select id from made
-        union all
-        select id from search_cards where viewer_id = %(viewer)s and candidate_id = %(candidate)s
-        limit 1
-        """,
-        {"viewer": viewer, "candidate": candidate},
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
 
 
 @dataclass(frozen=True)

@@ -62,14 +62,18 @@ def hint(me: UserRow) -> Hint:
     return Hint.WAIT
 
 
-def _card_at(conn: Connection, me: UserRow, skill: str | None, offset: int) -> Shown | None:
-    candidate = _ranked(conn, me, skill, offset)
+def _card_at(
+    conn: Connection, me: UserRow, skill: str | None, offset: int, shown_ref: int | None = None
+) -> Shown | None:
+    candidate = _ranked(conn, me, skill, offset, shown_ref)
     if candidate is None:
         return None
-    return Shown(candidate, search.card_ref(conn, me.id, candidate.id), offset)
+    return Shown(candidate, candidate.ref, offset)
 
 
-def _ranked(conn: Connection, me: UserRow, skill: str | None, offset: int) -> Candidate | None:
+def _ranked(
+    conn: Connection, me: UserRow, skill: str | None, offset: int, shown_ref: int | None = None
+) -> Candidate | None:
     return search.ranked(
         conn,
         me=me.id,
@@ -78,6 +82,7 @@ def _ranked(conn: Connection, me: UserRow, skill: str | None, offset: int) -> Ca
         types=visible_types(me.user_type or ""),
         skill=skill,
         offset=offset,
+        shown_ref=shown_ref,
     )
 
 
