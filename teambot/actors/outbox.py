@@ -68,6 +68,9 @@ class Outbox:
         self._next_id = self._end_id = 0
         self._allocating = anyio.Lock()
         self._sending: set[int] = set()  # rows someone is sending: the sweep leaves them
+        # chats with rows left to the sweep: their newer rows wait for it too, so that a
+        # chat's messages arrive in the order they were written
+        self._behind: set[int] = set()
         self._message_ids: OrderedDict[int, int] = OrderedDict()
         self._left_over = anyio.Event()
 
@@ -102,18 +105,23 @@ class Outbox:
         finally:
             self._sending.difference_update(o.id for o in rows)
 
-    async def send(self, rows: list[Outgoing]) -> None:
+    async def send(self, rows: list[Outgoing], *, sweeping: bool = False) -> None:
         """Send committed rows in order and record what became of them. When Telegram is
-        away the rest wait for the sweep, so a chat's messages keep their order."""
+        away the rest wait for the sweep, and so do rows for chats that have rows waiting
+        already: a chat's messages keep their order."""
         if not rows:
             return
         message_ids = await self._message_ids_for(rows)
         done: list[outbox.Done] = []
         followups: list[Followup] = []
-        for outgoing in rows:
+        for index, outgoing in enumerate(rows):
+            if not sweeping and outgoing.chat_id in self._behind:
+                self._left_over.set()
+                continue
             delivery = await self._deliver(outgoing, message_ids)
             if delivery.outcome == "retry":
                 self.metrics.outbox_deferred.inc()
+                self._behind.update(o.chat_id for o in rows[index:] if o.chat_id is not None)
                 self._left_over.set()
                 break
             done.append(_done(delivery))
@@ -159,12 +167,14 @@ class Outbox:
         while True:
             rows = await self.database.run(outbox.unsent, sorted(self._sending), self.batch)
             if not rows:
+                self._behind.clear()
                 return
             log.info("sending {} messages left from before", len(rows))
             left = [_outgoing(row) for row in rows]
+            self._behind.update(o.chat_id for o in left if o.chat_id is not None)
             self._sending.update(row.id for row in rows)
             try:
-                await self.send(left)
+                await self.send(left, sweeping=True)
             finally:
                 self._sending.difference_update(row.id for row in rows)
             if self._left_over.is_set():
