@@ -4,12 +4,15 @@ one that did not commit. A message is sent twice only when the crash falls betwe
 taking it and its sent-mark.
 
 `unit()` is how work that talks to people runs: one transaction, whose Bot API calls
-(inside `collecting`) become outbox rows written with it; after the COMMIT the caller
-sends them itself, replies first, and their outcomes are recorded in one write. The
-update pipeline runs each update in one (`actors/pipeline/handling.py`), the cleanup jobs
-and the matcher run theirs too. `run()` sends what is left: rows a crash left unsent (at
-start, before the pipeline takes new updates) and rows whose sending failed because
-Telegram was away.
+(inside `collecting`) become outbox rows written with it, claimed by the caller; after the
+COMMIT the caller sends them itself, replies first. The update pipeline runs each update in
+one (`actors/pipeline/handling.py`), the cleanup jobs and the matcher run theirs too.
+
+`run()` owns two loops. The mark writer records what became of sent rows, for every sender
+at once, as soon as the previous write is done (group commit: an update does not wait for
+it, and a kill repeats at most what one write had not yet recorded). The sweep claims and
+sends what is left: rows a crash left (at start, before the pipeline takes new updates) and
+rows left for later because Telegram was away.
 """
 
 from __future__ import annotations
@@ -67,7 +70,11 @@ class Outbox:
         self.batch = batch
         self._next_id = self._end_id = 0
         self._allocating = anyio.Lock()
-        self._sending: set[int] = set()  # rows someone is sending: the sweep leaves them
+        # outcomes and released rows waiting for the mark writer
+        self._done: list[outbox.Done] = []
+        self._released: list[int] = []
+        self._marks_waiting = anyio.Event()
+        self._writing_marks = anyio.Lock()
         # chats with rows left to the sweep: their newer rows wait for it too, so that a
         # chat's messages arrive in the order they were written
         self._behind: set[int] = set()
@@ -89,21 +96,13 @@ class Outbox:
                     transaction.before_commit(
                         outbox.insert, update_id, [_row(self.bot, o) for o in rows]
                     )
-                    self._sending.update(o.id for o in rows)
                 if update_id is not None:
                     transaction.before_commit(handled_updates.mark, update_id)
         except DUPLICATE_ERRORS:
-            self._sending.difference_update(o.id for o in effects.outgoing)
             raise AlreadyHandled from None
-        except BaseException:
-            self._sending.difference_update(o.id for o in effects.outgoing)
-            raise
         for action in effects.after_commit:
             action()
-        try:
-            await self.send(rows)
-        finally:
-            self._sending.difference_update(o.id for o in rows)
+        await self.send(rows)
 
     async def send(self, rows: list[Outgoing], *, sweeping: bool = False) -> None:
         """Send committed rows in order and record what became of them. When Telegram is
@@ -113,82 +112,137 @@ class Outbox:
             return
         message_ids = await self._message_ids_for(rows)
         done: list[outbox.Done] = []
+        released: list[int] = []
         followups: list[Followup] = []
-        for index, outgoing in enumerate(rows):
-            if not sweeping and outgoing.chat_id in self._behind:
-                self._left_over.set()
-                continue
-            delivery = await self._deliver(outgoing, message_ids)
-            if delivery.outcome == "retry":
-                self.metrics.outbox_deferred.inc()
-                self._behind.update(o.chat_id for o in rows[index:] if o.chat_id is not None)
-                self._left_over.set()
-                break
-            done.append(_done(delivery))
-            if delivery.message_id is not None:
-                message_ids[outgoing.id] = delivery.message_id
-                self._remember(outgoing.id, delivery.message_id)
-            followup = outgoing.if_undelivered
-            if delivery.outcome == "refused" and followup is not None:
-                if followup.warning:
-                    log.warning("{}: {}", followup.warning, delivery.error)
-                if delivery.unreachable and followup.chat_id is not None and followup.text:
-                    followups.append(followup)
-        if not followups:
-            if done:
-                async with self.database.transaction() as transaction:
-                    transaction.before_commit(outbox.mark_done, done)
-            return
-        # the actor hears that their message did not arrive, recorded with the outcome
-        async with self.unit():
-            await self.database.run(outbox.mark_done, done)
-            for followup in followups:
-                assert followup.chat_id is not None and followup.text is not None
-                await self.bot.send_message(followup.chat_id, followup.text)
+        try:
+            for index, outgoing in enumerate(rows):
+                if not sweeping and outgoing.chat_id in self._behind:
+                    released.append(outgoing.id)
+                    self._left_over.set()
+                    continue
+                delivery = await self._deliver(outgoing, message_ids)
+                if delivery.outcome == "retry":
+                    self.metrics.outbox_deferred.inc()
+                    self._behind.update(o.chat_id for o in rows[index:] if o.chat_id is not None)
+                    released += [o.id for o in rows[index:]]
+                    self._left_over.set()
+                    break
+                done.append(_done(delivery))
+                self._note(outgoing, delivery, message_ids, followups)
+        finally:
+            # rows a cancellation cut short go back to the sweep, like those left for later
+            settled = {item.id for item in done} | set(released)
+            released += [o.id for o in rows if o.id not in settled]
+            if not followups:
+                self._mark(done, released)
+        if followups:
+            # the actor hears that their message did not arrive, recorded with the outcome
+            async with self.unit():
+                await self.database.run(outbox.mark_done, done, released)
+                for followup in followups:
+                    assert followup.chat_id is not None and followup.text is not None
+                    await self.bot.send_message(followup.chat_id, followup.text)
+
+    def _note(
+        self,
+        outgoing: Outgoing,
+        delivery: Delivery,
+        message_ids: dict[int, int | None],
+        followups: list[Followup],
+    ) -> None:
+        if delivery.message_id is not None:
+            message_ids[outgoing.id] = delivery.message_id
+            self._remember(outgoing.id, delivery.message_id)
+        followup = outgoing.if_undelivered
+        if delivery.outcome == "refused" and followup is not None:
+            if followup.warning:
+                log.warning("{}: {}", followup.warning, delivery.error)
+            if delivery.unreachable and followup.chat_id is not None and followup.text:
+                followups.append(followup)
+
+    def _mark(self, done: list[outbox.Done], released: list[int]) -> None:
+        if done or released:
+            self._done += done
+            self._released += released
+            self._marks_waiting.set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        # what a crash left goes out before new updates are taken, as far as Telegram lets
-        with anyio.move_on_after(self.first_sweep_budget):
-            await self.sweep()
-        task_status.started()
-        while True:
-            with anyio.move_on_after(self.sweep_every):
-                await self._left_over.wait()
-                await anyio.sleep(self.sweep_every)  # Telegram was away: not at once
-            self._left_over = anyio.Event()
-            try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._write_marks)
+            # claims of a run that ended are void; what it left goes out before new updates
+            # are taken, as far as Telegram lets
+            await self.database.run(outbox.release_all)
+            await self._allocate_block()  # ahead of the first update that sends something
+            with anyio.move_on_after(self.first_sweep_budget):
                 await self.sweep()
-            except TRANSIENT_ERRORS as exc:
-                log.warning("outbox sweep waits for the database: {!r}", exc)
+            task_status.started()
+            while True:
+                with anyio.move_on_after(self.sweep_every):
+                    await self._left_over.wait()
+                    await anyio.sleep(self.sweep_every)  # Telegram was away: not at once
+                self._left_over = anyio.Event()
+                try:
+                    await self.sweep()
+                except TRANSIENT_ERRORS as exc:
+                    log.warning("outbox sweep waits for the database: {!r}", exc)
 
     async def sweep(self) -> None:
-        """Send rows nobody is sending, oldest first, until none is left or Telegram is
-        away."""
+        """Claim and send rows nobody is sending, oldest first, until none is left or
+        Telegram is away."""
         while True:
-            rows = await self.database.run(outbox.unsent, sorted(self._sending), self.batch)
+            await self._flush_marks()  # rows just left for later are free to claim now
+            rows = await self.database.run(outbox.claim_unsent, self.batch)
             if not rows:
                 self._behind.clear()
                 return
             log.info("sending {} messages left from before", len(rows))
             left = [_outgoing(row) for row in rows]
             self._behind.update(o.chat_id for o in left if o.chat_id is not None)
-            self._sending.update(row.id for row in rows)
-            try:
-                await self.send(left, sweeping=True)
-            finally:
-                self._sending.difference_update(row.id for row in rows)
+            await self.send(left, sweeping=True)
             if self._left_over.is_set():
                 return
 
+    async def _write_marks(self) -> None:
+        try:
+            while True:
+                await self._marks_waiting.wait()
+                self._marks_waiting = anyio.Event()
+                try:
+                    await self._flush_marks()
+                except TRANSIENT_ERRORS as exc:
+                    log.warning("sent-marks wait for the database: {!r}", exc)
+                    await anyio.sleep(1)
+                    self._marks_waiting.set()
+        finally:
+            with anyio.move_on_after(5, shield=True):
+                await self._flush_marks()
+
+    async def _flush_marks(self) -> None:
+        """Write every outcome noted so far, in one transaction (one round trip)."""
+        async with self._writing_marks:
+            done, self._done = self._done, []
+            released, self._released = self._released, []
+            if not done and not released:
+                return
+            try:
+                async with self.database.transaction() as transaction:
+                    transaction.before_commit(outbox.mark_done, done, released)
+            except BaseException:
+                self._done[:0], self._released[:0] = done, released  # written next time
+                raise
+
     async def _allocate(self) -> int:
         if self._next_id >= self._end_id:
-            async with self._allocating:
-                if self._next_id >= self._end_id:
-                    first = await self.database.run(outbox.next_block)
-                    self._next_id, self._end_id = first, first + outbox.BLOCK
+            await self._allocate_block()
         row_id = self._next_id
         self._next_id += 1
         return row_id
+
+    async def _allocate_block(self) -> None:
+        async with self._allocating:
+            if self._next_id >= self._end_id:
+                first = await self.database.run(outbox.next_block)
+                self._next_id, self._end_id = first, first + outbox.BLOCK
 
     async def _message_ids_for(self, rows: list[Outgoing]) -> dict[int, int | None]:
         """Telegram's ids for the messages these rows edit by provisional id."""

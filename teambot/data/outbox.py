@@ -41,8 +41,9 @@ def next_block(conn: Connection) -> int:
 
 def insert(conn: Connection, update_id: int | None, rows: list[Row]) -> None:
     conn.execute(
-        "insert into outbox (id, update_id, chat_id, method, payload, background, if_undelivered)"
-        " select i, %s, c, m, p, b, u from unnest(%s::bigint[], %s::bigint[], %s::text[],"
+        "insert into outbox (id, update_id, chat_id, method, payload, background,"
+        " if_undelivered, claimed_at)"
+        " select i, %s, c, m, p, b, u, now() from unnest(%s::bigint[], %s::bigint[], %s::text[],"
         " %s::jsonb[], %s::boolean[], %s::jsonb[]) as t(i, c, m, p, b, u)",
         (
             update_id,
@@ -56,9 +57,14 @@ def insert(conn: Connection, update_id: int | None, rows: list[Row]) -> None:
     )
 
 
-def mark_done(conn: Connection, done: list[Done]) -> None:
+def mark_done(conn: Connection, done: list[Done], released: list[int]) -> None:
     """Record outcomes; fix invitation_messages that named a message by its provisional id;
-    keep people Telegram says are unreachable out of search (until they write again)."""
+    keep people Telegram says are unreachable out of search (until they write again). The
+    `released` rows were left for later: the sweep may take them."""
+    if released:
+        conn.execute(
+            "update outbox set claimed_at = null where id = any(%s::bigint[])", (released,)
+        )
     if not done:
         return
     ids = [item.id for item in done]
@@ -90,14 +96,24 @@ def mark_done(conn: Connection, done: list[Done]) -> None:
         )
 
 
-def unsent(conn: Connection, skip: list[int], limit: int) -> list[Row]:
-    """The oldest rows not yet sent, leaving out `skip` (being sent right now)."""
+def claim_unsent(conn: Connection, limit: int) -> list[Row]:
+    """The oldest rows nobody is sending, claimed for the caller."""
     rows = conn.execute(
-        "select id, method, payload, background, if_undelivered, chat_id from outbox"
-        " where sent_at is null and id <> all(%s::bigint[]) order by id limit %s",
-        (skip, limit),
+        "update outbox set claimed_at = now() where id in ("
+        " select id from outbox where sent_at is null and claimed_at is null"
+        " order by id limit %s for update skip locked)"
+        " returning id, method, payload, background, if_undelivered, chat_id",
+        (limit,),
     ).fetchall()
-    return [Row(**row) for row in rows]
+    return sorted((Row(**row) for row in rows), key=lambda row: row.id)
+
+
+def release_all(conn: Connection) -> int:
+    """At start: the claims of a run that ended before sending are void."""
+    cur = conn.execute(
+        "update outbox set claimed_at = null where sent_at is null and claimed_at is not null"
+    )
+    return cur.rowcount
 
 
 def message_ids(conn: Connection, row_ids: list[int]) -> dict[int, int | None]:

@@ -13,6 +13,9 @@ create table outbox (
     -- bot), this message goes to the actor instead: {chat_id, text}
     if_undelivered jsonb,
     created_at    timestamptz not null default now(),
+    -- who sends it: the worker that wrote it (claimed when written), else the outbox sweep;
+    -- released when it is left for later, and free for anyone after a restart
+    claimed_at    timestamptz,
     sent_at       timestamptz,         -- delivered, refused or given up: done either way
     message_id    bigint,              -- what Telegram gave the message it sent
     error         text                 -- why it was not delivered
