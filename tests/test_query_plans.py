@@ -102,6 +102,12 @@ def big(postgres_server: str, template_database: str) -> Iterator[psycopg.Connec
             " select 'bot:' || g || ':' || g, 'step', now() - (g % 40) * interval '1 day'"
             " from generate_series(1, 20000) g"
         )
+        # a week of sent messages, a few still to send
+        conn.execute(
+            "insert into outbox (id, chat_id, method, payload, sent_at, message_id)"
+            " select g, 1 + g % 20000, 'sendMessage', '{}'::jsonb, case when g % 5000 <> 0"
+            " then now() - (g % 170) * interval '1 hour' end, g from generate_series(1, 100000) g"
+        )
         conn.execute("analyze")
         yield conn
 
@@ -146,7 +152,7 @@ def planned(
 
 
 def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> None:
-    from teambot.data import fsm, handled_updates, invitations, users
+    from teambot.data import fsm, handled_updates, invitations, outbox, users
 
     expected: dict[Callable[..., Any], tuple[dict[str, Any], str]] = {
         invitations.expire_due: ({"batch": 1000}, "invitations_expiry_idx"),
@@ -154,6 +160,7 @@ def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> 
         users.purge_deleted: ({"days": 30, "batch": 10000}, "users_deleted_at_idx"),
         handled_updates.forget_older_than: ({"hours": 48}, "handled_updates_handled_at_idx"),
         fsm.forget_idle: ({"days": 30}, "fsm_states_updated_at_idx"),
+        outbox.forget_sent: ({"hours": 7 * 24}, "outbox_sent_at"),
     }
     for job, (arguments, index) in expected.items():
         (statement,) = planned(big, job, **arguments)  # one statement per batch
@@ -238,3 +245,11 @@ def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]
         )
         assert not seq_scanned(left_out) & {"users"}
         assert "users_pkey" in indexes_in(left_out)
+
+
+def test_the_outbox_sweep_finds_what_is_left_to_send_by_index(big: psycopg.Connection[Any]) -> None:
+    from teambot.data import outbox
+
+    (left,) = planned(big, outbox.unsent, [3, 4], 100)  # every few seconds
+    assert "outbox_unsent" in indexes_in(left.plan)
+    assert not seq_scanned(left.plan)
