@@ -176,13 +176,13 @@ def test_search_statements_use_indexes(
     from teambot.data import search
 
     me, wants, skills = 3, ["s7", "s11"], ["s3", "s5", "s9"]
-    excluded = explain(big, search._EXCLUDED, {"me": me})
-    assert not seq_scanned(excluded) & {"invitations", "team_members"}
+    (excluded,) = planned(big, search.left_out, me)
+    assert not seq_scanned(excluded.plan) & {"invitations", "team_members", "search_cards"}
     assert {
         "invitations_sender_pending_idx",
         "invitations_recipient_pending_idx",
         "team_members_one_team_idx",
-    } <= indexes_in(excluded)
+    } <= indexes_in(excluded.plan)
     params = {
         **search.parameters(
             skills=skills, wants=wants, types=types, skill=skill, excluded=[me, 5, 6]
@@ -193,7 +193,9 @@ def test_search_statements_use_indexes(
         "id": 4,
         "wants": wants,
         "skills": skills,
+        "me": me,
     }
+    # every statement a search of this shape may run (the ranking runs those it needs)
     statements = search.queries(len(wants), len(skills), skill is not None)
     if skill in wants:  # everyone left has one of my wants: the others are not run
         statements = {name: statements[name] for name in ("card", "overlap")}
@@ -223,9 +225,18 @@ def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any])
 def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]) -> None:
     from teambot.data import search
 
-    (made,) = planned(big, search.card_ref, 3, 4)  # made on first showing, or found
-    assert "search_cards_viewer_id_candidate_id_key" in indexes_in(made.plan)
-    assert not seq_scanned(made.plan)
+    ranked = planned(
+        big, search.ranked, me=3, skills=["s3"], wants=["s7"], types=["team"], skill=None, offset=0
+    )
+    # the card comes with the reference its buttons carry: made on first showing, or found
+    (card,) = [statement for statement in ranked if "insert into search_cards" in statement.sql]
+    assert {"search_cards_viewer_id_candidate_id_key", "users_pkey"} <= indexes_in(card.plan)
+    assert not seq_scanned(card.plan) & {"users", "search_cards"}
+    shown = big.execute("select min(id) as ref from search_cards where viewer_id = 3").fetchone()
+    assert shown is not None
+    # a press from a card: whether the card is the viewer's, in the same statement
+    (pressed,) = planned(big, search.left_out, 3, shown["ref"])
+    assert "search_cards_pkey" in indexes_in(pressed.plan)
     (target,) = planned(big, search.card_target, 3, 1234)
     assert not seq_scanned(target.plan) & {"search_cards", "users", "invitations", "team_members"}
     assert {"search_cards_pkey", "users_pkey", "invitations_one_pending_per_pair_idx"} <= (
