@@ -1,15 +1,22 @@
 """The queries that run often or over big tables use their indexes (EXPLAIN, on enough rows
-that the planner would rather scan than guess)."""
+that the planner would rather scan than guess).
+
+Where a data-layer function can be called, the statements it really runs are planned: a
+recording connection EXPLAINs each statement with its parameters just before running it, in
+a transaction rolled back afterwards, so a change to the SQL is what the test sees."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, cast
 
 import psycopg
 import pytest
+from psycopg import sql as pg_sql
 from psycopg.rows import dict_row
 
+from teambot.adapters.database import Connection
 from teambot.services.matching import visibility_pairs
 
 
@@ -85,36 +92,80 @@ def big(postgres_server: str, template_database: str) -> Iterator[psycopg.Connec
             on conflict do nothing
             """
         )
+        # two days of handled updates, a month of dialogues: the cleanup forgets the oldest
+        conn.execute(
+            "insert into handled_updates (update_id, handled_at)"
+            " select g, now() - g * interval '3 seconds' from generate_series(1, 60000) g"
+        )
+        conn.execute(
+            "insert into fsm_states (key, state, updated_at)"
+            " select 'bot:' || g || ':' || g, 'step', now() - (g % 40) * interval '1 day'"
+            " from generate_series(1, 20000) g"
+        )
+        # a week of sent messages, a few still to send
+        conn.execute(
+            "insert into outbox (id, chat_id, method, payload, sent_at, message_id)"
+            " select g, 1 + g % 20000, 'sendMessage', '{}'::jsonb, case when g % 5000 <> 0"
+            " then now() - (g % 170) * interval '1 hour' end, g from generate_series(1, 100000) g"
+        )
         conn.execute("analyze")
         yield conn
 
 
-def explain(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None) -> Any:
-    row = conn.execute(f"explain (format json) {sql}", params or {}).fetchone()
+def explain(conn: psycopg.Connection[Any], sql: str, params: Any = None) -> Any:
+    row = conn.execute(f"explain (format json) {sql}", params, prepare=False).fetchone()
     assert row is not None
     return row["QUERY PLAN"]
 
 
-def plan(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any] | None = None) -> set[str]:
-    return indexes_in(explain(conn, sql, params))
+@dataclass(frozen=True)
+class Planned:
+    sql: str
+    plan: Any
+
+
+class Recording:
+    """A connection that plans every statement before it runs it."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.planned: list[Planned] = []
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        text = query.as_string(self.conn) if isinstance(query, pg_sql.Composable) else str(query)
+        self.planned.append(Planned(text, explain(self.conn, text, params)))
+        return self.conn.execute(query, params, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def planned(
+    conn: psycopg.Connection[Any], work: Callable[..., Any], *args: Any, **kwargs: Any
+) -> list[Planned]:
+    """The statements `work(conn, ...)` runs, each with its plan; its writes rolled back."""
+    recording = Recording(conn)
+    with conn.transaction(force_rollback=True):
+        work(cast(Connection, recording), *args, **kwargs)
+    assert recording.planned, f"{work} ran no statement"
+    return recording.planned
 
 
 def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> None:
-    assert "invitations_expiry_idx" in plan(
-        big,
-        "select id from invitations where status = 'pending' and expires_at <= now()"
-        " order by expires_at limit 1000",
-    )
-    assert "users_last_active_idx" in plan(
-        big,
-        "select id from users where is_searching and deleted_at is null"
-        " and last_active < now() - make_interval(days => 30) order by last_active limit 1000",
-    )
-    assert "users_deleted_at_idx" in plan(
-        big,
-        "select id from users where deleted_at is not null"
-        " and deleted_at < now() - make_interval(days => 30) limit 1000",
-    )
+    from teambot.data import fsm, handled_updates, invitations, outbox, users
+
+    expected: dict[Callable[..., Any], tuple[dict[str, Any], str]] = {
+        invitations.expire_due: ({"batch": 1000}, "invitations_expiry_idx"),
+        users.stop_inactive: ({"days": 30, "batch": 1000}, "users_last_active_idx"),
+        users.purge_deleted: ({"days": 30, "batch": 10000}, "users_deleted_at_idx"),
+        handled_updates.forget_older_than: ({"hours": 48}, "handled_updates_handled_at_idx"),
+        fsm.forget_idle: ({"days": 30}, "fsm_states_updated_at_idx"),
+        outbox.forget_sent: ({"hours": 7 * 24}, "outbox_sent_at"),
+    }
+    for job, (arguments, index) in expected.items():
+        (statement,) = planned(big, job, **arguments)  # one statement per batch
+        assert index in indexes_in(statement.plan), statement.sql
+        assert not seq_scanned(statement.plan) & {"users", "invitations"}, statement.sql
 
 
 @pytest.mark.parametrize("types", [["team"], ["participant", "cofounder"]])
@@ -125,13 +176,13 @@ def test_search_statements_use_indexes(
     from teambot.data import search
 
     me, wants, skills = 3, ["s7", "s11"], ["s3", "s5", "s9"]
-    excluded = explain(big, search._EXCLUDED, {"me": me})
-    assert not seq_scanned(excluded) & {"invitations", "team_members"}
+    (excluded,) = planned(big, search.left_out, me)
+    assert not seq_scanned(excluded.plan) & {"invitations", "team_members", "search_cards"}
     assert {
         "invitations_sender_pending_idx",
         "invitations_recipient_pending_idx",
         "team_members_one_team_idx",
-    } <= indexes_in(excluded)
+    } <= indexes_in(excluded.plan)
     params = {
         **search.parameters(
             skills=skills, wants=wants, types=types, skill=skill, excluded=[me, 5, 6]
@@ -142,7 +193,9 @@ def test_search_statements_use_indexes(
         "id": 4,
         "wants": wants,
         "skills": skills,
+        "me": me,
     }
+    # every statement a search of this shape may run (the ranking runs those it needs)
     statements = search.queries(len(wants), len(skills), skill is not None)
     if skill in wants:  # everyone left has one of my wants: the others are not run
         statements = {name: statements[name] for name in ("card", "overlap")}
@@ -163,29 +216,31 @@ def test_search_statements_use_indexes(
 
 
 def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any]) -> None:
-    from teambot.data.matches import _DIGESTS
+    from teambot.data.matches import claim_digests
 
-    with big.transaction(force_rollback=True):
-        used = plan(big, _DIGESTS, {"changed": [1, 2, 3], "visible": visibility_pairs()})
-    assert "users_tags_gin_idx" in used
+    (claimed,) = planned(big, claim_digests, [1, 2, 3], visibility_pairs())
+    assert "users_tags_gin_idx" in indexes_in(claimed.plan)
 
 
 def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]) -> None:
     from teambot.data import search
 
-    with big.transaction(force_rollback=True):
-        made = explain(
-            big,
-            "insert into search_cards (viewer_id, candidate_id) values (3, 4)"
-            " on conflict (viewer_id, candidate_id) do nothing",
-        )
-        found = explain(big, "select id from search_cards where viewer_id = 3 and candidate_id = 4")
-    assert "search_cards_viewer_id_candidate_id_key" in indexes_in(found)
-    assert not seq_scanned(made) | seq_scanned(found)
-    target = explain(big, search._CARD_TARGET, {"ref": 1234, "viewer": 3})
-    assert not seq_scanned(target) & {"search_cards", "users", "invitations", "team_members"}
+    ranked = planned(
+        big, search.ranked, me=3, skills=["s3"], wants=["s7"], types=["team"], skill=None, offset=0
+    )
+    # the card comes with the reference its buttons carry: made on first showing, or found
+    (card,) = [statement for statement in ranked if "insert into search_cards" in statement.sql]
+    assert {"search_cards_viewer_id_candidate_id_key", "users_pkey"} <= indexes_in(card.plan)
+    assert not seq_scanned(card.plan) & {"users", "search_cards"}
+    shown = big.execute("select min(id) as ref from search_cards where viewer_id = 3").fetchone()
+    assert shown is not None
+    # a press from a card: whether the card is the viewer's, in the same statement
+    (pressed,) = planned(big, search.left_out, 3, shown["ref"])
+    assert "search_cards_pkey" in indexes_in(pressed.plan)
+    (target,) = planned(big, search.card_target, 3, 1234)
+    assert not seq_scanned(target.plan) & {"search_cards", "users", "invitations", "team_members"}
     assert {"search_cards_pkey", "users_pkey", "invitations_one_pending_per_pair_idx"} <= (
-        indexes_in(target)
+        indexes_in(target.plan)
     )
     for skill in (None, "s7"):
         left_out = explain(
@@ -201,3 +256,11 @@ def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]
         )
         assert not seq_scanned(left_out) & {"users"}
         assert "users_pkey" in indexes_in(left_out)
+
+
+def test_the_outbox_sweep_finds_what_is_left_to_send_by_index(big: psycopg.Connection[Any]) -> None:
+    from teambot.data import outbox
+
+    (left,) = planned(big, outbox.unsent, [3, 4], 100)  # every few seconds
+    assert "outbox_unsent" in indexes_in(left.plan)
+    assert not seq_scanned(left.plan)
