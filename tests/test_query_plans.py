@@ -261,6 +261,6 @@ def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]
 def test_the_outbox_sweep_finds_what_is_left_to_send_by_index(big: psycopg.Connection[Any]) -> None:
     from teambot.data import outbox
 
-    (left,) = planned(big, outbox.unsent, [3, 4], 100)  # every few seconds
+    (left,) = planned(big, outbox.claim_unsent, 100)  # every few seconds
     assert "outbox_unsent" in indexes_in(left.plan)
     assert not seq_scanned(left.plan)
