@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from teambot.adapters.database import Connection
-
-
-@dataclass(frozen=True)
-class TeamRow:
-    id: int
-    owner_id: int
-    name: str
-    description: str
-    roles_needed: list[str]
-    join_token: str | None = None
-
+from teambot.domain import TeamRow
 
 _COLUMNS = "id, owner_id, name, description, roles_needed, join_token"
 _EDITABLE = frozenset({"name", "description", "roles_needed"})

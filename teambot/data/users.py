@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from teambot.adapters.database import Connection
 from teambot.data import invitations
-
-
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    username: str | None
-    first_name: str
-    language: str
-    user_type: str | None
-    display_name: str
-    bio: str
-    skills: list[str] = field(default_factory=list)
-    looking_for: list[str] = field(default_factory=list)
-    is_searching: bool = False
-    is_banned: bool = False
-    ban_notified: bool = False
-    registered_at: datetime | None = None
-    deleted_at: datetime | None = None
-
-    @property
-    def registered(self) -> bool:
-        return self.registered_at is not None and self.deleted_at is None
-
+from teambot.domain import UserRow
 
 _COLUMNS = (
     "id, username, first_name, language, user_type, display_name, bio, skills, looking_for,"

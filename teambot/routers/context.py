@@ -25,7 +25,7 @@ from loguru import logger
 
 from teambot.adapters.database import Database
 from teambot.data import users
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 from teambot.texts import language_from_code, text
 
 log = logger.bind(actor="dispatch")

@@ -14,8 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.adapters.database import Database
 from teambot.data import invitations as invitation_data
-from teambot.data.invitations import InvitationRow, LiveMessage
-from teambot.data.users import UserRow
+from teambot.domain import InvitationRow, LiveMessage, UserRow
 from teambot.routers.notices import close_keyboards, notify, record, shown, unreachable
 from teambot.routers.views import DatabaseKey
 from teambot.services import invitations

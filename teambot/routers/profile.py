@@ -16,7 +16,7 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.data import teams, users
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 from teambot.routers.context import Registered
 from teambot.routers.registration import edit_field, leave_dialogue, start_registration
 from teambot.routers.teams import announce_departure

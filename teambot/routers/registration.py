@@ -23,8 +23,7 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.data import users
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import TeamRow, UserRow
 from teambot.routers.long_text import refused_as_too_long
 from teambot.routers.teams import follow_join_link
 from teambot.routers.views import (

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 from teambot.routers.admin import send_report
 from teambot.routers.invitations import INVITE_REFUSALS, deliver
 from teambot.routers.views import DatabaseKey, Position, profile_card

@@ -26,9 +26,7 @@ from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import users
-from teambot.data.invitations import LiveMessage
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import LiveMessage, TeamRow, UserRow
 from teambot.routers.invitations import INVITE_REFUSALS, announce, deliver
 from teambot.routers.notices import close_keyboards, notify, record, retire, shown
 from teambot.routers.views import DatabaseKey, tags_line

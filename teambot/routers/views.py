@@ -11,7 +11,7 @@ from pydantic import Field
 
 from teambot.adapters.database import Database
 from teambot.data import teams
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 from teambot.texts import text
 from teambot.utils import escape
 

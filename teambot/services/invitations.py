@@ -16,9 +16,7 @@ from enum import Enum
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
-from teambot.data.invitations import InvitationRow, LiveMessage
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import InvitationRow, LiveMessage, TeamRow, UserRow
 from teambot.services.matching import invitation_kind
 
 MAX_NOTE = 300

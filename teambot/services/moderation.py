@@ -9,7 +9,7 @@ from typing import Any
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, moderation
-from teambot.data.invitations import LiveMessage
+from teambot.domain import LiveMessage
 from teambot.services.teams import Departure, leave_for_good
 
 

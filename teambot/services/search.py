@@ -18,8 +18,7 @@ from enum import Enum
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import search
-from teambot.data.search import Candidate, CardTarget
-from teambot.data.users import UserRow
+from teambot.domain import Candidate, CardTarget, UserRow
 from teambot.services.matching import visible_types
 
 

@@ -35,9 +35,7 @@ from enum import Enum, auto
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
-from teambot.data.invitations import InvitationRow, LiveMessage
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import InvitationRow, LiveMessage, TeamRow, UserRow
 from teambot.services import invitations as invitation_rules
 from teambot.services import skills as skill_tags
 from teambot.services.profiles import MAX_TEAM_DESCRIPTION, MAX_TEAM_NAME
