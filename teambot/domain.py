@@ -44,7 +44,8 @@ class Profile:
     """A person's card as others see it: their row, and for a team's owner the team."""
 
     user: UserRow
-    team: TeamRow | None = None  # the team they own
+    team: TeamRow | None = None  # the team they own: its card is theirs
+    in_team: bool = False  # in a team, their own or someone else's
 
 
 @dataclass(frozen=True)

@@ -112,10 +112,14 @@ def update_profile(conn: Connection, user_id: int, **fields: object) -> None:
     conn.execute(f"update users set {assignments} where id = %(id)s", {**fields, "id": user_id})
 
 
-def set_searching(conn: Connection, user_id: int, searching: bool) -> None:
-    conn.execute(
-        "update users set is_searching = %s, inactive_notified_at = null where id = %s",
-        (searching, user_id),
+def set_searching(conn: Connection, user_id: int, searching: bool) -> UserRow | None:
+    """The user as they are now; None when there is no such user."""
+    return _row(
+        conn.execute(
+            f"update users set is_searching = %s, inactive_notified_at = null where id = %s"
+            f" returning {_COLUMNS}",
+            (searching, user_id),
+        ).fetchone()
     )
 
 

@@ -236,34 +236,36 @@ def _can_leave(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusa
 
 def _edit(
     conn: Connection, user_id: int, team_id: int, fields: dict[str, object]
-) -> TeamRow | Refusal:
+) -> TeamView | Refusal:
     team = _as_owner(conn, user_id, team_id)
     if isinstance(team, Refusal):
         return team
-    teams.update(conn, team.id, **fields)
+    fresh = teams.update(conn, team.id, **fields)
+    assert fresh is not None  # its row is locked
     if "roles_needed" in fields:
         # the owner's user row is what search matches on: it looks for what the team needs
         users.update_profile(conn, team.owner_id, looking_for=fields["roles_needed"])
-    fresh = teams.get(conn, team.id)
-    assert fresh is not None
-    return fresh
+    return _view(conn, fresh)
 
 
-async def rename(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+# each returns the team as it is now, with its members and requests (the card to show)
+
+
+async def rename(database: Database, user_id: int, team_id: int, raw: str) -> TeamView | Refusal:
     name = clean_name(raw)
     if name is None:
         raise ValueError("team name out of bounds")
     return await database.run(_edit, user_id, team_id, {"name": name})
 
 
-async def describe(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+async def describe(database: Database, user_id: int, team_id: int, raw: str) -> TeamView | Refusal:
     description = clean_description(raw)
     if description is None:
         raise ValueError("team description too long")
     return await database.run(_edit, user_id, team_id, {"description": description})
 
 
-async def set_roles(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+async def set_roles(database: Database, user_id: int, team_id: int, raw: str) -> TeamView | Refusal:
     roles = clean_roles(raw)
     if roles is None:
         raise ValueError("team roles out of bounds")
@@ -389,9 +391,8 @@ def _link(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
     team = _as_owner(conn, user_id, team_id)
     if isinstance(team, Refusal) or team.join_token is not None:
         return team
-    teams.set_join_token(conn, team.id, secrets.token_urlsafe(16))
-    fresh = teams.get(conn, team.id)
-    assert fresh is not None
+    fresh = teams.set_join_token(conn, team.id, secrets.token_urlsafe(16))
+    assert fresh is not None  # its row is locked
     return fresh
 
 
@@ -430,18 +431,24 @@ async def link_target(database: Database, user_id: int, token: str) -> JoinLinkO
     return await database.run(_link_target, user_id, token)
 
 
+def _request_to_join(
+    conn: Connection, user_id: int, token: str, per_day: int, hours: int
+) -> JoinLinkOutcome:
+    target = _link_target(conn, user_id, token)
+    if target.refusal is not None or target.team is None:
+        return target
+    sent = invitation_rules.send_in(
+        conn, user_id, target.team.owner_id, "", per_day, hours, join_link=True
+    )
+    return JoinLinkOutcome(team=target.team, sent=sent)
+
+
 async def request_to_join(
     database: Database, user_id: int, token: str, *, per_day: int, hours: int
 ) -> JoinLinkOutcome:
     """A join request (kind 'request') to the owner of the link's team, through the
     invitation rules, so the daily quota and one pending invitation per pair apply."""
-    target = await link_target(database, user_id, token)
-    if target.refusal is not None or target.team is None:
-        return target
-    sent = await invitation_rules.send(
-        database, user_id, target.team.owner_id, "", per_day=per_day, hours=hours, join_link=True
-    )
-    return JoinLinkOutcome(team=target.team, sent=sent)
+    return await database.run(_request_to_join, user_id, token, per_day, hours)
 
 
 # --- the account behind a membership goes away
