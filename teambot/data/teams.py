@@ -79,16 +79,6 @@ def by_token(conn: Connection, token: str) -> TeamRow | None:
     return None if row is None else TeamRow(**row)
 
 
-def member_ids(conn: Connection, team_id: int) -> list[int]:
-    """The owner first, then everyone else in the order they joined."""
-    rows = conn.execute(
-        "select m.user_id from team_members m join teams t on t.id = m.team_id"
-        " where m.team_id = %s order by m.user_id = t.owner_id desc, m.joined_at, m.user_id",
-        (team_id,),
-    ).fetchall()
-    return [int(row["user_id"]) for row in rows]
-
-
 def is_member(conn: Connection, team_id: int, user_id: int) -> bool:
     row = conn.execute(
         "select 1 from team_members where team_id = %s and user_id = %s", (team_id, user_id)

@@ -66,6 +66,19 @@ def get(conn: Connection, user_id: int) -> UserRow | None:
     )
 
 
+def members_of(conn: Connection, team_id: int) -> list[UserRow]:
+    """A team's members whose accounts still exist (a deleted one waits for the purge to
+    leave): the owner first, then everyone else in the order they joined."""
+    columns = ", ".join(f"u.{name.strip()}" for name in _COLUMNS.split(","))
+    rows = conn.execute(
+        f"select {columns} from team_members m join teams t on t.id = m.team_id"
+        f" join users u on u.id = m.user_id where m.team_id = %s and u.deleted_at is null"
+        f" order by m.user_id = t.owner_id desc, m.joined_at, m.user_id",
+        (team_id,),
+    ).fetchall()
+    return [UserRow(**row) for row in rows]
+
+
 def get_many(conn: Connection, user_ids: list[int]) -> dict[int, UserRow]:
     rows = conn.execute(f"select {_COLUMNS} from users where id = any(%s)", (user_ids,))
     return {int(row["id"]): UserRow(**row) for row in rows.fetchall()}
