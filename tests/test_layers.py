@@ -38,9 +38,9 @@ DOMAIN = "from teambot.domain import UserRow"
 
 def banned(path: str, line: str) -> bool:
     """Does `ruff check` refuse this import in a file at `path` (with that path's config)?"""
+    lint = ["ruff", "check", "--no-cache", "--select", "TID251", "--output-format", "concise"]
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "TID251"]
-        + ["--output-format", "concise", "--stdin-filename", path, "-"],
+        [sys.executable, "-m", *lint, "--stdin-filename", path, "-"],
         input=line + "\n",
         capture_output=True,
         text=True,
