@@ -127,7 +127,7 @@ def update_profile(conn: Connection, user_id: int, **fields: object) -> None:
 
 def set_searching(conn: Connection, user_id: int, searching: bool) -> UserRow | None:
     """The user as they are now; None when there is no such user."""
-    return _row(
+    return row_of(
         conn.execute(
             f"update users set is_searching = %s, inactive_notified_at = null where id = %s"
             f" returning {_COLUMNS}",

@@ -108,9 +108,10 @@ class NoCard(Enum):
 def _next_card(
     conn: Connection, me: UserRow, ref: int, skill: str | None, offset: int
 ) -> Shown | NoCard:
-    if search.card_target(conn, me.id, ref) is None:
+    try:  # the reference is checked with the ranking, in the same round trip
+        return _card_at(conn, me, skill, offset + 1, shown_ref=ref) or NoCard.END
+    except search.ForeignCard:
         return NoCard.STALE
-    return _card_at(conn, me, skill, offset + 1) or NoCard.END
 
 
 async def next_card(
