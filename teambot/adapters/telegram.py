@@ -21,6 +21,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import (
     ClientDecodeError,
     RestartingTelegram,
@@ -36,7 +37,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import InlineKeyboardMarkup, InputFile, Message, Update
+from aiogram.types import InlineKeyboardMarkup, InputFile, Message, Update, User
 from loguru import logger
 
 from teambot import __version__
@@ -387,6 +388,12 @@ def patch_aiogram() -> None:
 
 def parse_update(raw: dict[str, Any], bot: Bot) -> Update:
     return Update.model_validate(raw, context={"bot": bot})
+
+
+def update_sender(update: Update) -> User | None:
+    """Who sent the update, found the way aiogram's own user-context middleware finds it;
+    raises for update types aiogram does not know."""
+    return UserContextMiddleware.resolve_event_context(update).user
 
 
 async def feed_update(dispatcher: Dispatcher, bot: Bot, update: Update, **data: Any) -> Any:

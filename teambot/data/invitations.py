@@ -3,49 +3,12 @@ double tap or two instances racing cannot act twice."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from teambot.adapters.database import Connection
-
-
-@dataclass(frozen=True)
-class InvitationRow:
-    id: int
-    sender_id: int
-    recipient_id: int
-    team_id: int | None
-    kind: str
-    note: str
-    status: str
-    expires_at: datetime
-
+from teambot.domain import InvitationRow, LiveMessage, PendingView
 
 _COLUMNS = "id, sender_id, recipient_id, team_id, kind, note, status, expires_at"
-
-
-@dataclass(frozen=True)
-class PendingView:
-    """A pending invitation with the names it is shown with (/invitations)."""
-
-    invitation: InvitationRow
-    sender_name: str
-    recipient_name: str
-    team_name: str | None
-
-
-@dataclass(frozen=True)
-class LiveMessage:
-    """A message that shows buttons for an invitation; `status` is the invitation's when the
-    row was taken (to be edited), "pending" while it is recorded."""
-
-    invitation_id: int
-    chat_id: int
-    message_id: int
-    body: str
-    language: str
-    status: str = "pending"
 
 
 def create(

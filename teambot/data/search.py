@@ -28,29 +28,12 @@ from functools import lru_cache
 from typing import Any, Final
 
 from teambot.adapters.database import Connection
+from teambot.domain import Candidate, CardTarget
 
 TOTAL_CAP: Final = 500
 # how many of the most recently active a level walk looks at before it ranks the level whole
 WALK: Final = 2000
 WALK_PER_PLACE: Final = 20
-
-
-@dataclass(frozen=True)
-class Candidate:
-    id: int
-    user_type: str
-    display_name: str
-    username: str | None
-    skills: list[str]
-    looking_for: list[str]
-    bio: str
-    team_name: str | None
-    team_description: str | None
-    they_have: list[str]  # what I look for that they have
-    they_want: list[str]  # what they look for that I have
-    total: int  # how many candidates match altogether (counted up to a cap)
-    ref: int  # what my card's buttons carry instead of their Telegram id (search_cards)
-    more: bool = False  # the count stopped at the cap: there are more than `total`
 
 
 _EXCLUDED = """
@@ -320,14 +303,6 @@ def count_left_out(
     ).fetchone()
     assert row is not None
     return int(row["hidden"]), int(row["pending"])
-
-
-@dataclass(frozen=True)
-class CardTarget:
-    id: int  # the person on the card
-    available: bool  # registered, searching, neither deleted nor banned
-    pending: bool  # a pending invitation between us, either way
-    teammate: bool  # in my team already
 
 
 _CARD_TARGET = """

@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from teambot.adapters.database import Connection
-
-
-@dataclass(frozen=True)
-class TeamRow:
-    id: int
-    owner_id: int
-    name: str
-    description: str
-    roles_needed: list[str]
-    join_token: str | None = None
-
+from teambot.domain import TeamRow
 
 _COLUMNS = "id, owner_id, name, description, roles_needed, join_token"
 _EDITABLE = frozenset({"name", "description", "roles_needed"})
@@ -63,6 +51,24 @@ def of_member(conn: Connection, user_id: int) -> TeamRow | None:
     return None if row is None else TeamRow(**row)
 
 
+def of_profile(conn: Connection, user_id: int) -> tuple[TeamRow | None, bool]:
+    """The team the person owns (their card shows it), and whether they are in a team at
+    all (their own or another), in one statement."""
+    rows = conn.execute(
+        f"select {_COLUMNS}, owner_id = %(me)s as owned, exists(select 1 from team_members m"
+        f" where m.team_id = teams.id and m.user_id = %(me)s) as member from teams"
+        f" where owner_id = %(me)s"
+        f" or id = (select team_id from team_members where user_id = %(me)s)",
+        {"me": user_id},
+    ).fetchall()
+    owned, in_team = None, False
+    for row in rows:
+        in_team = in_team or bool(row.pop("member"))
+        if row.pop("owned"):
+            owned = TeamRow(**row)
+    return owned, in_team
+
+
 def names(conn: Connection, team_ids: list[int]) -> dict[int, str]:
     rows = conn.execute("select id, name from teams where id = any(%s)", (team_ids,))
     return {int(row["id"]): str(row["name"]) for row in rows.fetchall()}
@@ -73,16 +79,6 @@ def by_token(conn: Connection, token: str) -> TeamRow | None:
     return None if row is None else TeamRow(**row)
 
 
-def member_ids(conn: Connection, team_id: int) -> list[int]:
-    """The owner first, then everyone else in the order they joined."""
-    rows = conn.execute(
-        "select m.user_id from team_members m join teams t on t.id = m.team_id"
-        " where m.team_id = %s order by m.user_id = t.owner_id desc, m.joined_at, m.user_id",
-        (team_id,),
-    ).fetchall()
-    return [int(row["user_id"]) for row in rows]
-
-
 def is_member(conn: Connection, team_id: int, user_id: int) -> bool:
     row = conn.execute(
         "select 1 from team_members where team_id = %s and user_id = %s", (team_id, user_id)
@@ -90,12 +86,17 @@ def is_member(conn: Connection, team_id: int, user_id: int) -> bool:
     return row is not None
 
 
-def update(conn: Connection, team_id: int, **fields: object) -> None:
+def update(conn: Connection, team_id: int, **fields: object) -> TeamRow | None:
+    """The team as it is now; None when it is gone."""
     unknown = set(fields) - _EDITABLE
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     assignments = ", ".join(f"{name} = %({name})s" for name in fields)
-    conn.execute(f"update teams set {assignments} where id = %(id)s", {**fields, "id": team_id})
+    row = conn.execute(
+        f"update teams set {assignments} where id = %(id)s returning {_COLUMNS}",
+        {**fields, "id": team_id},
+    ).fetchone()
+    return None if row is None else TeamRow(**row)
 
 
 def remove_member(conn: Connection, team_id: int, user_id: int) -> bool:
@@ -119,5 +120,9 @@ def delete(conn: Connection, team_id: int) -> bool:
     return cur.rowcount == 1
 
 
-def set_join_token(conn: Connection, team_id: int, token: str | None) -> None:
-    conn.execute("update teams set join_token = %s where id = %s", (token, team_id))
+def set_join_token(conn: Connection, team_id: int, token: str | None) -> TeamRow | None:
+    """The team with its new token; None when it is gone."""
+    row = conn.execute(
+        f"update teams set join_token = %s where id = %s returning {_COLUMNS}", (token, team_id)
+    ).fetchone()
+    return None if row is None else TeamRow(**row)

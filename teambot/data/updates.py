@@ -5,7 +5,7 @@ from __future__ import annotations
 from teambot.adapters.database import Connection
 from teambot.data import users
 from teambot.data.fsm import Dialogue
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 
 
 def begin(

@@ -2,35 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from teambot.adapters.database import Connection
 from teambot.data import invitations
-
-
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    username: str | None
-    first_name: str
-    language: str
-    user_type: str | None
-    display_name: str
-    bio: str
-    skills: list[str] = field(default_factory=list)
-    looking_for: list[str] = field(default_factory=list)
-    is_searching: bool = False
-    is_banned: bool = False
-    ban_notified: bool = False
-    registered_at: datetime | None = None
-    deleted_at: datetime | None = None
-
-    @property
-    def registered(self) -> bool:
-        return self.registered_at is not None and self.deleted_at is None
-
+from teambot.domain import UserRow
 
 _COLUMNS = (
     "id, username, first_name, language, user_type, display_name, bio, skills, looking_for,"
@@ -90,6 +66,19 @@ def get(conn: Connection, user_id: int) -> UserRow | None:
     )
 
 
+def members_of(conn: Connection, team_id: int) -> list[UserRow]:
+    """A team's members whose accounts still exist (a deleted one waits for the purge to
+    leave): the owner first, then everyone else in the order they joined."""
+    columns = ", ".join(f"u.{name.strip()}" for name in _COLUMNS.split(","))
+    rows = conn.execute(
+        f"select {columns} from team_members m join teams t on t.id = m.team_id"
+        f" join users u on u.id = m.user_id where m.team_id = %s and u.deleted_at is null"
+        f" order by m.user_id = t.owner_id desc, m.joined_at, m.user_id",
+        (team_id,),
+    ).fetchall()
+    return [UserRow(**row) for row in rows]
+
+
 def get_many(conn: Connection, user_ids: list[int]) -> dict[int, UserRow]:
     rows = conn.execute(f"select {_COLUMNS} from users where id = any(%s)", (user_ids,))
     return {int(row["id"]): UserRow(**row) for row in rows.fetchall()}
@@ -136,10 +125,14 @@ def update_profile(conn: Connection, user_id: int, **fields: object) -> None:
     conn.execute(f"update users set {assignments} where id = %(id)s", {**fields, "id": user_id})
 
 
-def set_searching(conn: Connection, user_id: int, searching: bool) -> None:
-    conn.execute(
-        "update users set is_searching = %s, inactive_notified_at = null where id = %s",
-        (searching, user_id),
+def set_searching(conn: Connection, user_id: int, searching: bool) -> UserRow | None:
+    """The user as they are now; None when there is no such user."""
+    return row_of(
+        conn.execute(
+            f"update users set is_searching = %s, inactive_notified_at = null where id = %s"
+            f" returning {_COLUMNS}",
+            (searching, user_id),
+        ).fetchone()
     )
 
 

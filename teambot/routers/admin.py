@@ -15,12 +15,11 @@ from loguru import logger
 from teambot.adapters.database import Database
 from teambot.adapters.effects import Followup
 from teambot.config import Settings
-from teambot.data import users
 from teambot.routers.notices import close_keyboards, notify
 from teambot.routers.teams import announce_departure
 from teambot.routers.views import DatabaseKey, user_card
 from teambot.services import moderation
-from teambot.services.moderation import Outcome
+from teambot.services.moderation import Outcome, Report
 from teambot.texts import text
 
 log = logger.bind(actor="admin")
@@ -118,23 +117,15 @@ async def _ban(
     if banned.outcome is Outcome.DONE:
         log.info("admin {} banned user {}", admin, target)
     await close_keyboards(bot, database, banned.messages)
-    if banned.departure is not None:
-        person = await database.run(users.get, target)
-        if person is not None:
-            await announce_departure(bot, banned.departure, person)
+    if banned.departure is not None and banned.person is not None:
+        await announce_departure(bot, banned.departure, banned.person)
     return banned.outcome
 
 
-async def send_report(
-    bot: Bot, database: Database, settings: Settings, reporter: int, reported: int
-) -> None:
+async def send_report(bot: Bot, report: Report) -> None:
     """Every admin gets the reported profile, in their language, with a Ban button."""
-    target = await database.run(users.get, reported)
-    if target is None or not target.registered:
-        return
-    for admin in settings.admin_ids:
-        known = await database.run(users.get, admin)
-        lang = known.language if known else "en"
+    reported = report.reported.user.id
+    for admin, lang in report.admins.items():
         markup = InlineKeyboardBuilder()
         markup.button(
             text=text(lang, "action_ban"), callback_data=Moderate(action="ban", target=reported)
@@ -142,9 +133,9 @@ async def send_report(
         body = text(
             lang,
             "report_to_admin",
-            reporter=str(reporter),
+            reporter=str(report.reporter),
             reported=str(reported),
-            card=await user_card(database, target, lang),
+            card=user_card(lang, report.reported),
         )
         # a mistyped ADMIN_IDS entry (never started the bot, blocked it) must not keep the
         # report from the other admins; the operator hears of it when Telegram refuses it

@@ -24,8 +24,8 @@ from aiogram.types import (
 from loguru import logger
 
 from teambot.adapters.database import Database
-from teambot.data import users
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
+from teambot.services import accounts
 from teambot.texts import language_from_code, text
 
 log = logger.bind(actor="dispatch")
@@ -105,8 +105,8 @@ class UserContext(BaseMiddleware):
         # read with the update's first round trip (actors/pipeline/handling.py), or now
         me: UserRow | None = data.get("sender")
         if me is None:
-            me = await database.run(
-                users.seen,
+            me = await accounts.seen(
+                database,
                 sender.id,
                 username=sender.username,
                 first_name=sender.first_name,
@@ -117,7 +117,7 @@ class UserContext(BaseMiddleware):
             if not me.ban_notified:
                 bot: Bot = data["bot"]
                 await bot.send_message(sender.id, text(me.language, "banned"))
-                await database.run(users.mark_ban_notified, sender.id)
+                await accounts.ban_told(database, sender.id)
             return None
         data["me"] = me
         data["lang"] = me.language

@@ -13,9 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot.adapters.database import Database
-from teambot.data import invitations as invitation_data
-from teambot.data.invitations import InvitationRow, LiveMessage
-from teambot.data.users import UserRow
+from teambot.domain import InvitationRow, LiveMessage, UserRow
 from teambot.routers.notices import close_keyboards, notify, record, shown, unreachable
 from teambot.routers.views import DatabaseKey
 from teambot.services import invitations
@@ -140,7 +138,7 @@ async def deliver(bot: Bot, database: Database, sent: Sent, sender: UserRow) -> 
 async def list_invitations(
     message: Message, database: Database, bot: Bot, me: UserRow, lang: str
 ) -> None:
-    pending = await database.run(invitation_data.pending_of, me.id)
+    pending = await invitations.pending(database, me.id)
     if not pending:
         await message.answer(text(lang, "no_invitations"))
         return

@@ -26,9 +26,8 @@ from teambot.adapters.database import Database
 from teambot.adapters.effects import Followup, on_behalf_of
 from teambot.adapters.flood_control import background
 from teambot.adapters.telegram import tell
-from teambot.data import invitations
-from teambot.data.invitations import LiveMessage
-from teambot.data.users import UserRow
+from teambot.data import invitations  # noqa: TID251 - record and close_keyboards, until notices move
+from teambot.domain import LiveMessage, UserRow
 from teambot.texts import text
 from teambot.utils import escape
 

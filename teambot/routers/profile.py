@@ -15,13 +15,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.data import teams, users
-from teambot.data.users import UserRow
+from teambot.domain import Profile, UserRow
 from teambot.routers.context import Registered
 from teambot.routers.registration import edit_field, leave_dialogue, start_registration
 from teambot.routers.teams import announce_departure
 from teambot.routers.views import user_card
-from teambot.services import accounts
+from teambot.services import accounts, profiles
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -50,10 +49,9 @@ def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-async def _card(database: Database, me: UserRow, lang: str) -> str:
-    card = await user_card(database, me, lang)
-    status = text(lang, "searching_on" if me.is_searching else "searching_off")
-    return f"{card}\n\n{status}"
+def _card(lang: str, profile: Profile) -> str:
+    status = text(lang, "searching_on" if profile.user.is_searching else "searching_off")
+    return f"{user_card(lang, profile)}\n\n{status}"
 
 
 @router.message(Command("profile"))
@@ -61,7 +59,8 @@ async def show(message: Message, database: Database, me: UserRow, lang: str) -> 
     if not me.registered:
         await message.answer(text(lang, "register_first"))
         return
-    await message.answer(await _card(database, me, lang), reply_markup=_markup(lang, me))
+    profile = await profiles.profile(database, me)
+    await message.answer(_card(lang, profile), reply_markup=_markup(lang, me))
 
 
 @router.callback_query(F.data == "resume")
@@ -70,13 +69,12 @@ async def toggle_searching(
     query: CallbackQuery, database: Database, matcher: Matcher, me: UserRow, lang: str
 ) -> None:
     searching = query.data == "resume" or ProfileAction.unpack(query.data or "").action == "resume"
-    await database.run(users.set_searching, me.id, searching)
+    fresh = await accounts.set_searching(database, me.id, searching)
     if searching:
         matcher.profile_changed(me.id)
     await query.answer(text(lang, "resumed" if searching else "paused"))
-    fresh = await database.run(users.get, me.id)
     if fresh is not None:
-        await _replace(query, await _card(database, fresh, lang), _markup(lang, fresh))
+        await _replace(query, _card(lang, fresh), _markup(lang, fresh.user))
 
 
 async def _replace(query: CallbackQuery, body: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -108,21 +106,23 @@ async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str)
     builder = InlineKeyboardBuilder()
     for field in FIELDS:
         builder.button(text=text(lang, FIELD_NAMES[field]), callback_data=EditField(field=field))
+    profile = await profiles.profile(database, me)
     # starting over may change the role, which a team's owner or member cannot do here
-    if await database.run(teams.of_member, me.id) is None:
+    if not profile.in_team:
         builder.button(text=text(lang, "edit_all"), callback_data=EditField(field="all"))
     builder.button(text=text(lang, "edit_back"), callback_data=ProfileAction(action="card"))
     builder.adjust(2)
     await query.answer(text(lang, "edit_which"))
-    await _replace(query, await _card(database, me, lang), builder.as_markup())
+    await _replace(query, _card(lang, profile), builder.as_markup())
 
 
 @router.callback_query(ProfileAction.filter(F.action.in_({"card", "delete_no"})))
 async def back_to_card(
     query: CallbackQuery, callback_data: ProfileAction, database: Database, me: UserRow, lang: str
 ) -> None:
+    profile = await profiles.profile(database, me)
     await query.answer(text(lang, "delete_kept") if callback_data.action == "delete_no" else None)
-    await _replace(query, await _card(database, me, lang), _markup(lang, me))
+    await _replace(query, _card(lang, profile), _markup(lang, me))
 
 
 @router.callback_query(EditField.filter(F.field.in_(FIELDS)))
@@ -135,15 +135,15 @@ async def edit_one(
     lang: str,
 ) -> None:
     await query.answer()
-    team = await database.run(teams.owned_by, me.id)
-    await edit_field(query, state, me, team, callback_data.field)
+    profile = await profiles.profile(database, me)
+    await edit_field(query, state, me, profile.team, callback_data.field)
 
 
 @router.callback_query(EditField.filter(F.field == "all"))
 async def edit_all(
     query: CallbackQuery, state: FSMContext, database: Database, me: UserRow, lang: str
 ) -> None:
-    if await database.run(teams.of_member, me.id) is not None:
+    if (await profiles.profile(database, me)).in_team:
         await query.answer(text(lang, "stale_button"))
         return
     await query.answer()
@@ -160,7 +160,7 @@ async def ask_delete(
     builder.button(text=text(lang, "delete_no"), callback_data=ProfileAction(action="delete_no"))
     await query.answer()
     body = text(lang, "delete_confirm", days=settings.deleted_user_retention_days)
-    team = await database.run(teams.owned_by, me.id)
+    team = (await profiles.profile(database, me)).team
     if team is not None:
         body += "\n" + text(lang, "delete_confirm_team", team=escape(team.name))
     await _replace(query, body, builder.as_markup())

@@ -22,9 +22,7 @@ from pydantic import Field, ValidationError
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.data import users
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import TeamRow, UserRow
 from teambot.routers.long_text import refused_as_too_long
 from teambot.routers.teams import follow_join_link
 from teambot.routers.views import (
@@ -34,7 +32,7 @@ from teambot.routers.views import (
     profile_card,
     tags_line,
 )
-from teambot.services import profiles
+from teambot.services import accounts, profiles
 from teambot.services import skills as skill_tags
 from teambot.services import teams as team_rules
 from teambot.texts import text
@@ -168,7 +166,7 @@ async def chose_language(
     database: Database,
 ) -> None:
     lang = callback_data.code
-    await database.run(users.set_language, query.from_user.id, lang)
+    await accounts.set_language(database, query.from_user.id, lang)
     await state.update_data(lang=lang)
     await state.set_state(Registration.role)
     await query.answer()

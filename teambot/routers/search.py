@@ -24,14 +24,14 @@ from pydantic import Field
 
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 from teambot.routers.admin import send_report
 from teambot.routers.invitations import INVITE_REFUSALS, deliver
 from teambot.routers.views import DatabaseKey, Position, profile_card
 from teambot.services import invitations
 from teambot.services import search as search_rules
 from teambot.services.matching import invitation_kind
-from teambot.services.search import Emptiness, Empty, Shown
+from teambot.services.search import Emptiness, Empty, NoCard, Shown
 from teambot.services.skills import normalize_tag
 from teambot.texts import text
 from teambot.utils import escape
@@ -120,23 +120,12 @@ def _empty_text(lang: str, empty: Empty, skill: str | None) -> str:
 
 
 async def _show(
-    target: Message,
-    database: Database,
-    me: UserRow,
-    lang: str,
-    skill: str | None,
-    offset: int,
-    *,
-    edit: bool,
+    target: Message, me: UserRow, lang: str, skill: str | None, page: Shown | Empty, *, edit: bool
 ) -> None:
-    shown = await search_rules.card_at(database, me, skill, offset)
-    if shown is None and offset > 0:  # the last one was hidden: from the top again
-        shown = await search_rules.card_at(database, me, skill, 0)
-    if shown is None:
-        empty = await search_rules.why_empty(database, me, skill)
-        body, markup = _empty_text(lang, empty, skill), None
+    if isinstance(page, Empty):
+        body, markup = _empty_text(lang, page, skill), None
     else:
-        body, markup = _card(lang, me, shown)
+        body, markup = _card(lang, me, page)
     if edit:
         await target.edit_text(body, reply_markup=markup)
     else:
@@ -160,7 +149,8 @@ async def search(
         await message.answer(text(lang, "skills_refused", text=escape(command.args[:64])))
         return
     await state.update_data(search_skill=skill)
-    await _show(message, database, me, lang, skill, 0, edit=False)
+    page = await search_rules.page(database, me, skill, 0)
+    await _show(message, me, lang, skill, page, edit=False)
 
 
 @router.callback_query(Card.filter(F.action == "next"))
@@ -172,16 +162,17 @@ async def next_card(
     me: UserRow,
     lang: str,
 ) -> None:
-    if (
-        not me.registered
-        or not isinstance(query.message, Message)
-        or await search_rules.target(database, me, callback_data.ref) is None
-    ):
+    if not me.registered or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return
     skill = (await state.get_data()).get("search_skill")
-    shown = await search_rules.card_at(database, me, skill, callback_data.offset + 1)
-    if shown is None:
+    shown = await search_rules.next_card(
+        database, me, callback_data.ref, skill, callback_data.offset
+    )
+    if shown is NoCard.STALE:
+        await query.answer(text(lang, "stale_button"))
+        return
+    if shown is NoCard.END:
         # the card stays: an edit into the same card would change nothing on the screen
         await query.answer(text(lang, "search_end", hint=search_rules.hint(me).value))
         return
@@ -204,21 +195,23 @@ async def hide_or_report(
     if not me.registered or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return
+    skill = (await state.get_data()).get("search_skill")
+    ref, offset = callback_data.ref, callback_data.offset
+    page: Shown | Empty | None
     if callback_data.action == "hide":
-        done = await search_rules.hide(database, me, callback_data.ref)
+        page = await search_rules.hide(database, me, ref, skill, offset)
         answer = text(lang, "hidden")
     else:
-        reported = await search_rules.report(database, me, callback_data.ref)
-        done = reported is not None
-        if reported is not None and reported[1]:
-            await send_report(bot, database, settings, me.id, reported[0])
+        reported = await search_rules.report(database, me, ref, skill, offset, settings.admin_ids)
+        page = reported.page if reported is not None else None
+        if reported is not None and reported.report is not None:
+            await send_report(bot, reported.report)
         answer = text(lang, "reported")
-    if not done:  # not one of this person's cards: the same answer as any invalid button
+    if page is None:  # not one of this person's cards: the same answer as any invalid button
         await query.answer(text(lang, "stale_button"))
         return
-    skill = (await state.get_data()).get("search_skill")
-    # the one hidden leaves the list: the next one takes its place
-    await _show(query.message, database, me, lang, skill, callback_data.offset, edit=True)
+    # the one hidden left the list: the next one took its place
+    await _show(query.message, me, lang, skill, page, edit=True)
     await query.answer(answer)
 
 

@@ -7,8 +7,8 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from teambot.adapters.database import Database
-from teambot.data import users
 from teambot.routers.views import LanguageChoice, language_keyboard
+from teambot.services import accounts
 from teambot.texts import text
 
 router = Router(name="start")
@@ -30,7 +30,7 @@ async def chose_language(
 ) -> None:
     # outside registration (that step has its own handler, matched first)
     lang = callback_data.code
-    await database.run(users.set_language, query.from_user.id, lang)
+    await accounts.set_language(database, query.from_user.id, lang)
     await query.answer(text(lang, "language_set"))
     if isinstance(query.message, Message):
         await query.message.edit_text(text(lang, "language_set"))

@@ -25,10 +25,7 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.adapters.telegram import tell
 from teambot.config import Settings
-from teambot.data import users
-from teambot.data.invitations import LiveMessage
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import LiveMessage, UserRow
 from teambot.routers.invitations import INVITE_REFUSALS, announce, deliver
 from teambot.routers.notices import close_keyboards, notify, record, retire, shown
 from teambot.routers.views import DatabaseKey, tags_line
@@ -274,7 +271,7 @@ async def typed_edit(
         await state.set_state(None)
         await message.answer(text(lang, "stale_button"))
         return
-    result: TeamRow | Refusal
+    result: TeamView | Refusal
     if current == TeamEdit.name.state:
         if teams.clean_name(raw) is None:
             await message.answer(text(lang, "team_name_invalid"))
@@ -291,16 +288,15 @@ async def typed_edit(
             await message.answer(text(lang, "team_roles_invalid", max=skill_tags.MAX_SKILLS))
             return
         result = await teams.set_roles(database, me.id, team_id, raw)
-        if isinstance(result, TeamRow):
-            matcher.profile_changed(result.owner_id)  # the team's card now wants other people
+        if isinstance(result, TeamView):
+            # the team's card now wants other people
+            matcher.profile_changed(result.team.owner_id)
     await state.set_state(None)
     if isinstance(result, Refusal):
         await message.answer(text(lang, REFUSALS[result]))
         return
     await message.answer(text(lang, "team_saved"))
-    view = await teams.team_of(database, me.id)
-    if view is not None:
-        await _show_card(message, bot, database, lang, view, me.id)
+    await _show_card(message, bot, database, lang, result, me.id)
 
 
 # --- removing a member and handing the team over: pick a member, confirm, act
@@ -552,9 +548,8 @@ async def follow_join_link(
         body = text(lang, INVITE_REFUSALS[sent.refusal], per_day=settings.invites_per_day)
         await bot.send_message(user_id, body)
         return
-    sender = await database.run(users.get, user_id)
-    if sender is not None:
-        await deliver(bot, database, sent, sender)
+    if sent.sender is not None:
+        await deliver(bot, database, sent, sent.sender)
 
 
 # --- join requests, answered by any member

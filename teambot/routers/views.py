@@ -9,9 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
-from teambot.adapters.database import Database
-from teambot.data import teams
-from teambot.data.users import UserRow
+from teambot.domain import Profile
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -43,9 +41,9 @@ def tags_line(lang: str, tags: list[str]) -> str:
     return ", ".join(escape(tag) for tag in tags) if tags else text(lang, "nothing_chosen")
 
 
-async def user_card(database: Database, user: UserRow, lang: str) -> str:
+def user_card(lang: str, profile: Profile) -> str:
     """The card others see: the profile, and for a team its name and description."""
-    team = await database.run(teams.owned_by, user.id)
+    user, team = profile.user, profile.team
     return profile_card(
         lang,
         user_type=user.user_type or "participant",

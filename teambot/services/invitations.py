@@ -16,9 +16,7 @@ from enum import Enum
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
-from teambot.data.invitations import InvitationRow, LiveMessage
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import InvitationRow, LiveMessage, PendingView, TeamRow, UserRow
 from teambot.services.matching import invitation_kind
 
 MAX_NOTE = 300
@@ -40,6 +38,7 @@ class Sent:
     refusal: Refusal | None = None
     recipient: UserRow | None = None
     team: TeamRow | None = None  # the team an invite or request is about
+    sender: UserRow | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ class InTeam:
     team: TeamRow
 
 
-def _send(
+def send_in(
     conn: Connection,
     sender_id: int,
     recipient_id: int,
@@ -78,8 +77,9 @@ def _send(
     hours: int,
     join_link: bool = False,
 ) -> Sent:
-    sender = users.get(conn, sender_id)
-    recipient = users.get(conn, recipient_id)
+    """Inside a transaction: `send`."""
+    people = users.get_many(conn, [sender_id, recipient_id])
+    sender, recipient = people.get(sender_id), people.get(recipient_id)
     if sender is None or not sender.registered or sender.user_type is None:
         return Sent(refusal=Refusal.NOT_ALLOWED)
     if (
@@ -111,7 +111,7 @@ def _send(
     )
     if created is None:
         return Sent(refusal=Refusal.ALREADY_PENDING)
-    return Sent(invitation=created, recipient=recipient, team=team)
+    return Sent(invitation=created, recipient=recipient, team=team, sender=sender)
 
 
 async def send(
@@ -125,7 +125,13 @@ async def send(
     join_link: bool = False,
 ) -> Sent:
     """`join_link`: the sender followed the team's own link (t.me/<bot>?start=team_…)."""
-    return await database.run(_send, sender_id, recipient_id, note, per_day, hours, join_link)
+    return await database.run(send_in, sender_id, recipient_id, note, per_day, hours, join_link)
+
+
+async def pending(database: Database, user_id: int) -> list[PendingView]:
+    """Pending invitations either way, oldest first, with the names they are shown with (one
+    statement, however many there are)."""
+    return await database.run(invitations.pending_of, user_id)
 
 
 def _closed(

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import teams, users
+from teambot.domain import Profile, UserRow
 from teambot.services import skills as skill_tags
 
 UserType = Literal["participant", "cofounder", "team"]
@@ -69,3 +70,14 @@ def _update(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
 async def update(database: Database, user_id: int, draft: ProfileDraft) -> None:
     """An edit of a registered profile: role, searching and team membership stay as they are."""
     await database.run(_update, user_id, draft)
+
+
+def _profile(conn: Connection, user: UserRow) -> Profile:
+    team, in_team = teams.of_profile(conn, user.id)
+    return Profile(user, team, in_team)
+
+
+async def profile(database: Database, user: UserRow) -> Profile:
+    """The person's card as others see it (with the team they own), and whether they are in
+    a team (a member cannot start over: that could change their role)."""
+    return await database.run(_profile, user)

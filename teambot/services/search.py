@@ -13,14 +13,15 @@ Who is left out, and why (teambot/data/search.py does it in SQL):
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import search
-from teambot.data.search import Candidate, CardTarget
-from teambot.data.users import UserRow
+from teambot.domain import Candidate, CardTarget, UserRow
 from teambot.services.matching import visible_types
+from teambot.services.moderation import Report, report_in
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,38 @@ def _ranked(
     )
 
 
-async def card_at(database: Database, me: UserRow, skill: str | None, offset: int) -> Shown | None:
-    """The card at `offset` of my ranking (from 0), or None past the end."""
-    return await database.run(_card_at, me, skill, offset)
+def _page(conn: Connection, me: UserRow, skill: str | None, offset: int) -> Shown | Empty:
+    shown = _card_at(conn, me, skill, offset)
+    if shown is None and offset > 0:  # the last one went (hidden, say): from the top again
+        shown = _card_at(conn, me, skill, 0)
+    return _why_empty(conn, me, skill) if shown is None else shown
+
+
+async def page(database: Database, me: UserRow, skill: str | None, offset: int) -> Shown | Empty:
+    """The card at `offset` of my ranking (from 0); past the end the first one; with nobody
+    to show, why."""
+    return await database.run(_page, me, skill, offset)
+
+
+class NoCard(Enum):
+    STALE = "stale"  # not one of my card references
+    END = "end"  # the card pressed was the last one
+
+
+def _next_card(
+    conn: Connection, me: UserRow, ref: int, skill: str | None, offset: int
+) -> Shown | NoCard:
+    try:  # the reference is checked with the ranking, in the same round trip
+        return _card_at(conn, me, skill, offset + 1, shown_ref=ref) or NoCard.END
+    except search.ForeignCard:
+        return NoCard.STALE
+
+
+async def next_card(
+    database: Database, me: UserRow, ref: int, skill: str | None, offset: int
+) -> Shown | NoCard:
+    """The card after mine at `offset`, for Next on my card `ref`."""
+    return await database.run(_next_card, me, ref, skill, offset)
 
 
 def _why_empty(conn: Connection, me: UserRow, skill: str | None) -> Empty:
@@ -103,22 +133,57 @@ def _why_empty(conn: Connection, me: UserRow, skill: str | None) -> Empty:
     return Empty(Emptiness.NOBODY, hint(me))
 
 
-async def why_empty(database: Database, me: UserRow, skill: str | None) -> Empty:
-    """Why the search (with `skill`, or without) has nobody to show."""
-    return await database.run(_why_empty, me, skill)
-
-
 async def target(database: Database, me: UserRow, ref: int) -> CardTarget | None:
     """The person behind one of my card references; None for anyone else's or a forged one."""
     return await database.run(search.card_target, me.id, ref)
 
 
-async def hide(database: Database, me: UserRow, ref: int) -> bool:
-    """False: not one of my card references."""
-    return await database.run(search.hide, me.id, ref) is not None
+def _hide(
+    conn: Connection, me: UserRow, ref: int, skill: str | None, offset: int
+) -> Shown | Empty | None:
+    if search.hide(conn, me.id, ref) is None:
+        return None
+    return _page(conn, me, skill, offset)  # the one hidden leaves: the next takes its place
 
 
-async def report(database: Database, me: UserRow, ref: int) -> tuple[int, bool] | None:
-    """Report and hide the person on my card: their id and whether it is my first report of
-    them (the moderators hear once); None: not one of my card references."""
-    return await database.run(search.report, me.id, ref)
+async def hide(
+    database: Database, me: UserRow, ref: int, skill: str | None, offset: int
+) -> Shown | Empty | None:
+    """Hide the person on my card `ref`; what the card shows now. None: not one of my card
+    references."""
+    return await database.run(_hide, me, ref, skill, offset)
+
+
+@dataclass(frozen=True)
+class Reported:
+    page: Shown | Empty  # what the card shows now
+    report: Report | None  # for the moderators: my first report of them, of a live profile
+
+
+def _report(
+    conn: Connection,
+    me: UserRow,
+    ref: int,
+    skill: str | None,
+    offset: int,
+    admin_ids: Collection[int],
+) -> Reported | None:
+    reported = search.report(conn, me.id, ref)
+    if reported is None:
+        return None
+    person, first = reported
+    report = report_in(conn, me.id, person, admin_ids) if first else None
+    return Reported(_page(conn, me, skill, offset), report)
+
+
+async def report(
+    database: Database,
+    me: UserRow,
+    ref: int,
+    skill: str | None,
+    offset: int,
+    admin_ids: Collection[int],
+) -> Reported | None:
+    """Report and hide the person on my card `ref` (the moderators hear of my first report
+    of them); None: not one of my card references."""
+    return await database.run(_report, me, ref, skill, offset, admin_ids)

@@ -35,9 +35,7 @@ from enum import Enum, auto
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import invitations, teams, users
-from teambot.data.invitations import InvitationRow, LiveMessage
-from teambot.data.teams import TeamRow
-from teambot.data.users import UserRow
+from teambot.domain import InvitationRow, LiveMessage, TeamRow, UserRow
 from teambot.services import invitations as invitation_rules
 from teambot.services import skills as skill_tags
 from teambot.services.profiles import MAX_TEAM_DESCRIPTION, MAX_TEAM_NAME
@@ -135,13 +133,6 @@ def token_from_payload(payload: str) -> str | None:
 # --- reading
 
 
-def _people(conn: Connection, ids: list[int]) -> list[UserRow]:
-    """Members whose accounts still exist, in the order given; a deleted account waits for
-    the purge to leave."""
-    found = users.get_many(conn, ids)
-    return [found[i] for i in ids if i in found and found[i].deleted_at is None]
-
-
 def _view(conn: Connection, team: TeamRow) -> TeamView:
     pending = invitations.pending_requests_for_team(conn, team.id)
     people = users.get_many(conn, [invitation.sender_id for invitation in pending])
@@ -150,7 +141,7 @@ def _view(conn: Connection, team: TeamRow) -> TeamView:
         for invitation in pending
         if invitation.sender_id in people and people[invitation.sender_id].registered
     ]
-    return TeamView(team, _people(conn, teams.member_ids(conn, team.id)), requests)
+    return TeamView(team, users.members_of(conn, team.id), requests)
 
 
 def _team_of(conn: Connection, user_id: int) -> TeamView | None:
@@ -189,8 +180,8 @@ async def managed(database: Database, user_id: int, team_id: int) -> TeamView | 
     return await database.run(_managed, user_id, team_id)
 
 
-def _membership(conn: Connection, user_id: int, team_id: int, member_id: int) -> Refusal | None:
-    """Can the owner `user_id` act on `member_id` in their team?"""
+def _membership(conn: Connection, user_id: int, team_id: int, member_id: int) -> TeamRow | Refusal:
+    """The team, when its owner `user_id` can act on `member_id` in it."""
     team = _as_owner(conn, user_id, team_id)
     if isinstance(team, Refusal):
         return team
@@ -198,18 +189,17 @@ def _membership(conn: Connection, user_id: int, team_id: int, member_id: int) ->
         return Refusal.SELF
     if not teams.is_member(conn, team_id, member_id):
         return Refusal.MEMBER_GONE
-    return None
+    return team
 
 
 def _member_for_action(
     conn: Connection, user_id: int, team_id: int, member_id: int
 ) -> tuple[TeamRow, UserRow] | Refusal:
-    refusal = _membership(conn, user_id, team_id, member_id)
-    if refusal is not None:
-        return refusal
-    team = teams.get(conn, team_id)
+    team = _membership(conn, user_id, team_id, member_id)
+    if isinstance(team, Refusal):
+        return team
     member = users.get(conn, member_id)
-    if team is None or member is None:
+    if member is None:
         return Refusal.MEMBER_GONE
     return team, member
 
@@ -238,34 +228,36 @@ def _can_leave(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusa
 
 def _edit(
     conn: Connection, user_id: int, team_id: int, fields: dict[str, object]
-) -> TeamRow | Refusal:
+) -> TeamView | Refusal:
     team = _as_owner(conn, user_id, team_id)
     if isinstance(team, Refusal):
         return team
-    teams.update(conn, team.id, **fields)
+    fresh = teams.update(conn, team.id, **fields)
+    assert fresh is not None  # its row is locked
     if "roles_needed" in fields:
         # the owner's user row is what search matches on: it looks for what the team needs
         users.update_profile(conn, team.owner_id, looking_for=fields["roles_needed"])
-    fresh = teams.get(conn, team.id)
-    assert fresh is not None
-    return fresh
+    return _view(conn, fresh)
 
 
-async def rename(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+# each returns the team as it is now, with its members and requests (the card to show)
+
+
+async def rename(database: Database, user_id: int, team_id: int, raw: str) -> TeamView | Refusal:
     name = clean_name(raw)
     if name is None:
         raise ValueError("team name out of bounds")
     return await database.run(_edit, user_id, team_id, {"name": name})
 
 
-async def describe(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+async def describe(database: Database, user_id: int, team_id: int, raw: str) -> TeamView | Refusal:
     description = clean_description(raw)
     if description is None:
         raise ValueError("team description too long")
     return await database.run(_edit, user_id, team_id, {"description": description})
 
 
-async def set_roles(database: Database, user_id: int, team_id: int, raw: str) -> TeamRow | Refusal:
+async def set_roles(database: Database, user_id: int, team_id: int, raw: str) -> TeamView | Refusal:
     roles = clean_roles(raw)
     if roles is None:
         raise ValueError("team roles out of bounds")
@@ -276,12 +268,11 @@ async def set_roles(database: Database, user_id: int, team_id: int, raw: str) ->
 
 
 def _remove(conn: Connection, user_id: int, team_id: int, member_id: int) -> Changed | Refusal:
-    refusal = _membership(conn, user_id, team_id, member_id)
-    if refusal is not None:
-        return refusal
-    team = teams.get(conn, team_id)
+    team = _membership(conn, user_id, team_id, member_id)
+    if isinstance(team, Refusal):
+        return team
     person = users.get(conn, member_id)
-    assert team is not None and person is not None
+    assert person is not None
     if not teams.remove_member(conn, team_id, member_id):
         return Refusal.MEMBER_GONE
     return Changed(team, person)
@@ -300,8 +291,9 @@ def _leave(conn: Connection, user_id: int, team_id: int) -> Changed | Refusal:
         return team
     if not teams.remove_member(conn, team.id, user_id):
         return Refusal.NOT_MEMBER
-    owner = users.get(conn, team.owner_id)
-    return Changed(team, users.get(conn, user_id), [owner] if owner is not None else [])
+    people = users.get_many(conn, [user_id, team.owner_id])
+    owner = people.get(team.owner_id)
+    return Changed(team, people.get(user_id), [owner] if owner is not None else [])
 
 
 async def leave(database: Database, user_id: int, team_id: int) -> Changed | Refusal:
@@ -310,13 +302,12 @@ async def leave(database: Database, user_id: int, team_id: int) -> Changed | Ref
 
 
 def _transfer(conn: Connection, user_id: int, team_id: int, member_id: int) -> Changed | Refusal:
-    refusal = _membership(conn, user_id, team_id, member_id)
-    if refusal is not None:
-        return refusal
-    team = teams.get(conn, team_id)
-    old = users.get(conn, user_id)
-    new = users.get(conn, member_id)
-    assert team is not None and old is not None and new is not None
+    team = _membership(conn, user_id, team_id, member_id)
+    if isinstance(team, Refusal):
+        return team
+    people = users.get_many(conn, [user_id, member_id])
+    old, new = people.get(user_id), people.get(member_id)
+    assert old is not None and new is not None
     if not new.registered or new.is_banned:
         return Refusal.MEMBER_GONE
     closed = invitations.cancel_pending_outside_team(conn, new.id, team.id)
@@ -330,9 +321,7 @@ def _transfer(conn: Connection, user_id: int, team_id: int, member_id: int) -> C
         looking_for=list(team.roles_needed),
     )
     users.set_role(conn, old.id, user_type="participant", searching=False)
-    others = [
-        m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id not in (old.id, new.id)
-    ]
+    others = [m for m in users.members_of(conn, team.id) if m.id not in (old.id, new.id)]
     return Changed(team, new, others, tuple(invitations.messages_of(conn, closed)))
 
 
@@ -348,7 +337,7 @@ def _delete(conn: Connection, user_id: int, team_id: int) -> Changed | Refusal:
     team = _as_owner(conn, user_id, team_id)
     if isinstance(team, Refusal):
         return team
-    members = [m for m in _people(conn, teams.member_ids(conn, team.id)) if m.id != user_id]
+    members = [m for m in users.members_of(conn, team.id) if m.id != user_id]
     messages = tuple(invitations.team_messages(conn, team.id))  # before the CASCADE
     teams.delete(conn, team.id)
     users.set_role(conn, user_id, user_type="participant", searching=False)
@@ -391,9 +380,8 @@ def _link(conn: Connection, user_id: int, team_id: int) -> TeamRow | Refusal:
     team = _as_owner(conn, user_id, team_id)
     if isinstance(team, Refusal) or team.join_token is not None:
         return team
-    teams.set_join_token(conn, team.id, secrets.token_urlsafe(16))
-    fresh = teams.get(conn, team.id)
-    assert fresh is not None
+    fresh = teams.set_join_token(conn, team.id, secrets.token_urlsafe(16))
+    assert fresh is not None  # its row is locked
     return fresh
 
 
@@ -432,18 +420,24 @@ async def link_target(database: Database, user_id: int, token: str) -> JoinLinkO
     return await database.run(_link_target, user_id, token)
 
 
+def _request_to_join(
+    conn: Connection, user_id: int, token: str, per_day: int, hours: int
+) -> JoinLinkOutcome:
+    target = _link_target(conn, user_id, token)
+    if target.refusal is not None or target.team is None:
+        return target
+    sent = invitation_rules.send_in(
+        conn, user_id, target.team.owner_id, "", per_day, hours, join_link=True
+    )
+    return JoinLinkOutcome(team=target.team, sent=sent)
+
+
 async def request_to_join(
     database: Database, user_id: int, token: str, *, per_day: int, hours: int
 ) -> JoinLinkOutcome:
     """A join request (kind 'request') to the owner of the link's team, through the
     invitation rules, so the daily quota and one pending invitation per pair apply."""
-    target = await link_target(database, user_id, token)
-    if target.refusal is not None or target.team is None:
-        return target
-    sent = await invitation_rules.send(
-        database, user_id, target.team.owner_id, "", per_day=per_day, hours=hours, join_link=True
-    )
-    return JoinLinkOutcome(team=target.team, sent=sent)
+    return await database.run(_request_to_join, user_id, token, per_day, hours)
 
 
 # --- the account behind a membership goes away

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.types import Update, User
 
 from teambot.actors.pipeline.ledger import PendingUpdate
+from teambot.adapters.telegram import update_sender
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def sender_of(update: Update | None) -> User | None:
     if update is None:
         return None
     try:
-        return UserContextMiddleware.resolve_event_context(update).user
+        return update_sender(update)
     except Exception:  # noqa: BLE001 - unknown update types have no sender
         return None
 

@@ -1,0 +1,113 @@
+"""The rows the layers hand each other: read by teambot/data, returned by teambot/services,
+shown by teambot/routers. Plain data, no SQL and no Telegram, so every layer may import it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str | None
+    first_name: str
+    language: str
+    user_type: str | None
+    display_name: str
+    bio: str
+    skills: list[str] = field(default_factory=list)
+    looking_for: list[str] = field(default_factory=list)
+    is_searching: bool = False
+    is_banned: bool = False
+    ban_notified: bool = False
+    registered_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.registered_at is not None and self.deleted_at is None
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    id: int
+    owner_id: int
+    name: str
+    description: str
+    roles_needed: list[str]
+    join_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A person's card as others see it: their row, and for a team's owner the team."""
+
+    user: UserRow
+    team: TeamRow | None = None  # the team they own: its card is theirs
+    in_team: bool = False  # in a team, their own or someone else's
+
+
+@dataclass(frozen=True)
+class InvitationRow:
+    id: int
+    sender_id: int
+    recipient_id: int
+    team_id: int | None
+    kind: str
+    note: str
+    status: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """A pending invitation with the names it is shown with (/invitations)."""
+
+    invitation: InvitationRow
+    sender_name: str
+    recipient_name: str
+    team_name: str | None
+
+
+@dataclass(frozen=True)
+class LiveMessage:
+    """A message that shows buttons for an invitation; `status` is the invitation's when the
+    row was taken (to be edited), "pending" while it is recorded."""
+
+    invitation_id: int
+    chat_id: int
+    message_id: int
+    body: str
+    language: str
+    status: str = "pending"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person in someone's search, with why they match."""
+
+    id: int
+    user_type: str
+    display_name: str
+    username: str | None
+    skills: list[str]
+    looking_for: list[str]
+    bio: str
+    team_name: str | None
+    team_description: str | None
+    they_have: list[str]  # what I look for that they have
+    they_want: list[str]  # what they look for that I have
+    total: int  # how many candidates match altogether (counted up to a cap)
+    ref: int  # what my card's buttons carry instead of their Telegram id (search_cards)
+    more: bool = False  # the count stopped at the cap: there are more than `total`
+
+
+@dataclass(frozen=True)
+class CardTarget:
+    """The person behind one of my search cards, and what a press on it may still do."""
+
+    id: int  # the person on the card
+    available: bool  # registered, searching, neither deleted nor banned
+    pending: bool  # a pending invitation between us, either way
+    teammate: bool  # in my team already
