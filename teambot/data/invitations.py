@@ -3,10 +3,12 @@ double tap or two instances racing cannot act twice."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from teambot.adapters.database import Connection
-from teambot.domain import InvitationRow, LiveMessage, PendingView
+from teambot.data import users
+from teambot.domain import InvitationRow, LiveMessage, PendingView, TeamRow, UserRow
 
 _COLUMNS = "id, sender_id, recipient_id, team_id, kind, note, status, expires_at"
 
@@ -31,13 +33,38 @@ def create(
     return None if row is None else InvitationRow(**row)
 
 
-def sent_since(conn: Connection, sender_id: int, hours: int) -> int:
-    row = conn.execute(
-        "select count(*) as n from invitations where sender_id = %s"
-        " and created_at > now() - make_interval(hours => %s)",
-        (sender_id, hours),
-    ).fetchone()
-    return int(row["n"]) if row else 0
+@dataclass(frozen=True)
+class Sending:
+    """What deciding on a new invitation reads, in one statement."""
+
+    people: dict[int, UserRow]  # the sender and the recipient, those that exist
+    teams: dict[int, TeamRow]  # the teams they own, by owner
+    sent_recently: int  # invitations the sender made in the last `hours`
+
+
+def sending(conn: Connection, sender_id: int, recipient_id: int, hours: int) -> Sending:
+    team_columns = ", ".join(f"t.{name} as team_{name}" for name in _TEAM_FIELDS)
+    rows = conn.execute(
+        f"select {users.prefixed('u')}, {team_columns},"
+        " (select count(*) from invitations where sender_id = %(sender)s"
+        "  and created_at > now() - make_interval(hours => %(hours)s)) as sent_recently"
+        " from users u left join teams t on t.owner_id = u.id"
+        " where u.id = any(%(ids)s::bigint[])",
+        {"sender": sender_id, "hours": hours, "ids": [sender_id, recipient_id]},
+    ).fetchall()
+    recent = int(rows[0]["sent_recently"]) if rows else 0
+    people: dict[int, UserRow] = {}
+    owned: dict[int, TeamRow] = {}
+    for row in rows:
+        team = {name: row.pop(f"team_{name}") for name in _TEAM_FIELDS}
+        row.pop("sent_recently")
+        people[int(row["id"])] = UserRow(**row)
+        if team["id"] is not None:
+            owned[int(row["id"])] = TeamRow(**team)
+    return Sending(people, owned, recent)
+
+
+_TEAM_FIELDS = ("id", "owner_id", "name", "description", "roles_needed", "join_token")
 
 
 def get(conn: Connection, invitation_id: int, *, lock: bool = False) -> InvitationRow | None:
@@ -50,17 +77,54 @@ def get(conn: Connection, invitation_id: int, *, lock: bool = False) -> Invitati
 
 
 def close(
-    conn: Connection, invitation_id: int, status: str, *, unexpired: bool = True
+    conn: Connection,
+    invitation_id: int,
+    status: str,
+    *,
+    unexpired: bool = True,
+    joining: tuple[int, int] | None = None,
 ) -> InvitationRow | None:
     """Accept, decline or cancel; None unless it was pending (and, with `unexpired`, not
-    overdue). Who may do it is the service's business."""
+    overdue). Who may do it is the service's business. `joining` (team, person): the
+    person joins the team with it, in the same statement."""
+    join = (
+        ", joined as (insert into team_members (team_id, user_id)"
+        " select %(team)s, %(person)s from closed on conflict do nothing)"
+        if joining
+        else ""
+    )
     row = conn.execute(
-        f"update invitations set status = %s, answered_at = now()"
-        f" where id = %s and status = 'pending'"
-        f"{' and expires_at > now()' if unexpired else ''} returning {_COLUMNS}",
-        (status, invitation_id),
+        f"with closed as (update invitations set status = %(status)s, answered_at = now()"
+        f" where id = %(id)s and status = 'pending'"
+        f"{' and expires_at > now()' if unexpired else ''} returning {_COLUMNS}){join}"
+        f" select * from closed",
+        {
+            "status": status,
+            "id": invitation_id,
+            "team": joining[0] if joining else None,
+            "person": joining[1] if joining else None,
+        },
     ).fetchone()
     return None if row is None else InvitationRow(**row)
+
+
+def closing(
+    conn: Connection, invitation_id: int, people: list[int]
+) -> tuple[dict[int, UserRow], list[LiveMessage]]:
+    """For a closed invitation, in one round trip: the people it concerns, and the messages
+    that show its buttons (to edit now; they stay recorded until `forget_messages`)."""
+    with conn.pipeline():
+        found = conn.execute(
+            f"select {users.prefixed('u')} from users u where u.id = any(%s)", (people,)
+        )
+        shown = conn.execute(
+            f"select {_MESSAGE} from invitation_messages m join invitations i"
+            f" on i.id = m.invitation_id where m.invitation_id = %s",
+            (invitation_id,),
+        )
+        rows = found.fetchall()
+        messages = _messages(shown.fetchall())
+    return {int(row["id"]): UserRow(**row) for row in rows}, messages
 
 
 def pending_of(conn: Connection, user_id: int) -> list[PendingView]:
@@ -175,23 +239,28 @@ def record_messages(conn: Connection, shown: list[LiveMessage]) -> dict[int, str
     running now wait for this, so its edits include these messages."""
     ids = sorted({message.invitation_id for message in shown})
     rows = conn.execute(
-        "select id, status from invitations where id = any(%s) for share", (ids,)
+        """
+        with shown (invitation_id, chat_id, message_id, body, language) as (
+            select * from unnest(%(ids)s::bigint[], %(chats)s::bigint[], %(messages)s::bigint[],
+                                 %(bodies)s::text[], %(languages)s::text[])),
+        current as (
+            select id, status from invitations
+            where id in (select invitation_id from shown) for share),
+        recorded as (
+            insert into invitation_messages (invitation_id, chat_id, message_id, body, language)
+            select s.* from shown s join current c on c.id = s.invitation_id
+            where c.status = 'pending' on conflict do nothing)
+        select id, status from current
+        """,
+        {
+            "ids": [m.invitation_id for m in shown],
+            "chats": [m.chat_id for m in shown],
+            "messages": [m.message_id for m in shown],
+            "bodies": [m.body for m in shown],
+            "languages": [m.language for m in shown],
+        },
     ).fetchall()
     statuses = {int(row["id"]): str(row["status"]) for row in rows}
-    live = [m for m in shown if statuses.get(m.invitation_id) == "pending"]
-    if live:
-        conn.execute(
-            "insert into invitation_messages (invitation_id, chat_id, message_id, body, language)"
-            " select * from unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[],"
-            " %s::text[]) on conflict do nothing",
-            (
-                [m.invitation_id for m in live],
-                [m.chat_id for m in live],
-                [m.message_id for m in live],
-                [m.body for m in live],
-                [m.language for m in live],
-            ),
-        )
     # an invitation that is gone went with its team: as good as cancelled
     return {i: statuses.get(i, "cancelled") for i in ids if statuses.get(i) != "pending"}
 

@@ -14,6 +14,11 @@ _COLUMNS = (
 )
 
 
+def prefixed(alias: str) -> str:
+    """The columns of a UserRow, read from the table under `alias`."""
+    return ", ".join(f"{alias}.{name.strip()}" for name in _COLUMNS.split(","))
+
+
 def row_of(row: dict[str, Any] | None) -> UserRow | None:
     return None if row is None else UserRow(**row)
 

@@ -78,8 +78,8 @@ def send_in(
     join_link: bool = False,
 ) -> Sent:
     """Inside a transaction: `send`."""
-    people = users.get_many(conn, [sender_id, recipient_id])
-    sender, recipient = people.get(sender_id), people.get(recipient_id)
+    known = invitations.sending(conn, sender_id, recipient_id, 24)
+    sender, recipient = known.people.get(sender_id), known.people.get(recipient_id)
     if sender is None or not sender.registered or sender.user_type is None:
         return Sent(refusal=Refusal.NOT_ALLOWED)
     if (
@@ -95,10 +95,10 @@ def send_in(
     if kind is None:
         return Sent(refusal=Refusal.NOT_ALLOWED)
     team_owner = sender_id if kind == "invite" else recipient_id if kind == "request" else None
-    team = teams.owned_by(conn, team_owner) if team_owner is not None else None
+    team = known.teams.get(team_owner) if team_owner is not None else None
     if team_owner is not None and team is None:
         return Sent(refusal=Refusal.NOT_ALLOWED)
-    if invitations.sent_since(conn, sender_id, 24) >= per_day:
+    if known.sent_recently >= per_day:
         return Sent(refusal=Refusal.QUOTA)
     created = invitations.create(
         conn,
@@ -142,14 +142,16 @@ def _closed(
     *,
     in_other_team: bool = False,
 ) -> Answered:
-    people = users.get_many(conn, [invitation.sender_id, invitation.recipient_id, actor_id])
+    people, messages = invitations.closing(
+        conn, invitation.id, [invitation.sender_id, invitation.recipient_id, actor_id]
+    )
     return Answered(
         invitation,
         people[invitation.sender_id],
         people[invitation.recipient_id],
         people[actor_id],
         team,
-        tuple(invitations.messages_of(conn, [invitation.id])),
+        tuple(messages),
         in_other_team,
     )
 
@@ -184,25 +186,23 @@ def answer_in(
             if closed is None:
                 return Refusal.STALE
             return _closed(conn, closed, user_id, team, in_other_team=True)
-    answered = invitations.close(conn, invitation_id, "accepted" if accept else "declined")
+    answered = invitations.close(
+        conn,
+        invitation_id,
+        "accepted" if accept else "declined",
+        joining=(team.id, joiner) if accept and team is not None else None,
+    )
     if answered is None:
         return Refusal.STALE
-    if accept and team is not None:
-        invitations.add_member(conn, team.id, joiner)
     return _closed(conn, answered, user_id, team)
 
 
 def _answer(
     conn: Connection, invitation_id: int, user_id: int, accept: bool
 ) -> Answered | InTeam | Refusal:
-    found = invitations.get(conn, invitation_id)
-    if found is None:
-        return Refusal.STALE
-    team = None
-    if found.team_id is not None:
-        team = teams.get(conn, found.team_id, lock=True)
-        if team is None:
-            return Refusal.STALE
+    # the team's lock first, as every team change takes it (None: a connect, or gone;
+    # answer_in refuses an invitation whose team is not this one)
+    team = teams.lock_of_invitation(conn, invitation_id)
     return answer_in(conn, invitation_id, user_id, accept, team)
 
 

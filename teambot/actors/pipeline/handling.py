@@ -22,7 +22,7 @@ from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
 from teambot.data import updates
-from teambot.data.users import UserRow
+from teambot.domain import UserRow
 from teambot.routers import fallback_router, feature_routers
 from teambot.routers.context import PrivateChatsOnly, UserContext
 from teambot.texts import LANGUAGES, language_from_code, text
