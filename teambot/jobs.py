@@ -9,19 +9,15 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from teambot import notices
 from teambot.actors.cleanup import CleanupJob
 from teambot.actors.outbox import Outbox
 from teambot.adapters.database import Connection, Database
-from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.data import fsm, handled_updates, invitations, users
 from teambot.data import outbox as sent_messages
-from teambot.routers.invitations import announce_expired
-from teambot.routers.notices import close_keyboards
 from teambot.services import invitations as invitation_rules
-from teambot.texts import text
 
 BATCH = 1000
 T = TypeVar("T")
@@ -46,7 +42,7 @@ def build_jobs(
                 batch = await database.run(
                     _locked(_LOCK_BASE + 1, lambda c: invitation_rules.expire(c, BATCH))
                 )
-                await announce_expired(bot, database, batch)
+                await notices.announce_expired(bot, batch)
             total += len(batch)
             if len(batch) < BATCH:
                 return total
@@ -60,7 +56,7 @@ def build_jobs(
                 batch = await database.run(
                     _locked(_LOCK_BASE + 3, lambda c: invitations.closed_messages(c, BATCH))
                 )
-                await close_keyboards(bot, database, batch)
+                await notices.close_keyboards(bot, database, batch)
             total += len(batch)
             if len(batch) < BATCH:
                 return total
@@ -78,18 +74,8 @@ def build_jobs(
                     )
                 )
                 for user in batch:
-                    markup = InlineKeyboardBuilder()
-                    markup.button(text=text(user.language, "action_resume"), callback_data="resume")
-                    await tell(
-                        bot,
-                        user.id,
-                        text(
-                            user.language,
-                            "paused_inactive",
-                            days=settings.cleanup_inactive_users_days,
-                        ),
-                        markup.as_markup(),
-                    )
+                    days = settings.cleanup_inactive_users_days
+                    await notices.paused_inactive(bot, user, days)
             total += len(batch)
             if len(batch) < BATCH:
                 return total

@@ -209,7 +209,9 @@ async def test_a_press_whose_value_the_database_refuses_gets_the_neutral_answer(
 
 def callback_classes() -> list[type[CallbackData]]:
     """Every CallbackData the routers define (importing them registers the subclasses)."""
-    import teambot.routers  # noqa: F401 - the routers' modules define them
+    from teambot.routers import feature_routers
+
+    feature_routers()  # imports the routers' modules, which define them
 
     found: list[type[CallbackData]] = []
     stack = list(CallbackData.__subclasses__())

@@ -16,21 +16,15 @@ from aiogram import Bot
 from anyio.abc import TaskStatus
 from loguru import logger
 
+from teambot import notices
 from teambot.actors.outbox import Outbox
 from teambot.actors.pipeline.dispatch import TRANSIENT
 from teambot.adapters.database import Database
 from teambot.adapters.effects import after_commit
-from teambot.adapters.telegram import tell
 from teambot.data import matches
 from teambot.metrics import Metrics
 from teambot.services.matching import visibility_pairs
-from teambot.texts import text
 
-DIGEST_COUNTS = {
-    "participant": "digest_participants",
-    "cofounder": "digest_cofounders",
-    "team": "digest_teams",
-}
 log = logger.bind(actor="matcher")
 
 
@@ -85,11 +79,7 @@ class Matcher:
         async with self.outbox.unit():
             digests = await self.database.run(matches.claim_digests, changed, visibility_pairs())
             for digest in digests:
-                counts = ", ".join(
-                    text(digest.language, DIGEST_COUNTS[user_type], count=n)
-                    for user_type, n in sorted(digest.new_matches.items())
-                )
-                await tell(self.bot, digest.user_id, text(digest.language, "digest", counts=counts))
+                await notices.digest(self.bot, digest.user_id, digest.language, digest.new_matches)
         if digests:
             log.info("{} changed profiles: {} digests", len(changed), len(digests))
         return len(digests)

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from teambot.routers import (
-    admin,
-    fallback,
-    invitations,
-    profile,
-    registration,
-    search,
-    start,
-    teams,
-)
+# The routers' modules are imported when asked for, not with the package: teambot.notices
+# (imported by the jobs and the matcher too) uses routers/views.py, and the routers use it.
 
 
 def feature_routers() -> list[Router]:
+    from teambot.routers import admin, invitations, profile, registration, search, start, teams
+
     return [
         search.leave_note,  # first: any command leaves the note question
         admin.router,
@@ -30,4 +24,6 @@ def feature_routers() -> list[Router]:
 
 
 def fallback_router() -> Router:
+    from teambot.routers import fallback
+
     return fallback.router

@@ -3,23 +3,17 @@ here: for anyone else these commands are unknown and the buttons stale (the fall
 
 from __future__ import annotations
 
-from typing import Literal
-
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from loguru import logger
 
+from teambot import notices
 from teambot.adapters.database import Database
-from teambot.adapters.effects import Followup
 from teambot.config import Settings
-from teambot.routers.notices import close_keyboards, notify
-from teambot.routers.teams import announce_departure
-from teambot.routers.views import DatabaseKey, user_card
+from teambot.routers.views import Moderate
 from teambot.services import moderation
-from teambot.services.moderation import Outcome, Report
+from teambot.services.moderation import Outcome
 from teambot.texts import text
 
 log = logger.bind(actor="admin")
@@ -34,11 +28,6 @@ class IsAdmin(Filter):
 
 router.message.filter(IsAdmin())
 router.callback_query.filter(IsAdmin())
-
-
-class Moderate(CallbackData, prefix="mod"):
-    action: Literal["ban"]
-    target: DatabaseKey  # the reported user's Telegram id
 
 
 _BAN_TEXTS = {
@@ -116,28 +105,7 @@ async def _ban(
     banned = await moderation.ban(database, target, settings.admin_ids)
     if banned.outcome is Outcome.DONE:
         log.info("admin {} banned user {}", admin, target)
-    await close_keyboards(bot, database, banned.messages)
+    await notices.close_keyboards(bot, database, banned.messages)
     if banned.departure is not None and banned.person is not None:
-        await announce_departure(bot, banned.departure, banned.person)
+        await notices.announce_departure(bot, banned.departure, banned.person)
     return banned.outcome
-
-
-async def send_report(bot: Bot, report: Report) -> None:
-    """Every admin gets the reported profile, in their language, with a Ban button."""
-    reported = report.reported.user.id
-    for admin, lang in report.admins.items():
-        markup = InlineKeyboardBuilder()
-        markup.button(
-            text=text(lang, "action_ban"), callback_data=Moderate(action="ban", target=reported)
-        )
-        body = text(
-            lang,
-            "report_to_admin",
-            reporter=str(report.reporter),
-            reported=str(reported),
-            card=user_card(lang, report.reported),
-        )
-        # a mistyped ADMIN_IDS entry (never started the bot, blocked it) must not keep the
-        # report from the other admins; the operator hears of it when Telegram refuses it
-        warning = f"a report did not reach admin id {admin} from ADMIN_IDS"
-        await notify(bot, admin, body, markup.as_markup(), if_undelivered=Followup(warning=warning))

@@ -12,13 +12,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from teambot import notices
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.domain import Profile, UserRow
 from teambot.routers.context import Registered
 from teambot.routers.registration import edit_field, leave_dialogue, start_registration
-from teambot.routers.teams import announce_departure
 from teambot.routers.views import user_card
 from teambot.services import accounts, profiles
 from teambot.texts import text
@@ -175,4 +175,4 @@ async def delete(
     await query.answer()
     await _replace(query, text(lang, "deleted"), None)
     if departure is not None:
-        await announce_departure(bot, departure, me)
+        await notices.announce_departure(bot, departure, me)

@@ -22,11 +22,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import Field
 
+from teambot import notices
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.domain import UserRow
-from teambot.routers.admin import send_report
-from teambot.routers.invitations import INVITE_REFUSALS, deliver
+from teambot.routers.invitations import INVITE_REFUSALS
 from teambot.routers.views import DatabaseKey, Position, profile_card
 from teambot.services import invitations
 from teambot.services import search as search_rules
@@ -205,7 +205,7 @@ async def hide_or_report(
         reported = await search_rules.report(database, me, ref, skill, offset, settings.admin_ids)
         page = reported.page if reported is not None else None
         if reported is not None and reported.report is not None:
-            await send_report(bot, reported.report)
+            await notices.send_report(bot, reported.report)
         answer = text(lang, "reported")
     if page is None:  # not one of this person's cards: the same answer as any invalid button
         await query.answer(text(lang, "stale_button"))
@@ -356,4 +356,4 @@ async def _send_invitation(
             text(lang, INVITE_REFUSALS[result.refusal], per_day=settings.invites_per_day)
         )
         return
-    await deliver(bot, database, result, me)
+    await notices.deliver(bot, database, result, me)

@@ -21,13 +21,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from loguru import logger
 from pydantic import Field
 
+from teambot import notices
 from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
-from teambot.adapters.telegram import tell
 from teambot.config import Settings
 from teambot.domain import LiveMessage, UserRow
-from teambot.routers.invitations import INVITE_REFUSALS, announce, deliver
-from teambot.routers.notices import close_keyboards, notify, record, retire, shown
+from teambot.routers.invitations import INVITE_REFUSALS
 from teambot.routers.views import DatabaseKey, tags_line
 from teambot.services import profiles, teams
 from teambot.services import skills as skill_tags
@@ -172,8 +171,8 @@ async def _show_card(
         sent = await target.answer(
             body, reply_markup=_request_markup(lang, view.team.id, request.invitation.id)
         )
-        listed += shown(request.invitation.id, sent, body, lang)
-    await record(bot, database, listed)
+        listed += notices.shown(request.invitation.id, sent, body, lang)
+    await notices.record(bot, database, listed)
 
 
 # --- answering a button
@@ -366,7 +365,7 @@ async def remove_member(
     team_name, removed = escape(result.team.name), result.person
     await query.answer()
     await _replace(query, text(lang, "team_removed", name=_name(removed), team=team_name), None)
-    await notify(bot, removed.id, text(removed.language, "team_removed_you", team=team_name))
+    await notices.removed(bot, result)
 
 
 @router.callback_query(TeamAction.filter(F.action == "tr_yes"))
@@ -388,11 +387,7 @@ async def transfer(
     matcher.profile_changed(owner.id)  # a new card in search: the team's
     await query.answer()
     await _replace(query, text(lang, "team_transferred", name=_name(owner), team=team_name), None)
-    await close_keyboards(bot, database, result.messages, actor=me.id)
-    await notify(bot, owner.id, text(owner.language, "team_transferred_you", team=team_name))
-    for member in result.told:
-        body = text(member.language, "team_transferred_members", name=_name(owner), team=team_name)
-        await notify(bot, member.id, body)
+    await notices.transferred(bot, database, result, me.id)
 
 
 # --- deleting the team and leaving it: confirm, act
@@ -430,7 +425,9 @@ async def delete(
         return
     await query.answer()
     await _replace(query, text(lang, "team_deleted", team=escape(result.team.name)), None)
-    await announce_departure(bot, Departure(result.team, True, result.told, result.messages), me)
+    await notices.announce_departure(
+        bot, Departure(result.team, True, result.told, result.messages), me
+    )
 
 
 @router.callback_query(TeamAction.filter(F.action == "leave"))
@@ -465,7 +462,7 @@ async def leave(
         return
     await query.answer()
     await _replace(query, text(lang, "team_left", team=escape(result.team.name)), None)
-    await announce_departure(bot, Departure(result.team, False, result.told), me)
+    await notices.announce_departure(bot, Departure(result.team, False, result.told), me)
 
 
 @router.callback_query(TeamAction.filter(F.action == "no"))
@@ -549,7 +546,7 @@ async def follow_join_link(
         await bot.send_message(user_id, body)
         return
     if sent.sender is not None:
-        await deliver(bot, database, sent, sent.sender)
+        await notices.deliver(bot, database, sent, sent.sender)
 
 
 # --- join requests, answered by any member
@@ -572,13 +569,5 @@ async def answer_request(
         await _refuse(query, lang, result)
         return
     await query.answer()
-    await announce(bot, database, result, query)
-
-
-async def announce_departure(bot: Bot, departure: Departure, person: UserRow) -> None:
-    """Someone's account went (deleted or banned): their team's people hear what it meant."""
-    team, name = escape(departure.team.name), _name(person)
-    key = "team_deleted_members" if departure.deleted else "team_left_owner"
-    await retire(bot, departure.messages, actor=person.id)  # gone with the team
-    for member in departure.told:
-        await tell(bot, member.id, text(member.language, key, team=team, name=name))
+    pressed = query.message if isinstance(query.message, Message) else None
+    await notices.announce(bot, database, result, pressed)

@@ -30,6 +30,20 @@ class LanguageChoice(CallbackData, prefix="lang"):
     code: Literal["en", "ru"]
 
 
+class Answer(CallbackData, prefix="inv"):
+    """The buttons on an invitation (teambot.notices shows them, routers/invitations answers)."""
+
+    action: Literal["accept", "decline", "cancel"]
+    id: DatabaseKey
+
+
+class Moderate(CallbackData, prefix="mod"):
+    """The Ban button on a report to the admins (teambot.notices, routers/admin)."""
+
+    action: Literal["ban"]
+    target: DatabaseKey  # the reported user's Telegram id
+
+
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="English", callback_data=LanguageChoice(code="en"))

@@ -251,3 +251,14 @@ def expire(conn: Connection, batch: int) -> list[Expired]:
         for i in due
         if i.sender_id in people and i.recipient_id in people
     ]
+
+
+async def record_messages(database: Database, shown: list[LiveMessage]) -> dict[int, str]:
+    """Remember messages just sent with invitations' buttons; returns the statuses of those
+    whose invitation closed meanwhile (their messages were not recorded: edit them now)."""
+    return await database.run(invitations.record_messages, shown)
+
+
+async def forget_messages(database: Database, edited: list[LiveMessage]) -> None:
+    """Messages of closed invitations that were edited (or could not be): forget them."""
+    await database.run(invitations.forget_messages, edited)
