@@ -265,7 +265,8 @@ async def announce(
     other = result.recipient if actor.id == result.sender.id else result.sender
     team = escape(result.team.name) if result.team else ""
     by = actor if kind == "request" and status != "cancelled" else None
-    await close_keyboards(bot, database, result.messages, by=by, actor=actor.id)
+    # taken from invitation_messages when it closed: their edits commit with that
+    await retire(bot, result.messages, by=by, actor=actor.id)
     if pressed is not None:
         recorded = {(m.chat_id, m.message_id) for m in result.messages}
         if (pressed.chat.id, pressed.message_id) not in recorded:

@@ -76,6 +76,51 @@ def get(conn: Connection, invitation_id: int, *, lock: bool = False) -> Invitati
     return None if row is None else InvitationRow(**row)
 
 
+def _lock_with_joiner_team(conn: Connection, invitation_id: int) -> Any:
+    team_columns = ", ".join(f"t.{name} as joiner_team_{name}" for name in _TEAM_FIELDS)
+    i_columns = ", ".join(f"i.{name.strip()}" for name in _COLUMNS.split(","))
+    return conn.execute(
+        f"select {i_columns}, {team_columns} from invitations i"
+        " left join team_members m on m.user_id ="
+        "  case when i.kind = 'invite' then i.recipient_id else i.sender_id end"
+        " left join teams t on t.id = m.team_id"
+        " where i.id = %s for update of i",
+        (invitation_id,),
+    )
+
+
+def _with_joiner_team(row: dict[str, Any] | None) -> tuple[InvitationRow | None, TeamRow | None]:
+    if row is None:
+        return None, None
+    team = {name: row.pop(f"joiner_team_{name}") for name in _TEAM_FIELDS}
+    return InvitationRow(**row), None if team["id"] is None else TeamRow(**team)
+
+
+def lock_with_joiner_team(
+    conn: Connection, invitation_id: int
+) -> tuple[InvitationRow | None, TeamRow | None]:
+    """The invitation, locked (take its team's lock first), and the team the person who
+    would join by it is in now (an invite's recipient, a request's sender), if any."""
+    return _with_joiner_team(_lock_with_joiner_team(conn, invitation_id).fetchone())
+
+
+def lock_for_answer(
+    conn: Connection, invitation_id: int
+) -> tuple[TeamRow | None, InvitationRow | None, TeamRow | None]:
+    """Its team locked, then the invitation (`lock_with_joiner_team`), in that order and in
+    one round trip (pipeline mode: the server runs them one after the other)."""
+    with conn.pipeline():
+        team_cursor = conn.execute(
+            f"select {', '.join(_TEAM_FIELDS)} from teams"
+            " where id = (select team_id from invitations where id = %s) for update",
+            (invitation_id,),
+        )
+        invitation_cursor = _lock_with_joiner_team(conn, invitation_id)
+        team_row = team_cursor.fetchone()
+        invitation, joiner_team = _with_joiner_team(invitation_cursor.fetchone())
+    return (None if team_row is None else TeamRow(**team_row)), invitation, joiner_team
+
+
 def close(
     conn: Connection,
     invitation_id: int,
@@ -112,14 +157,14 @@ def closing(
     conn: Connection, invitation_id: int, people: list[int]
 ) -> tuple[dict[int, UserRow], list[LiveMessage]]:
     """For a closed invitation, in one round trip: the people it concerns, and the messages
-    that show its buttons (to edit now; they stay recorded until `forget_messages`)."""
+    that show its buttons, taken (their edits commit with this transaction, in the outbox)."""
     with conn.pipeline():
         found = conn.execute(
             f"select {users.prefixed('u')} from users u where u.id = any(%s)", (people,)
         )
         shown = conn.execute(
-            f"select {_MESSAGE} from invitation_messages m join invitations i"
-            f" on i.id = m.invitation_id where m.invitation_id = %s",
+            f"delete from invitation_messages m using invitations i"
+            f" where i.id = m.invitation_id and m.invitation_id = %s returning {_MESSAGE}",
             (invitation_id,),
         )
         rows = found.fetchall()

@@ -41,17 +41,6 @@ def get(conn: Connection, team_id: int, *, lock: bool = False) -> TeamRow | None
     return None if row is None else TeamRow(**row)
 
 
-def lock_of_invitation(conn: Connection, invitation_id: int) -> TeamRow | None:
-    """The team an invitation is about, locked (see `get`); None for a connect, or when the
-    invitation or its team is gone."""
-    row = conn.execute(
-        f"select {_COLUMNS} from teams"
-        " where id = (select team_id from invitations where id = %s) for update",
-        (invitation_id,),
-    ).fetchone()
-    return None if row is None else TeamRow(**row)
-
-
 def of_member(conn: Connection, user_id: int) -> TeamRow | None:
     """The team the person is in (owners are members of their own team)."""
     row = conn.execute(

@@ -157,12 +157,18 @@ def _closed(
 
 
 def answer_in(
-    conn: Connection, invitation_id: int, user_id: int, accept: bool, team: TeamRow | None
+    conn: Connection,
+    invitation_id: int,
+    user_id: int,
+    accept: bool,
+    team: TeamRow | None,
+    locked: tuple[InvitationRow | None, TeamRow | None] | None = None,
 ) -> Answered | InTeam | Refusal:
     """Inside a transaction that holds the lock of the invitation's team (None for a
     connect): accept or decline, if `user_id` may. A join request is answered by any member
-    of the team, anything else by its recipient."""
-    current = invitations.get(conn, invitation_id, lock=True)
+    of the team, anything else by its recipient. `locked`: the invitation, already locked,
+    and its joiner's current team (data.invitations.lock_with_joiner_team)."""
+    current, elsewhere = locked or invitations.lock_with_joiner_team(conn, invitation_id)
     if (
         current is None
         or current.status != "pending"
@@ -176,16 +182,14 @@ def answer_in(
     elif current.recipient_id != user_id:
         return Refusal.STALE
     joiner = current.recipient_id if current.kind == "invite" else current.sender_id
-    if accept and team is not None:
-        elsewhere = teams.of_member(conn, joiner)
-        if elsewhere is not None and elsewhere.id != team.id:
-            if current.kind == "invite":
-                return InTeam(elsewhere)
-            # one team per person: the request cannot be granted any more, so it closes
-            closed = invitations.close(conn, invitation_id, "cancelled")
-            if closed is None:
-                return Refusal.STALE
-            return _closed(conn, closed, user_id, team, in_other_team=True)
+    if accept and team is not None and elsewhere is not None and elsewhere.id != team.id:
+        if current.kind == "invite":
+            return InTeam(elsewhere)
+        # one team per person: the request cannot be granted any more, so it closes
+        closed = invitations.close(conn, invitation_id, "cancelled")
+        if closed is None:
+            return Refusal.STALE
+        return _closed(conn, closed, user_id, team, in_other_team=True)
     answered = invitations.close(
         conn,
         invitation_id,
@@ -202,8 +206,8 @@ def _answer(
 ) -> Answered | InTeam | Refusal:
     # the team's lock first, as every team change takes it (None: a connect, or gone;
     # answer_in refuses an invitation whose team is not this one)
-    team = teams.lock_of_invitation(conn, invitation_id)
-    return answer_in(conn, invitation_id, user_id, accept, team)
+    team, invitation, joiner_team = invitations.lock_for_answer(conn, invitation_id)
+    return answer_in(conn, invitation_id, user_id, accept, team, (invitation, joiner_team))
 
 
 async def answer(
