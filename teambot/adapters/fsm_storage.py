@@ -137,15 +137,9 @@ class PostgresStorage(BaseStorage):
         if not handling.changed:
             return
         changed = {key: handling.dialogues[key] for key in handling.changed}
-        transaction = self.database.current()
-        if transaction is not None:
-            # sent with the update's COMMIT, in the same round trip
+        # inside the update's unit of work: sent with its COMMIT, in the same round trip
+        async with self.database.transaction() as transaction:
             transaction.before_commit(fsm.store, changed, handling.update_id)
-            return
-        try:
-            await self.database.run(fsm.write, changed, handling.update_id)
-        except fsm.Superseded as exc:
-            raise DialogueStepReplayed from exc
 
 
 def _replayed(dialogue: fsm.Dialogue, handling: _Handling) -> bool:

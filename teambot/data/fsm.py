@@ -17,10 +17,6 @@ class Dialogue:
     update_id: int | None = None  # the update whose handling wrote it
 
 
-class Superseded(Exception):
-    """The row was written by the handling of this update, or of a later one, first."""
-
-
 def read(conn: Connection, key: str) -> Dialogue:
     row = conn.execute(
         "select state, data, update_id from fsm_states where key = %s", (key,)
@@ -30,34 +26,10 @@ def read(conn: Connection, key: str) -> Dialogue:
     )
 
 
-def write(conn: Connection, dialogues: dict[str, Dialogue], update_id: int) -> None:
-    """Store every row, tagged with `update_id`, or none: Superseded when an update as new as
-    this one wrote first."""
-    for key, dialogue in dialogues.items():
-        row = conn.execute(
-            """
-            insert into fsm_states (key, state, data, update_id)
-            values (%(key)s, %(state)s, %(data)s, %(update_id)s)
-            on conflict (key) do update
-            set state = excluded.state, data = excluded.data, updated_at = now(),
-                update_id = excluded.update_id
-            where fsm_states.update_id is null or fsm_states.update_id < excluded.update_id
-            returning key
-            """,
-            {
-                "key": key,
-                "state": dialogue.state,
-                "data": Jsonb(dialogue.data),
-                "update_id": update_id,
-            },
-        ).fetchone()
-        if row is None:
-            raise Superseded(key)
-
-
 def store(conn: Connection, dialogues: dict[str, Dialogue], update_id: int) -> None:
-    """`write` without reading back, for the writes sent with an update's COMMIT: the
-    update's handled mark, written with them, is what refuses a second handling."""
+    """Every row, tagged with `update_id` (not over a row a newer update wrote). Sent with an
+    update's COMMIT: the update's handled mark, written with them, is what refuses a second
+    handling."""
     for key, dialogue in dialogues.items():
         conn.execute(
             """
