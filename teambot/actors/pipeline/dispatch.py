@@ -109,7 +109,7 @@ class Dispatch:
                 await self._tell_failure(work)
                 break
         self._metrics.handling_seconds.observe(anyio.current_time() - work.pending.fetched_at)
-        self._ledger.done(update_id)
+        self._ledger.done(update_id, marked=work.handled.marked)
 
     async def _tell_failure(self, work: Work) -> None:
         try:

@@ -171,8 +171,10 @@ class UpdateHandler:
                 ):
                     sender = await self._begin(work)
                     await feed_update(self.dispatcher, self.bot, update, sender=sender)
+                work.handled.marked = True
             except (DialogueStepReplayed, AlreadyHandled):
-                # its effects committed when it was handled before a restart
+                # its effects (and its handled mark) committed when it was handled before
+                work.handled.marked = True
                 log.info("update {} was handled before; not again", update.update_id)
                 return
             except PressRefused as refused:

@@ -48,9 +48,12 @@ class UpdateLedger:
         self._highest_seen = update_id
         return item
 
-    def done(self, update_id: int) -> None:
+    def done(self, update_id: int, *, marked: bool = False) -> None:
+        """`marked`: its handled mark committed with its effects; the poller need not
+        write one."""
         if self._pending.pop(update_id, None) is not None:
-            self._done_since_flush.append(update_id)
+            if not marked:
+                self._done_since_flush.append(update_id)
             self._progress.set()
             self._progress = anyio.Event()
 

@@ -35,6 +35,13 @@ class PressAnswer:
         return not (self.answered or self.refused)
 
 
+@dataclass
+class Handled:
+    """Set while the update is handled: its unit of work committed its handled mark."""
+
+    marked: bool = False
+
+
 @dataclass(frozen=True)
 class Work:
     pending: PendingUpdate
@@ -44,6 +51,7 @@ class Work:
     throttled: Throttled | None = None
     # Filled in while the update is handled; an apology for a failure reads it.
     press: PressAnswer = field(default_factory=PressAnswer, compare=False)
+    handled: Handled = field(default_factory=Handled, compare=False)
 
     @property
     def update(self) -> Update | None:
