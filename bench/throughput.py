@@ -1,6 +1,6 @@
 """teambot against stock aiogram polling: the same handlers, the same traffic, one command.
 
-    python -m bench.throughput [--runs 5] [--users 30] [--updates 500] [--burst 200]
+    python -m bench.throughput [--runs 5] [--users 25] [--updates 400] [--burst 200]
         [--bursts 2] [--probes 3] [--backlog 0] [--backlog-seconds 30]
         [--backend both|asyncio|trio] [--flood-control] [--stock-inline-filters] [--quick]
 
@@ -938,8 +938,8 @@ def report_backlog(results: dict[Contender, BacklogResult], args: argparse.Names
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="rounds of every contender")
-    parser.add_argument("--users", type=int, default=30, help="simulated users (mixed traffic)")
-    parser.add_argument("--updates", type=int, default=500, help="updates of mixed traffic")
+    parser.add_argument("--users", type=int, default=25, help="simulated users (mixed traffic)")
+    parser.add_argument("--updates", type=int, default=400, help="updates of mixed traffic")
     parser.add_argument("--burst", type=int, default=200, help="updates in one burst")
     parser.add_argument("--bursts", type=int, default=2, help="bursts, one after another")
     parser.add_argument("--probes", type=int, default=3, help="times each common path is sent")
