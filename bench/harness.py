@@ -11,12 +11,16 @@ hook for exactly this; psycopg_pool's pools take one too.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import math
 import os
 import queue
 import resource
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +42,6 @@ if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
-CHILD_ENV = "TEAMBOT_BENCH_CONTENDER"
 TEMPLATE = "teambot_bench_template"
 MB = 1024 * 1024
 T = TypeVar("T")
@@ -161,38 +164,118 @@ class Control:
             self.on_stop()
 
 
-def child_config() -> dict[str, Any] | None:
-    """The contender's configuration when this process is one (see ContenderProcess)."""
-    raw = os.environ.get(CHILD_ENV)
-    return json.loads(raw) if raw else None
-
-
 # --- the parent: contender processes ------------------------------------------------------
 
 
+class Zygote:
+    """One process that has imported what the contenders need and forks each of them from
+    itself. Importing aiogram costs seconds of CPU (it builds its pydantic models); a fresh
+    interpreter per run would pay that again every run, on the machine being measured.
+
+    Requests go over a unix socket with the contender's own socket (its stdin and stdout:
+    "stats" and "stop" in, JSON lines out) and its log file (stderr) attached."""
+
+    PRELOAD = ("bench.throughput", "bench.capacity", "teambot.runtime", "psycopg_pool", "trio")
+    _shared: Zygote | None = None
+
+    @classmethod
+    def shared(cls) -> Zygote:
+        """Started on first use, stopped at exit."""
+        if cls._shared is None:
+            cls._shared = cls()
+            atexit.register(cls._shared.close)
+        return cls._shared
+
+    def __init__(self) -> None:
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.harness", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            cwd=ROOT,
+        )
+        theirs.close()
+        if self._socket.recv(64) != b"ready":
+            raise RuntimeError("the contender zygote did not start")
+
+    def fork(
+        self, module: str, config: dict[str, Any], channel: socket.socket, log: IO[bytes]
+    ) -> int:
+        request = json.dumps({"module": module, "config": config}).encode()
+        socket.send_fds(self._socket, [request], [channel.fileno(), log.fileno()])
+        return int(self._socket.recv(64))
+
+    def close(self) -> None:
+        self._socket.close()  # it reads the end of its requests and exits
+        self.proc.wait(30)
+
+
+def _zygote(fd: int) -> None:
+    import importlib
+
+    requests = socket.socket(fileno=fd)
+    for name in Zygote.PRELOAD:
+        importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # contenders are reaped as they exit
+    requests.send(b"ready")
+    while True:
+        message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 2)
+        if not message:
+            return
+        pid = os.fork()
+        if pid == 0:
+            requests.close()
+            _contender(json.loads(message), *fds)
+        for received in fds:
+            os.close(received)
+        requests.send(str(pid).encode())
+
+
+def _contender(request: dict[str, Any], channel: int, log: int) -> None:
+    """In the forked contender: stdin and stdout on the channel, stderr to the log."""
+    import importlib
+    import traceback
+
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.dup2(channel, 0)
+        os.dup2(channel, 1)
+        os.dup2(log, 2)
+        os.close(channel)
+        os.close(log)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own, for its life
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+        importlib.import_module(request["module"]).child_main(request["config"])
+        code = 0
+    except BaseException:  # noqa: BLE001 - the log tells; the exit code is not seen
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 class ContenderProcess:
-    """`python -m <module>` with `config` in its environment, from the repository root."""
+    """A contender forked by the zygote, running `<module>.child_main(config)`."""
 
     def __init__(self, module: str, label: str, config: dict[str, Any], log: IO[bytes]) -> None:
         self.label = label
         self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", module],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env={**os.environ, CHILD_ENV: json.dumps(config)},
-            cwd=ROOT,
-            text=True,
-        )
-        self.pid = self.proc.pid
+        ours, theirs = socket.socketpair()
+        try:
+            self.pid = Zygote.shared().fork(module, config, theirs, log)
+        finally:
+            theirs.close()
+        self._socket = ours
+        self._writer = ours.makefile("w")
         self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         threading.Thread(target=self._read, name=f"read-{label}", daemon=True).start()
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._lines.put(line)
+        with self._socket.makefile("r") as reader:
+            for line in reader:
+                self._lines.put(line)
         self._lines.put(None)
 
     def receive(self, event: str, timeout: float = 60) -> dict[str, Any]:
@@ -203,32 +286,40 @@ class ContenderProcess:
             except queue.Empty:
                 raise RuntimeError(f"{self.label}: no {event!r} within {timeout} s") from None
             if line is None:
-                raise RuntimeError(
-                    f"{self.label} exited (code {self.proc.wait()}); see {self.log.name}"
-                )
+                raise RuntimeError(f"{self.label} exited; see {self.log.name}")
             message: dict[str, Any] = json.loads(line)
             if message.get("event") == event:
                 return message
 
     def command(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
+        self._writer.write(command + "\n")
+        self._writer.flush()
 
     def stats(self) -> dict[str, Any]:
         self.command("stats")
         return self.receive("stats")
 
+    def _wait(self, timeout: float) -> None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            psutil.Process(self.pid).wait(timeout)
+
     def stop(self) -> dict[str, Any]:
         self.command("stop")
         final = self.receive("stopped", timeout=60)
-        self.proc.wait(30)
+        self._wait(30)
+        self._close()
         return final
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self._wait(30)
+        self._close()
+
+    def _close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._writer.close()
+        self._socket.close()
 
 
 def rotations(names: Sequence[T], rounds: int) -> list[list[T]]:
@@ -549,3 +640,7 @@ def report_logs(logs: Path) -> None:
         print(f"contender warnings/errors were logged: {', '.join(noisy)} in {logs}")
     else:
         shutil.rmtree(logs, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    _zygote(int(sys.argv[1]))
