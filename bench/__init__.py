@@ -1,0 +1,1 @@
+"""Benchmark scripts: python -m bench.<name> (see the README's Benchmark section)."""
