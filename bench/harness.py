@@ -38,6 +38,8 @@ import psutil
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from tests.round_trips import exchanges
+
 if TYPE_CHECKING:
     from tests.fake_telegram import FakeTelegram
 
@@ -78,23 +80,6 @@ class Counters:
 
 
 COUNTERS = Counters()  # the contender's: one per process
-
-
-def exchanges(conn: Any, gen: Any) -> int:
-    """How many times psycopg waits for the server while it runs `gen` (the rule of
-    tests/test_round_trips.py): once per statement, plus once for the BEGIN it sends on its
-    own before a transaction's first statement; in pipeline mode only at a sync (a COMMIT,
-    or reading a result); none to change a setting, to enter or leave pipeline mode, or to
-    end a transaction never begun."""
-    name = getattr(gen, "__qualname__", "")
-    idle = conn.pgconn.transaction_status == TransactionStatus.IDLE
-    if name.endswith(("_enter_gen", "_exit_gen", "_set_autocommit_gen")):
-        return 0
-    if name.endswith(("_commit_gen", "_rollback_gen")):
-        return 0 if idle else 1
-    if conn._pipeline is not None:
-        return 1 if name.endswith(("_fetch_gen", "_sync_gen")) else 0
-    return 2 if idle and not conn.autocommit else 1
 
 
 def _ends_transaction(conn: Any) -> int:
