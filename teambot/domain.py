@@ -111,3 +111,13 @@ class CardTarget:
     available: bool  # registered, searching, neither deleted nor banned
     pending: bool  # a pending invitation between us, either way
     teammate: bool  # in my team already
+
+
+# The vocabulary of the matching fields (migration 0010), in the order they are offered.
+HOURS_PER_WEEK = ("under_10", "10_20", "20_40", "full_time")
+AVAILABLE_FROM = ("now", "month", "later")
+WORK_MODES = ("remote", "on_site", "either")
+ROLE_FOCUSES = ("technical", "product", "design", "business", "science")
+STAGES = ("exploring", "idea", "prototype", "users", "revenue")
+# how much a preference matters to a person (YC co-founder matching's three levels)
+DONT_CARE, NICE_TO_HAVE, MUST_HAVE = 0, 1, 2
