@@ -385,7 +385,8 @@ def script(uid: int, lang: str, role: str, rng: random.Random) -> Iterator[Step]
     if role == "team":
         yield Step("press", t("skip"), new=True)
         yield Step("say", f"Team {uid}", new=True, button=t("skip"))
-    yield Step("press", t("skip"), new=True, button=t("confirm"))
+    yield Step("press", t("skip"), new=True, button=t("pf_skip_rest"))
+    yield Step("press", t("pf_skip_rest"), new=True, button=t("confirm"))
     yield Step("press", t("confirm"), touch=True, registers=True)
     while True:
         yield Step("say", "/search", new=True)

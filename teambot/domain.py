@@ -23,6 +23,27 @@ class UserRow:
     ban_notified: bool = False
     registered_at: datetime | None = None
     deleted_at: datetime | None = None
+    # the matching fields (migration 0010): all optional, empty for people registered before
+    hours_per_week: str | None = None
+    available_from: str | None = None
+    time_zone: str | None = None
+    utc_offset: int | None = None  # minutes east of UTC
+    work_mode: str | None = None
+    city: str | None = None
+    role_focus: str | None = None
+    stage: str | None = None
+    languages: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    want_commitment: int = 0
+    want_time_zone: int = 0
+    time_zone_hours: int = 3
+    want_work_mode: int = 0
+    want_role: int = 0
+    wanted_roles: list[str] = field(default_factory=list)
+    want_stage: int = 0
+    wanted_stages: list[str] = field(default_factory=list)
+    want_language: int = 0
+    fields_offered_at: datetime | None = None
 
     @property
     def registered(self) -> bool:
@@ -37,6 +58,7 @@ class TeamRow:
     description: str
     roles_needed: list[str]
     join_token: str | None = None
+    size_limit: int | None = None  # how many people the team wants to be, at most
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,7 @@ class Candidate:
     total: int  # how many candidates match altogether (counted up to a cap)
     ref: int  # what my card's buttons carry instead of their Telegram id (search_cards)
     more: bool = False  # the count stopped at the cap: there are more than `total`
+    links: list[str] = field(default_factory=list)  # shown as URL buttons under the card
 
 
 @dataclass(frozen=True)

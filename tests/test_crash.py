@@ -329,7 +329,14 @@ class Traffic:
         if any(m.text.startswith(_prefix("registered")) for m in screen):
             person.phase = "search"  # a confirmation card shown again after it is stale
             return
-        steps = ("ask_name", "ask_skills", "ask_wants", "ask_bio", "ask_team_description")
+        steps = (
+            "ask_name",
+            "ask_skills",
+            "ask_wants",
+            "ask_bio",
+            "ask_team_description",
+            "pf_ask_hours",
+        )
         newest = screen[-1] if screen else None
         if (
             newest is not None
@@ -362,6 +369,8 @@ class Traffic:
                 return self.say(person, person.team)
             if body.startswith(_prefix("ask_team_description")) and t("skip") in message.buttons:
                 return self.press_label(person, message, t("skip"))
+            if t("pf_skip_rest") in message.buttons:  # the matching fields: later
+                return self.press_label(person, message, t("pf_skip_rest"))
             if t("confirm") in message.buttons:
                 return self.press_label(person, message, t("confirm"))
         return self.say(person, "/start")

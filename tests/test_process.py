@@ -86,8 +86,8 @@ def register_everyone(database_url: str) -> None:
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "insert into users (id, first_name, display_name, user_type, is_searching,"
-            " registered_at) select g, 'User', 'U' || g,"
-            " case when g > %(users)s then 'team' else 'participant' end, true, now()"
+            " registered_at, fields_offered_at) select g, 'User', 'U' || g,"
+            " case when g > %(users)s then 'team' else 'participant' end, true, now(), now()"
             " from generate_series(1, %(users)s + 1) g",
             {"users": USERS},
         )

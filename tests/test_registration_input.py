@@ -25,6 +25,7 @@ LABELS = {
         "done": "Done ✓",
         "skip": "Skip",
         "confirm": "Confirm ✓",
+        "rest": "Finish later ⏭",
     },
     "ru": {
         "lang": "Русский",
@@ -33,6 +34,7 @@ LABELS = {
         "done": "Готово ✓",
         "skip": "Пропустить",
         "confirm": "Подтвердить ✓",
+        "rest": "Заполню потом ⏭",
     },
 }
 STALE = "This button is no longer active."
@@ -124,6 +126,7 @@ async def test_only_the_current_step_has_buttons_through_a_whole_registration(
         bio_prompt = next(m for m in telegram.messages(1) if m.text.startswith(("A few", "Пара")))
         assert bio_prompt.buttons == []  # its Skip would skip the team description now
         await step("tap", "skip")
+        await step("tap", "rest")
         await step("tap", "confirm")
         # the first tag keyboard, pressed again at the end: nothing changes
         stale = telegram.press_button(
@@ -186,7 +189,7 @@ async def test_the_profile_card_changes_in_place_and_keeps_one_keyboard(
         live = live_keyboards(telegram, 1)
         ids = [m.message_id for m in telegram.messages(1)]
     assert ids[-2:] == [card.message_id, ids[-1]]  # nothing sent but the skills prompt
-    assert card.buttons == ["Edit profile", "Pause searching", "Delete account"]
+    assert card.buttons == ["Edit profile", "Preferences", "Pause searching", "Delete account"]
     assert asked.message_id == card.message_id
     assert asked.text.startswith("Delete your account?")
     assert asked.buttons == ["Yes, delete", "No, keep it"]
@@ -197,6 +200,12 @@ async def test_the_profile_card_changes_in_place_and_keeps_one_keyboard(
         "Skills",
         "Looking for",
         "About me",
+        "Commitment",
+        "Time zone",
+        "Remote / on site",
+        "Role focus",
+        "Languages",
+        "Links",
         "Everything (start over)",
         "← Back",
     ]

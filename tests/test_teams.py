@@ -720,6 +720,7 @@ async def test_a_newcomer_registers_first_and_the_request_follows(
         await say(telegram, 5, "design")
         await press(telegram, 5, "Готово ✓")
         await press(telegram, 5, "Пропустить")
+        await press(telegram, 5, "Заполню потом ⏭")
         await press(telegram, 5, "Подтвердить ✓")
     assert first[0] == (
         "Чтобы попроситься в <b>Rocket</b>, сначала зарегистрируйтесь; заявку я отправлю "

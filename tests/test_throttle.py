@@ -82,6 +82,8 @@ async def test_a_quick_registration_with_many_taps_and_commands_is_never_throttl
             await settle(telegram)
         telegram.press(user, "Skip")
         await settle(telegram)
+        telegram.press(user, "Finish later ⏭")
+        await settle(telegram)
         telegram.press(user, "Confirm ✓")
         await settle(telegram)
         for command in ("/search", "/profile", "/invitations", "/team", "/help", "/search go"):

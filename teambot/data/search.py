@@ -162,7 +162,7 @@ def queries(wants: int, skills: int, skill: bool) -> dict[str, str]:
                     select id from search_cards where viewer_id = %(me)s and candidate_id = %(id)s
                     limit 1) as ref,
                    c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
-                   c.bio, t.name as team_name, t.description as team_description,
+                   c.bio, c.links, t.name as team_name, t.description as team_description,
                    array(select s from unnest(c.skills) with ordinality as x(s, n)
                          where s = any(%(wants)s::text[]) order by n) as they_have,
                    array(select s from unnest(c.looking_for) with ordinality as x(s, n)

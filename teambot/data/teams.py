@@ -5,19 +5,26 @@ from __future__ import annotations
 from teambot.adapters.database import Connection
 from teambot.domain import TeamRow
 
-_COLUMNS = "id, owner_id, name, description, roles_needed, join_token"
-_EDITABLE = frozenset({"name", "description", "roles_needed"})
+_COLUMNS = "id, owner_id, name, description, roles_needed, join_token, size_limit"
+_EDITABLE = frozenset({"name", "description", "roles_needed", "size_limit"})
 
 
 def upsert_owned(
-    conn: Connection, owner_id: int, *, name: str, description: str, roles_needed: list[str]
+    conn: Connection,
+    owner_id: int,
+    *,
+    name: str,
+    description: str,
+    roles_needed: list[str],
+    size_limit: int | None = None,
 ) -> int:
     row = conn.execute(
-        "insert into teams (owner_id, name, description, roles_needed) values (%s, %s, %s, %s)"
+        "insert into teams (owner_id, name, description, roles_needed, size_limit)"
+        " values (%s, %s, %s, %s, %s)"
         " on conflict (owner_id) do update set name = excluded.name,"
-        " description = excluded.description, roles_needed = excluded.roles_needed"
-        " returning id",
-        (owner_id, name, description, roles_needed),
+        " description = excluded.description, roles_needed = excluded.roles_needed,"
+        " size_limit = excluded.size_limit returning id",
+        (owner_id, name, description, roles_needed, size_limit),
     ).fetchone()
     assert row is not None
     team_id = int(row["id"])

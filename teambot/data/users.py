@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from teambot.adapters.database import Connection
@@ -10,7 +11,11 @@ from teambot.domain import UserRow
 
 _COLUMNS = (
     "id, username, first_name, language, user_type, display_name, bio, skills, looking_for,"
-    " is_searching, is_banned, ban_notified, registered_at, deleted_at"
+    " is_searching, is_banned, ban_notified, registered_at, deleted_at,"
+    # the matching fields (migration 0010)
+    " hours_per_week, available_from, time_zone, utc_offset, work_mode, city, role_focus, stage,"
+    " languages, links, want_commitment, want_time_zone, time_zone_hours, want_work_mode,"
+    " want_role, wanted_roles, want_stage, wanted_stages, want_language, fields_offered_at"
 )
 
 
@@ -102,6 +107,39 @@ def set_language(conn: Connection, user_id: int, language: str) -> None:
     conn.execute("update users set language = %s where id = %s", (language, user_id))
 
 
+# What a person says about themselves beyond the tags (migration 0010), asked in the
+# registration dialogue and edited in /profile.
+MATCHING_FIELDS = frozenset(
+    {
+        "hours_per_week",
+        "available_from",
+        "time_zone",
+        "utc_offset",
+        "work_mode",
+        "city",
+        "role_focus",
+        "stage",
+        "languages",
+        "links",
+        "wanted_roles",
+    }
+)
+# How much each of them matters to the person in someone else (0, 1, 2), and their ranges.
+PREFERENCES = frozenset(
+    {
+        "want_commitment",
+        "want_time_zone",
+        "time_zone_hours",
+        "want_work_mode",
+        "want_role",
+        "wanted_roles",
+        "want_stage",
+        "wanted_stages",
+        "want_language",
+    }
+)
+
+
 def register(
     conn: Connection,
     user_id: int,
@@ -111,23 +149,63 @@ def register(
     skills: list[str],
     looking_for: list[str],
     bio: str,
+    **matching: object,
 ) -> None:
-    """Complete (or redo, after deletion) a registration; the user starts searching."""
+    """Complete (or redo, after deletion) a registration; the user starts searching. The
+    dialogue asked the matching fields, so the offer to complete them is not made later."""
+    _check(matching, MATCHING_FIELDS)
+    extra = "".join(f", {name} = %({name})s" for name in matching)
     conn.execute(
-        "update users set user_type = %s, display_name = %s, skills = %s, looking_for = %s,"
-        " bio = %s, is_searching = true, registered_at = now(), deleted_at = null,"
-        " inactive_notified_at = null where id = %s",
-        (user_type, display_name, skills, looking_for, bio, user_id),
+        "update users set user_type = %(user_type)s, display_name = %(display_name)s,"
+        " skills = %(skills)s, looking_for = %(looking_for)s, bio = %(bio)s,"
+        " is_searching = true, registered_at = now(), deleted_at = null,"
+        f" inactive_notified_at = null, fields_offered_at = now(){extra} where id = %(id)s",
+        {
+            **matching,
+            "user_type": user_type,
+            "display_name": display_name,
+            "skills": skills,
+            "looking_for": looking_for,
+            "bio": bio,
+            "id": user_id,
+        },
     )
 
 
-def update_profile(conn: Connection, user_id: int, **fields: object) -> None:
-    allowed = {"display_name", "skills", "looking_for", "bio"}
+def _check(fields: dict[str, object], allowed: AbstractSet[str]) -> None:
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+
+
+def update_profile(conn: Connection, user_id: int, **fields: object) -> None:
+    _check(fields, {"display_name", "skills", "looking_for", "bio"} | MATCHING_FIELDS)
     assignments = ", ".join(f"{name} = %({name})s" for name in fields)
+    if MATCHING_FIELDS & set(fields):  # they answered: no offer to complete them later
+        assignments += ", fields_offered_at = coalesce(fields_offered_at, now())"
     conn.execute(f"update users set {assignments} where id = %(id)s", {**fields, "id": user_id})
+
+
+def set_preferences(conn: Connection, user_id: int, **fields: object) -> UserRow | None:
+    """The person as they are now, with what they want of others changed."""
+    _check(fields, PREFERENCES)
+    assignments = ", ".join(f"{name} = %({name})s" for name in fields)
+    return row_of(
+        conn.execute(
+            f"update users set {assignments} where id = %(id)s returning {_COLUMNS}",
+            {**fields, "id": user_id},
+        ).fetchone()
+    )
+
+
+def claim_fields_offer(conn: Connection, user_id: int) -> bool:
+    """True once: the first time the offer to complete the matching fields is made."""
+    row = conn.execute(
+        "update users set fields_offered_at = now() where id = %s and fields_offered_at is null"
+        " returning id",
+        (user_id,),
+    ).fetchone()
+    return row is not None
 
 
 def set_searching(conn: Connection, user_id: int, searching: bool) -> UserRow | None:

@@ -314,3 +314,105 @@ private_only_button = This works only in the private chat with me.
 
 
 ## Throttle, failures and stale buttons
+
+
+## Profile fields
+pf_hours_value = { $value ->
+    [under_10] under 10 h a week
+    [ten_to_20] 10–20 h a week
+    [twenty_to_40] 20–40 h a week
+   *[full_time] full time
+}
+pf_from_value = { $value ->
+    [now] from now
+    [month] within a month
+   *[later] later on
+}
+pf_mode_value = { $value ->
+    [remote] remote
+    [on_site] on site
+   *[either] remote or on site
+}
+pf_role_value = { $value ->
+    [technical] technical
+    [product] product
+    [design] design
+    [business] business / sales
+   *[science] science
+}
+pf_stage_value = { $value ->
+    [exploring] just exploring
+    [idea] an idea
+    [prototype] a prototype
+    [users] has users
+   *[revenue] has revenue
+}
+pf_card_commitment = Commitment
+pf_card_time_zone = Time zone
+pf_card_work_mode = Works
+pf_card_focus = Focus
+pf_card_needs = Needs
+pf_card_size = Team of up to { $size } people
+pf_card_stage = Stage
+pf_card_languages = Speaks
+pf_card_links = Links
+pf_ask_hours = How much time can you give a week? (You can skip any of these questions.)
+pf_ask_from = From when?
+pf_ask_time_zone =
+    Your time zone: tap your UTC offset, or type your city (for example <i>Berlin</i>) or an offset (<i>UTC+5:30</i>).
+pf_ask_work_mode = Remote or on site?
+pf_ask_city = Which city? (up to { $max } characters)
+pf_ask_focus = What is your focus?
+pf_ask_needs = Which roles does the team still need? Tap all that apply, then Done.
+pf_ask_size = How many people should the team be, at most?
+pf_ask_stage = How far along is it?
+pf_ask_languages = Which languages do you speak? Tap all that apply, then Done.
+pf_ask_links =
+    Links others may open from your card: GitHub, LinkedIn, a portfolio (up to { $max }). Send them in one message, for example <i>github.com/yourname</i>.
+    Now: { $chosen }
+pf_links_clear = Remove links
+pf_clear = Clear
+pf_skip_rest = Finish later ⏭
+pf_time_zone_unknown =
+    I don't know the city «{ $typed }». Try a bigger city nearby (for example <i>Berlin</i>), or send your offset from UTC, such as <i>UTC+3</i> or <i>-4</i>. The buttons above work too.
+pf_city_invalid = A city name is 1 to { $max } characters. Please try again.
+pf_link_not_a_link = Not added: { $link } does not look like a web address. Send it like <i>github.com/yourname</i>.
+pf_link_unsafe = Not added: { $link }. Only ordinary web pages (https) can go on a card.
+pf_link_too_long = Not added: { $link } is longer than { $max } characters.
+pf_link_repeated = Already on your card: { $links }.
+pf_links_over_limit = Not added: { $links }. A card holds up to { $max } links; remove them to add others.
+pf_edit_hours = Commitment
+pf_edit_time_zone = Time zone
+pf_edit_work_mode = Remote / on site
+pf_edit_focus = Role focus
+pf_edit_needs = Roles needed
+pf_edit_stage = Stage
+pf_edit_languages = Languages
+pf_edit_links = Links
+action_preferences = Preferences
+pf_pref_name = { $pref ->
+    [commitment] Commitment
+    [time_zone] Time zone
+    [work_mode] Remote / on site
+    [role] Role focus
+    [stage] Stage
+   *[language] Language
+}
+pf_level_value = { $value ->
+    [must] must-have
+    [nice] nice to have
+   *[dont_care] don't care
+}
+pf_prefs_intro =
+    What matters to you in the people you meet? For each, choose: must-have (only people who fit), nice to have (they come first) or don't care.
+pf_pref_detail = <b>{ $pref }</b>: { $level }.
+pf_pref_time_zone_hours = At most ± { $hours } h from my time zone.
+pf_pref_roles = Which roles: { $chosen }
+pf_pref_stages = Which stages: { $chosen }
+pf_pref_same = Same as mine, when both of us said it.
+pf_hours_within = ± { $hours } h
+pf_offer =
+    There is more you can tell others now: commitment, time zone, remote or on site, focus, languages and links. It helps the right people find you.
+pf_offer_complete = Complete my profile
+pf_offer_later = Not now
+pf_offer_later_answer = All right. /profile has them whenever you like.

@@ -343,3 +343,105 @@ private_only_button = Это работает только в личном ча�
 
 
 ## Throttle, failures and stale buttons
+
+
+## Profile fields
+pf_hours_value = { $value ->
+    [under_10] меньше 10 ч в неделю
+    [ten_to_20] 10–20 ч в неделю
+    [twenty_to_40] 20–40 ч в неделю
+   *[full_time] полный день
+}
+pf_from_value = { $value ->
+    [now] уже сейчас
+    [month] в течение месяца
+   *[later] позже
+}
+pf_mode_value = { $value ->
+    [remote] удалённо
+    [on_site] на месте
+   *[either] удалённо или на месте
+}
+pf_role_value = { $value ->
+    [technical] разработка
+    [product] продукт
+    [design] дизайн
+    [business] бизнес и продажи
+   *[science] наука
+}
+pf_stage_value = { $value ->
+    [exploring] пока присматриваемся
+    [idea] идея
+    [prototype] прототип
+    [users] есть пользователи
+   *[revenue] есть выручка
+}
+pf_card_commitment = Время
+pf_card_time_zone = Часовой пояс
+pf_card_work_mode = Формат
+pf_card_focus = Направление
+pf_card_needs = Нужны
+pf_card_size = Команда до { $size } человек
+pf_card_stage = Стадия
+pf_card_languages = Языки
+pf_card_links = Ссылки
+pf_ask_hours = Сколько времени в неделю вы готовы уделять? (Любой из этих вопросов можно пропустить.)
+pf_ask_from = С какого времени?
+pf_ask_time_zone =
+    Ваш часовой пояс: нажмите смещение от UTC или напишите город (например, <i>Москва</i>) или смещение (<i>UTC+5:30</i>).
+pf_ask_work_mode = Удалённо или на месте?
+pf_ask_city = В каком городе? (до { $max } символов)
+pf_ask_focus = Чем вы занимаетесь в первую очередь?
+pf_ask_needs = Кто ещё нужен команде? Отметьте всех, потом «Готово».
+pf_ask_size = Сколько человек должно быть в команде, самое большее?
+pf_ask_stage = На какой стадии проект?
+pf_ask_languages = На каких языках вы говорите? Отметьте все, потом «Готово».
+pf_ask_links =
+    Ссылки, которые другие смогут открыть с вашей карточки: GitHub, LinkedIn, портфолио (до { $max }). Пришлите их одним сообщением, например <i>github.com/yourname</i>.
+    Сейчас: { $chosen }
+pf_links_clear = Убрать ссылки
+pf_clear = Очистить
+pf_skip_rest = Заполню потом ⏭
+pf_time_zone_unknown =
+    Не знаю город «{ $typed }». Попробуйте большой город рядом (например, <i>Москва</i>) или пришлите смещение от UTC, например <i>UTC+3</i> или <i>-4</i>. Кнопки выше тоже работают.
+pf_city_invalid = Название города — от 1 до { $max } символов. Попробуйте ещё раз.
+pf_link_not_a_link = Не добавлено: { $link } — это не похоже на адрес сайта. Пришлите в виде <i>github.com/yourname</i>.
+pf_link_unsafe = Не добавлено: { $link }. На карточку можно поставить только обычную веб-страницу (https).
+pf_link_too_long = Не добавлено: { $link } — ссылка длиннее { $max } символов.
+pf_link_repeated = Уже есть на карточке: { $links }.
+pf_links_over_limit = Не добавлено: { $links }. На карточке помещается до { $max } ссылок; уберите их, чтобы добавить другие.
+pf_edit_hours = Время
+pf_edit_time_zone = Часовой пояс
+pf_edit_work_mode = Удалённо / на месте
+pf_edit_focus = Направление
+pf_edit_needs = Кто нужен
+pf_edit_stage = Стадия
+pf_edit_languages = Языки
+pf_edit_links = Ссылки
+action_preferences = Предпочтения
+pf_pref_name = { $pref ->
+    [commitment] Время
+    [time_zone] Часовой пояс
+    [work_mode] Удалённо / на месте
+    [role] Направление
+    [stage] Стадия
+   *[language] Язык
+}
+pf_level_value = { $value ->
+    [must] обязательно
+    [nice] желательно
+   *[dont_care] неважно
+}
+pf_prefs_intro =
+    Что для вас важно в людях, которых вы ищете? Для каждого пункта выберите: обязательно (только те, кто подходит), желательно (они будут выше) или неважно.
+pf_pref_detail = <b>{ $pref }</b>: { $level }.
+pf_pref_time_zone_hours = Не дальше ± { $hours } ч от моего часового пояса.
+pf_pref_roles = Какие направления: { $chosen }
+pf_pref_stages = Какие стадии: { $chosen }
+pf_pref_same = Совпадает с моим, если указано у обоих.
+pf_hours_within = ± { $hours } ч
+pf_offer =
+    Теперь о себе можно рассказать больше: время, часовой пояс, удалённо или на месте, направление, языки и ссылки. Так вас легче найдут те, кто подходит.
+pf_offer_complete = Дополнить профиль
+pf_offer_later = Не сейчас
+pf_offer_later_answer = Хорошо. В /profile это можно сделать когда угодно.

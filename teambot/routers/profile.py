@@ -9,7 +9,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from teambot import notices
@@ -19,8 +19,9 @@ from teambot.config import Settings
 from teambot.domain import Profile, UserRow
 from teambot.routers.context import Registered
 from teambot.routers.registration import edit_field, leave_dialogue, start_registration
-from teambot.routers.views import user_card
+from teambot.routers.views import FieldsOffer, link_buttons, user_card
 from teambot.services import accounts, profiles
+from teambot.services import matching_fields as fields
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -38,6 +39,7 @@ class ProfileAction(CallbackData, prefix="prof"):
 def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=text(lang, "action_edit"), callback_data=ProfileAction(action="edit"))
+    builder.button(text=text(lang, "action_preferences"), callback_data=Prefs(screen="all"))
     if me.is_searching:
         builder.button(text=text(lang, "action_pause"), callback_data=ProfileAction(action="pause"))
     else:
@@ -45,7 +47,9 @@ def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
             text=text(lang, "action_resume"), callback_data=ProfileAction(action="resume")
         )
     builder.button(text=text(lang, "action_delete"), callback_data=ProfileAction(action="delete"))
-    builder.adjust(2, 1)
+    builder.adjust(2, 2)
+    for link in link_buttons(me.links):  # what others see under my card
+        builder.row(link)
     return builder.as_markup()
 
 
@@ -86,13 +90,32 @@ async def _replace(query: CallbackQuery, body: str, markup: InlineKeyboardMarkup
         await query.bot.send_message(query.from_user.id, body, reply_markup=markup)
 
 
-Field = Literal["name", "skills", "wants", "bio"]
+Field = Literal[
+    "name",
+    "skills",
+    "wants",
+    "bio",
+    "hours",
+    "time_zone",
+    "work_mode",
+    "focus",
+    "stage",
+    "languages",
+    "links",
+]
 FIELDS: tuple[Field, ...] = get_args(Field)
 FIELD_NAMES: dict[Field, str] = {
     "name": "edit_name",
     "skills": "edit_skills",
     "wants": "edit_wants",
     "bio": "edit_bio",
+    "hours": "pf_edit_hours",
+    "time_zone": "pf_edit_time_zone",
+    "work_mode": "pf_edit_work_mode",
+    "focus": "pf_edit_focus",
+    "stage": "pf_edit_stage",
+    "languages": "pf_edit_languages",
+    "links": "pf_edit_links",
 }
 
 
@@ -105,7 +128,12 @@ async def edit(query: CallbackQuery, database: Database, me: UserRow, lang: str)
     """The card's buttons become the fields to edit, and Back."""
     builder = InlineKeyboardBuilder()
     for field in FIELDS:
-        builder.button(text=text(lang, FIELD_NAMES[field]), callback_data=EditField(field=field))
+        if field == "stage" and me.user_type == "participant":  # a stage is a project's
+            continue
+        label = "pf_edit_needs" if field == "focus" and me.user_type == "team" else None
+        builder.button(
+            text=text(lang, label or FIELD_NAMES[field]), callback_data=EditField(field=field)
+        )
     profile = await profiles.profile(database, me)
     # starting over may change the role, which a team's owner or member cannot do here
     if not profile.in_team:
@@ -176,3 +204,203 @@ async def delete(
     await _replace(query, text(lang, "deleted"), None)
     if departure is not None:
         await notices.announce_departure(bot, departure, me)
+
+
+# --- the once-made offer to complete the matching fields (sent by /search)
+
+
+@router.callback_query(FieldsOffer.filter(F.action == "complete"))
+async def complete_fields(
+    query: CallbackQuery, state: FSMContext, database: Database, me: UserRow
+) -> None:
+    """The matching fields one after another, then the card to save."""
+    await query.answer()
+    profile = await profiles.profile(database, me)
+    await edit_field(query, state, me, profile.team, "hours", walk=True)
+
+
+@router.callback_query(FieldsOffer.filter(F.action == "later"))
+async def fields_later(query: CallbackQuery, lang: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text(lang, "pf_offer_later_answer"), reply_markup=None)
+
+
+# --- preferences: how much each matching field matters to me in others
+
+Screen = Literal["all", "commitment", "time_zone", "work_mode", "role", "stage", "language"]
+LevelName = Literal["dont_care", "nice", "must"]
+LEVELS: tuple[LevelName, ...] = get_args(LevelName)  # by value: 0, 1, 2
+
+
+class Prefs(CallbackData, prefix="pref"):
+    screen: Screen  # all: the list of preferences; else one of them
+
+
+class PrefLevel(CallbackData, prefix="prefl"):
+    pref: fields.Preference
+    level: LevelName
+
+
+class PrefHours(CallbackData, prefix="prefh"):
+    hours: fields.TimeZoneHours
+
+
+class PrefWanted(CallbackData, prefix="prefw"):
+    kind: Literal["role", "stage"]
+    value: Literal[
+        "technical",
+        "product",
+        "design",
+        "business",
+        "science",
+        "exploring",
+        "idea",
+        "prototype",
+        "users",
+        "revenue",
+    ]
+
+
+def _level_name(me: UserRow, pref: fields.Preference) -> str:
+    return LEVELS[fields.level(me, pref)]
+
+
+def _prefs_list(lang: str, me: UserRow) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    for pref in fields.PREFERENCES:
+        name = text(lang, "pf_pref_name", pref=pref)
+        level = text(lang, "pf_level_value", value=_level_name(me, pref))
+        builder.button(text=f"{name} · {level}", callback_data=Prefs(screen=pref))
+    builder.button(text=text(lang, "edit_back"), callback_data=ProfileAction(action="card"))
+    builder.adjust(1)
+    return text(lang, "pf_prefs_intro"), builder.as_markup()
+
+
+def _pref_screen(
+    lang: str, me: UserRow, pref: fields.Preference
+) -> tuple[str, InlineKeyboardMarkup]:
+    current = _level_name(me, pref)
+    body = text(
+        lang,
+        "pf_pref_detail",
+        pref=text(lang, "pf_pref_name", pref=pref),
+        level=text(lang, "pf_level_value", value=current),
+    )
+    builder = InlineKeyboardBuilder()
+    row = [
+        _marked_button(
+            text(lang, "pf_level_value", value=level),
+            level == current,
+            PrefLevel(pref=pref, level=level),
+        )
+        for level in reversed(LEVELS)  # must-have first
+    ]
+    builder.row(*row)
+    if pref == "time_zone":
+        body += "\n" + text(lang, "pf_pref_time_zone_hours", hours=me.time_zone_hours)
+        builder.row(
+            *[
+                _marked_button(
+                    text(lang, "pf_hours_within", hours=hours),
+                    me.time_zone_hours == int(hours),
+                    PrefHours(hours=hours),
+                )
+                for hours in get_args(fields.TimeZoneHours)
+            ]
+        )
+    elif pref in ("role", "stage"):
+        kind: Literal["role", "stage"] = "role" if pref == "role" else "stage"
+        chosen = me.wanted_roles if kind == "role" else me.wanted_stages
+        vocabulary = fields.ROLE_FOCUSES if kind == "role" else fields.STAGES
+        value_id = "pf_role_value" if kind == "role" else "pf_stage_value"
+        names = ", ".join(text(lang, value_id, value=v) for v in chosen) or text(
+            lang, "nothing_chosen"
+        )
+        body += "\n" + text(
+            lang, "pf_pref_roles" if kind == "role" else "pf_pref_stages", chosen=names
+        )
+        buttons = [
+            _marked_button(
+                text(lang, value_id, value=value),
+                value in chosen,
+                PrefWanted.model_validate({"kind": kind, "value": value}),
+            )
+            for value in vocabulary
+        ]
+        for first in range(0, len(buttons), 2):
+            builder.row(*buttons[first : first + 2])
+    else:
+        body += "\n" + text(lang, "pf_pref_same")
+    builder.row(
+        InlineKeyboardButton(text=text(lang, "edit_back"), callback_data=Prefs(screen="all").pack())
+    )
+    return body, builder.as_markup()
+
+
+def _marked_button(label: str, chosen: bool, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=f"✓ {label}" if chosen else label, callback_data=data.pack())
+
+
+async def _show_prefs(query: CallbackQuery, lang: str, me: UserRow, screen: Screen) -> None:
+    body, markup = _prefs_list(lang, me) if screen == "all" else _pref_screen(lang, me, screen)
+    await _replace(query, body, markup)
+
+
+@router.callback_query(Prefs.filter())
+async def preferences(query: CallbackQuery, callback_data: Prefs, me: UserRow, lang: str) -> None:
+    await query.answer()
+    await _show_prefs(query, lang, me, callback_data.screen)
+
+
+@router.callback_query(PrefLevel.filter())
+async def preference_level(
+    query: CallbackQuery,
+    callback_data: PrefLevel,
+    database: Database,
+    matcher: Matcher,
+    me: UserRow,
+    lang: str,
+) -> None:
+    fresh = await fields.set_level(
+        database, me.id, callback_data.pref, LEVELS.index(callback_data.level)
+    )
+    await _preference_saved(query, matcher, fresh or me, lang, callback_data.pref)
+
+
+@router.callback_query(PrefHours.filter())
+async def preference_hours(
+    query: CallbackQuery,
+    callback_data: PrefHours,
+    database: Database,
+    matcher: Matcher,
+    me: UserRow,
+    lang: str,
+) -> None:
+    fresh = await fields.set_time_zone_hours(database, me.id, int(callback_data.hours))
+    await _preference_saved(query, matcher, fresh or me, lang, "time_zone")
+
+
+@router.callback_query(PrefWanted.filter())
+async def preference_wanted(
+    query: CallbackQuery,
+    callback_data: PrefWanted,
+    database: Database,
+    matcher: Matcher,
+    me: UserRow,
+    lang: str,
+) -> None:
+    vocabulary = fields.ROLE_FOCUSES if callback_data.kind == "role" else fields.STAGES
+    if callback_data.value not in vocabulary:  # a stage under roles: no button says that
+        await query.answer(text(lang, "stale_button"))
+        return
+    fresh = await fields.toggle_wanted(database, me, callback_data.kind, callback_data.value)
+    await _preference_saved(query, matcher, fresh or me, lang, callback_data.kind)
+
+
+async def _preference_saved(
+    query: CallbackQuery, matcher: Matcher, me: UserRow, lang: str, pref: fields.Preference
+) -> None:
+    matcher.profile_changed(me.id)  # whom the digest finds for me changed
+    await query.answer()
+    await _show_prefs(query, lang, me, pref)

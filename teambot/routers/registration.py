@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, cast, get_args
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -28,11 +28,14 @@ from teambot.routers.teams import follow_join_link
 from teambot.routers.views import (
     ROLE_NAMES,
     LanguageChoice,
+    hours_label,
     language_keyboard,
+    language_name,
     profile_card,
     tags_line,
 )
 from teambot.services import accounts, profiles
+from teambot.services import matching_fields as fields
 from teambot.services import skills as skill_tags
 from teambot.services import teams as team_rules
 from teambot.texts import text
@@ -50,6 +53,17 @@ class Registration(StatesGroup):
     bio = State()
     team_name = State()
     team_description = State()
+    # the matching fields (migration 0010), each skippable
+    hours = State()
+    available = State()
+    time_zone = State()
+    work_mode = State()
+    city = State()
+    focus = State()
+    size = State()
+    stage = State()
+    languages = State()
+    links = State()
     confirm = State()
 
 
@@ -389,11 +403,13 @@ async def skipped_bio(query: CallbackQuery, state: FSMContext) -> None:
 
 async def _after_bio(event: Message | CallbackQuery, state: FSMContext, bio: str) -> None:
     data = await state.update_data(bio=bio)
-    if data["user_type"] == "team" and not data.get("editing"):
+    if data.get("editing"):
+        await _ask_confirmation(event, state)
+    elif data["user_type"] == "team":
         await state.set_state(Registration.team_name)
         await _send(event, state, text(data["lang"], "ask_team_name"))
     else:
-        await _ask_confirmation(event, state)
+        await _next_detail(event, state, None)
 
 
 @router.message(Registration.team_name, F.text, ~F.text.startswith("/"))
@@ -425,14 +441,14 @@ async def typed_team_description(message: Message, state: FSMContext) -> None:
     if await refused_as_too_long(message, state, description, limit, refusal, lang):
         return
     await state.update_data(team_description=description)
-    await _ask_confirmation(message, state)
+    await _next_detail(message, state, None)
 
 
 @router.callback_query(Registration.team_description, Step.filter(F.action == "skip"))
 async def skipped_team_description(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
     await state.update_data(team_description="")
-    await _ask_confirmation(query, state)
+    await _next_detail(query, state, None)
 
 
 async def _ask_confirmation(event: Message | CallbackQuery, state: FSMContext) -> None:
@@ -441,6 +457,7 @@ async def _ask_confirmation(event: Message | CallbackQuery, state: FSMContext) -
     draft = profiles.ProfileDraft.model_validate(data)
     await state.set_state(Registration.confirm)
     card = profile_card(lang, **draft.model_dump())
+    await state.update_data(walk=False)  # from here on, an edit comes back to this card
     await _send(
         event,
         state,
@@ -505,15 +522,23 @@ async def restarted(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def edit_field(
-    query: CallbackQuery, state: FSMContext, me: UserRow, team: TeamRow | None, field: str
+    query: CallbackQuery,
+    state: FSMContext,
+    me: UserRow,
+    team: TeamRow | None,
+    field: str,
+    *,
+    walk: bool = False,
 ) -> None:
-    """/profile → Edit → one field: that step of the dialogue, then the card to save."""
+    """/profile → Edit → one field: that step of the dialogue, then the card to save. With
+    `walk`, the matching fields one after another from `field` (completing a profile)."""
     lang = me.language
     await leave_dialogue(query, state)
     await state.set_data(
         {
             "lang": lang,
             "editing": True,
+            "walk": walk,
             "user_type": me.user_type,
             "display_name": me.display_name,
             "skills": me.skills,
@@ -521,9 +546,23 @@ async def edit_field(
             "bio": me.bio,
             "team_name": team.name if team else None,
             "team_description": team.description if team else "",
+            "hours_per_week": me.hours_per_week,
+            "available_from": me.available_from,
+            "time_zone": me.time_zone,
+            "utc_offset": me.utc_offset,
+            "work_mode": me.work_mode,
+            "city": me.city,
+            "role_focus": me.role_focus,
+            "wanted_roles": me.wanted_roles,
+            "size_limit": team.size_limit if team else None,
+            "stage": me.stage,
+            "languages": me.languages,
+            "links": me.links,
         }
     )
-    if field == "name":
+    if field in DETAILS:
+        await _ask_detail(query, state, cast(Detail, field))
+    elif field == "name":
         await state.set_state(Registration.name)
         await _send(query, state, text(lang, "ask_name"), _name_keyboard(query, lang))
     elif field in ("skills", "wants"):
@@ -531,6 +570,388 @@ async def edit_field(
         await _show_tags(query, state, edit=False)
     else:
         await _ask_bio(query, state, lang)
+
+
+# --- the matching fields (issue 12): one step each, with buttons, each skippable
+
+Detail = Literal[
+    "hours",
+    "available",
+    "time_zone",
+    "work_mode",
+    "city",
+    "focus",
+    "size",
+    "stage",
+    "languages",
+    "links",
+]
+DETAILS: tuple[Detail, ...] = get_args(Detail)
+DETAIL_STATES: dict[Detail, State] = {
+    "hours": Registration.hours,
+    "available": Registration.available,
+    "time_zone": Registration.time_zone,
+    "work_mode": Registration.work_mode,
+    "city": Registration.city,
+    "focus": Registration.focus,
+    "size": Registration.size,
+    "stage": Registration.stage,
+    "languages": Registration.languages,
+    "links": Registration.links,
+}
+# what each step asks, and the draft's fields a Skip empties
+DETAIL_PROMPTS: dict[Detail, str] = {
+    "hours": "pf_ask_hours",
+    "available": "pf_ask_from",
+    "time_zone": "pf_ask_time_zone",
+    "work_mode": "pf_ask_work_mode",
+    "city": "pf_ask_city",
+    "focus": "pf_ask_focus",
+    "size": "pf_ask_size",
+    "stage": "pf_ask_stage",
+    "languages": "pf_ask_languages",
+    "links": "pf_ask_links",
+}
+SKIPPED: dict[Detail, dict[str, Any]] = {
+    "hours": {"hours_per_week": None, "available_from": None},
+    "available": {"available_from": None},
+    "time_zone": {"time_zone": None, "utc_offset": None},
+    "work_mode": {"work_mode": None, "city": None},
+    "city": {"city": None},
+    "focus": {"role_focus": None, "wanted_roles": []},
+    "size": {"size_limit": None},
+    "stage": {"stage": None},
+    "languages": {"languages": []},
+    "links": {"links": []},
+}
+# an edit of one field goes on to the question that belongs with it
+FOLLOW_UP: dict[Detail, Detail] = {"hours": "available", "work_mode": "city", "focus": "size"}
+PickDetail = Literal["hours", "available", "time_zone", "work_mode", "focus", "size", "stage"]
+CHOICES: dict[PickDetail, tuple[str, ...]] = {
+    "hours": fields.HOURS_PER_WEEK,
+    "available": fields.AVAILABLE_FROM,
+    "time_zone": tuple(str(hours) for hours in fields.OFFSET_HOURS),
+    "work_mode": fields.WORK_MODES,
+    "focus": fields.ROLE_FOCUSES,
+    "size": tuple(str(size) for size in fields.SIZE_LIMITS),
+    "stage": fields.STAGES,
+}
+ToggleDetail = Literal["focus", "languages"]  # a team's roles needed; languages spoken
+Choice = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class Pick(CallbackData, prefix="pf"):
+    detail: PickDetail
+    value: Choice
+
+
+class Toggle(CallbackData, prefix="pft"):
+    detail: ToggleDetail
+    value: Choice
+
+
+class DetailStep(CallbackData, prefix="pfs"):
+    # the step it belongs to: a Skip pressed on an earlier step's message skips nothing now
+    detail: Detail
+    action: Literal["skip", "done", "rest", "clear"]
+
+
+def _applies(detail: Detail, data: dict[str, Any]) -> bool:
+    user_type = data.get("user_type")
+    if detail == "available":
+        return data.get("hours_per_week") is not None
+    if detail == "city":
+        return data.get("work_mode") == "on_site"
+    if detail == "size":
+        return user_type == "team"
+    if detail == "stage":
+        return user_type in ("cofounder", "team")
+    return True
+
+
+async def _next_detail(
+    event: Message | CallbackQuery, state: FSMContext, after: Detail | None
+) -> None:
+    """The next matching field that applies, or the card to confirm. An edit of one field
+    asks only its follow-up (from when, after the hours), then the card."""
+    data = await state.get_data()
+    if data.get("editing") and not data.get("walk"):
+        follow = FOLLOW_UP.get(after) if after is not None else None
+        if follow is not None and _applies(follow, data):
+            await _ask_detail(event, state, follow)
+        else:
+            await _ask_confirmation(event, state)
+        return
+    start = 0 if after is None else DETAILS.index(after) + 1
+    for detail in DETAILS[start:]:
+        if _applies(detail, data):
+            await _ask_detail(event, state, detail)
+            return
+    await _ask_confirmation(event, state)
+
+
+def _marked(label: str, chosen: bool) -> str:
+    return f"✓ {label}" if chosen else label
+
+
+def _detail_keyboard(detail: Detail, data: dict[str, Any]) -> InlineKeyboardMarkup:
+    lang = data["lang"]
+    team = data.get("user_type") == "team"
+    builder = InlineKeyboardBuilder()
+    if detail == "hours":
+        for value in fields.HOURS_PER_WEEK:
+            label = _marked(hours_label(lang, value), data.get("hours_per_week") == value)
+            builder.button(text=label, callback_data=Pick(detail="hours", value=value))
+        builder.adjust(2)
+    elif detail == "available":
+        for value in fields.AVAILABLE_FROM:
+            label = _marked(
+                text(lang, "pf_from_value", value=value), data.get("available_from") == value
+            )
+            builder.button(text=label, callback_data=Pick(detail="available", value=value))
+        builder.adjust(3)
+    elif detail == "time_zone":
+        for hours in fields.OFFSET_HOURS:
+            label = fields.fixed_offset(hours * 60).name.removesuffix(":00")
+            chosen = data.get("utc_offset") == hours * 60
+            builder.button(
+                text=_marked(label, chosen),
+                callback_data=Pick(detail="time_zone", value=str(hours)),
+            )
+        builder.adjust(4)
+    elif detail == "work_mode":
+        for value in fields.WORK_MODES:
+            label = _marked(
+                text(lang, "pf_mode_value", value=value), data.get("work_mode") == value
+            )
+            builder.button(text=label, callback_data=Pick(detail="work_mode", value=value))
+        builder.adjust(3)
+    elif detail == "focus" and team:
+        for value in fields.ROLE_FOCUSES:
+            label = _marked(
+                text(lang, "pf_role_value", value=value), value in data.get("wanted_roles", [])
+            )
+            builder.button(text=label, callback_data=Toggle(detail="focus", value=value))
+        builder.adjust(2)
+    elif detail == "focus":
+        for value in fields.ROLE_FOCUSES:
+            label = _marked(
+                text(lang, "pf_role_value", value=value), data.get("role_focus") == value
+            )
+            builder.button(text=label, callback_data=Pick(detail="focus", value=value))
+        builder.adjust(2)
+    elif detail == "size":
+        for size in fields.SIZE_LIMITS:
+            label = _marked(str(size), data.get("size_limit") == size)
+            builder.button(text=label, callback_data=Pick(detail="size", value=str(size)))
+        builder.adjust(4)
+    elif detail == "stage":
+        for value in fields.STAGES:
+            label = _marked(text(lang, "pf_stage_value", value=value), data.get("stage") == value)
+            builder.button(text=label, callback_data=Pick(detail="stage", value=value))
+        builder.adjust(2)
+    elif detail == "languages":
+        for code in fields.LANGUAGES:
+            label = _marked(language_name(code), code in data.get("languages", []))
+            builder.button(text=label, callback_data=Toggle(detail="languages", value=code))
+        builder.adjust(3)
+    closing = []
+    if detail in ("focus", "languages", "links") and (detail != "focus" or team):
+        closing.append(_button(text(lang, "done"), DetailStep(detail=detail, action="done")))
+    if detail == "links" and data.get("links"):
+        closing.append(
+            _button(text(lang, "pf_links_clear"), DetailStep(detail=detail, action="clear"))
+        )
+    editing_one = data.get("editing") and not data.get("walk")
+    closing.append(
+        _button(
+            text(lang, "pf_clear" if editing_one else "skip"),
+            DetailStep(detail=detail, action="skip"),
+        )
+    )
+    if not editing_one:
+        closing.append(
+            _button(text(lang, "pf_skip_rest"), DetailStep(detail=detail, action="rest"))
+        )
+    builder.row(*closing[:2])
+    if closing[2:]:
+        builder.row(*closing[2:])
+    return builder.as_markup()
+
+
+def _detail_body(detail: Detail, data: dict[str, Any]) -> str:
+    lang = data["lang"]
+    team = data.get("user_type") == "team"
+    if detail == "focus" and team:
+        return text(lang, "pf_ask_needs")
+    if detail == "links":
+        links = data.get("links") or []
+        chosen = "\n".join(escape(url) for url in links) if links else text(lang, "nothing_chosen")
+        return text(lang, "pf_ask_links", max=fields.MAX_LINKS, chosen=chosen)
+    return text(lang, DETAIL_PROMPTS[detail], max=fields.MAX_CITY)
+
+
+async def _ask_detail(
+    event: Message | CallbackQuery, state: FSMContext, detail: Detail, *, edit: bool = False
+) -> None:
+    await state.set_state(DETAIL_STATES[detail])
+    data = await state.get_data()
+    if detail == "languages" and not data.get("languages"):  # the bot's language, to start
+        data = await state.update_data(languages=[data["lang"]])
+    body, markup = _detail_body(detail, data), _detail_keyboard(detail, data)
+    if edit and isinstance(event, CallbackQuery):
+        await _edit_or_send(event, state, body, markup)
+    else:
+        await _send(event, state, body, markup)
+
+
+async def _current_detail(state: FSMContext) -> Detail | None:
+    current = await state.get_state()
+    return next((d for d, s in DETAIL_STATES.items() if s.state == current), None)
+
+
+@router.callback_query(Pick.filter())
+async def picked(query: CallbackQuery, callback_data: Pick, state: FSMContext, lang: str) -> None:
+    detail, value = callback_data.detail, callback_data.value
+    # an earlier step's message, a finished dialogue, a value no button offers
+    if await _current_detail(state) != detail or value not in CHOICES[detail]:
+        await query.answer(text(lang, "stale_button"))
+        return
+    data = await state.get_data()
+    if detail == "focus" and data.get("user_type") == "team":  # a team toggles what it needs
+        await query.answer(text(lang, "stale_button"))
+        return
+    updates: dict[str, dict[str, Any]] = {
+        "hours": {"hours_per_week": value},
+        "available": {"available_from": value},
+        "work_mode": {"work_mode": value} | ({} if value == "on_site" else {"city": None}),
+        "focus": {"role_focus": value},
+        "stage": {"stage": value},
+        "size": {"size_limit": int(value) if value.isdigit() else None},
+    }
+    update = updates.get(detail, {})
+    if detail == "time_zone":
+        zone = fields.fixed_offset(int(value) * 60)
+        update = {"time_zone": zone.name, "utc_offset": zone.offset}
+    await state.update_data(update)
+    await query.answer()
+    await _next_detail(query, state, detail)
+
+
+@router.callback_query(Toggle.filter())
+async def toggled(
+    query: CallbackQuery, callback_data: Toggle, state: FSMContext, lang: str
+) -> None:
+    detail, value = callback_data.detail, callback_data.value
+    data = await state.get_data()
+    key, vocabulary = (
+        ("wanted_roles", fields.ROLE_FOCUSES)
+        if detail == "focus"
+        else ("languages", fields.LANGUAGES)
+    )
+    if (
+        await _current_detail(state) != detail
+        or value not in vocabulary
+        or (detail == "focus" and data.get("user_type") != "team")
+    ):
+        await query.answer(text(lang, "stale_button"))
+        return
+    chosen: list[str] = list(data.get(key) or [])
+    chosen = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
+    await state.update_data({key: [v for v in vocabulary if v in chosen]})
+    await query.answer()
+    await _ask_detail(query, state, detail, edit=True)
+
+
+@router.callback_query(DetailStep.filter())
+async def detail_step(
+    query: CallbackQuery, callback_data: DetailStep, state: FSMContext, lang: str
+) -> None:
+    detail, action = callback_data.detail, callback_data.action
+    data = await state.get_data()
+    if await _current_detail(state) != detail or (
+        action == "rest" and data.get("editing") and not data.get("walk")
+    ):
+        await query.answer(text(lang, "stale_button"))
+        return
+    await query.answer()
+    if action == "clear":
+        await state.update_data(links=[])
+        await _ask_detail(query, state, detail, edit=True)
+        return
+    if action == "skip":
+        await state.update_data(SKIPPED[detail])
+    if action == "rest":
+        await _ask_confirmation(query, state)
+        return
+    await _next_detail(query, state, detail)
+
+
+@router.message(Registration.time_zone, F.text, ~F.text.startswith("/"))
+async def typed_time_zone(message: Message, state: FSMContext) -> None:
+    lang = (await state.get_data())["lang"]
+    typed = message.text or ""
+    zone = fields.read_time_zone(typed)
+    if zone is None:
+        shown = typed.strip()[:40]
+        await message.answer(text(lang, "pf_time_zone_unknown", typed=escape(shown)))
+        return
+    await state.update_data(time_zone=zone.name, utc_offset=zone.offset)
+    await _next_detail(message, state, "time_zone")
+
+
+@router.message(Registration.city, F.text, ~F.text.startswith("/"))
+async def typed_city(message: Message, state: FSMContext) -> None:
+    lang = (await state.get_data())["lang"]
+    city = " ".join((message.text or "").split())
+    refusal = text(lang, "pf_city_invalid", max=fields.MAX_CITY)
+    if await refused_as_too_long(message, state, city, fields.MAX_CITY, refusal, lang):
+        return
+    if not city:
+        await message.answer(refusal)
+        return
+    await state.update_data(city=city)
+    await _next_detail(message, state, "city")
+
+
+@router.message(Registration.links, F.text, ~F.text.startswith("/"))
+async def typed_links(message: Message, state: FSMContext) -> None:
+    data = await state.get_data()
+    lang = data["lang"]
+    typed = fields.add_links(list(data.get("links") or []), message.text or "")
+    await state.update_data(links=typed.kept)
+    notes = _link_notes(lang, typed)
+    if notes:
+        await message.answer("\n".join(notes))
+    if typed.kept != data.get("links"):
+        await _ask_detail(message, state, "links")
+
+
+LINK_REFUSALS: dict[fields.LinkRefusal, str] = {
+    fields.LinkRefusal.NOT_A_LINK: "pf_link_not_a_link",
+    fields.LinkRefusal.UNSAFE: "pf_link_unsafe",
+    fields.LinkRefusal.TOO_LONG: "pf_link_too_long",
+}
+
+
+def _link_notes(lang: str, typed: fields.TypedLinks) -> list[str]:
+    """One line for each link not added, quoting what was typed, so it can be fixed."""
+    notes = [
+        text(lang, LINK_REFUSALS[why], link=_quoted(lang, [piece]), max=fields.MAX_LINK)
+        for piece, why in typed.refused[:QUOTED_PIECES]
+    ]
+    if typed.repeated:
+        notes.append(text(lang, "pf_link_repeated", links=_quoted(lang, typed.repeated)))
+    if typed.over_limit:
+        notes.append(
+            text(
+                lang,
+                "pf_links_over_limit",
+                links=_quoted(lang, typed.over_limit),
+                max=fields.MAX_LINKS,
+            )
+        )
+    return notes
 
 
 # --- the step's one live keyboard

@@ -27,8 +27,14 @@ from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.domain import UserRow
 from teambot.routers.invitations import INVITE_REFUSALS
-from teambot.routers.views import DatabaseKey, Position, profile_card
-from teambot.services import invitations
+from teambot.routers.views import (
+    DatabaseKey,
+    Position,
+    fields_offer_keyboard,
+    link_buttons,
+    profile_card,
+)
+from teambot.services import invitations, matching_fields
 from teambot.services import search as search_rules
 from teambot.services.matching import invitation_kind
 from teambot.services.search import Emptiness, Empty, NoCard, Shown
@@ -106,6 +112,8 @@ def _card(lang: str, me: UserRow, shown: Shown) -> tuple[str, InlineKeyboardMark
         callback_data=Card(action="report", ref=ref, offset=offset),
     )
     builder.adjust(2, 2)
+    for link in link_buttons(candidate.links):  # open their GitHub, LinkedIn, site
+        builder.row(link)
     return f"{body}\n\n<i>{why}</i>\n{position}", builder.as_markup()
 
 
@@ -144,6 +152,10 @@ async def search(
     if not me.registered:
         await message.answer(text(lang, "register_first"))
         return
+    # registered before the matching fields existed: offered once to complete them, above
+    # the results (which still come)
+    if await matching_fields.offer_once(database, me):
+        await message.answer(text(lang, "pf_offer"), reply_markup=fields_offer_keyboard(lang))
     skill = normalize_tag(command.args) if command.args else None
     if command.args and skill is None:
         await message.answer(text(lang, "skills_refused", text=escape(command.args[:64])))

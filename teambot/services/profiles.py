@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from teambot.adapters.database import Connection, Database
 from teambot.data import teams, users
 from teambot.domain import Profile, UserRow
+from teambot.services import matching_fields as fields
 from teambot.services import skills as skill_tags
 
 UserType = Literal["participant", "cofounder", "team"]
@@ -28,10 +29,25 @@ class ProfileDraft(BaseModel):
     bio: str = Field(default="", max_length=MAX_BIO)
     team_name: str | None = Field(default=None, min_length=1, max_length=MAX_TEAM_NAME)
     team_description: str = Field(default="", max_length=MAX_TEAM_DESCRIPTION)
+    # the matching fields (migration 0010), each optional
+    hours_per_week: fields.HoursPerWeek | None = None
+    available_from: fields.AvailableFrom | None = None
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
+    utc_offset: int | None = Field(default=None, ge=-720, le=840)
+    work_mode: fields.WorkMode | None = None
+    city: str | None = Field(default=None, min_length=1, max_length=fields.MAX_CITY)
+    role_focus: fields.RoleFocus | None = None
+    wanted_roles: list[fields.RoleFocus] = Field(default_factory=list)  # a team's: it needs
+    size_limit: int | None = Field(default=None, ge=2, le=50)  # a team's
+    stage: fields.Stage | None = None
+    languages: list[str] = Field(default_factory=list, max_length=fields.MAX_LANGUAGES)
+    links: list[str] = Field(default_factory=list, max_length=fields.MAX_LINKS)
 
     def profile(self) -> dict[str, Any]:
         """The fields a person edits on their own profile (not the role, not the team)."""
-        return self.model_dump(include={"display_name", "skills", "looking_for", "bio"})
+        return self.model_dump(
+            include={"display_name", "skills", "looking_for", "bio", *users.MATCHING_FIELDS}
+        )
 
     @field_validator("display_name", "bio", "team_description", mode="before")
     @classmethod
@@ -53,6 +69,7 @@ def _register(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
             name=draft.team_name,
             description=draft.team_description,
             roles_needed=draft.looking_for,
+            size_limit=draft.size_limit,
         )
 
 
@@ -64,7 +81,7 @@ def _update(conn: Connection, user_id: int, draft: ProfileDraft) -> None:
     users.update_profile(conn, user_id, **draft.profile())
     team = teams.owned_by(conn, user_id)
     if team is not None:  # what a team looks for is the roles it needs
-        teams.update(conn, team.id, roles_needed=draft.looking_for)
+        teams.update(conn, team.id, roles_needed=draft.looking_for, size_limit=draft.size_limit)
 
 
 async def update(database: Database, user_id: int, draft: ProfileDraft) -> None:
