@@ -712,7 +712,7 @@ def _detail_keyboard(detail: Detail, data: dict[str, Any]) -> InlineKeyboardMark
         builder.adjust(3)
     elif detail == "time_zone":
         for hours in fields.OFFSET_HOURS:
-            label = fields.fixed_offset(hours * 60).name.removesuffix(":00")
+            label = f"UTC{hours:+d}"
             chosen = data.get("utc_offset") == hours * 60
             builder.button(
                 text=_marked(label, chosen),
