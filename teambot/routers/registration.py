@@ -637,23 +637,42 @@ CHOICES: dict[PickDetail, tuple[str, ...]] = {
     "stage": fields.STAGES,
 }
 ToggleDetail = Literal["focus", "languages"]  # a team's roles needed; languages spoken
-Choice = Annotated[str, Field(min_length=1, max_length=16)]
+Offset = Literal["-8", "-5", "0", "1", "2", "3", "4", "5", "6", "7", "8", "10"]
+Size = Literal["2", "3", "4", "5", "6", "8", "10"]
+assert get_args(Offset) == CHOICES["time_zone"] and get_args(Size) == CHOICES["size"]
 
 
 class Pick(CallbackData, prefix="pf"):
     detail: PickDetail
-    value: Choice
+    # any step's values: the handler checks the value belongs to the step
+    value: (
+        fields.HoursPerWeek
+        | fields.AvailableFrom
+        | Offset
+        | fields.WorkMode
+        | fields.RoleFocus
+        | Size
+        | fields.Stage
+    )
 
 
 class Toggle(CallbackData, prefix="pft"):
     detail: ToggleDetail
-    value: Choice
+    value: fields.RoleFocus | fields.Language
 
 
 class DetailStep(CallbackData, prefix="pfs"):
     # the step it belongs to: a Skip pressed on an earlier step's message skips nothing now
     detail: Detail
     action: Literal["skip", "done", "rest", "clear"]
+
+
+def _pick(detail: PickDetail, value: str) -> Pick:
+    return Pick.model_validate({"detail": detail, "value": value})
+
+
+def _toggle(detail: ToggleDetail, value: str) -> Toggle:
+    return Toggle.model_validate({"detail": detail, "value": value})
 
 
 def _applies(detail: Detail, data: dict[str, Any]) -> bool:
@@ -701,14 +720,14 @@ def _detail_keyboard(detail: Detail, data: dict[str, Any]) -> InlineKeyboardMark
     if detail == "hours":
         for value in fields.HOURS_PER_WEEK:
             label = _marked(hours_label(lang, value), data.get("hours_per_week") == value)
-            builder.button(text=label, callback_data=Pick(detail="hours", value=value))
+            builder.button(text=label, callback_data=_pick("hours", value))
         builder.adjust(2)
     elif detail == "available":
         for value in fields.AVAILABLE_FROM:
             label = _marked(
                 text(lang, "pf_from_value", value=value), data.get("available_from") == value
             )
-            builder.button(text=label, callback_data=Pick(detail="available", value=value))
+            builder.button(text=label, callback_data=_pick("available", value))
         builder.adjust(3)
     elif detail == "time_zone":
         for hours in fields.OFFSET_HOURS:
@@ -716,7 +735,7 @@ def _detail_keyboard(detail: Detail, data: dict[str, Any]) -> InlineKeyboardMark
             chosen = data.get("utc_offset") == hours * 60
             builder.button(
                 text=_marked(label, chosen),
-                callback_data=Pick(detail="time_zone", value=str(hours)),
+                callback_data=_pick("time_zone", str(hours)),
             )
         builder.adjust(4)
     elif detail == "work_mode":
@@ -724,36 +743,36 @@ def _detail_keyboard(detail: Detail, data: dict[str, Any]) -> InlineKeyboardMark
             label = _marked(
                 text(lang, "pf_mode_value", value=value), data.get("work_mode") == value
             )
-            builder.button(text=label, callback_data=Pick(detail="work_mode", value=value))
+            builder.button(text=label, callback_data=_pick("work_mode", value))
         builder.adjust(3)
     elif detail == "focus" and team:
         for value in fields.ROLE_FOCUSES:
             label = _marked(
                 text(lang, "pf_role_value", value=value), value in data.get("wanted_roles", [])
             )
-            builder.button(text=label, callback_data=Toggle(detail="focus", value=value))
+            builder.button(text=label, callback_data=_toggle("focus", value))
         builder.adjust(2)
     elif detail == "focus":
         for value in fields.ROLE_FOCUSES:
             label = _marked(
                 text(lang, "pf_role_value", value=value), data.get("role_focus") == value
             )
-            builder.button(text=label, callback_data=Pick(detail="focus", value=value))
+            builder.button(text=label, callback_data=_pick("focus", value))
         builder.adjust(2)
     elif detail == "size":
         for size in fields.SIZE_LIMITS:
             label = _marked(str(size), data.get("size_limit") == size)
-            builder.button(text=label, callback_data=Pick(detail="size", value=str(size)))
+            builder.button(text=label, callback_data=_pick("size", str(size)))
         builder.adjust(4)
     elif detail == "stage":
         for value in fields.STAGES:
             label = _marked(text(lang, "pf_stage_value", value=value), data.get("stage") == value)
-            builder.button(text=label, callback_data=Pick(detail="stage", value=value))
+            builder.button(text=label, callback_data=_pick("stage", value))
         builder.adjust(2)
     elif detail == "languages":
         for code in fields.LANGUAGES:
             label = _marked(language_name(code), code in data.get("languages", []))
-            builder.button(text=label, callback_data=Toggle(detail="languages", value=code))
+            builder.button(text=label, callback_data=_toggle("languages", code))
         builder.adjust(3)
     closing = []
     if detail in ("focus", "languages", "links") and (detail != "focus" or team):
