@@ -774,14 +774,14 @@ def _detail_keyboard(detail: Detail, data: dict[str, Any]) -> InlineKeyboardMark
             label = _marked(language_name(code), code in data.get("languages", []))
             builder.button(text=label, callback_data=_toggle("languages", code))
         builder.adjust(3)
+    editing_one = data.get("editing") and not data.get("walk")
     closing = []
     if detail in ("focus", "languages", "links") and (detail != "focus" or team):
         closing.append(_button(text(lang, "done"), DetailStep(detail=detail, action="done")))
-    if detail == "links" and data.get("links"):
+    if detail == "links" and data.get("links") and not editing_one:  # else Clear does it
         closing.append(
             _button(text(lang, "pf_links_clear"), DetailStep(detail=detail, action="clear"))
         )
-    editing_one = data.get("editing") and not data.get("walk")
     closing.append(
         _button(
             text(lang, "pf_clear" if editing_one else "skip"),
