@@ -12,6 +12,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from teambot.config import Settings
+from teambot.services import matching_fields
+from teambot.services.matching_fields import LinkRefusal
 from teambot.texts import text
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram, SentMessage
@@ -483,3 +485,92 @@ async def test_forged_and_stale_presses_get_a_short_answer(
     assert row(settings, 1)["hours_per_week"] == "under_10"
     assert row(settings, 1)["want_commitment"] == 0
     assert failed == 0
+
+
+async def test_presses_of_these_buttons_in_a_group_only_point_to_the_private_chat(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    group = -4242
+    seed(settings.database_conninfo() or "", 1)
+    async with running(settings) as app:
+        telegram.send_text(1, "/profile", first_name="User1", chat_id=group)
+        await settle(telegram)
+        pointer = telegram.messages(group)[0].message_id
+        presses = [
+            telegram.press_button(1, pointer, data, chat_id=group)
+            for data in ("pf:hours:now", "pfo:complete", "prefl:commitment:must", "pref:all")
+        ]
+        await settle(telegram)
+        failed = failures(app)
+    assert {answer_to(telegram, update) for update in presses} == {
+        text("en", "private_only_button")
+    }
+    assert len(telegram.messages(group)) == 1  # no card, no preferences there
+    assert row(settings, 1)["want_commitment"] == 0 and failed == 0
+
+
+# --- the rules themselves, case by case
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone", "offset"),
+    [
+        ("UTC+14", "UTC+14:00", 840),
+        ("utc -12", "UTC-12:00", -720),
+        ("+05:45", "UTC+05:45", 345),
+        ("GMT", "UTC+00:00", 0),
+        ("ho chi minh", "Asia/Ho_Chi_Minh", 420),
+        ("ЕКАТЕРИНБУРГ", "Asia/Yekaterinburg", 300),
+        ("Ростов-на-Дону", "Europe/Moscow", 180),
+        ("asia/tokyo", "Asia/Tokyo", 540),
+    ],
+)
+def test_time_zones_read_from_text(typed: str, zone: str, offset: int) -> None:
+    assert matching_fields.read_time_zone(typed) == matching_fields.TimeZone(zone, offset)
+
+
+@pytest.mark.parametrize(
+    "typed", ["UTC+15", "-13", "+05:20", "+5:99", "Atlantis", "", "x" * 65, "Etc/GMT+3"]
+)
+def test_what_is_no_time_zone(typed: str) -> None:
+    assert matching_fields.read_time_zone(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("github.com/ann", "https://github.com/ann"),
+        ("HTTPS://GitHub.com/Ann", "https://GitHub.com/Ann"),
+        ("http://example.org", "https://example.org"),
+        ("example.org:8443/me", "https://example.org:8443/me"),
+        ("javascript:alert(1)", LinkRefusal.UNSAFE),
+        ("JavaScript://example.org/%0Aalert(1)", LinkRefusal.UNSAFE),
+        ("data:text/html,hi", LinkRefusal.UNSAFE),
+        ("mailto:ann@example.org", LinkRefusal.UNSAFE),
+        ("ftp://example.org", LinkRefusal.UNSAFE),
+        ("https://github.com@evil.example", LinkRefusal.UNSAFE),
+        ("https://localhost/x", LinkRefusal.NOT_A_LINK),
+        ("https://10.0.0.1", LinkRefusal.NOT_A_LINK),
+        ("https://exa mple.org", LinkRefusal.NOT_A_LINK),
+        ("https://-bad-.org", LinkRefusal.NOT_A_LINK),
+        ("https://example.org:port", LinkRefusal.NOT_A_LINK),
+        ("example.org/" + "x" * 200, LinkRefusal.TOO_LONG),
+    ],
+)
+def test_links_read_from_text(typed: str, read: str | LinkRefusal) -> None:
+    assert matching_fields.read_link(typed) == read
+
+
+def test_a_fourth_link_and_a_repeated_one_are_named_not_dropped() -> None:
+    typed = matching_fields.add_links(
+        ["https://a.io", "https://b.io"], "b.io c.io d.io javascript:x"
+    )
+    assert typed.kept == ["https://a.io", "https://b.io", "https://c.io"]
+    assert (typed.repeated, typed.over_limit) == (["b.io"], ["d.io"])
+    assert typed.refused == [("javascript:x", LinkRefusal.UNSAFE)]
+    assert [
+        matching_fields.link_label(u) for u in ("https://www.github.com/a", "https://a.io")
+    ] == [
+        "GitHub",
+        "a.io",
+    ]
