@@ -364,6 +364,7 @@ async def test_the_preferences_screen_sets_how_much_each_field_matters(
         await ann.tap(pref("time_zone", "dont_care"))
         await ann.tap_text("pf_level_value", value="nice")
         await ann.tap_text("pf_hours_within", hours="6")
+        time_zone_screen = ann.last()
         await ann.tap_text("edit_back")
         await ann.tap(pref("role", "dont_care"))
         await ann.tap_text("pf_level_value", value="must")
@@ -385,6 +386,8 @@ async def test_the_preferences_screen_sets_how_much_each_field_matters(
     assert (stored["want_role"], stored["wanted_roles"]) == (2, ["technical", "design"])
     assert f"✓ {text(lang, 'pf_level_value', value='must')}" in role_screen.buttons
     assert pref("commitment", "must") in back.buttons
+    assert text(lang, "pf_pref_time_zone_unset") in time_zone_screen.text  # none of mine yet
+    assert f"✓ {text(lang, 'pf_hours_within', hours='6')}" in time_zone_screen.buttons
     assert pref("time_zone", "nice") in back.buttons
 
 

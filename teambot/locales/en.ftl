@@ -416,3 +416,4 @@ pf_offer =
 pf_offer_complete = Complete my profile
 pf_offer_later = Not now
 pf_offer_later_answer = All right. /profile has them whenever you like.
+pf_pref_time_zone_unset = Your own time zone is not set yet: add it under Edit profile → Time zone.

@@ -445,3 +445,4 @@ pf_offer =
 pf_offer_complete = Дополнить профиль
 pf_offer_later = Не сейчас
 pf_offer_later_answer = Хорошо. В /profile это можно сделать когда угодно.
+pf_pref_time_zone_unset = Ваш часовой пояс пока не указан: добавьте его в «Изменить профиль» → «Часовой пояс».

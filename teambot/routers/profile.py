@@ -248,18 +248,7 @@ class PrefHours(CallbackData, prefix="prefh"):
 
 class PrefWanted(CallbackData, prefix="prefw"):
     kind: Literal["role", "stage"]
-    value: Literal[
-        "technical",
-        "product",
-        "design",
-        "business",
-        "science",
-        "exploring",
-        "idea",
-        "prototype",
-        "users",
-        "revenue",
-    ]
+    value: fields.RoleFocus | fields.Stage  # the handler checks it is one of `kind`'s
 
 
 def _level_name(me: UserRow, pref: fields.Preference) -> str:
@@ -299,6 +288,8 @@ def _pref_screen(
     builder.row(*row)
     if pref == "time_zone":
         body += "\n" + text(lang, "pf_pref_time_zone_hours", hours=me.time_zone_hours)
+        if me.time_zone is None:  # nothing to measure from yet
+            body += "\n" + text(lang, "pf_pref_time_zone_unset")
         builder.row(
             *[
                 _marked_button(

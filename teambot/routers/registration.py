@@ -1,7 +1,13 @@
 """/start for newcomers: the registration dialogue, one step per message, buttons wherever
 the choice is finite. Its state lives in PostgreSQL, so a restart mid-dialogue loses nothing.
 `/cancel` leaves it at any step. `/start team_<token>` (a team's join link) sends a join
-request; a newcomer registers first and the request goes out when they confirm."""
+request; a newcomer registers first and the request goes out when they confirm.
+
+After the bio (a team: its name and description) come the matching fields (issue 12), one
+step each, with buttons, each skippable, and "Finish later" to go straight to the card:
+commitment, time zone, work mode (and city), role focus (a team: roles needed and size),
+stage, languages, links. /profile edits one of them through the same steps (`edit_field`),
+and the offer made once to older profiles walks through all of them (`walk`)."""
 
 from __future__ import annotations
 
@@ -599,7 +605,7 @@ DETAIL_STATES: dict[Detail, State] = {
     "languages": Registration.languages,
     "links": Registration.links,
 }
-# what each step asks, and the draft's fields a Skip empties
+# what each step asks
 DETAIL_PROMPTS: dict[Detail, str] = {
     "hours": "pf_ask_hours",
     "available": "pf_ask_from",
@@ -612,6 +618,7 @@ DETAIL_PROMPTS: dict[Detail, str] = {
     "languages": "pf_ask_languages",
     "links": "pf_ask_links",
 }
+# the draft's fields a Skip (or, editing one field, Clear) empties
 SKIPPED: dict[Detail, dict[str, Any]] = {
     "hours": {"hours_per_week": None, "available_from": None},
     "available": {"available_from": None},
