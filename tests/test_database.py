@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import anyio
 import psycopg
 import pytest
 
 from teambot.adapters.database import Connection, Database
+from teambot.data import migrations
 from teambot.data.migrations import Migration, apply_migrations, bundled_migrations
 
 
@@ -48,6 +50,49 @@ def test_a_failed_migration_leaves_nothing_behind(database_url: str) -> None:
         assert conn.execute("select to_regclass('half')").fetchone() == (None,)
         assert conn.execute(
             "select count(*) from schema_migrations where version = '9999_broken'"
+        ).fetchone() == (0,)
+
+
+def test_a_migration_that_meets_a_held_lock_gives_way_and_tries_again(
+    database_url: str,
+) -> None:
+    # a long reader (a backup, a report) keeps users open; the migration's ALTER would queue
+    # every query on users behind it, so it waits only its own lock_timeout, then again
+    slow = Migration(
+        "9999_column",
+        "set local lock_timeout = '100ms'; alter table users add column probe int;",
+    )
+    reader = psycopg.connect(database_url)
+    reader.execute("select count(*) from users")
+    let_go = threading.Timer(0.8, reader.rollback)
+    let_go.start()
+    try:
+        started = time.monotonic()
+        assert apply_migrations(database_url, [*bundled_migrations(), slow]) == ["9999_column"]
+        assert time.monotonic() - started >= 0.7  # it did wait for the reader
+    finally:
+        let_go.join()
+        reader.close()
+    with psycopg.connect(database_url) as conn:
+        conn.execute("select probe from users limit 1")
+
+
+def test_a_migration_whose_lock_never_comes_fails_the_start_leaving_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migrations, "LOCK_RETRY_SECONDS", 0.5)
+    slow = Migration(
+        "9999_column",
+        "set local lock_timeout = '100ms'; alter table users add column probe int;",
+    )
+    with psycopg.connect(database_url) as reader:
+        reader.execute("select count(*) from users")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            apply_migrations(database_url, [*bundled_migrations(), slow])
+        reader.rollback()
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(
+            "select count(*) from schema_migrations where version = '9999_column'"
         ).fetchone() == (0,)
 
 
