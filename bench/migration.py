@@ -28,10 +28,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import anyio
 import psycopg
 from loguru import logger
 
-from bench.scale import populate, server_conninfo
+from bench.scale import percentiles, populate, searches, server_conninfo
+from teambot.adapters.database import Database
 from teambot.data.migrations import (
     Migration,
     apply_migrations,
@@ -98,6 +100,25 @@ class Run:
     reader_timeouts: int
     writer_timeouts: int
     retries: int  # times the migration gave up waiting for its lock and tried again
+
+
+async def old_profiles_search(conninfo: str) -> None:
+    """The people registered before 0010 (every one here) search as before: bench.scale's
+    searches, over the migrated table."""
+    database = Database(conninfo, min_size=2, max_size=4)
+    await database.open()
+    try:
+        with psycopg.connect(conninfo, row_factory=psycopg.rows.dict_row) as conn:
+            conn.execute("analyze users")
+            searchers = conn.execute(
+                "select id, user_type, skills, looking_for from users"
+                " where is_searching and hours_per_week is null limit 5000"
+            ).fetchall()
+        await searches(database, searchers, False)  # warm the cache
+        timings = await searches(database, searchers, False)
+        print(f"old profiles' /search after the migrations: {percentiles(timings)}")
+    finally:
+        await database.close()
 
 
 class Rollback(Exception):
@@ -234,6 +255,7 @@ def main() -> None:
             " where conrelid = 'users'::regclass and not convalidated"
         ).fetchone()
         assert left_valid is not None
+    anyio.run(old_profiles_search, conninfo)
     print(
         f"{row[0]} users; {left_valid[0]} constraints on users left NOT VALID (new writes checked)"
     )

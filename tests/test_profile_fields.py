@@ -197,6 +197,36 @@ async def test_a_team_says_which_roles_it_needs_and_how_big_it_may_grow(
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_working_either_way_names_the_city_for_on_site_and_remote_forgets_it(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    ann = Person(telegram, 1, lang)
+    async with running(settings) as app:
+        await core_steps(ann, "participant")
+        await ann.tap_text("skip")  # hours
+        await ann.tap_text("skip")  # time zone
+        await ann.tap_text("pf_mode_value", value="either")
+        city_prompt = ann.last()
+        await ann.say("Lisbon")
+        await ann.tap_text("pf_skip_rest")
+        await ann.tap_text("confirm")
+        await ann.say("/profile")
+        card = ann.last()
+        either = row(settings, 1)
+        await ann.tap_text("action_edit")
+        await ann.tap_text("pf_edit_work_mode")
+        await ann.tap_text("pf_mode_value", value="remote")  # no city asked: and none kept
+        await ann.tap_text("confirm")
+        failed = failures(app)
+    assert failed == 0
+    assert city_prompt.text == text(lang, "pf_ask_city", max=100)
+    assert (either["work_mode"], either["city"]) == ("either", "Lisbon")
+    works = text(lang, "pf_card_work_mode") + ": " + text(lang, "pf_mode_value", value="either")
+    assert works + " · Lisbon" in card.text.splitlines()
+    assert (row(settings, 1)["work_mode"], row(settings, 1)["city"]) == ("remote", None)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
 async def test_every_new_question_can_be_skipped_and_a_new_profile_is_never_offered_them(
     telegram: FakeTelegram, settings: Settings, lang: str
 ) -> None:

@@ -686,8 +686,8 @@ def _applies(detail: Detail, data: dict[str, Any]) -> bool:
     user_type = data.get("user_type")
     if detail == "available":
         return data.get("hours_per_week") is not None
-    if detail == "city":
-        return data.get("work_mode") == "on_site"
+    if detail == "city":  # where, for on site (also for "either way": on site there)
+        return data.get("work_mode") in ("on_site", "either")
     if detail == "size":
         return user_type == "team"
     if detail == "stage":
@@ -850,7 +850,7 @@ async def picked(query: CallbackQuery, callback_data: Pick, state: FSMContext, l
     updates: dict[str, dict[str, Any]] = {
         "hours": {"hours_per_week": value},
         "available": {"available_from": value},
-        "work_mode": {"work_mode": value} | ({} if value == "on_site" else {"city": None}),
+        "work_mode": {"work_mode": value} | ({} if value != "remote" else {"city": None}),
         "focus": {"role_focus": value},
         "stage": {"stage": value},
         "size": {"size_limit": int(value) if value.isdigit() else None},

@@ -140,7 +140,7 @@ def profile_card(
         lines.append(f"{text(lang, 'pf_card_time_zone')}: {zone}")
     if work_mode:
         mode = text(lang, "pf_mode_value", value=work_mode)
-        if work_mode == "on_site" and city:
+        if work_mode in ("on_site", "either") and city:
             mode += f" · {escape(city)}"
         lines.append(f"{text(lang, 'pf_card_work_mode')}: {mode}")
     if role_focus:
