@@ -23,6 +23,7 @@ Run: python -m bench.migration [DATABASE_URL] [--users N] [--invitations N] [--r
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import threading
 import time
@@ -261,6 +262,7 @@ def main() -> None:
     )
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("drop database teambot_migration with (force)")
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(
         f"rerun: python -m bench.migration --users {args.users} --runs {args.runs}"
         f" --blocker {args.blocker:g}"
