@@ -258,6 +258,7 @@ ADMIN_COMMANDS = ("stats", "ban", "unban")  # not in the menu
 COMMANDS = {
     "start": "cmd_start",
     "search": "cmd_search",
+    "saved": "cmd_saved",
     "profile": "cmd_profile",
     "invitations": "cmd_invitations",
     "team": "cmd_team",
