@@ -260,3 +260,17 @@ async def test_forged_foreign_and_late_presses_get_a_short_answer(
     assert telegram.unanswered_callbacks == []
     assert sql(settings, "select count(*) from invitations") == [(0,)]
     assert sql(settings, "select user_id, saved_id from saved_profiles") == [(OWNER, 1)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_saved_is_in_the_command_menu_and_help(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    async with running(settings):
+        help_text = await say(telegram, 1, "/help", lang)
+    menus = {
+        call.params.get("language_code", "en"): call.params["commands"]
+        for call in telegram.calls_of("setMyCommands")
+    }
+    assert {"command": "saved", "description": text(lang, "cmd_saved")} in menus[lang]
+    assert "/saved" in help_text

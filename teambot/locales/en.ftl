@@ -332,7 +332,7 @@ saved_remove = Remove { $n }
 saved_removed = Removed from your saved list.
 saved_not_listed = They are no longer on your saved list.
 still_looking =
-    Still looking for your team or teammates? You have not been here for a while: in { $days ->
+    Still looking? You have not been here for a while: in { $days ->
         [one] a day
        *[other] { $days } days
     } your search pauses and nobody will see your profile.

@@ -258,9 +258,9 @@ ADMIN_COMMANDS = ("stats", "ban", "unban")  # not in the menu
 COMMANDS = {
     "start": "cmd_start",
     "search": "cmd_search",
-    "saved": "cmd_saved",
     "profile": "cmd_profile",
     "invitations": "cmd_invitations",
+    "saved": "cmd_saved",
     "team": "cmd_team",
     "language": "cmd_language",
     "help": "cmd_help",
