@@ -13,6 +13,7 @@ from teambot.texts import text
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_conversations import settle
+from tests.test_outbox import impatient, unsent
 from tests.test_saved import answer_to, say, sql
 from tests.test_teams import seed
 
@@ -170,3 +171,53 @@ async def test_pause_pauses_at_once_and_late_presses_are_answered(
 
 async def test_the_question_comes_half_way_when_the_stretch_is_short() -> None:
     assert [still_looking_ahead(days) for days in (1, 2, 10, 14, 30, 90)] == [0, 1, 5, 7, 7, 7]
+
+
+async def test_someone_who_blocked_the_bot_is_asked_once_and_marked_unreachable(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = settings.database_conninfo() or ""
+    seed(url, 1)
+    seed(url, 2, lang="ru")
+    age(settings, "23 days 1 hour", 1, 2)
+    telegram.block_user(1)
+    async with running(settings) as app:
+        await app.cleanup.run_pass()
+        await telegram.wait_until(lambda: len(questions(telegram, 2, "ru")) == 1, what="2 asked")
+        await telegram.wait_until(
+            lambda: (
+                sql(settings, "select unreachable_since is not null from users where id = 1")
+                == [(True,)]
+            ),
+            what="1 marked unreachable",
+        )
+        await app.cleanup.run_pass()
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    refused = [
+        call
+        for call in telegram.calls_of("sendMessage")
+        if call.params["chat_id"] == 1 and call.status == 403
+    ]
+    assert len(refused) == 1  # not tried again
+    assert telegram.messages(1) == []
+    assert failed == 0
+
+
+async def test_the_question_waits_out_an_outage_and_arrives_once(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = settings.database_conninfo() or ""
+    seed(url, 1)
+    age(settings, "23 days 1 hour", 1)
+    async with running(settings) as app:
+        impatient(app)
+        telegram.inject_fault("sendMessage", "500", times=25)
+        await app.cleanup.run_pass()  # committed with its question, which could not go out
+        await app.cleanup.run_pass()  # asks nobody again
+        await telegram.wait_until(lambda: len(questions(telegram, 1, "en")) == 1, timeout=60)
+        await app.cleanup.run_pass()
+        await settle(telegram)
+    assert len(questions(telegram, 1, "en")) == 1
+    assert unsent(url) == 0
+    tries = [call.status for call in telegram.calls_of("sendMessage")]
+    assert 500 in tries and tries[-1] == 200  # it did meet the outage
