@@ -173,14 +173,16 @@ async def test_paused_banned_and_deleted_people_leave_the_list(
     ]
 
 
-async def test_the_list_is_capped_and_counts_the_rest(
+async def test_the_list_is_capped_and_fits_one_message(
     telegram: FakeTelegram, settings: Settings
 ) -> None:
     url = settings.database_conninfo() or ""
     seed(url, OWNER, role="team", team="Rocket", wants=("python",))
     people = range(100, 100 + LIMIT + 3)
+    # the longest profiles there are: a 64-character name, ten 32-character skills
+    long_skills = tuple(f"{'s' * 31}{n}" for n in range(10))
     for person in people:
-        seed(url, person, name=f"P{person}", skills=("python",))
+        seed(url, person, name=f"P{person} " + "ж" * 59, skills=long_skills)
     # saved one a minute apart, the first person earliest (saving itself is tested above)
     sql(
         settings,
@@ -202,8 +204,12 @@ async def test_the_list_is_capped_and_counts_the_rest(
         listing_ru = await say(telegram, OWNER, "/saved", "ru")
     lines = listing.splitlines()
     assert lines[0] == "Saved for later (23):"
-    assert lines[1].startswith(f"1. P{people[-1]} · ")  # the latest first
-    assert lines[LIMIT].startswith(f"{LIMIT}. P{people[3]} · ")
+    assert lines[1].startswith(f"1. P{people[-1]} ")  # the latest first
+    assert lines[LIMIT].startswith(f"{LIMIT}. P{people[3]} ")
+    # shortened to fit: the name to 40 characters, the skills to three and a count
+    assert lines[1] == (
+        f"1. P{people[-1]} {'ж' * 34}… · Participant: {', '.join(long_skills[:3])} and 7 more"
+    )
     assert lines[-1] == "…and 3 more profiles: remove someone above to see them."
     assert len(lines) == LIMIT + 2
     assert len(telegram.last_message(OWNER).buttons) == 2 * LIMIT

@@ -34,6 +34,21 @@ router.callback_query.filter(Registered())
 SAVING = {Saving.SAVED: "saved_added", Saving.ALREADY: "saved_already"}
 
 
+# one message holds the whole list: each line at most ~180 characters (Telegram takes 4096)
+NAME_SHOWN = 40
+SKILLS_SHOWN = 3
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= NAME_SHOWN else name[: NAME_SHOWN - 1] + "…"
+
+
+def _skills(lang: str, skills: list[str]) -> str:
+    shown = tags_line(lang, skills[:SKILLS_SHOWN])
+    more = len(skills) - SKILLS_SHOWN
+    return text(lang, "tags_and_more", tags=shown, more=more) if more > 0 else shown
+
+
 class SavedAction(CallbackData, prefix="saved"):
     action: Literal["invite", "remove"]
     ref: DatabaseKey  # the viewer's card reference (search_cards), not a Telegram id
@@ -45,11 +60,9 @@ def _listing(lang: str, me: UserRow, listing: SavedList) -> tuple[str, InlineKey
     lines = [text(lang, "saved_title", count=len(listing.people) + listing.more)]
     builder = InlineKeyboardBuilder()
     for n, person in enumerate(listing.people, start=1):
-        who = f"<b>{escape(person.team_name or person.display_name)}</b>"
-        lines.append(
-            f"{n}. {who} · {text(lang, ROLE_NAMES[person.user_type])}: "
-            f"{tags_line(lang, person.skills)}"
-        )
+        who = f"<b>{escape(_short(person.team_name or person.display_name))}</b>"
+        role = text(lang, ROLE_NAMES[person.user_type])
+        lines.append(f"{n}. {who} · {role}: {_skills(lang, person.skills)}")
         kind = invitation_kind(me.user_type or "", person.user_type) or "connect"
         builder.button(
             text=text(lang, "saved_invite", n=str(n), action=text(lang, INVITE_ACTIONS[kind])),
