@@ -230,6 +230,9 @@ async def test_forged_foreign_and_late_presses_get_a_short_answer(
     stale = text("en", "stale_button")
     async with running(settings) as app:
         await say(telegram, OWNER, "/search", "en")
+        card = telegram.last_message(OWNER)
+        save_card = card.callback_data(text("en", "action_save"))
+        assert save_card is not None
         await press(telegram, OWNER, text("en", "action_save"), "en")
         await say(telegram, OWNER, "/saved", "en")
         mine = telegram.last_message(OWNER)
@@ -237,7 +240,8 @@ async def test_forged_foreign_and_late_presses_get_a_short_answer(
         assert invite is not None and remove is not None
         assert invite.startswith("saved:invite:") and remove.startswith("saved:remove:")
         presses = [
-            # another team's owner pressing the owner's list buttons
+            # another team's owner pressing the owner's card and list buttons
+            telegram.press_button(11, card.message_id, save_card),
             telegram.press_button(11, mine.message_id, invite),
             telegram.press_button(11, mine.message_id, remove),
             # forged: nobody's reference, and out of bounds
@@ -280,3 +284,49 @@ async def test_saved_is_in_the_command_menu_and_help(
     }
     assert {"command": "saved", "description": text(lang, "cmd_saved")} in menus[lang]
     assert "/saved" in help_text
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_save_remove_and_invite_pressed_in_a_group_do_nothing_but_say_so(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = settings.database_conninfo() or ""
+    seed(url, OWNER, role="team", lang=lang, team="Rocket", wants=("python",))
+    seed(url, 1, lang=lang, name="Anna", skills=("python",))
+    seed(url, 2, lang=lang, name="Ben", skills=("python",))
+    group = -4242
+    async with running(settings) as app:
+        await say(telegram, OWNER, "/search", lang)
+        card = telegram.last_message(OWNER)
+        save_data = card.callback_data(text(lang, "action_save"))
+        await press(telegram, OWNER, text(lang, "action_save"), lang)
+        await say(telegram, OWNER, "/saved", lang)
+        mine = telegram.last_message(OWNER)
+        invite, remove = (mine.callback_data(label) for label in mine.buttons)
+        assert save_data is not None and invite is not None and remove is not None
+        before = len(telegram.messages(OWNER))
+        dialogues = sql(settings, "select key, state, data from fsm_states order by key")
+        # the same buttons' data pressed in a group (forwarded, or forged there): by the
+        # owner, and by someone else; /saved typed there points to the private chat
+        presses = [
+            telegram.press_button(user, 999, data, language_code=lang, chat_id=group)
+            for user in (OWNER, 2)
+            for data in (save_data, invite, remove)
+        ]
+        telegram.send_text(OWNER, "/saved", language_code=lang, chat_id=group)
+        await telegram.wait_confirmed(presses[-1])
+        await settle(telegram)
+        answers = [answer_to(telegram, update) for update in presses]
+        in_group = telegram.messages(group)
+        dialogues_after = sql(settings, "select key, state, data from fsm_states order by key")
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert answers == [text(lang, "private_only_button")] * len(presses)
+    assert [m.text for m in in_group] == [text(lang, "private_only")]
+    assert in_group[0].buttons == [text(lang, "private_only_open")]
+    assert len(telegram.messages(OWNER)) == before  # no note question, no edited list
+    assert dialogues_after == dialogues
+    saved_one = 1 if card.text.startswith("Anna") else 2
+    assert sql(settings, "select user_id, saved_id from saved_profiles") == [(OWNER, saved_one)]
+    assert sql(settings, "select count(*) from invitations") == [(0,)]
+    assert failed == 0
+    assert telegram.unanswered_callbacks == []

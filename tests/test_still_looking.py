@@ -221,3 +221,52 @@ async def test_the_question_waits_out_an_outage_and_arrives_once(
     assert unsent(url) == 0
     tries = [call.status for call in telegram.calls_of("sendMessage")]
     assert 500 in tries and tries[-1] == 200  # it did meet the outage
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_the_question_pressed_in_a_group_or_forged_changes_nothing(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = settings.database_conninfo() or ""
+    seed(url, 1, lang=lang)
+    age(settings, "23 days 1 hour", 1)
+    group = -1001234567890
+    async with running(settings) as app:
+        await app.cleanup.run_pass()
+        await telegram.wait_until(lambda: len(questions(telegram, 1, lang)) == 1, what="asked")
+        question = questions(telegram, 1, lang)[0]
+        # Yes and Pause in a group (by them, by someone else), and data no button carries
+        presses = [
+            telegram.press_button(user, 7, f"still:{answer}", language_code=lang, chat_id=group)
+            for user in (1, 2)
+            for answer in ("yes", "pause")
+        ]
+        await telegram.wait_confirmed(presses[-1])
+        await settle(telegram)
+        # nothing stored from a group: not even that they were here
+        asked = sql(settings, "select still_looking_asked_at is not null from users")
+        # in their chat any press counts as activity; these answer nothing else
+        forged = [
+            telegram.press_button(1, question.message_id, data, language_code=lang)
+            for data in ("still:maybe", "still:", "still:pause:1")
+        ]
+        await telegram.wait_confirmed(forged[-1])
+        await settle(telegram)
+        in_group = telegram.messages(group)
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert [answer_to(telegram, update) for update in presses] == [
+        text(lang, "private_only_button")
+    ] * len(presses)
+    assert [answer_to(telegram, update) for update in forged] == [text(lang, "stale_button")] * len(
+        forged
+    )
+    assert asked == [(True,)]
+    # still searching: the question keeps its buttons, nothing was posted in the group
+    assert searching(settings) == {1: True}
+    assert questions(telegram, 1, lang)[0].buttons == [
+        text(lang, "action_still_looking"),
+        text(lang, "action_pause_now"),
+    ]
+    assert in_group == []
+    assert failed == 0
+    assert telegram.unanswered_callbacks == []

@@ -335,7 +335,7 @@ still_looking =
     Still looking? You have not been here for a while: in { $days ->
         [one] a day
        *[other] { $days } days
-    } your search pauses and nobody will see your profile.
+    } your search will be paused and nobody will see your profile.
 action_still_looking = Yes, keep me
 action_pause_now = Pause
 still_looking_kept = ✓ Glad you are still looking: you stay in search.
