@@ -60,6 +60,13 @@ def fields_offer_keyboard(lang: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+class StillLooking(CallbackData, prefix="still"):
+    """The answers to "Still looking?" (teambot.notices asks, routers/still_looking answers):
+    about the presser, so they name nobody."""
+
+    answer: Literal["yes", "pause"]
+
+
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="English", callback_data=LanguageChoice(code="en"))
