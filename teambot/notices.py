@@ -428,15 +428,24 @@ REPORT_COUNTS = (
 )  # fmt: skip
 
 
-async def propose(bot: Bot, autofill: events.Autofill) -> list[tuple[int, int, int]]:
-    """Every proposed member gets their group with Accept / Decline; returns (proposal,
-    person, message id) of each message, to be remembered for the outcome's edit."""
+async def propose(
+    bot: Bot, autofill: events.Autofill, organizer: UserRow
+) -> list[tuple[int, int, int]]:
+    """Every proposed member gets their group with Accept / Decline (the organizer hears
+    of anyone the message does not reach); returns (proposal, person, message id) of each
+    message, to be remembered for the outcome's edit."""
     shown: list[tuple[int, int, int]] = []
     for group in autofill.groups:
         for member in group.members:
             lang = member.language
             body = proposal_text(lang, autofill.event, group.number, group.members)
-            sent = await notify(bot, member.id, body, proposal_markup(lang, group.proposal_id))
+            sent = await notify(
+                bot,
+                member.id,
+                body,
+                proposal_markup(lang, group.proposal_id),
+                if_undelivered=unreachable(organizer, name(member)),
+            )
             if sent is not None:
                 shown.append((group.proposal_id, member.id, sent.message_id))
     return shown

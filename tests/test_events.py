@@ -532,3 +532,17 @@ def test_slugs_and_dates() -> None:
     assert event_rules.parse_date(" 1.2.2027 ") == date(2027, 2, 1)
     assert event_rules.parse_date("30.02.2027") is None
     assert event_rules.parse_date("tomorrow") is None
+
+
+async def test_the_organizer_hears_of_a_proposal_that_does_not_arrive(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, name="Ivan", skills=("python",), wants=("design",))
+    seed(url, 2, name="Anna", skills=("design",), wants=("python",))
+    make_event(url, "Demo Day", members=(1, 2))
+    telegram.block_user(2)
+    async with running(settings):
+        await fill(telegram)
+    assert telegram.last_message(ADMIN).text == says("en", "unreachable", name="Anna")
+    assert teams_of(url) == []

@@ -317,6 +317,7 @@ private_only_button = This works only in the private chat with me.
 
 
 ## Events
+cmd_events = Your events
 event_ask_name = A new event. What is it called? (up to { $max } characters; /cancel to stop)
 event_name_invalid = An event's name is 1 to { $max } characters. Please send it again.
 event_ask_starts = When does it start? Tap a button or send the date as 2026-12-10 or 10.12.2026.

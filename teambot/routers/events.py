@@ -339,7 +339,7 @@ async def fill_event(
     report = await bot.send_message(
         me.id, notices.autofill_report(lang, result.event, result.counts)
     )
-    shown = await notices.propose(bot, result)
+    shown = await notices.propose(bot, result, me)
     await events.remember_messages(database, result.run, report.message_id, shown)
 
 
