@@ -468,6 +468,8 @@ async def proposal_decided(bot: Bot, answered: events.Answered) -> None:
         return
     event = escape(answered.event.name)
     for member in answered.members:
+        if not member.registered or member.is_banned:
+            continue  # gone since the proposal
         lang = member.language
         message_id = answered.messages.get(member.id)
         if member.id != answered.actor.id and message_id is not None:

@@ -427,17 +427,20 @@ def _answer(conn: Connection, user_id: int, proposal_id: int, accept: bool) -> A
         user_id: "accepted" if accept else "declined"
     }
     ids = [int(row["user_id"]) for row in rows]
+    organizer_id = proposal["organizer_id"]
+    people = users.get_many(conn, [*ids, *([organizer_id] if organizer_id else [])])
     status, team = "pending", None
     if not accept:
         status = "failed"
     elif all(answer == "accepted" for answer in answers.values()):
+        # an account deleted or banned since it accepted is no teammate
+        here = all(i in people and people[i].registered and not people[i].is_banned for i in ids)
         name = f"{event.name} · {proposal['number']}"
-        team = team_rules.form_in(conn, ids, proposal["team_id"], name, event.team_size_limit)
+        if here:
+            team = team_rules.form_in(conn, ids, proposal["team_id"], name, event.team_size_limit)
         status = "formed" if team is not None else "failed"
     if status != "pending":
         events.decide(conn, proposal_id, status, team.id if team else None)
-    organizer_id = proposal["organizer_id"]
-    people = users.get_many(conn, [*ids, *([organizer_id] if organizer_id else [])])
     organizer = people.get(organizer_id) if organizer_id else None
     report = Report(
         organizer,
