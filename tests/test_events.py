@@ -192,6 +192,29 @@ async def test_a_newcomer_registers_from_the_link_and_lands_in_the_event(
     assert "Demo <Day>" in listed
 
 
+async def test_the_event_survives_a_restart_in_the_middle_of_registration(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = url_of(settings)
+    event = make_event(url, "Demo Day")
+    async with running(settings):
+        await say(telegram, 5, "/start ev_demo-day")
+        await press(telegram, 5, "English")
+        await press(telegram, 5, text("en", "role_participant"))
+    async with running(settings):  # the dialogue's state, the event with it, was stored
+        await press(telegram, 5, telegram.last_message(5).buttons[0])  # keep the name
+        await say(telegram, 5, "python")
+        await press(telegram, 5, text("en", "done"))
+        await say(telegram, 5, "design")
+        await press(telegram, 5, text("en", "done"))
+        await press(telegram, 5, text("en", "skip"))
+        await press(telegram, 5, text("en", "start_over"))  # starting over keeps it too
+    async with running(settings):
+        await finish_registration(telegram, 5, "en")
+    assert telegram.last_message(5).text == says("en", "event_joined", event="Demo Day")
+    assert members_of(url, event) == [5]
+
+
 @pytest.mark.parametrize("lang", ["en", "ru"])
 async def test_a_registered_person_joins_with_one_tap(
     telegram: FakeTelegram, settings: Settings, lang: str
@@ -214,6 +237,11 @@ async def test_a_registered_person_joins_with_one_tap(
         opened_again = telegram.last_message(1).text
         await say(telegram, 1, "/events", lang)
         mine = telegram.last_message(1).text
+        forged = []
+        for data in ("eva:join:999999", "eva:join:0", "eva:join:x", f"eva:fill:{event}"):
+            await press_again(telegram, 1, offer.message_id, data, lang)
+            forged.append(last_answer(telegram))
+    assert forged == [text(lang, "stale_button")] * 4
     assert offer.buttons == [text(lang, "action_event_join", event="Demo Day")]
     assert joined_before == []
     assert joined.text == says(lang, "event_joined", event="Demo Day")

@@ -96,7 +96,7 @@ async def new_event(message: Message, state: FSMContext, lang: str) -> None:
     await message.answer(text(lang, "event_ask_name", max=events.MAX_NAME))
 
 
-@router.message(EventNew.name, _NOT_A_COMMAND)
+@router.message(EventNew.name, _NOT_A_COMMAND, IsAdmin())
 async def typed_name(message: Message, state: FSMContext, lang: str) -> None:
     name = events.clean_name(message.text or "")
     if name is None:
@@ -115,8 +115,8 @@ async def typed_name(message: Message, state: FSMContext, lang: str) -> None:
     )
 
 
-@router.message(EventNew.starts, _NOT_A_COMMAND)
-@router.message(EventNew.ends, _NOT_A_COMMAND)
+@router.message(EventNew.starts, _NOT_A_COMMAND, IsAdmin())
+@router.message(EventNew.ends, _NOT_A_COMMAND, IsAdmin())
 async def typed_date(message: Message, state: FSMContext, lang: str) -> None:
     day = events.parse_date(message.text or "")
     if day is None:
@@ -125,8 +125,8 @@ async def typed_date(message: Message, state: FSMContext, lang: str) -> None:
     await _dated(message, state, lang, day)
 
 
-@router.callback_query(EventNew.starts, DateChoice.filter(F.step == "starts"))
-@router.callback_query(EventNew.ends, DateChoice.filter(F.step == "ends"))
+@router.callback_query(EventNew.starts, DateChoice.filter(F.step == "starts"), IsAdmin())
+@router.callback_query(EventNew.ends, DateChoice.filter(F.step == "ends"), IsAdmin())
 async def chose_date(
     query: CallbackQuery, callback_data: DateChoice, state: FSMContext, lang: str
 ) -> None:
@@ -172,7 +172,7 @@ async def _dated(message: Message, state: FSMContext, lang: str, day: date) -> N
     )
 
 
-@router.message(EventNew.size, _NOT_A_COMMAND)
+@router.message(EventNew.size, _NOT_A_COMMAND, IsAdmin())
 async def typed_size(
     message: Message, state: FSMContext, database: Database, bot: Bot, me: UserRow, lang: str
 ) -> None:
@@ -184,7 +184,7 @@ async def typed_size(
     await _create(message, state, database, bot, me, lang, size)
 
 
-@router.callback_query(EventNew.size, SizeChoice.filter())
+@router.callback_query(EventNew.size, SizeChoice.filter(), IsAdmin())
 async def chose_size(
     query: CallbackQuery,
     callback_data: SizeChoice,
