@@ -489,8 +489,9 @@ def test_groups_pair_complementary_people_and_leave_the_rest() -> None:
         person(4, "design", "marketing"),
     ]
     # Ivan (first in) is paired with the designer who also wants what he offers; the
-    # marketer then gets the other designer
-    assert propose_groups(people, 2) == [Group((1, 3)), Group((2, 4))]
+    # marketer finds nobody offering python any more, but the other designer, who wants
+    # marketing, finds the marketer
+    assert propose_groups(people, 2) == [Group((1, 3)), Group((4, 2))]
 
 
 def test_groups_grow_to_the_limit_and_no_further() -> None:
@@ -530,7 +531,7 @@ def test_must_haves_where_they_clearly_apply() -> None:
 
 def test_team_owners_seed_their_own_team_and_count_its_members() -> None:
     owner = person(10, "", "design ml", team_id=7, team_members=2)
-    full = person(11, "", "design", team_id=8, team_members=3)
+    full = person(11, "", "design", team_id=8, team_members=4)
     people = [person(1, "design", ""), full, person(2, "ml", ""), owner, person(3, "ml", "")]
     # the owner first (teams short of members seed first), with room for one more at 3;
     # the full team's owner is neither a seed nor added to anyone's group
@@ -539,7 +540,10 @@ def test_team_owners_seed_their_own_team_and_count_its_members() -> None:
 
 
 def test_nobody_is_in_two_groups() -> None:
-    people = [person(i, "python design", "python design") for i in range(1, 8)]
+    people = [
+        person(i, "python", "design") if i % 2 else person(i, "design", "python")
+        for i in range(1, 8)
+    ]
     groups = propose_groups(people, 2)
     placed = [member for group in groups for member in group.members]
     assert len(placed) == len(set(placed)) == 6

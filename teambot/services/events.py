@@ -282,45 +282,63 @@ def propose_groups(people: Sequence[EventPerson], size_limit: int | None) -> lis
     """
     capacity = size_limit or DEFAULT_GROUP_SIZE
     owners = [p for p in people if p.team_id is not None and p.team_members < capacity]
-    loners = [p for p in people if p.team_id is None]
+    loners = [_Tagged(p) for p in people if p.team_id is None]
+    # who offers each skill and is still free: only they can cover a group's wants
+    offering: dict[str, set[int]] = {}
+    for position, candidate in enumerate(loners):
+        for tag in candidate.skills:
+            offering.setdefault(tag, set()).add(position)
+    positions = {candidate.person.id: position for position, candidate in enumerate(loners)}
     placed: set[int] = set()
     groups: list[Group] = []
-    for seed in [*owners, *loners]:
-        if seed.id in placed:
+    for seed in [*map(_Tagged, owners), *loners]:
+        if seed.person.id in placed:
             continue
         group = [seed]
-        room = capacity - (seed.team_members if seed.team_id is not None else 1)
+        room = capacity - (seed.person.team_members if seed.person.team_id is not None else 1)
         while room > 0:
-            added = _best_addition(group, loners, placed)
+            added = _best_addition(group, loners, offering, placed)
             if added is None:
                 break
             group.append(added)
             room -= 1
         if len(group) > 1:
-            groups.append(Group(tuple(p.id for p in group), seed.team_id))
-            placed.update(p.id for p in group)
+            groups.append(Group(tuple(t.person.id for t in group), seed.person.team_id))
+            for taken in group:
+                placed.add(taken.person.id)
+                for tag in taken.skills:
+                    offering.get(tag, set()).discard(positions.get(taken.person.id, -1))
     return groups
 
 
+class _Tagged:
+    """A person with their tags as sets, compared case-insensitively."""
+
+    def __init__(self, person: EventPerson) -> None:
+        self.person = person
+        self.skills = _tags(person.skills)
+        self.wants = _tags(person.looking_for)
+
+
 def _best_addition(
-    group: list[EventPerson], candidates: Sequence[EventPerson], placed: set[int]
-) -> EventPerson | None:
-    offered = set().union(*(_tags(p.skills) for p in group))
-    wants = set().union(*(_tags(p.looking_for) for p in group)) - offered
-    roles = {p.role_focus for p in group if p.role_focus is not None}
-    inside = {p.id for p in group}
-    best: EventPerson | None = None
-    best_key = (0, 0)
-    for person in candidates:
+    group: list[_Tagged], loners: list[_Tagged], offering: dict[str, set[int]], placed: set[int]
+) -> _Tagged | None:
+    offered = set().union(*(t.skills for t in group))
+    wants = set().union(*(t.wants for t in group)) - offered
+    roles = {t.person.role_focus for t in group if t.person.role_focus is not None}
+    inside = {t.person.id for t in group}
+    best: _Tagged | None = None
+    best_key = (0, 0, 0)  # what they cover, what covers them, then the earlier the better
+    for position in {p for tag in wants for p in offering.get(tag, ())}:
+        candidate = loners[position]
+        person = candidate.person
         if person.id in placed or person.id in inside:
             continue
         if person.role_focus is not None and person.role_focus in roles:
             continue
-        if not all(compatible(person, member) for member in group):
-            continue
-        key = (len(_tags(person.skills) & wants), len(_tags(person.looking_for) & offered))
-        if key[0] > 0 and key > best_key:
-            best, best_key = person, key
+        key = (len(candidate.skills & wants), len(candidate.wants & offered), -position)
+        if key > best_key and all(compatible(person, t.person) for t in group):
+            best, best_key = candidate, key
     return best
 
 
