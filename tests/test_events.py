@@ -8,17 +8,18 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import anyio
 import pytest
 
 from teambot.config import Settings
 from teambot.domain import MUST_HAVE, EventPerson
 from teambot.services import events as event_rules
-from teambot.services.events import Group, propose_groups
+from teambot.services.events import Answered, Group, Refusal, propose_groups
 from teambot.texts import text
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
 from tests.test_conversations import settle
-from tests.test_teams import connect, join, query, says, seed, url_of
+from tests.test_teams import connect, join, query, says, seed, service, url_of
 
 pytestmark = pytest.mark.anyio
 
@@ -472,6 +473,38 @@ async def test_a_group_whose_member_found_another_team_meanwhile_does_not_form(
     told = says("en", "event_proposal_unavailable", event="Demo Day", number=1)
     assert telegram.last_message(1).text == told
     assert telegram.last_message(2).text == told
+
+
+async def test_answers_at_the_same_moment_form_one_team_once(settings: Settings) -> None:
+    """Every member of a group of four accepts twice, all at once: the group's lock puts
+    the answers in a row, so the team forms once, with everyone, and the second presses
+    are refused."""
+    url = url_of(settings)
+    seed(url, 1, skills=("python",), wants=("design", "ml", "data"))
+    for user, skill in ((2, "design"), (3, "ml"), (4, "data")):
+        seed(url, user, skills=(skill,), wants=("python",))
+    event = make_event(url, "Demo Day", members=(1, 2, 3, 4))
+    seed(url, ADMIN)
+    outcomes: list[Answered | Refusal] = []
+    async with service(settings) as database:
+        proposed = await event_rules.autofill(database, ADMIN, event)
+        assert not isinstance(proposed, Refusal)
+        [group] = proposed.groups
+        assert [m.id for m in group.members] == [1, 2, 3, 4]
+
+        async def accept(user: int) -> None:
+            outcome = await event_rules.answer(database, user, group.proposal_id, accept=True)
+            outcomes.append(outcome)
+
+        async with anyio.create_task_group() as tg:
+            for user in (1, 2, 3, 4, 1, 2, 3, 4):
+                tg.start_soon(accept, user)
+    answered = [o for o in outcomes if isinstance(o, Answered)]
+    assert sorted(o.actor.id for o in answered) == [1, 2, 3, 4]
+    assert [o.status for o in answered].count("formed") == 1
+    assert [o.status for o in answered].count("pending") == 3
+    assert [o for o in outcomes if isinstance(o, Refusal)] == [Refusal.ALREADY] * 4
+    assert teams_of(url) == [("Demo Day · 1", 1, [1, 2, 3, 4])]
 
 
 # --- the grouping rule
