@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Any
 
 import anyio
 import pytest
@@ -510,8 +511,8 @@ async def test_answers_at_the_same_moment_form_one_team_once(settings: Settings)
 # --- the grouping rule
 
 
-def person(user_id: int, skills: str, wants: str, **fields: object) -> EventPerson:
-    return EventPerson(user_id, skills.split(), wants.split(), **fields)  # type: ignore[arg-type]
+def person(user_id: int, skills: str, wants: str, **fields: Any) -> EventPerson:
+    return EventPerson(user_id, skills.split(), wants.split(), **fields)
 
 
 def test_groups_pair_complementary_people_and_leave_the_rest() -> None:

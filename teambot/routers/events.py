@@ -346,11 +346,9 @@ async def fill_event(
 # --- the link, and the Join button
 
 
-async def follow_event_link(
-    message: Message, database: Database, me: UserRow, lang: str, slug: str
-) -> None:
-    """A registered person opened t.me/<bot>?start=ev_<slug>: one tap to join."""
-    target = await events.link_target(database, me.id, slug)
+async def follow_event_link(message: Message, target: events.LinkTarget, lang: str) -> None:
+    """Someone opened t.me/<bot>?start=ev_<slug>: a registered person joins with one tap;
+    an ended or unknown event is said so."""
     event = target.event
     if event is None:
         await message.answer(text(lang, "event_link_unknown"))

@@ -143,13 +143,13 @@ async def start_from_event_link(
     lang: str,
 ) -> None:
     slug = event_rules.slug_from_payload(command.args or "") or ""
+    target = await event_rules.link_target(database, me.id, slug)
     if me.registered:
         await leave_dialogue(message, state)
-        await follow_event_link(message, database, me, lang, slug)
+        await follow_event_link(message, target, lang)
         return
-    target = await event_rules.link_target(database, me.id, slug)
     if target.event is None or not target.event.open:
-        await follow_event_link(message, database, me, lang, slug)  # says why not
+        await follow_event_link(message, target, lang)  # says why not
         await start_registration(message, state, lang)
     else:
         await message.answer(text(lang, "event_register", event=escape(target.event.name)))
