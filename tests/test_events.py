@@ -168,6 +168,8 @@ async def test_an_admin_creates_an_event_and_gets_its_link(
         ("vesenniy-khakaton-2026-2", tomorrow, tomorrow + timedelta(days=7), None),
     ]
     assert not_admin == says(lang, "event_mine_none")
+    # the link's username is the one learned at start: no getMe while handling updates
+    assert len(telegram.calls_of("getMe")) == 1
 
 
 # --- the link
@@ -611,4 +613,181 @@ async def test_the_organizer_hears_of_a_proposal_that_does_not_arrive(
     async with running(settings):
         await fill(telegram)
     assert telegram.last_message(ADMIN).text == says("en", "unreachable", name="Anna")
+    assert teams_of(url) == []
+
+
+# --- several events, group chats, forged and stale presses
+
+
+def card_button(telegram: FakeTelegram, name: str, label: str) -> tuple[int, str]:
+    """The message id and callback data of `label` under the organizer's latest card of
+    the event called `name`."""
+    card = next(m for m in reversed(telegram.messages(ADMIN)) if m.text.startswith(name))
+    data = card.callback_data(label)
+    assert data is not None, (name, label, card.buttons)
+    return card.message_id, data
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_a_person_in_several_events_is_proposed_in_one_at_a_time(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, lang=lang, name="Ivan", skills=("python",), wants=("design",))
+    seed(url, 2, lang=lang, name="Anna", skills=("design",), wants=("python",))
+    seed(url, 3, lang=lang, name="Olga", skills=("design",), wants=("python",))
+    cohort = make_event(url, "Cohort", "cohort", members=(2,))
+    hackathon = make_event(url, "Hackathon", "hackathon", members=(3,))
+    fill_label, end_label = text(lang, "action_event_fill"), text(lang, "action_event_end")
+    async with running(settings):
+        for slug in ("cohort", "hackathon"):
+            await say(telegram, 1, f"/start ev_{slug}", lang)
+            await press(telegram, 1, telegram.last_message(1).buttons[0], lang)
+        await say(telegram, 1, "/events", lang)
+        both = telegram.last_message(1).text
+        await say(telegram, ADMIN, "/events", lang)
+        await press_again(telegram, ADMIN, *card_button(telegram, "Cohort", fill_label), lang)
+        in_cohort = {user: telegram.last_message(user) for user in (1, 2)}
+        olga_before = telegram.messages(3)
+        # Ivan's proposal in the cohort is open: the hackathon does not propose him too
+        await press_again(telegram, ADMIN, *card_button(telegram, "Hackathon", fill_label), lang)
+        hackathon_while_open = last_answer(telegram)
+        await press(telegram, 2, text(lang, "action_decline"), lang)
+        await press_again(telegram, ADMIN, *card_button(telegram, "Hackathon", fill_label), lang)
+        in_hackathon = {user: telegram.last_message(user) for user in (1, 3)}
+        await press_again(telegram, ADMIN, *card_button(telegram, "Cohort", end_label), lang)
+        await say(telegram, 1, "/events", lang)
+        one_ended = telegram.last_message(1).text
+        await press(telegram, 1, text(lang, "action_accept"), lang)
+        await press(telegram, 3, text(lang, "action_accept"), lang)
+    assert members_of(url, cohort) == [1, 2] and members_of(url, hackathon) == [1, 3]
+    ended = text(lang, "event_card_ended")
+    lines = both.splitlines()[1:]
+    assert len(lines) == 2 and not any(ended in line for line in lines)
+    assert {line.split(" · ")[0] for line in lines} == {"• Cohort", "• Hackathon"}
+    assert all("Cohort" in m.text and "Anna" in m.text for m in in_cohort.values())
+    assert olga_before == []
+    assert hackathon_while_open == text(lang, "event_fill_nobody")
+    assert all("Hackathon" in m.text and "Olga" in m.text for m in in_hackathon.values())
+    assert all(m.buttons == [text(lang, "action_accept"), text(lang, "action_decline")]
+               for m in in_hackathon.values())  # fmt: skip
+    cohort_line = next(line for line in one_ended.splitlines() if "Cohort" in line)
+    hackathon_line = next(line for line in one_ended.splitlines() if "Hackathon" in line)
+    assert cohort_line.endswith(ended) and not hackathon_line.endswith(ended)
+    # the team formed in the event where both said yes; the cohort's ending changed nothing
+    assert teams_of(url) == [("Hackathon · 1", 3, [1, 3])]
+
+
+GROUP_CHAT = -1001234567890
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_event_commands_and_buttons_in_a_group_chat_do_nothing_but_point_away(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, lang=lang)
+    seed(url, 2, lang=lang, skills=("design",), wants=("python",))
+    event = make_event(url, "Demo Day", members=(1, 2))
+    async with running(settings):
+        for words in ("/event new", "/events", "/start ev_demo-day"):
+            telegram.send_text(ADMIN, words, language_code=lang, chat_id=GROUP_CHAT)
+        await settle(telegram)
+        replies = telegram.messages(GROUP_CHAT)
+        await fill(telegram, lang)
+        proposal = telegram.last_message(1)
+        accept = proposal.callback_data(text(lang, "action_accept"))
+        pressed = []
+        for user, data in (
+            (1, f"eva:join:{event}"),
+            (ADMIN, f"eva:end:{event}"),
+            (ADMIN, f"eva:fill:{event}"),
+            (ADMIN, "evd:starts:0"),
+            (ADMIN, "evs:4"),
+            (1, accept),
+        ):
+            assert data is not None
+            update = telegram.press_button(
+                user, proposal.message_id, data, language_code=lang, chat_id=GROUP_CHAT
+            )
+            await telegram.wait_confirmed(update)
+            await settle(telegram)
+            pressed.append(last_answer(telegram))
+        with connect(url) as conn:
+            dialogues = conn.execute("select count(*) as n from fsm_states where state is not null")
+            row = dialogues.fetchone()
+    assert [m.text for m in replies] == [says(lang, "private_only")] * 3
+    urls = [
+        button["url"] for m in replies for [button] in (m.reply_markup or {})["inline_keyboard"]
+    ]
+    assert urls == [
+        "https://t.me/teambot_test_bot?start=event",
+        "https://t.me/teambot_test_bot?start=events",
+        "https://t.me/teambot_test_bot?start=ev_demo-day",
+    ]
+    assert pressed == [text(lang, "private_only_button")] * 6
+    assert row is not None and row["n"] == 0  # no wizard was started
+    assert query(url, "select ended_at is null from events") == [(True,)]
+    assert query(url, "select answer from event_proposal_members order by user_id") == [
+        ("pending",),
+        ("pending",),
+    ]
+    assert teams_of(url) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_forged_and_stale_presses_get_a_short_answer(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, lang=lang)
+    seed(url, 2, lang=lang, skills=("design",), wants=("python",))
+    event = make_event(url, "Demo Day", members=(1, 2))
+    ended = make_event(url, "Old", "old-one", ended=True, members=(1, 2))
+    stale = text(lang, "stale_button")
+    async with running(settings):
+        await say(telegram, ADMIN, "/events", lang)
+        card, fill_data = card_button(telegram, "Demo Day", text(lang, "action_event_fill"))
+
+        async def forge(user: int, data: str) -> str | None:
+            await press_again(telegram, user, card, data, lang)
+            return last_answer(telegram)
+
+        # the wizard's buttons outside the wizard, and forged values inside it
+        outside = [await forge(ADMIN, data) for data in ("evd:starts:0", "evs:4")]
+        await say(telegram, ADMIN, "/event new", lang)
+        await say(telegram, ADMIN, "Spring", lang)
+        wrong_step = await forge(ADMIN, "evd:ends:0")  # asked for the start
+        out_of_range = await forge(ADMIN, "evd:starts:99")
+        await press(telegram, ADMIN, text(lang, "event_today"), lang)
+        await press(telegram, ADMIN, text(lang, "event_same_day"), lang)
+        sizes = [await forge(ADMIN, data) for data in ("evs:1", "evs:999", "evs:x")]
+        still_asking = telegram.last_message(ADMIN).text
+        # organizers' buttons: unknown events, an ended one, not an organizer
+        organizer = [
+            await forge(ADMIN, data)
+            for data in ("eva:fill:999999", "eva:end:999999", f"eva:fill:{ended}", "eva:x:1")
+        ]
+        not_admin = await forge(1, fill_data)
+        # a proposal: unknown, malformed, someone else's
+        await press_again(telegram, ADMIN, card, fill_data, lang)
+        proposal = telegram.last_message(1)
+        accept = proposal.callback_data(text(lang, "action_accept"))
+        assert accept is not None
+        proposals = [await forge(1, data) for data in ("evp:accept:999999", "evp:maybe:1")]
+        strangers = [await forge(user, accept) for user in (3, ADMIN)]
+    assert outside == [stale, stale]
+    assert wrong_step == out_of_range == stale
+    assert sizes == [stale] * 3
+    assert still_asking == says(lang, "event_ask_size", max=50)
+    assert organizer == [stale, stale, text(lang, "event_ended_short"), stale]
+    assert not_admin == stale
+    assert proposals == [stale, stale]
+    assert strangers == [stale, stale]
+    assert query(url, "select count(*) from events") == [(2,)]  # the wizard made none
+    assert query(url, "select ended_at is null from events where id = %s", event) == [(True,)]
+    assert query(url, "select answer from event_proposal_members order by user_id") == [
+        ("pending",),
+        ("pending",),
+    ]
     assert teams_of(url) == []

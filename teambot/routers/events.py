@@ -73,8 +73,10 @@ def link(bot_username: str, event: EventRow) -> str:
     return f"https://t.me/{bot_username}?start={events.LINK_PREFIX}{event.slug}"
 
 
-async def _username(bot: Bot) -> str:
-    return (await bot.me()).username or ""
+async def _username(bot: Bot, known: str | None) -> str:
+    """The bot's username: the one the Telegram actor learned at start (dispatcher data
+    `bot_username`), else aiogram's cached getMe (a read, once per Bot)."""
+    return known or (await bot.me()).username or ""
 
 
 def _keyboard(*rows: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
@@ -174,14 +176,20 @@ async def _dated(message: Message, state: FSMContext, lang: str, day: date) -> N
 
 @router.message(EventNew.size, _NOT_A_COMMAND, IsAdmin())
 async def typed_size(
-    message: Message, state: FSMContext, database: Database, bot: Bot, me: UserRow, lang: str
+    message: Message,
+    state: FSMContext,
+    database: Database,
+    bot: Bot,
+    me: UserRow,
+    lang: str,
+    bot_username: str | None = None,
 ) -> None:
     raw = (message.text or "").strip()
     size = int(raw) if raw.isdigit() and len(raw) <= 3 else -1
     if not events.MIN_TEAM_SIZE <= size <= events.MAX_TEAM_SIZE:
         await message.answer(text(lang, "event_size_invalid", max=events.MAX_TEAM_SIZE))
         return
-    await _create(message, state, database, bot, me, lang, size)
+    await _create(message, state, database, bot, bot_username, me, lang, size)
 
 
 @router.callback_query(EventNew.size, SizeChoice.filter(), IsAdmin())
@@ -193,6 +201,7 @@ async def chose_size(
     bot: Bot,
     me: UserRow,
     lang: str,
+    bot_username: str | None = None,
 ) -> None:
     if callback_data.size == 1:  # no button offers it: forged
         await query.answer(text(lang, "stale_button"))
@@ -200,7 +209,8 @@ async def chose_size(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        await _create(query.message, state, database, bot, me, lang, callback_data.size or None)
+        size = callback_data.size or None
+        await _create(query.message, state, database, bot, bot_username, me, lang, size)
 
 
 async def _create(
@@ -208,6 +218,7 @@ async def _create(
     state: FSMContext,
     database: Database,
     bot: Bot,
+    bot_username: str | None,
     me: UserRow,
     lang: str,
     size: int | None,
@@ -230,7 +241,7 @@ async def _create(
             event=escape(event.name),
             dates=_dates(lang, event),
             size=_size(lang, event),
-            link=escape(link(await _username(bot), event)),
+            link=escape(link(await _username(bot, bot_username), event)),
         )
     )
 
@@ -265,7 +276,12 @@ def _card_markup(lang: str, event: EventRow) -> InlineKeyboardMarkup | None:
 
 @router.message(Command("event", "events"), IsAdmin())
 async def list_events(
-    message: Message, state: FSMContext, database: Database, bot: Bot, lang: str
+    message: Message,
+    state: FSMContext,
+    database: Database,
+    bot: Bot,
+    lang: str,
+    bot_username: str | None = None,
 ) -> None:
     if (await state.get_state() or "").startswith(f"{EventNew.__name__}:"):
         await state.clear()  # /events abandons a half-done /event new
@@ -273,7 +289,7 @@ async def list_events(
     if not listed:
         await message.answer(text(lang, "event_none_yet"))
         return
-    username = await _username(bot)
+    username = await _username(bot, bot_username)
     for event in reversed(listed):  # the newest last, nearest the keyboard
         await message.answer(_card(lang, event, username), reply_markup=_card_markup(lang, event))
 
@@ -303,6 +319,7 @@ async def end_event(
     bot: Bot,
     me: UserRow,
     lang: str,
+    bot_username: str | None = None,
 ) -> None:
     ended = await events.end(database, callback_data.id)
     if ended is Refusal.ALREADY:
@@ -314,7 +331,8 @@ async def end_event(
     log.info("admin {} ended event {}", me.id, ended.id)
     await query.answer(text(lang, "event_ended_done", event=ended.name))
     if isinstance(query.message, Message):
-        await query.message.edit_text(_card(lang, ended, await _username(bot)), reply_markup=None)
+        username = await _username(bot, bot_username)
+        await query.message.edit_text(_card(lang, ended, username), reply_markup=None)
 
 
 @router.callback_query(EventAction.filter(F.action == "fill"), IsAdmin())
