@@ -791,3 +791,33 @@ async def test_forged_and_stale_presses_get_a_short_answer(
         ("pending",),
     ]
     assert teams_of(url) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_an_ended_event_forms_no_team_and_its_proposals_hold_nobody_back(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, lang=lang, name="Ivan", skills=("python",), wants=("design",))
+    seed(url, 2, lang=lang, name="Anna", skills=("design",), wants=("python",))
+    seed(url, 3, lang=lang, name="Olga", skills=("design",), wants=("python",))
+    make_event(url, "Cohort", "cohort", members=(1, 2))
+    make_event(url, "Hackathon", "hackathon", members=(3, 1))
+    fill_label, end_label = text(lang, "action_event_fill"), text(lang, "action_event_end")
+    async with running(settings):
+        await say(telegram, ADMIN, "/events", lang)
+        await press_again(telegram, ADMIN, *card_button(telegram, "Cohort", fill_label), lang)
+        await press(telegram, 1, text(lang, "action_accept"), lang)
+        await press_again(telegram, ADMIN, *card_button(telegram, "Cohort", end_label), lang)
+        annas = telegram.last_message(2)
+        await press(telegram, 2, text(lang, "action_accept"), lang)
+        refused = last_answer(telegram)
+        annas_after = next(m for m in telegram.messages(2) if m.message_id == annas.message_id)
+        # Ivan's unanswered group in the ended cohort does not keep him from the hackathon
+        await press_again(telegram, ADMIN, *card_button(telegram, "Hackathon", fill_label), lang)
+        ivans = telegram.last_message(1)
+    assert refused == text(lang, "event_ended_short")
+    assert annas_after.buttons == []
+    assert teams_of(url) == []
+    assert "Hackathon" in ivans.text and "Olga" in ivans.text
+    assert ivans.buttons == [text(lang, "action_accept"), text(lang, "action_decline")]

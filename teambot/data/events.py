@@ -113,7 +113,8 @@ def add_member(conn: Connection, event_id: int, user_id: int) -> bool:
 
 def pool(conn: Connection, event_id: int) -> list[EventPerson]:
     """The event's people auto-fill may group, longest in the event first: registered,
-    searching, reachable, neither banned nor deleted, with no proposal still open, and
+    searching, reachable, neither banned nor deleted, with no proposal still open (in an
+    event still running: an ended event's unanswered proposals hold nobody back), and
     either in no team or the owner of one (with its member count)."""
     rows = conn.execute(
         "select u.id, u.skills, u.looking_for, u.role_focus, u.wanted_roles, u.want_role,"
@@ -127,7 +128,9 @@ def pool(conn: Connection, event_id: int) -> list[EventPerson]:
         " and not u.is_banned and u.is_searching and u.unreachable_since is null"
         " and (tm.team_id is null or t.id is not null)"
         " and not exists (select 1 from event_proposal_members pm join event_proposals p"
-        " on p.id = pm.proposal_id where pm.user_id = u.id and p.status = 'pending')"
+        " on p.id = pm.proposal_id join event_autofills a on a.id = p.autofill_id"
+        " join events pe on pe.id = a.event_id where pm.user_id = u.id"
+        " and p.status = 'pending' and pe.ended_at is null and pe.ends_on >= current_date)"
         " order by em.joined_at, u.id",
         (event_id,),
     ).fetchall()

@@ -440,6 +440,8 @@ def _answer(conn: Connection, user_id: int, proposal_id: int, accept: bool) -> A
     event = events.get(conn, proposal["event_id"])
     if event is None:
         return Refusal.GONE
+    if not event.open:  # an ended event forms no more teams; its proposals hold nobody
+        return Refusal.ENDED
     events.set_answer(conn, proposal_id, user_id, "accepted" if accept else "declined")
     answers = {row["user_id"]: row["answer"] for row in rows} | {
         user_id: "accepted" if accept else "declined"
@@ -488,5 +490,6 @@ async def answer(
 ) -> Answered | Refusal:
     """A proposed member accepts or declines. The group's row is locked, so answers run
     one after the other: the last acceptance forms the team (services.teams.form_in), the
-    first decline fails the group; a second press is refused (ALREADY, DECIDED)."""
+    first decline fails the group; a second press is refused (ALREADY, DECIDED), and so
+    is any press once the event has ended (ENDED)."""
     return await database.run(_answer, user_id, proposal_id, accept)
