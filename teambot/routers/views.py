@@ -189,3 +189,10 @@ _HOURS_KEYS = {"10_20": "ten_to_20", "20_40": "twenty_to_40"}
 
 def hours_label(lang: str, value: str) -> str:
     return text(lang, "pf_hours_value", value=_HOURS_KEYS.get(value, value))
+
+
+class ProposalAnswer(CallbackData, prefix="evp"):
+    """Accept / Decline on an auto-fill proposal (teambot.notices, routers/events)."""
+
+    action: Literal["accept", "decline"]
+    id: DatabaseKey  # the proposal (a group)
