@@ -23,6 +23,7 @@ class UserRow:
     ban_notified: bool = False
     registered_at: datetime | None = None
     deleted_at: datetime | None = None
+    announcements: bool = True  # takes the organizers' broadcasts
 
     @property
     def registered(self) -> bool:
@@ -121,3 +122,39 @@ ROLE_FOCUSES = ("technical", "product", "design", "business", "science")
 STAGES = ("exploring", "idea", "prototype", "users", "revenue")
 # how much a preference matters to a person (YC co-founder matching's three levels)
 DONT_CARE, NICE_TO_HAVE, MUST_HAVE = 0, 1, 2
+
+
+# Broadcasts (migration 0015): who an announcement goes to, and how far it got.
+@dataclass(frozen=True)
+class Audience:
+    kind: str  # everyone, teamless (people without a team), event (an event's pool)
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AudienceChoice:
+    """An audience an admin may pick, with how many people would get the announcement."""
+
+    audience: Audience
+    count: int
+    event_name: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    id: int
+    status: str  # sending, stopped, done
+    language: str  # the admin's
+    progress_chat: int
+    progress_message_id: int
+    total: int
+    delivered: int = 0
+    undelivered: int = 0  # refused by Telegram: blocked the bot, left Telegram
+    skipped: int = 0  # no longer taking announcements when their turn came
+    to_write: int = 0  # not written into the outbox yet
+    unsent: int = 0  # written, not sent yet
+    held: int = 0  # written, waiting for the outbox's sweep (Telegram was away)
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.delivered - self.undelivered - self.skipped

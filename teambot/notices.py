@@ -32,8 +32,8 @@ from teambot.adapters.database import Database
 from teambot.adapters.effects import Followup, on_behalf_of
 from teambot.adapters.flood_control import background
 from teambot.adapters.telegram import tell
-from teambot.domain import InvitationRow, LiveMessage, UserRow
-from teambot.routers.views import Answer, Moderate, user_card
+from teambot.domain import BroadcastProgress, InvitationRow, LiveMessage, UserRow
+from teambot.routers.views import Answer, Moderate, StopBroadcast, user_card
 from teambot.services import invitations
 from teambot.services.invitations import Answered, Expired, Sent
 from teambot.services.moderation import Report
@@ -383,3 +383,48 @@ async def digest(bot: Bot, user_id: int, language: str, new_matches: dict[str, i
         for user_type, n in sorted(new_matches.items())
     )
     await tell(bot, user_id, text(language, "digest", counts=counts))
+
+
+def announcement(language: str, body: str) -> str:
+    """An organizers' broadcast as a person gets it: the admin's words (HTML as Telegram
+    gave them to the bot: what they typed is escaped), then how to turn them off."""
+    return f"{body}\n\n<i>{text(language, 'broadcast_footer')}</i>"
+
+
+async def send_announcement(bot: Bot, user_id: int, language: str, body: str) -> Message | None:
+    return await tell(bot, user_id, announcement(language, body))
+
+
+def broadcast_view(
+    progress: BroadcastProgress, *, final: bool = False
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The admin's message that follows a broadcast: the figures, a Stop button while it is
+    sending, and a last line when it is over."""
+    lang = progress.language
+    body = text(
+        lang,
+        "broadcast_progress",
+        total=progress.total,
+        delivered=progress.delivered,
+        undelivered=progress.undelivered,
+        skipped=progress.skipped,
+        remaining=progress.remaining,
+    )
+    if final:
+        ending = "broadcast_done" if progress.status == "done" else "broadcast_stopped"
+        return f"{body}\n{text(lang, ending)}", None
+    if progress.status != "sending":
+        return body, None
+    markup = InlineKeyboardBuilder()
+    markup.button(text=text(lang, "broadcast_stop"), callback_data=StopBroadcast(id=progress.id))
+    return body, markup.as_markup()
+
+
+async def broadcast_progress(bot: Bot, progress: BroadcastProgress, *, final: bool = False) -> None:
+    body, markup = broadcast_view(progress, final=final)
+    await bot.edit_message_text(
+        body,
+        chat_id=progress.progress_chat,
+        message_id=progress.progress_message_id,
+        reply_markup=markup,
+    )

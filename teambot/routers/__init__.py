@@ -9,11 +9,21 @@ from aiogram import Router
 
 
 def feature_routers() -> list[Router]:
-    from teambot.routers import admin, invitations, profile, registration, search, start, teams
+    from teambot.routers import (
+        admin,
+        broadcast,
+        invitations,
+        profile,
+        registration,
+        search,
+        start,
+        teams,
+    )
 
     return [
         search.leave_note,  # first: any command leaves the note question
         admin.router,
+        broadcast.router,
         registration.router,
         start.router,
         profile.router,

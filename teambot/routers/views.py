@@ -92,3 +92,9 @@ def profile_card(
         lines.append("")
         lines.append(escape(bio))
     return "\n".join(lines)
+
+
+class StopBroadcast(CallbackData, prefix="bcstop"):
+    """The Stop button under a broadcast's progress (teambot.notices, routers/broadcast)."""
+
+    id: DatabaseKey
