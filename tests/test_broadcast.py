@@ -4,6 +4,8 @@ after a restart without anyone getting it twice; and opting out in /profile."""
 
 from __future__ import annotations
 
+import itertools
+
 import psycopg
 import pytest
 
@@ -30,7 +32,7 @@ def people(url: str, first: int, count: int, lang: str = "en") -> list[int]:
         conn.execute(
             "insert into users (id, first_name, display_name, user_type, language,"
             " registered_at) select g, 'U' || g, 'U' || g, 'participant', %s, now()"
-            " from generate_series(%s, %s) g",
+            " from generate_series(%s::bigint, %s::bigint) g",
             (lang, first, first + count - 1),
         )
     return list(range(first, first + count))
@@ -63,8 +65,12 @@ def announcement(lang: str, body: str = BODY) -> str:
     return f"{body}\n\n{text(lang, 'broadcast_footer')}"
 
 
+FOOTERS = tuple(text(lang, "broadcast_footer") for lang in ("en", "ru"))
+
+
 def got(telegram: FakeTelegram, user: int) -> list[str]:
-    return [m.text for m in telegram.messages(user) if "organizers" in m.text or "организатор" in m.text]
+    """The announcements a person got."""
+    return [m.text for m in telegram.messages(user) if m.text.endswith(FOOTERS)]
 
 
 async def compose(
@@ -95,12 +101,12 @@ def progress(telegram: FakeTelegram, confirm: SentMessage) -> SentMessage:
 
 
 async def finished(
-    telegram: FakeTelegram, confirm: SentMessage, lang: str = "en", timeout: float = 60
+    telegram: FakeTelegram, confirm: SentMessage, lang: str = "en", within: float = 60
 ) -> SentMessage:
     endings = (text(lang, "broadcast_done"), text(lang, "broadcast_stopped"))
     await telegram.wait_until(
         lambda: progress(telegram, confirm).text.endswith(endings),
-        timeout=timeout,
+        timeout=within,
         what="the broadcast's last line",
     )
     return progress(telegram, confirm)
@@ -197,3 +203,219 @@ async def test_the_preview_counts_each_audience_and_exactly_those_people_get_it(
         ("done", 3, 3, 0, 0),
         ("done", 5, 4, 1, 0),
     ]
+
+
+def delivered(telegram: FakeTelegram, crowd: list[int]) -> int:
+    return sum(len(got(telegram, user)) for user in crowd)
+
+
+async def test_a_few_hundred_in_flood_mode_get_no_429_and_a_reply_overtakes_the_broadcast(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    telegram.flood_limits = True  # the fake answers 429 as Telegram does past its limits
+    crowd = people(database_url, 1000, 300)
+    async with running(admin_settings(telegram, database_url, flood_control=True)) as app:
+        _, _, confirm = await compose(telegram, "Everyone")
+        await send(telegram, confirm)
+        await telegram.wait_until(lambda: delivered(telegram, crowd) >= 30, what="some sent")
+        telegram.send_text(1, "/start")
+        await telegram.wait_for_messages(1, 1)
+        during = delivered(telegram, crowd)
+        final = await finished(telegram, confirm, within=120)
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert telegram.flood_rejections == 0
+    assert failed == 0
+    assert [got(telegram, user) for user in crowd] == [[announcement("en")]] * len(crowd)
+    assert final.text == f"{figures('en', 300, 300)}\n{text('en', 'broadcast_done')}"
+    # the reply went out ahead of the rest of the broadcast, not after it
+    sends = [int(call.params["chat_id"]) for call in telegram.calls_of("sendMessage")]
+    assert sends.index(1) < max(i for i, chat in enumerate(sends) if chat in crowd)
+    assert during < len(crowd)
+    # the admin watched the figures move in between (at most one edit every few seconds)
+    shown = [
+        call.params["text"]
+        for call in telegram.calls_of("editMessageText")
+        if int(call.params["message_id"]) == confirm.message_id
+    ]
+    assert any(figures("en", 300, 0) != seen != final.text for seen in shown), shown
+    assert all(before != after for before, after in itertools.pairwise(shown)), shown
+
+
+async def test_a_restart_midway_resumes_where_it_stopped_nobody_twice_nobody_missed(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    telegram.flood_limits = True  # slow enough to stop it midway
+    url = database_url
+    crowd = people(url, 1000, 150)
+    settings = admin_settings(telegram, url, flood_control=True)
+    async with running(settings) as app:
+        app.broadcaster.batch = 10
+        _, _, confirm = await compose(telegram, "Everyone")
+        await send(telegram, confirm)
+        await telegram.wait_until(lambda: delivered(telegram, crowd) >= 40, what="some sent")
+    at_stop = delivered(telegram, crowd)
+    waiting = [
+        row[0]
+        for row in sql(
+            url, "select user_id from broadcast_recipients where outbox_id is null order by user_id"
+        )
+    ]
+    # while the bot is down, two people whose turn has not come leave the audience
+    quiet, banned = waiting[-1], waiting[-2]
+    sql(url, "update users set announcements = false where id = %s", quiet)
+    sql(url, "update users set is_banned = true where id = %s", banned)
+    async with running(settings) as app:
+        app.broadcaster.batch = 10
+        final = await finished(telegram, confirm, within=120)
+    assert 40 <= at_stop < len(crowd) - 2  # it was stopped midway
+    assert len(waiting) == len(crowd) - at_stop
+    expected = {user: [] if user in (quiet, banned) else [announcement("en")] for user in crowd}
+    assert {user: got(telegram, user) for user in crowd} == expected
+    assert final.text == f"{figures('en', 150, 148, skipped=2)}\n{text('en', 'broadcast_done')}"
+    assert telegram.flood_rejections == 0
+    assert sql(url, "select count(*) from outbox where sent_at is null") == [(0,)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_stop_ends_the_broadcast_and_the_figures_say_how_far_it_got(
+    telegram: FakeTelegram, database_url: str, lang: str
+) -> None:
+    telegram.flood_limits = True
+    url = database_url
+    crowd = people(url, 1000, 120)
+    async with running(admin_settings(telegram, url, flood_control=True)) as app:
+        app.broadcaster.batch = 10
+        _, _, confirm = await compose(telegram, text(lang, "broadcast_everyone", count=120), lang)
+        await send(telegram, confirm, lang)
+        await telegram.wait_until(lambda: delivered(telegram, crowd) >= 20, what="some sent")
+        telegram.press(ADMIN, text(lang, "broadcast_stop"), language_code=lang)
+        await settle(telegram)
+        stopping = telegram.callback_answers[-1][1]
+        final = await finished(telegram, confirm, lang)
+        # pressed again (the button is gone, the data forged): it is over
+        data = f"bcstop:{sql(url, 'select id from broadcasts')[0][0]}"
+        telegram.press_button(ADMIN, confirm.message_id, data, language_code=lang)
+        await settle(telegram)
+        again = telegram.callback_answers[-1][1]
+        reached = delivered(telegram, crowd)
+    assert stopping == text(lang, "broadcast_stopping")
+    assert again == text(lang, "broadcast_finished_already")
+    assert 20 <= reached < len(crowd)
+    assert final.text == f"{figures(lang, 120, reached)}\n{text(lang, 'broadcast_stopped')}"
+    assert final.buttons == []
+    assert max(len(got(telegram, user)) for user in crowd) == 1
+    assert sql(url, "select status, delivered from broadcasts") == [("stopped", reached)]
+    assert sql(url, "select count(*) from outbox where sent_at is null") == [(0,)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_people_turn_announcements_off_and_on_in_their_profile(
+    telegram: FakeTelegram, database_url: str, lang: str
+) -> None:
+    seed(database_url, 1, lang=lang)
+    seed(database_url, 2)
+    async with running(admin_settings(telegram, database_url)):
+        telegram.send_text(1, "/profile", language_code=lang)
+        await settle(telegram)
+        card = telegram.last_message(1)
+        telegram.press(1, text(lang, "action_announcements_off"), language_code=lang)
+        await settle(telegram)
+        off = telegram.last_message(1)
+        turned_off = telegram.callback_answers[-1][1]
+        offered, _, confirm = await compose(telegram, "Everyone")
+        await send(telegram, confirm)
+        await finished(telegram, confirm)
+        while_off = got(telegram, 1)
+        telegram.press(1, text(lang, "action_announcements_on"), language_code=lang)
+        await settle(telegram)
+        on = telegram.last_message(1)
+        _, _, confirm = await compose(telegram, "Everyone")
+        await send(telegram, confirm)
+        await finished(telegram, confirm)
+    assert text(lang, "announcements_on") in card.text
+    assert text(lang, "action_announcements_off") in card.buttons
+    assert off.message_id == card.message_id  # the card changes in place
+    assert text(lang, "announcements_off") in off.text
+    assert text(lang, "action_announcements_on") in off.buttons
+    assert turned_off == text(lang, "announcements_turned_off")
+    assert offered[0] == text("en", "broadcast_everyone", count=1)
+    assert while_off == []
+    assert text(lang, "announcements_on") in on.text
+    assert got(telegram, 1) == [announcement(lang)]
+    assert got(telegram, 2) == [announcement("en")] * 2
+    # every announcement says how to turn them off, with the button's own words
+    assert text(lang, "action_announcements_off") in text(lang, "broadcast_footer")
+
+
+async def test_stale_forged_and_non_admin_presses_get_a_short_answer(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    url = database_url
+    seed(url, 1)
+    seed(url, 2)
+    stale = text("en", "stale_button")
+
+    def answer() -> str | None:
+        return telegram.callback_answers[-1][1]
+
+    async def forged(user: int, data: str, message_id: int = 1) -> str | None:
+        telegram.press_button(user, message_id, data)
+        await settle(telegram)
+        return answer()
+
+    async with running(admin_settings(telegram, url)) as app:
+        telegram.send_text(1, "/broadcast")  # not an admin: an unknown command
+        await settle(telegram)
+        not_admin = telegram.last_message(1).text
+        telegram.send_text(ADMIN, "/broadcast")
+        telegram.send_text(ADMIN, "x" * 3801)
+        await settle(telegram)
+        too_long = telegram.last_message(ADMIN).text
+        offered, _, confirm = await compose(telegram, "Everyone")
+        send_data = confirm.callback_data(confirm.buttons[0])
+        assert send_data is not None
+        draft = send_data.split(":")[1]
+        answers = {
+            "non-admin Send": await forged(1, send_data),
+            "non-admin Stop": await forged(1, "bcstop:1"),
+            "other draft": await forged(ADMIN, f"bcast:{int(draft) ^ 1}:send:0"),
+            "audience after choosing": await forged(ADMIN, f"bcast:{draft}:event:999999"),
+            "bad number": await forged(ADMIN, "bcast:-1:send:0"),
+            "no such broadcast": await forged(ADMIN, "bcstop:999999"),
+            "out of range": await forged(ADMIN, "bcstop:0"),
+        }
+        await send(telegram, confirm)
+        await finished(telegram, confirm)
+        answers["Send again"] = await forged(ADMIN, send_data, confirm.message_id)
+        # a dropped draft: nothing goes, and its buttons are dead
+        telegram.send_text(ADMIN, "/broadcast")
+        telegram.send_text(ADMIN, "Never mind")
+        await settle(telegram)
+        choices = telegram.last_message(ADMIN)
+        telegram.press(ADMIN, text("en", "broadcast_cancel"))
+        await settle(telegram)
+        dropped = telegram.last_message(ADMIN)
+        everyone = choices.callback_data(choices.buttons[0])
+        assert everyone is not None
+        answers["dropped draft"] = await forged(ADMIN, everyone, choices.message_id)
+        # a forged event in a live draft
+        telegram.send_text(ADMIN, "/broadcast")
+        telegram.send_text(ADMIN, "Once more")
+        await settle(telegram)
+        live = telegram.last_message(ADMIN).callback_data(text("en", "broadcast_cancel"))
+        assert live is not None
+        live_draft = live.split(":")[1]
+        answers["no such event"] = await forged(ADMIN, f"bcast:{live_draft}:event:999999")
+        answers["everyone with an event"] = await forged(ADMIN, f"bcast:{live_draft}:everyone:5")
+        telegram.send_text(ADMIN, "/cancel")
+        await settle(telegram)
+        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+    assert not_admin == text("en", "unknown_input")
+    assert too_long == text("en", "broadcast_too_long", length=3801, max=3800)
+    assert offered[0] == text("en", "broadcast_everyone", count=2)
+    assert answers == dict.fromkeys(answers, stale)
+    assert dropped.text == text("en", "broadcast_dropped") and dropped.buttons == []
+    assert failed == 0
+    assert telegram.unanswered_callbacks == []
+    assert [got(telegram, user) for user in (1, 2)] == [[announcement("en")]] * 2
+    assert sql(url, "select count(*) from broadcasts") == [(1,)]

@@ -84,6 +84,8 @@ class Broadcaster:
             progress = await self.database.run(broadcasts.progress, broadcast_id)
             if progress is None:
                 return
+            if shown is None:  # the admin's message shows nothing sent yet (routers/broadcast.py)
+                shown, shown_at = (0, 0, 0, progress.total), anyio.current_time()
             sending = progress.status == "sending"
             if not sending and progress.held:
                 withdrawn = await self.database.run(broadcasts.withdraw, broadcast_id)
