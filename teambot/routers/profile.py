@@ -47,7 +47,8 @@ def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
     builder.button(text=text(lang, "action_delete"), callback_data=ProfileAction(action="delete"))
     announcements = "action_announcements_off" if me.announcements else "action_announcements_on"
     builder.button(
-        text=text(lang, announcements), callback_data=Announcements(on=not me.announcements)
+        text=text(lang, announcements),
+        callback_data=Announcements(turn="off" if me.announcements else "on"),
     )
     builder.adjust(2, 1, 1)
     return builder.as_markup()
@@ -85,7 +86,7 @@ async def toggle_searching(
 
 
 class Announcements(CallbackData, prefix="announce"):
-    on: bool
+    turn: Literal["on", "off"]
 
 
 @router.callback_query(Announcements.filter())
@@ -93,10 +94,9 @@ async def toggle_announcements(
     query: CallbackQuery, callback_data: Announcements, database: Database, me: UserRow, lang: str
 ) -> None:
     """The organizers' broadcasts (routers/broadcast.py) skip people who turned them off."""
-    fresh = await broadcasts.set_announcements(database, me.id, callback_data.on)
-    await query.answer(
-        text(lang, "announcements_turned_on" if callback_data.on else "announcements_turned_off")
-    )
+    on = callback_data.turn == "on"
+    fresh = await broadcasts.set_announcements(database, me.id, on)
+    await query.answer(text(lang, "announcements_turned_on" if on else "announcements_turned_off"))
     if fresh is not None:
         profile = await profiles.profile(database, fresh)
         await _replace(query, _card(lang, profile), _markup(lang, fresh))
