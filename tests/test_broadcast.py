@@ -5,6 +5,7 @@ after a restart without anyone getting it twice; and opting out in /profile."""
 from __future__ import annotations
 
 import itertools
+import time
 
 import psycopg
 import pytest
@@ -368,9 +369,20 @@ async def test_stale_forged_and_non_admin_presses_get_a_short_answer(
         await settle(telegram)
         not_admin = telegram.last_message(1).text
         telegram.send_text(ADMIN, "/broadcast")
-        telegram.send_text(ADMIN, "x" * 3801)
+        telegram.enqueue_raw(
+            {
+                "message": {
+                    "message_id": 5000,
+                    "from": {"id": ADMIN, "is_bot": False, "first_name": "A"},
+                    "chat": {"id": ADMIN, "type": "private"},
+                    "date": int(time.time()),
+                    "location": {"latitude": 55.75, "longitude": 37.62},
+                }
+            }
+        )
+        telegram.send_text(ADMIN, "x" * 3800 + "🙂")  # 3802 characters as Telegram counts them
         await settle(telegram)
-        too_long = telegram.last_message(ADMIN).text
+        *_, not_text, too_long = [m.text for m in telegram.messages(ADMIN)]
         offered, _, confirm = await compose(telegram, "Everyone")
         send_data = confirm.callback_data(confirm.buttons[0])
         assert send_data is not None
@@ -411,7 +423,8 @@ async def test_stale_forged_and_non_admin_presses_get_a_short_answer(
         await settle(telegram)
         failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
     assert not_admin == text("en", "unknown_input")
-    assert too_long == text("en", "broadcast_too_long", length=3801, max=3800)
+    assert not_text == text("en", "broadcast_text_only")
+    assert too_long == text("en", "broadcast_too_long", length=3802, max=3800)
     assert offered[0] == text("en", "broadcast_everyone", count=2)
     assert answers == dict.fromkeys(answers, stale)
     assert dropped.text == text("en", "broadcast_dropped") and dropped.buttons == []

@@ -67,10 +67,10 @@ async def written(message: Message, state: FSMContext, database: Database, lang:
     if message.text is None:
         await message.answer(text(lang, "broadcast_text_only"))
         return
-    if len(message.text) > MAX_LENGTH:
-        await message.answer(
-            text(lang, "broadcast_too_long", length=len(message.text), max=MAX_LENGTH)
-        )
+    # Telegram counts UTF-16 code units (an emoji may be two)
+    length = len(message.text.encode("utf-16-le")) // 2
+    if length > MAX_LENGTH:
+        await message.answer(text(lang, "broadcast_too_long", length=length, max=MAX_LENGTH))
         return
     draft = secrets.randbelow(2**31)
     # the formatting the admin used comes through; what they typed is escaped
@@ -87,7 +87,8 @@ def _audience_markup(lang: str, draft: int, choices: list[AudienceChoice]) -> In
     for choice in choices:
         kind, count = choice.audience.kind, choice.count
         if kind == "event":
-            label = text(lang, "broadcast_event", name=choice.event_name or "", count=count)
+            name = (choice.event_name or "")[:40]  # a button shows a short line
+            label = text(lang, "broadcast_event", name=name, count=count)
             data = Draft(draft=draft, action="event", event=choice.audience.event_id or 0)
         elif kind == "teamless":
             label = text(lang, "broadcast_teamless", count=count)
