@@ -151,9 +151,6 @@ class BroadcastProgress:
     delivered: int = 0
     undelivered: int = 0  # refused by Telegram: blocked the bot, left Telegram
     skipped: int = 0  # no longer taking announcements when their turn came
-    to_write: int = 0  # not written into the outbox yet
-    unsent: int = 0  # written, not sent yet
-    held: int = 0  # written, waiting for the outbox's sweep (Telegram was away)
 
     @property
     def remaining(self) -> int:

@@ -129,7 +129,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         metrics,
         interval=settings.cleanup_interval_minutes * 60,
     )
-    broadcaster = Broadcaster(database, outbox, bot)
+    broadcaster = Broadcaster(database, outbox, bot, metrics)
     children: list[ChildSpec] = []
     if settings.http_port:
         # first: a busy port fails the start at once, and the probes answer during start-up

@@ -222,8 +222,11 @@ async def test_a_few_hundred_in_flood_mode_get_no_429_and_a_reply_overtakes_the_
         telegram.send_text(1, "/start")
         await telegram.wait_for_messages(1, 1)
         during = delivered(telegram, crowd)
+        metric = app.metrics.registry.get_sample_value
+        remaining_midway = metric("teambot_broadcast_remaining")
         final = await finished(telegram, confirm, within=120)
-        failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
+        await telegram.wait_until(lambda: metric("teambot_broadcast_remaining") == 0)
+        failed = metric("teambot_updates_failed_total")
     assert telegram.flood_rejections == 0
     assert failed == 0
     assert [got(telegram, user) for user in crowd] == [[announcement("en")]] * len(crowd)
@@ -232,6 +235,7 @@ async def test_a_few_hundred_in_flood_mode_get_no_429_and_a_reply_overtakes_the_
     sends = [int(call.params["chat_id"]) for call in telegram.calls_of("sendMessage")]
     assert sends.index(1) < max(i for i, chat in enumerate(sends) if chat in crowd)
     assert during < len(crowd)
+    assert remaining_midway is not None and 0 < remaining_midway <= len(crowd)
     # the admin watched the figures move in between (at most one edit every few seconds)
     shown = [
         call.params["text"]

@@ -21,8 +21,6 @@ message is cut off between Telegram taking it and its sent-mark.
 
 from __future__ import annotations
 
-import math
-
 import anyio
 from aiogram import Bot
 from anyio.abc import TaskStatus
@@ -34,6 +32,7 @@ from teambot.actors.pipeline.dispatch import TRANSIENT
 from teambot.adapters.database import Database
 from teambot.data import broadcasts
 from teambot.domain import BroadcastProgress
+from teambot.metrics import Metrics
 
 log = logger.bind(actor="broadcast")
 
@@ -44,6 +43,7 @@ class Broadcaster:
         database: Database,
         outbox: Outbox,
         bot: Bot,
+        metrics: Metrics,
         *,
         batch: int = 30,
         progress_every: float = 3.0,
@@ -53,6 +53,7 @@ class Broadcaster:
         self.database = database
         self.outbox = outbox
         self.bot = bot
+        self.metrics = metrics
         # small enough that a stop of the bot waits for one batch only (~1 s at 28/s)
         self.batch = batch
         self.progress_every = progress_every
@@ -78,30 +79,41 @@ class Broadcaster:
                 await self._pause(5)
 
     async def _carry_out(self, broadcast_id: int) -> None:
+        # the admin's message shows nothing sent yet (routers/broadcast.py)
         shown: tuple[int, ...] | None = None
-        shown_at = -math.inf
+        shown_at = anyio.current_time()
+        started = await self.database.run(broadcasts.progress, broadcast_id)
+        if started is not None:
+            self.metrics.broadcast_remaining.set(started.remaining)
         while not self._stopping.is_set():
-            progress = await self.database.run(broadcasts.progress, broadcast_id)
-            if progress is None:
+            pace = await self.database.run(broadcasts.pace, broadcast_id)
+            if pace is None:
                 return
-            if shown is None:  # the admin's message shows nothing sent yet (routers/broadcast.py)
-                shown, shown_at = (0, 0, 0, progress.total), anyio.current_time()
-            sending = progress.status == "sending"
-            if not sending and progress.held:
+            sending = pace.status == "sending"
+            if not sending and pace.held:
                 withdrawn = await self.database.run(broadcasts.withdraw, broadcast_id)
                 log.info("broadcast {} stopped: {} messages withdrawn", broadcast_id, withdrawn)
                 continue
-            if (not sending or progress.to_write == 0) and progress.unsent == 0:
+            if (not sending or not pace.to_write) and pace.unsent == 0:
                 await self._finish(broadcast_id)
                 return
+            # the figures (a count over every recipient) only when they may be shown
+            progress = None
             now = anyio.current_time()
-            show = sending and _figures(progress) != shown and now - shown_at >= self.progress_every
-            if not sending or progress.to_write == 0 or progress.held:
+            if sending and now - shown_at >= self.progress_every:
+                progress = await self.database.run(broadcasts.progress, broadcast_id)
+                shown_at = now
+                if progress is not None:
+                    self.metrics.broadcast_remaining.set(progress.remaining)
+                    if _figures(progress) == (shown or (0, 0, 0, progress.total)):
+                        progress = None  # Telegram refuses an edit that changes nothing
+                    else:
+                        shown = _figures(progress)
+            if not sending or not pace.to_write or pace.held:
                 # the last messages are on their way, or the outbox holds some back
-                if show:
+                if progress is not None:
                     async with self.outbox.unit():
                         await notices.broadcast_progress(self.bot, progress)
-                    shown, shown_at = _figures(progress), now
                 await self._pause(self.drain_check)
                 continue
             async with self.outbox.unit():
@@ -110,9 +122,8 @@ class Broadcaster:
                 )
                 if not batch:
                     continue  # stopped meanwhile
-                if show:
+                if progress is not None:
                     await notices.broadcast_progress(self.bot, progress)
-                    shown, shown_at = _figures(progress), now
                 outbox_ids: dict[int, int] = {}
                 for person in batch:
                     if person.takes_it:
@@ -129,6 +140,7 @@ class Broadcaster:
             final = await self.database.run(broadcasts.finish, broadcast_id)
             if final is not None:
                 await notices.broadcast_progress(self.bot, final, final=True)
+        self.metrics.broadcast_remaining.set(0)
         if final is not None:
             log.info(
                 "broadcast {} {}: {} delivered, {} not delivered, {} skipped, {} not sent",

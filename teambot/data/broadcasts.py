@@ -109,15 +109,36 @@ def unfinished(conn: Connection) -> int | None:
     return None if row is None else int(row["id"])
 
 
+@dataclass(frozen=True)
+class Pace:
+    """What the actor checks before each batch (cheap: no count over all recipients)."""
+
+    status: str
+    to_write: bool  # recipients whose message is not written yet
+    unsent: int  # its messages written and not sent yet
+    held: int  # of those, the ones waiting for the outbox's sweep (Telegram was away)
+
+
+def pace(conn: Connection, broadcast_id: int) -> Pace | None:
+    # the outbox's unsent rows are few (a partial index), each looked up by its recipient
+    row = conn.execute(
+        "select b.status, exists(select 1 from broadcast_recipients r"
+        " where r.broadcast_id = b.id and r.outbox_id is null and not r.left_out) as to_write,"
+        " count(o.id) as unsent, count(o.id) filter (where o.claimed_at is null) as held"
+        " from broadcasts b left join (outbox o join broadcast_recipients r"
+        " on r.outbox_id = o.id) on r.broadcast_id = b.id and o.sent_at is null"
+        " where b.id = %s group by b.id",
+        (broadcast_id,),
+    ).fetchone()
+    return None if row is None else Pace(**row)
+
+
 _PROGRESS = (
     "select b.id, b.status, coalesce(a.language, 'en') as language, b.progress_chat,"
     " b.progress_message_id, b.total,"
     " count(o.id) filter (where o.sent_at is not null and o.error is null) as delivered,"
     " count(o.id) filter (where o.error is not null) as undelivered,"
-    " count(r.user_id) filter (where r.left_out) as skipped,"
-    " count(r.user_id) filter (where r.outbox_id is null and not r.left_out) as to_write,"
-    " count(o.id) filter (where o.sent_at is null) as unsent,"
-    " count(o.id) filter (where o.sent_at is null and o.claimed_at is null) as held"
+    " count(r.user_id) filter (where r.left_out) as skipped"
     " from broadcasts b left join users a on a.id = b.admin_id"
     " left join broadcast_recipients r on r.broadcast_id = b.id"
     " left join outbox o on o.id = r.outbox_id"
@@ -126,6 +147,7 @@ _PROGRESS = (
 
 
 def progress(conn: Connection, broadcast_id: int) -> BroadcastProgress | None:
+    """The figures the admin sees (a count over all its recipients: every few seconds)."""
     row = conn.execute(_PROGRESS, (broadcast_id,)).fetchone()
     return None if row is None else BroadcastProgress(**row)
 

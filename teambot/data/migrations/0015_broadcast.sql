@@ -39,3 +39,6 @@ create table broadcast_recipients (
 );
 create index broadcast_recipients_waiting on broadcast_recipients (broadcast_id, user_id)
     where outbox_id is null and not left_out;
+-- the actor's pacing: which of the outbox's unsent rows are this broadcast's
+create index broadcast_recipients_outbox on broadcast_recipients (outbox_id)
+    where outbox_id is not null;
