@@ -352,42 +352,61 @@ async def test_people_turn_announcements_off_and_on_in_their_profile(
     assert text(lang, "action_announcements_off") in text(lang, "broadcast_footer")
 
 
-async def test_stale_forged_and_non_admin_presses_get_a_short_answer(
-    telegram: FakeTelegram, database_url: str
+GROUP = -1001234567890
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_stale_forged_non_admin_and_group_presses_get_a_short_answer(
+    telegram: FakeTelegram, database_url: str, lang: str
 ) -> None:
     url = database_url
-    seed(url, 1)
+    seed(url, 1, lang=lang)
     seed(url, 2)
-    stale = text("en", "stale_button")
+    stale = text(lang, "stale_button")
+    in_group = text(lang, "private_only_button")
 
     def answer() -> str | None:
         return telegram.callback_answers[-1][1]
 
-    async def forged(user: int, data: str, message_id: int = 1) -> str | None:
-        telegram.press_button(user, message_id, data)
+    async def forged(
+        user: int, data: str, message_id: int = 1, chat_id: int | None = None
+    ) -> str | None:
+        telegram.press_button(user, message_id, data, language_code=lang, chat_id=chat_id)
         await settle(telegram)
         return answer()
 
     async with running(admin_settings(telegram, url)) as app:
-        telegram.send_text(1, "/broadcast")  # not an admin: an unknown command
+        telegram.send_text(1, "/broadcast", language_code=lang)  # not an admin: unknown
         await settle(telegram)
         not_admin = telegram.last_message(1).text
-        telegram.send_text(ADMIN, "/broadcast")
+        # in a group the command is pointed to the private chat; no draft begins
+        telegram.send_text(ADMIN, "/broadcast", language_code=lang, chat_id=GROUP)
+        await settle(telegram)
+        group_answer = telegram.last_message(GROUP).text
+        telegram.send_text(ADMIN, "/broadcast", language_code=lang)
         telegram.enqueue_raw(
             {
                 "message": {
                     "message_id": 5000,
-                    "from": {"id": ADMIN, "is_bot": False, "first_name": "A"},
+                    "from": {
+                        "id": ADMIN,
+                        "is_bot": False,
+                        "first_name": "A",
+                        "language_code": lang,
+                    },
                     "chat": {"id": ADMIN, "type": "private"},
                     "date": int(time.time()),
                     "location": {"latitude": 55.75, "longitude": 37.62},
                 }
             }
         )
-        telegram.send_text(ADMIN, "x" * 3800 + "🙂")  # 3802 characters as Telegram counts them
+        # 3802 characters as Telegram counts them
+        telegram.send_text(ADMIN, "x" * 3800 + "🙂", language_code=lang)
         await settle(telegram)
         *_, not_text, too_long = [m.text for m in telegram.messages(ADMIN)]
-        offered, _, confirm = await compose(telegram, "Everyone")
+        offered, _, confirm = await compose(
+            telegram, text(lang, "broadcast_everyone", count=2), lang
+        )
         send_data = confirm.callback_data(confirm.buttons[0])
         assert send_data is not None
         draft = send_data.split(":")[1]
@@ -400,39 +419,52 @@ async def test_stale_forged_and_non_admin_presses_get_a_short_answer(
             "no such broadcast": await forged(ADMIN, "bcstop:999999"),
             "out of range": await forged(ADMIN, "bcstop:0"),
         }
-        await send(telegram, confirm)
-        await finished(telegram, confirm)
+        # the live draft's own Send, pressed in a group (under the bot's answer there)
+        group_message = telegram.last_message(GROUP).message_id
+        group_send = await forged(ADMIN, send_data, group_message, chat_id=GROUP)
+        nothing_sent = sql(url, "select count(*) from broadcasts")
+        await send(telegram, confirm, lang)  # the draft lived on in the private chat
+        await finished(telegram, confirm, lang)
+        group_stop = await forged(ADMIN, "bcstop:1", group_message, chat_id=GROUP)
         answers["Send again"] = await forged(ADMIN, send_data, confirm.message_id)
         # a dropped draft: nothing goes, and its buttons are dead
-        telegram.send_text(ADMIN, "/broadcast")
-        telegram.send_text(ADMIN, "Never mind")
+        telegram.send_text(ADMIN, "/broadcast", language_code=lang)
+        telegram.send_text(ADMIN, "Never mind", language_code=lang)
         await settle(telegram)
         choices = telegram.last_message(ADMIN)
-        telegram.press(ADMIN, text("en", "broadcast_cancel"))
+        telegram.press(ADMIN, text(lang, "broadcast_cancel"), language_code=lang)
         await settle(telegram)
         dropped = telegram.last_message(ADMIN)
         everyone = choices.callback_data(choices.buttons[0])
         assert everyone is not None
         answers["dropped draft"] = await forged(ADMIN, everyone, choices.message_id)
         # a forged event in a live draft
-        telegram.send_text(ADMIN, "/broadcast")
-        telegram.send_text(ADMIN, "Once more")
+        telegram.send_text(ADMIN, "/broadcast", language_code=lang)
+        telegram.send_text(ADMIN, "Once more", language_code=lang)
         await settle(telegram)
-        live = telegram.last_message(ADMIN).callback_data(text("en", "broadcast_cancel"))
-        assert live is not None
+        audiences = telegram.last_message(ADMIN)
+        live = audiences.callback_data(text(lang, "broadcast_cancel"))
+        live_everyone = audiences.callback_data(audiences.buttons[0])
+        assert live is not None and live_everyone is not None
         live_draft = live.split(":")[1]
         answers["no such event"] = await forged(ADMIN, f"bcast:{live_draft}:event:999999")
         answers["everyone with an event"] = await forged(ADMIN, f"bcast:{live_draft}:everyone:5")
-        telegram.send_text(ADMIN, "/cancel")
+        # the live draft's audience button pressed in a group
+        group_choose = await forged(ADMIN, live_everyone, group_message, chat_id=GROUP)
+        telegram.send_text(ADMIN, "/cancel", language_code=lang)
         await settle(telegram)
         failed = app.metrics.registry.get_sample_value("teambot_updates_failed_total")
-    assert not_admin == text("en", "unknown_input")
-    assert not_text == text("en", "broadcast_text_only")
-    assert too_long == text("en", "broadcast_too_long", length=3802, max=3800)
-    assert offered[0] == text("en", "broadcast_everyone", count=2)
+    assert not_admin == text(lang, "unknown_input")
+    assert group_answer == text(lang, "private_only")
+    assert [m.text for m in telegram.messages(GROUP)] == [text(lang, "private_only")]
+    assert not_text == text(lang, "broadcast_text_only")
+    assert too_long == text(lang, "broadcast_too_long", length=3802, max=3800)
+    assert offered[0] == text(lang, "broadcast_everyone", count=2)
     assert answers == dict.fromkeys(answers, stale)
-    assert dropped.text == text("en", "broadcast_dropped") and dropped.buttons == []
+    assert [group_send, group_stop, group_choose] == [in_group] * 3
+    assert nothing_sent == [(0,)]
+    assert dropped.text == text(lang, "broadcast_dropped") and dropped.buttons == []
     assert failed == 0
     assert telegram.unanswered_callbacks == []
-    assert [got(telegram, user) for user in (1, 2)] == [[announcement("en")]] * 2
-    assert sql(url, "select count(*) from broadcasts") == [(1,)]
+    assert [got(telegram, user) for user in (1, 2)] == [[announcement(lang)], [announcement("en")]]
+    assert sql(url, "select status from broadcasts") == [("done",)]
