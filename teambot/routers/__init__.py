@@ -15,8 +15,10 @@ def feature_routers() -> list[Router]:
         invitations,
         profile,
         registration,
+        saved,
         search,
         start,
+        still_looking,
         teams,
     )
 
@@ -28,6 +30,8 @@ def feature_routers() -> list[Router]:
         start.router,
         profile.router,
         search.router,
+        saved.router,
+        still_looking.router,
         invitations.router,
         teams.router,
     ]
