@@ -59,11 +59,13 @@ def populate(conninfo: str, users: int, invites: int) -> None:
                    array[(%(tags)s::text[])[1 + g %% %(n)s],
                          (%(tags)s::text[])[1 + (g / 7) %% %(n)s]],
                    array[(%(tags)s::text[])[1 + (g / 3) %% %(n)s]],
-                   g %% 10 <> 0, now() - interval '40 days', now() - (g %% 1000) * interval '1 hour'
+                   g %% 10 <> 0, now() - interval '40 days',
+                   now() - (random() ^ 2) * interval '30 days'
             from generate_series(1, %(users)s) g
             """,
             {"tags": tags, "n": len(tags), "users": users},
         )
+        profiles(conn)
         conn.execute(
             """
             insert into teams (owner_id, name) select id, 'team ' || id from users
@@ -89,8 +91,68 @@ def populate(conninfo: str, users: int, invites: int) -> None:
             """,
             {"users": users, "invites": invites},
         )
+        conn.execute("vacuum full users")
         conn.execute("vacuum analyze")
         print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
+
+
+CITIES = ["Berlin", "Moscow", "London", "Paris", "Tbilisi", "Belgrade", "Almaty", "Dubai",
+          "Lisbon", "Warsaw", "Yerevan", "Riga", "Istanbul", "Bangkok", "New York", "Madrid"]
+
+
+def profiles(conn: psycopg.Connection[Any]) -> None:
+    """The matching fields (migration 0010) as people fill them: most fill some, many leave
+    them empty; preferences mostly don't care, some nice to have, fewer must-haves."""
+    conn.execute("select setseed(0.12)")
+    conn.execute(
+        """
+        update users u set
+            hours_per_week = case when r.a < 0.7 then
+                (array['under_10', '10_20', '20_40', 'full_time', 'full_time'])[1 + (r.b * 5)::int %% 5] end,
+            available_from = case when r.a < 0.6 then (array['now', 'month', 'later'])[1 + (r.c * 3)::int %% 3] end,
+            utc_offset = case when r.d < 0.75 then
+                (array[60, 120, 180, 180, 180, 0, 240, -300, -480, 330, 480, 60, 120])[1 + (r.e * 13)::int %% 13] end,
+            work_mode = case when r.f < 0.65 then (array['remote', 'remote', 'on_site', 'either', 'either'])[1 + (r.g * 5)::int %% 5] end,
+            city = case when r.f < 0.65 and r.g >= 0.4 then (%(cities)s::text[])[1 + (r.h ^ 2 * 16)::int %% 16] end,
+            role_focus = case when r.i < 0.7 then
+                (array['technical', 'technical', 'technical', 'product', 'design', 'business', 'business', 'science'])[1 + (r.j * 8)::int %% 8] end,
+            stage = case when u.user_type <> 'participant' and r.k < 0.6 then
+                (array['exploring', 'idea', 'idea', 'prototype', 'users', 'revenue'])[1 + (r.l * 6)::int %% 6] end,
+            languages = case when r.m < 0.75 then
+                string_to_array((array['en', 'ru', 'en,ru', 'en,ru', 'de,en', 'es,en'])[1 + (r.n * 6)::int %% 6], ',') else '{}' end,
+            want_commitment = (array[0, 0, 0, 1, 1, 2])[1 + (r.o * 6)::int %% 6],
+            want_time_zone = (array[0, 0, 0, 0, 1, 1, 2])[1 + (r.p * 7)::int %% 7],
+            time_zone_hours = 1 + (r.q * 5)::int,
+            want_work_mode = (array[0, 0, 0, 0, 1, 2])[1 + (r.s * 6)::int %% 6],
+            want_role = (array[0, 0, 1, 1, 2])[1 + (r.t * 5)::int %% 5],
+            wanted_roles = string_to_array((array['technical', 'product,design', 'business', 'design', 'technical,science'])[1 + (r.v * 5)::int %% 5], ','),
+            want_stage = case when u.user_type <> 'participant' then (array[0, 0, 0, 1, 2])[1 + (r.w * 5)::int %% 5] else 0 end,
+            wanted_stages = string_to_array((array['idea,prototype', 'users,revenue', 'prototype,users'])[1 + (r.x * 3)::int %% 3], ','),
+            want_language = (array[0, 0, 0, 1, 2])[1 + (r.y * 5)::int %% 5]
+        from (select id, random() a, random() b, random() c, random() d, random() e, random() f,
+                     random() g, random() h, random() i, random() j, random() k, random() l,
+                     random() m, random() n, random() o, random() p, random() q, random() s,
+                     random() t, random() v, random() w, random() x, random() y
+              from users) r
+        where r.id = u.id
+        """,
+        {"cities": CITIES},
+    )
+    # events: 20 running, each with a few thousand people in its pool
+    conn.execute(
+        """
+        insert into events (slug, name, starts_on, ends_on)
+        select 'event-' || g, 'Event ' || g, current_date - 3, current_date + 10
+        from generate_series(1, 20) g
+        """
+    )
+    conn.execute(
+        """
+        insert into event_members (event_id, user_id)
+        select e.id, u.id from users u join events e on e.slug = 'event-' || (1 + u.id % 20)
+        where u.id % 17 = 0
+        """
+    )
 
 
 def describe(conn: psycopg.Connection[Any]) -> str:

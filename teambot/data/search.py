@@ -1,21 +1,33 @@
-"""The ranked search: one candidate at a time, scored and filtered inside PostgreSQL.
+"""The ranked search: one candidate at a time, filtered and scored inside PostgreSQL.
 
-Candidates come in the order score desc, last active desc, id, where score = 2 × |their
-skills ∩ my wants| + |their wants ∩ my skills| (tags as sets). Scoring every visible
-candidate costs a heap visit each (hundreds of milliseconds at 100 000 users), so the order
-is put together level by level, each through an index, only as far as the offset reaches:
+The rules are teambot/services/fit.py's (its docstring states them; the tests compare this
+module with it): must-haves filter both ways, quick filters and the skill filter narrow,
+and candidates come in the order score desc, last active desc, id, where
 
-- score 3 and up needs two of my tags or more to match: those candidates are few, found in
-  the GIN index over (skills, looking_for) as pairs of matches, and ranked exactly;
-- score 2 (one of my wants, or two of my skills), score 1 (one of my skills) and score 0
-  (no overlap): each level in recency order, from a walk down `users_search_recent_idx`
-  bounded to the most recently active, or, when that falls short, from the GIN index;
-- with a skill filter, everyone overlapping that has the skill is ranked at once from the
-  GIN index (few enough), then score 0 as above.
+    score = 2 × |their skills ∩ my wants| + |their wants ∩ my skills|
+          + 2 × (my nice-to-haves they fit) − (1 when last active over 14 days ago).
 
-Left out, read once per search into arrays: the people I hid, those I have a pending
-invitation with either way (they are in /invitations, not new), my own team and its members.
-The total is counted exactly up to a cap (500, or the next multiple of 500 past the offset).
+The criteria are SQL functions (migration 0012, `fit_*`), inlined by the planner.
+
+Scoring every visible candidate costs a heap visit each (hundreds of milliseconds at a
+million users), so the ranking is exact without it (a threshold walk):
+
+1. the walk: the `scan` most recently active searching people (users_search_recent_idx),
+   filtered and scored; the first pos + 1 of them in ranking order are kept. When the walk
+   reached the end of the index it saw everyone: done.
+2. Anyone older than the walk comes before its (pos + 1)-th, of score s, only with a score
+   above s: the rest is those, and the card is the pos-th of both together. The rest is
+   found through the GIN index over (skills, looking_for) when a score above s needs tags
+   (s ≥ 2 × my nice-to-haves: one matching tag at least, or two when it needs 3 or more),
+   and is skipped when no score can pass s. Otherwise it is the one slow case: everyone
+   older who passes the filters is scored (bench/scale.py reports how often).
+3. In an event's pool (teambot/services/search.py: the searcher's current event) the pool
+   is ranked whole from event_members: pools are small.
+
+Left out, read once per search (with my matching fields and my current event): the people
+I hid, those I have a pending invitation with either way (they are in /invitations, not
+new), my own team and its members. The total is counted exactly up to a cap (500, or the
+next multiple of 500 past the offset).
 
 The buttons under a card name it by a reference of mine (`search_cards`), never by the
 person's Telegram id.
@@ -23,20 +35,41 @@ person's Telegram id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
 from teambot.adapters.database import Connection
-from teambot.domain import Candidate, CardTarget
+from teambot.domain import MUST_HAVE, NICE_TO_HAVE, Candidate, CardTarget
+from teambot.services.fit import CRITERIA, Criterion, Filters, Person, applies, level
 
 TOTAL_CAP: Final = 500
-# how many of the most recently active a level walk looks at before it ranks the level whole
+# how many of the most recently active the walk looks at
 WALK: Final = 2000
-WALK_PER_PLACE: Final = 20
+WALK_PER_PLACE: Final = 100
 
+# the columns of a person the rules read (fit.Person's fields, but tags)
+MATCHING = (
+    "hours_per_week",
+    "utc_offset",
+    "work_mode",
+    "city",
+    "role_focus",
+    "stage",
+    "languages",
+    "want_commitment",
+    "want_time_zone",
+    "time_zone_hours",
+    "want_work_mode",
+    "want_role",
+    "wanted_roles",
+    "want_stage",
+    "wanted_stages",
+    "want_language",
+    "last_active",
+)
 
-_EXCLUDED = """
+_EXCLUDED = f"""
 select array(select hidden_id from hidden_users where user_id = %(me)s) as hidden,
        array(select recipient_id from invitations where sender_id = %(me)s and status = 'pending'
              union all
@@ -45,7 +78,16 @@ select array(select hidden_id from hidden_users where user_id = %(me)s) as hidde
        array(select mate.user_id from team_members mine
              join team_members mate on mate.team_id = mine.team_id
              where mine.user_id = %(me)s) as team,
-       exists(select from search_cards where id = %(ref)s and viewer_id = %(me)s) as ref_mine
+       exists(select from search_cards where id = %(ref)s and viewer_id = %(me)s) as ref_mine,
+       {", ".join(f"me.{column}" for column in MATCHING)},
+       ev.id as event_id, ev.name as event_name
+from (select) one
+left join users me on me.id = %(me)s
+left join lateral (
+    -- my current event: the most recently joined one that has not ended
+    select e.id, e.name from event_members m join events e on e.id = m.event_id
+    where m.user_id = %(me)s and e.ended_at is null and e.ends_on >= current_date
+    order by m.joined_at desc, e.id desc limit 1) ev on true
 """
 
 
@@ -60,18 +102,50 @@ class LeftOut:
         return [*self.hidden, *self.pending, *self.team]
 
 
+@dataclass(frozen=True)
+class Seeker:
+    """Me, as my search reads me: who I leave out, my matching fields, my current event."""
+
+    left_out: LeftOut
+    person: Person
+    event_id: int | None = None
+    event_name: str | None = None
+
+
 class ForeignCard(Exception):
     """The card reference a press carried is not one of the viewer's (forged, or not theirs)."""
 
 
-def left_out(conn: Connection, me: int, shown_ref: int | None = None) -> LeftOut:
-    """Who my search leaves out; with `shown_ref` (the card a press came from), ForeignCard
-    unless it is one of mine, checked in the same round trip."""
+def person_of(row: dict[str, Any], skills: list[str], wants: list[str]) -> Person:
+    values = {column: row[column] for column in MATCHING if row.get(column) is not None}
+    return Person(skills=tuple(skills), looking_for=tuple(wants), **values)
+
+
+def seeker(
+    conn: Connection,
+    me: int,
+    shown_ref: int | None = None,
+    *,
+    skills: list[str] = (),  # type: ignore[assignment]
+    wants: list[str] = (),  # type: ignore[assignment]
+) -> Seeker:
+    """Who my search leaves out, my fields and my current event, in one round trip; with
+    `shown_ref` (the card a press came from), ForeignCard unless it is one of mine."""
     row = conn.execute(_EXCLUDED, {"me": me, "ref": shown_ref}).fetchone()
     assert row is not None
     if shown_ref is not None and not row["ref_mine"]:
         raise ForeignCard(shown_ref)
-    return LeftOut(hidden=row["hidden"], pending=row["pending"], team=row["team"])
+    return Seeker(
+        LeftOut(hidden=row["hidden"], pending=row["pending"], team=row["team"]),
+        person_of(row, list(skills), list(wants)),
+        row["event_id"],
+        row["event_name"],
+    )
+
+
+def left_out(conn: Connection, me: int, shown_ref: int | None = None) -> LeftOut:
+    """Who my search leaves out (see `seeker`)."""
+    return seeker(conn, me, shown_ref).left_out
 
 
 # the predicate of users_search_recent_idx
@@ -90,15 +164,119 @@ def _visible(skill: bool) -> str:
     )
 
 
+# criterion -> (does the candidate fit my side, do I fit the candidate's side)
+_FITS: Final[dict[Criterion, tuple[str, str]]] = {
+    "commitment": (
+        "fit_commitment(%(my_hours)s::text, u.hours_per_week)",
+        "fit_commitment(u.hours_per_week, %(my_hours)s::text)",
+    ),
+    "time_zone": (
+        "fit_time_zone(%(my_offset)s::int, %(my_tz_hours)s::int, u.utc_offset)",
+        "fit_time_zone(u.utc_offset, u.time_zone_hours, %(my_offset)s::int)",
+    ),
+    "work_mode": (
+        "fit_work_mode(%(my_mode)s::text, %(my_city)s::text, u.work_mode, u.city)",
+        "fit_work_mode(u.work_mode, u.city, %(my_mode)s::text, %(my_city)s::text)",
+    ),
+    "role": (
+        "fit_one_of(%(my_roles)s::text[], u.role_focus)",
+        "fit_one_of(u.wanted_roles, %(my_role)s::text)",
+    ),
+    "stage": (
+        "fit_one_of(%(my_stages)s::text[], u.stage)",
+        "fit_one_of(u.wanted_stages, %(my_stage)s::text)",
+    ),
+    "language": (
+        "fit_language(%(my_languages)s::text[], u.languages)",
+        "fit_language(u.languages, %(my_languages)s::text[])",
+    ),
+}
+_LEVEL_COLUMN: Final[dict[Criterion, str]] = {
+    "commitment": "want_commitment",
+    "time_zone": "want_time_zone",
+    "work_mode": "want_work_mode",
+    "role": "want_role",
+    "stage": "want_stage",
+    "language": "want_language",
+}
+
+
+def mutual() -> str:
+    """I fit every must-have of theirs (one that applies to them)."""
+    return " and ".join(
+        f"(u.{_LEVEL_COLUMN[criterion]} < 2 or {theirs} is not false)"
+        for criterion, (_, theirs) in _FITS.items()
+    )
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What decides the statements of one search: how many wants and skills I have (each
+    tag is a parameter of its own), my must-haves and nice-to-haves that apply, the skill
+    filter and the quick filters."""
+
+    wants: int
+    skills: int
+    skill: bool
+    musts: tuple[Criterion, ...] = ()
+    nices: tuple[Criterion, ...] = ()
+    role: bool = False
+    hours: bool = False
+    remote: bool = False
+
+
+def shape_of(
+    me: Person, skill: str | None, filters: Filters, *, wants: int, skills: int
+) -> Shape:
+    return Shape(
+        wants=wants,
+        skills=skills,
+        skill=skill is not None,
+        musts=tuple(
+            criterion
+            for criterion in CRITERIA
+            if level(me, criterion) == MUST_HAVE
+            and applies(me, criterion)
+            and criterion not in filters.relaxed
+        ),
+        nices=tuple(
+            criterion
+            for criterion in CRITERIA
+            if level(me, criterion) == NICE_TO_HAVE and applies(me, criterion)
+        ),
+        role=filters.role is not None,
+        hours=filters.hours is not None,
+        remote=filters.remote,
+    )
+
+
+def _eligible(shape: Shape, *, musts: bool = True) -> str:
+    """Visible, mutual fit, my must-haves (unless `musts` is false) and the quick filters."""
+    parts = [_visible(shape.skill), mutual()]
+    if musts:
+        parts += [_FITS[criterion][0] for criterion in shape.musts]
+    if shape.role:
+        parts.append("u.role_focus = %(f_role)s::text")
+    if shape.hours:
+        parts.append("u.hours_per_week = %(f_hours)s::text")
+    if shape.remote:
+        parts.append("u.work_mode in ('remote', 'either')")
+    return " and ".join(parts)
+
+
 def _tags(prefix: str, indexes: range) -> str:
     return "array[" + ", ".join(f"%({prefix}{i})s::text" for i in indexes) + "]"
 
 
-def _score(wants: int, skills: int) -> str:
-    """2 per want of mine among their skills + 1 per skill of mine among their wants."""
-    have = " + ".join(f"(%(w{i})s::text = any(u.skills))::int" for i in range(wants))
-    want = " + ".join(f"(%(s{i})s::text = any(u.looking_for))::int" for i in range(skills))
-    return " + ".join(part for part in (f"2 * ({have})" if have else "", want) if part) or "0"
+def _score(shape: Shape) -> str:
+    """2 per want of mine among their skills + 1 per skill of mine among their wants + 2 per
+    nice-to-have of mine they fit − 1 when stale."""
+    have = " + ".join(f"(%(w{i})s::text = any(u.skills))::int" for i in range(shape.wants))
+    want = " + ".join(f"(%(s{i})s::text = any(u.looking_for))::int" for i in range(shape.skills))
+    nice = " + ".join(f"({_FITS[criterion][0]} is true)::int" for criterion in shape.nices)
+    parts = [f"2 * ({have})" if have else "", want, f"2 * ({nice})" if nice else ""]
+    fit = " + ".join(part for part in parts if part) or "0"
+    return f"({fit} - (u.last_active < now() - interval '14 days')::int)"
 
 
 def _overlaps(wants: int, skills: int) -> list[str]:
@@ -130,31 +308,77 @@ def _two_matches(wants: int, skills: int) -> str:
     return " or ".join(terms)
 
 
-def _whole(visible: str, score: str, condition: str, test: str) -> str:
-    """Rank a set from the GIN index exactly: its first pos + 1, each with the set's size
-    (a bounded sort: only the first pos + 1 are kept in order)."""
-    return f"""
-        select id, count(*) over () as n from (
-            select u.id, u.last_active, {score} as score from users u
-            where {visible} and ({condition})) d
-        where {test}
-        order by score desc, last_active desc, id
-        limit %(pos)s + 1"""
+def most_score(shape: Shape) -> int:
+    return 2 * shape.wants + shape.skills + 2 * len(shape.nices)
+
+
+def needed_tags(shape: Shape, threshold: int) -> int:
+    """How much tag score a candidate needs for a score above `threshold`."""
+    return threshold + 1 - 2 * len(shape.nices)
+
+
+_OLDER = (
+    "(u.last_active < %(edge_active)s"
+    " or (u.last_active = %(edge_active)s and u.id > %(edge_id)s))"
+)
 
 
 @lru_cache(maxsize=512)
-def queries(wants: int, skills: int, skill: bool) -> dict[str, str]:
-    """The statements for one shape of search: how many wants and skills I have (each tag
-    is a parameter of its own), with or without a skill filter."""
-    visible = _visible(skill)
-    score = _score(wants, skills)
-    # the card, and how many there are up to the cap (or one more): the most recently
-    # active (users_search_recent_idx rather than a scan of users that would read them
-    # all when few are searching), or, with a skill, from the GIN index
+def queries(shape: Shape) -> dict[str, str]:
+    """The statements for one shape of search."""
+    eligible = _eligible(shape)
+    score = _score(shape)
+    pool = "event_members m join users u on u.id = m.user_id"
     found = {
-        # the card, and the reference its buttons carry (made on first showing: `made`
-        # returns it then, the select after it every time after)
-        "card": f"""
+        "walk": f"""
+            with walked as materialized (
+                select u.id, u.last_active, ({eligible}) as ok, {score} as score from users u
+                where {_RECENT}
+                order by u.last_active desc, u.id limit %(scan)s),
+            edge as (
+                select count(*) as scanned,
+                       (array_agg(last_active order by last_active, id desc))[1] as edge_active,
+                       (array_agg(id order by last_active, id desc))[1] as edge_id
+                from walked)
+            select edge.scanned, edge.edge_active, edge.edge_id, t.id, t.score
+            from edge left join lateral (
+                select id, score, last_active from walked where ok
+                order by score desc, last_active desc, id limit %(pos)s + 1) t on true
+            order by t.score desc, t.last_active desc, t.id""",
+        "event": f"""
+            select u.id from {pool}
+            where m.event_id = %(event)s and {eligible}
+            order by {score} desc, u.last_active desc, u.id
+            offset %(pos)s limit 1""",
+    }
+    rest = {"all": "true"}
+    overlaps = _overlaps(shape.wants, shape.skills)
+    if overlaps:
+        rest["overlap"] = " or ".join(overlaps)
+    pairs = _two_matches(shape.wants, shape.skills)
+    if pairs:
+        rest["pairs"] = pairs
+    for name, condition in rest.items():
+        # the walk's first pos + 1 and whoever older beats the last of them
+        found[f"rest_{name}"] = f"""
+            select id from (
+                select u.id, u.last_active, {score} as score from users u
+                where u.id = any(%(top)s::bigint[])
+                union all
+                select u.id, u.last_active, {score} from users u
+                where {eligible} and {_OLDER} and ({condition})
+                  and {score} > %(threshold)s) x
+            order by score desc, last_active desc, id
+            offset %(pos)s limit 1"""
+    for name, source in (
+        ("card", f"select from users u where {eligible}"
+         + ("" if shape.skill else " order by u.last_active desc")),
+        ("event_card", f"select from {pool} where m.event_id = %(event)s and {eligible}"),
+    ):
+        # the card, the reference its buttons carry (made on first showing: `made`
+        # returns it then, the select after it every time after), and how many there are
+        # up to the cap (or one more)
+        found[name] = f"""
             with made as (
                 insert into search_cards (viewer_id, candidate_id) values (%(me)s, %(id)s)
                 on conflict (viewer_id, candidate_id) do nothing returning id)
@@ -163,50 +387,79 @@ def queries(wants: int, skills: int, skill: bool) -> dict[str, str]:
                     limit 1) as ref,
                    c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
                    c.bio, t.name as team_name, t.description as team_description,
+                   {", ".join(f"c.{column}" for column in MATCHING)},
                    array(select s from unnest(c.skills) with ordinality as x(s, n)
                          where s = any(%(wants)s::text[]) order by n) as they_have,
                    array(select s from unnest(c.looking_for) with ordinality as x(s, n)
                          where s = any(%(skills)s::text[]) order by n) as they_want,
-                   (select count(*) from (select from users u where {visible}
-                                          {"" if skill else "order by u.last_active desc"}
-                                          limit %(cap)s + 1) x) as total
+                   (select count(*) from ({source} limit %(cap)s + 1) x) as total
             from users c left join teams t on t.owner_id = c.id
             where c.id = %(id)s"""
-    }
-    pairs = _two_matches(wants, skills)
-    if pairs and 2 * wants + skills >= 3:
-        found["high"] = _whole(visible, score, pairs, "score >= 3")
-    overlaps = _overlaps(wants, skills)
-    if overlaps:
-        found["overlap"] = _whole(visible, score, " or ".join(overlaps), "true")
-    levels = {
-        "level2": (" or ".join(overlaps) if wants or skills > 1 else "", 2),
-        "level1": (overlaps[-1] if skills else "", 1),
-        "level0": (" and ".join(f"not ({overlap})" for overlap in overlaps) or "true", 0),
-    }
-    for name, (condition, level) in levels.items():
-        if not condition:
-            continue
-        test = f"({condition})" + (f" and {score} = {level}" if level else "")
-        # The first pos + 1 of the level, most recently active first. The planner cannot
-        # tell how many of the searching users a skill, the GIN conditions and the score
-        # leave (tags go together), and a walk it expects to stop early reads everyone
-        # when the level turns out empty. So the walk is bounded: it looks at the `scan`
-        # most recently active only (users_search_recent_idx). When it falls short, the
-        # level is rare among them, and the second form takes it from the GIN index and
-        # sorts it (the planner's guess of 0.5 % for the score test leans it that way).
-        found[f"{name}_walk"] = f"""
-            select id from (
-                select u.id, {visible} and {test} as hit from users u
-                where {_RECENT}
-                order by u.last_active desc, u.id limit %(scan)s) x
-            where hit limit %(pos)s + 1"""
-        found[name] = f"""
-            select u.id from users u
-            where {visible} and {test}
-            order by u.last_active desc, u.id
-            limit %(pos)s + 1"""
+    # Of the most recently active who would be shown but for my must-haves: how many each
+    # must-have of mine leaves out (the empty answer offers to search once without the one
+    # that leaves out most).
+    if shape.musts:
+        counts = ", ".join(
+            f"count(*) filter (where {_FITS[criterion][0]} is not true) as {criterion}"
+            for criterion in shape.musts
+        )
+        found["blockers"] = f"""
+            select {counts} from (
+                select u.* from users u where {_eligible(shape, musts=False)}
+                order by u.last_active desc, u.id limit %(scan)s) u"""
     return found
+
+
+@dataclass(frozen=True)
+class Found:
+    """A candidate, with what the reasons are made of: me and them as the rules see us."""
+
+    candidate: Candidate
+    me: Person
+    them: Person
+    event_name: str | None = None  # the pool searched: my current event's, or everyone's
+
+
+@dataclass(frozen=True)
+class Search:
+    """What one search asks for, besides who I am."""
+
+    skill: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    everyone: bool = False  # everyone's pool, though I am in an event
+
+
+def parameters(
+    *,
+    skills: list[str],
+    wants: list[str],
+    types: list[str],
+    skill: str | None,
+    excluded: list[int],
+    me: Person | None = None,
+    filters: Filters = Filters(),
+) -> dict[str, Any]:
+    """The values the statements of `queries` share (each of them adds its own)."""
+    person = me or Person()
+    return {
+        "types": types,
+        "skill": skill,
+        "excluded": excluded,
+        "my_hours": person.hours_per_week,
+        "my_offset": person.utc_offset,
+        "my_tz_hours": person.time_zone_hours,
+        "my_mode": person.work_mode,
+        "my_city": person.city,
+        "my_roles": list(person.wanted_roles),
+        "my_role": person.role_focus,
+        "my_stages": list(person.wanted_stages),
+        "my_stage": person.stage,
+        "my_languages": list(person.languages),
+        "f_role": filters.role,
+        "f_hours": filters.hours,
+        **{f"w{i}": tag for i, tag in enumerate(wants)},
+        **{f"s{i}": tag for i, tag in enumerate(skills)},
+    }
 
 
 def ranked(
@@ -219,60 +472,145 @@ def ranked(
     skill: str | None,
     offset: int,
     shown_ref: int | None = None,
+    filters: Filters = Filters(),
+    everyone: bool = False,
 ) -> Candidate | None:
     """The candidate at `offset` of my ranking, with the reference my card's buttons carry
-    (made on first showing); `shown_ref`: see `left_out`."""
+    (made on first showing); `shown_ref`: see `seeker`."""
+    found = find(
+        conn,
+        me=me,
+        skills=skills,
+        wants=wants,
+        types=types,
+        skill=skill,
+        offset=offset,
+        shown_ref=shown_ref,
+        filters=filters,
+        everyone=everyone,
+    )
+    return None if found is None else found.candidate
+
+
+def find(
+    conn: Connection,
+    *,
+    me: int,
+    skills: list[str],
+    wants: list[str],
+    types: list[str],
+    skill: str | None,
+    offset: int,
+    shown_ref: int | None = None,
+    filters: Filters = Filters(),
+    everyone: bool = False,
+) -> Found | None:
+    """`ranked`, with me and them as the rules see us (for the reasons)."""
     skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
-    statements = queries(len(wants), len(skills), skill is not None)
-    excluded = [*left_out(conn, me, shown_ref).all, me]
-    params = parameters(skills=skills, wants=wants, types=types, skill=skill, excluded=excluded)
+    mine = seeker(conn, me, shown_ref, skills=skills, wants=wants)
+    shape = shape_of(mine.person, skill, filters, wants=len(wants), skills=len(skills))
+    statements = queries(shape)
+    params = parameters(
+        skills=skills,
+        wants=wants,
+        types=types,
+        skill=skill,
+        excluded=[*mine.left_out.all, me],
+        me=mine.person,
+        filters=filters,
+    )
+    event = None if everyone else mine.event_id
 
     def run(name: str, **extra: Any) -> list[dict[str, Any]]:
         # planned with the values every time: a generic plan cannot tell a rare tag from a
         # common one, which decides between the GIN index and the recency walk
         return conn.execute(statements[name], {**params, **extra}, prepare=False).fetchall()
 
-    steps: tuple[str, ...]
-    if skill is None:
-        steps = ("high", "level2", "level1", "level0")
-    elif skill in wants:  # everyone left has one of my wants: score 2 or more
-        steps = ("overlap",)
-    else:  # the skill leaves few enough overlapping to rank them all at once
-        steps = ("overlap", "level0")
-    pos = offset  # the place still to go, within the levels not yet passed
-    found: int | None = None
-    for name in (step for step in steps if step in statements):
-        rows: list[dict[str, Any]] = []
-        if f"{name}_walk" in statements:
-            rows = run(f"{name}_walk", pos=pos, scan=WALK + WALK_PER_PLACE * pos)
-        if len(rows) <= pos:  # no walk, or it fell short: the level whole
-            rows = run(name, pos=pos)
-        if len(rows) > pos:
-            found = rows[pos]["id"]
-            break
-        # passed: the level's size (a level walked whole has fewer than pos + 1)
-        pos -= rows[0]["n"] if rows and "n" in rows[0] else len(rows)
-    if found is None:
+    if event is not None:
+        rows = run("event", event=event, pos=offset)
+        at = rows[0]["id"] if rows else None
+    else:
+        at = _walk_and_rest(run, shape, offset)
+    if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
-    cards = run("card", id=found, cap=cap, wants=wants, skills=skills, me=me)
+    cards = run(
+        "event_card" if event is not None else "card",
+        id=at,
+        cap=cap,
+        wants=wants,
+        skills=skills,
+        me=me,
+        event=event,
+    )
     if not cards:
         return None
     card = cards[0]
-    return Candidate(**{**card, "total": min(card["total"], cap), "more": card["total"] > cap})
+    them = person_of(card, card["skills"], card["looking_for"])
+    fields = {name: card[name] for name in Candidate.__dataclass_fields__ if name in card}
+    candidate = Candidate(**{**fields, "total": min(card["total"], cap), "more": card["total"] > cap})
+    return Found(candidate, mine.person, them, mine.event_name if event is not None else None)
 
 
-def parameters(
-    *, skills: list[str], wants: list[str], types: list[str], skill: str | None, excluded: list[int]
-) -> dict[str, Any]:
-    """The values the statements of `queries` share (each of them adds its own)."""
-    return {
-        "types": types,
-        "skill": skill,
-        "excluded": excluded,
-        **{f"w{i}": tag for i, tag in enumerate(wants)},
-        **{f"s{i}": tag for i, tag in enumerate(skills)},
-    }
+def _walk_and_rest(run: Any, shape: Shape, offset: int) -> int | None:
+    scan = WALK + WALK_PER_PLACE * offset
+    walked = run("walk", pos=offset, scan=scan)
+    top = [row for row in walked if row["id"] is not None]
+    edge = walked[0]
+    if edge["scanned"] < scan:  # the walk saw everyone
+        return top[offset]["id"] if len(top) > offset else None
+    if len(top) > offset:
+        threshold = top[offset]["score"]
+        need = needed_tags(shape, threshold)
+        if threshold >= most_score(shape) or (need > 0 and not shape.wants + shape.skills):
+            return top[offset]["id"]  # nobody older can score higher
+        rest = "all" if need <= 0 else "overlap" if need <= 2 else "pairs"
+        if rest == "pairs" and shape.wants + shape.skills < 2:
+            return top[offset]["id"]
+    else:
+        threshold, rest = -(10**6), "all"
+    rows = run(
+        f"rest_{rest}",
+        pos=offset,
+        top=[row["id"] for row in top],
+        threshold=threshold,
+        # a walk of none: everyone is older
+        edge_active=edge["edge_active"] or "infinity",
+        edge_id=edge["edge_id"] or 0,
+    )
+    return rows[0]["id"] if rows else None
+
+
+def blockers(
+    conn: Connection,
+    *,
+    me: int,
+    skills: list[str],
+    wants: list[str],
+    types: list[str],
+    skill: str | None,
+    filters: Filters = Filters(),
+) -> dict[Criterion, int]:
+    """Of the most recently active who would be shown but for my must-haves, how many each
+    of my must-haves leaves out (none: I have no must-have that applies)."""
+    skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
+    mine = seeker(conn, me, skills=skills, wants=wants)
+    shape = shape_of(mine.person, skill, filters, wants=len(wants), skills=len(skills))
+    statement = queries(shape).get("blockers")
+    if statement is None:
+        return {}
+    params = parameters(
+        skills=skills,
+        wants=wants,
+        types=types,
+        skill=skill,
+        excluded=[*mine.left_out.all, me],
+        me=mine.person,
+        filters=filters,
+    )
+    row = conn.execute(statement, {**params, "scan": WALK}, prepare=False).fetchone()
+    assert row is not None
+    return {criterion: int(row[criterion]) for criterion in shape.musts}
 
 
 def count_left_out_sql(skill: bool) -> str:
