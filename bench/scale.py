@@ -19,12 +19,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from collections import Counter
+from functools import partial
+
 import anyio
 import psycopg
 
 from teambot.adapters.database import Database
 from teambot.data import invitations, search
 from teambot.data.migrations import apply_migrations
+from teambot.domain import HOURS_PER_WEEK, ROLE_FOCUSES
+from teambot.services.fit import Filters
 from teambot.services.matching import visible_types
 from teambot.services.skills import CURATED
 
@@ -96,8 +101,24 @@ def populate(conninfo: str, users: int, invites: int) -> None:
         print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
 
 
-CITIES = ["Berlin", "Moscow", "London", "Paris", "Tbilisi", "Belgrade", "Almaty", "Dubai",
-          "Lisbon", "Warsaw", "Yerevan", "Riga", "Istanbul", "Bangkok", "New York", "Madrid"]
+CITIES = [
+    "Berlin",
+    "Moscow",
+    "London",
+    "Paris",
+    "Tbilisi",
+    "Belgrade",
+    "Almaty",
+    "Dubai",
+    "Lisbon",
+    "Warsaw",
+    "Yerevan",
+    "Riga",
+    "Istanbul",
+    "Bangkok",
+    "New York",
+    "Madrid",
+]
 
 
 def profiles(conn: psycopg.Connection[Any]) -> None:
@@ -191,28 +212,72 @@ def reusable(conninfo: str, users: int) -> bool:
 
 def percentiles(samples: list[float]) -> str:
     cuts = statistics.quantiles(samples, n=100)
-    return f"p50 {cuts[49]:6.1f} ms  p95 {cuts[94]:6.1f} ms  p99 {cuts[98]:6.1f} ms"
-
-
-async def one_search(database: Database, searcher: dict[str, object], skill: str | None) -> float:
-    started = time.perf_counter()
-    await database.run(
-        search.ranked,
-        me=int(searcher["id"]),  # type: ignore[call-overload]
-        skills=list(searcher["skills"]),  # type: ignore[call-overload]
-        wants=list(searcher["looking_for"]),  # type: ignore[call-overload]
-        types=visible_types(str(searcher["user_type"])),
-        skill=skill,
-        offset=random.randint(0, 20),
+    return (
+        f"p50 {cuts[49]:6.1f} ms  p95 {cuts[94]:6.1f} ms  p99 {cuts[98]:6.1f} ms"
+        f"  worst {max(samples):6.1f} ms"
     )
-    return (time.perf_counter() - started) * 1000
+
+
+PATHS: Counter[str] = Counter()
+
+
+def quick_filters() -> Filters:
+    """A quarter of searches press a quick filter or two."""
+    if random.random() > 0.25:
+        return Filters()
+    return random.choice(
+        [
+            Filters(role=random.choice(ROLE_FOCUSES)),
+            Filters(hours=random.choice(HOURS_PER_WEEK)),
+            Filters(remote=True),
+            Filters(role="technical", remote=True),
+        ]
+    )
+
+
+async def one_search(
+    database: Database,
+    searcher: dict[str, Any],
+    skill: str | None,
+    filters: Filters = Filters(),
+    *,
+    everyone: bool = True,
+) -> float:
+    started = time.perf_counter()
+    found = await database.run(
+        partial(
+            search.find,
+            me=int(searcher["id"]),
+            skills=list(searcher["skills"]),
+            wants=list(searcher["looking_for"]),
+            types=visible_types(str(searcher["user_type"])),
+            skill=skill,
+            offset=random.randint(0, 20),
+            filters=filters,
+            everyone=everyone,
+        )
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    PATHS[found.path if found else "none"] += 1
+    return elapsed
 
 
 async def searches(
-    database: Database, searchers: list[dict[str, object]], skill: bool
+    database: Database,
+    searchers: list[dict[str, Any]],
+    *,
+    skill: bool = False,
+    filters: bool = False,
+    everyone: bool = True,
 ) -> list[float]:
     return [
-        await one_search(database, s, random.choice(CURATED) if skill else None)
+        await one_search(
+            database,
+            s,
+            random.choice(CURATED) if skill else None,
+            quick_filters() if filters else Filters(),
+            everyone=everyone,
+        )
         for s in random.sample(searchers, min(SEARCHES, len(searchers)))
     ]
 
@@ -222,13 +287,33 @@ async def measure(conninfo: str) -> None:
     await database.open()
     with psycopg.connect(conninfo, row_factory=psycopg.rows.dict_row) as conn:
         searchers = conn.execute(
-            "select id, user_type, skills, looking_for from users where is_searching limit 5000"
+            "select id, user_type, skills, looking_for from users where is_searching"
+            " order by random() limit 5000"
         ).fetchall()
-    await searches(database, searchers, False)  # warm the cache
-    baseline = await searches(database, searchers, False)
-    filtered = await searches(database, searchers, True)
+        in_events = conn.execute(
+            "select u.id, u.user_type, u.skills, u.looking_for from users u"
+            " join event_members m on m.user_id = u.id where u.is_searching limit 2000"
+        ).fetchall()
+        musts = conn.execute(
+            "select count(*) filter (where greatest(want_commitment, want_time_zone,"
+            " want_work_mode, want_role, want_stage, want_language) = 2) * 100.0 / count(*)"
+            " as musts from users"
+        ).fetchone()
+    assert musts is not None
+    print(f"searchers with a must-have: {musts['musts']:.0f} %")
+    await searches(database, searchers)  # warm the cache
+    PATHS.clear()
+    baseline = await searches(database, searchers)
     print(f"/search ranking          {percentiles(baseline)}")
-    print(f"/search <skill> (filter) {percentiles(filtered)}")
+    filtered = await searches(database, searchers, filters=True)
+    print(f"/search + quick filters  {percentiles(filtered)}")
+    skilled = await searches(database, searchers, skill=True)
+    print(f"/search <skill> (filter) {percentiles(skilled)}")
+    pooled = await searches(database, in_events, everyone=False)
+    print(f"/search in an event pool {percentiles(pooled)}")
+    every = baseline + filtered + skilled + pooled
+    print(f"all {len(every)} searches    {percentiles(every)}")
+    print("found by: " + ", ".join(f"{path} {n}" for path, n in PATHS.most_common()))
 
     during: list[float] = []
     expired = 0
@@ -269,7 +354,11 @@ def main() -> None:
     server = server_conninfo(args.url, args.pgdata)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname="teambot_scale")
     if args.reuse and reusable(conninfo, args.users):
-        apply_migrations(conninfo)  # a migration added since the database was populated
+        started = time.perf_counter()
+        applied = apply_migrations(conninfo)  # a migration added since it was populated
+        if applied:
+            took = time.perf_counter() - started
+            print(f"migrations {', '.join(applied)} applied in {took:.2f} s")
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute("analyze")
     else:

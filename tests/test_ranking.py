@@ -75,7 +75,9 @@ def random_person(rng: random.Random, now: datetime) -> tuple[str, fit.Person]:
     return user_type, person
 
 
-def insert(conn: psycopg.Connection[dict[str, Any]], user_id: int, user_type: str, p: fit.Person) -> None:
+def insert(
+    conn: psycopg.Connection[dict[str, Any]], user_id: int, user_type: str, p: fit.Person
+) -> None:
     conn.execute(
         """
         insert into users (id, display_name, user_type, skills, looking_for, last_active,
@@ -191,7 +193,9 @@ def test_the_rules() -> None:
         want_commitment=2,
         want_time_zone=1,
     )
-    other = fit.Person(hours_per_week="full_time", utc_offset=120, work_mode="either", city="BERLIN")
+    other = fit.Person(
+        hours_per_week="full_time", utc_offset=120, work_mode="either", city="BERLIN"
+    )
     assert fit.fits(me, other, "commitment") and fit.fits(me, other, "time_zone")
     assert fit.fits(me, other, "work_mode")  # on site in the same city, whatever the case
     assert fit.fits(me, other, "role") is False  # no role focus of theirs: no fit

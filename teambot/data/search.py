@@ -201,6 +201,26 @@ _LEVEL_COLUMN: Final[dict[Criterion, str]] = {
 }
 
 
+# the same, between two people's rows: {s} the seeker's alias, {o} the other's
+_ROW_FITS: Final[dict[Criterion, str]] = {
+    "commitment": "fit_commitment({s}.hours_per_week, {o}.hours_per_week)",
+    "time_zone": "fit_time_zone({s}.utc_offset, {s}.time_zone_hours, {o}.utc_offset)",
+    "work_mode": "fit_work_mode({s}.work_mode, {s}.city, {o}.work_mode, {o}.city)",
+    "role": "fit_one_of({s}.wanted_roles, {o}.role_focus)",
+    "stage": "fit_one_of({s}.wanted_stages, {o}.stage)",
+    "language": "fit_language({s}.languages, {o}.languages)",
+}
+
+
+def must_haves_met(seeker: str, other: str) -> str:
+    """SQL over two rows: `other` fails none of `seeker`'s must-haves (teambot/services/fit.py)."""
+    return " and ".join(
+        f"({seeker}.{_LEVEL_COLUMN[criterion]} < 2"
+        f" or {fits.format(s=seeker, o=other)} is not false)"
+        for criterion, fits in _ROW_FITS.items()
+    )
+
+
 def mutual() -> str:
     """I fit every must-have of theirs (one that applies to them)."""
     return " and ".join(
@@ -225,9 +245,7 @@ class Shape:
     remote: bool = False
 
 
-def shape_of(
-    me: Person, skill: str | None, filters: Filters, *, wants: int, skills: int
-) -> Shape:
+def shape_of(me: Person, skill: str | None, filters: Filters, *, wants: int, skills: int) -> Shape:
     return Shape(
         wants=wants,
         skills=skills,
@@ -318,8 +336,7 @@ def needed_tags(shape: Shape, threshold: int) -> int:
 
 
 _OLDER = (
-    "(u.last_active < %(edge_active)s"
-    " or (u.last_active = %(edge_active)s and u.id > %(edge_id)s))"
+    "(u.last_active < %(edge_active)s or (u.last_active = %(edge_active)s and u.id > %(edge_id)s))"
 )
 
 
@@ -371,8 +388,11 @@ def queries(shape: Shape) -> dict[str, str]:
             order by score desc, last_active desc, id
             offset %(pos)s limit 1"""
     for name, source in (
-        ("card", f"select from users u where {eligible}"
-         + ("" if shape.skill else " order by u.last_active desc")),
+        (
+            "card",
+            f"select from users u where {eligible}"
+            + ("" if shape.skill else " order by u.last_active desc"),
+        ),
         ("event_card", f"select from {pool} where m.event_id = %(event)s and {eligible}"),
     ):
         # the card, the reference its buttons carry (made on first showing: `made`
@@ -417,7 +437,9 @@ class Found:
     candidate: Candidate
     me: Person
     them: Person
-    event_name: str | None = None  # the pool searched: my current event's, or everyone's
+    event_name: str | None = None  # my current event's, if I am in one
+    scoped: bool = False  # the pool searched was my event's
+    path: str = "walk"  # how it was found: walk, rest_overlap, rest_pairs, rest_all, event
 
 
 @dataclass(frozen=True)
@@ -528,9 +550,9 @@ def find(
 
     if event is not None:
         rows = run("event", event=event, pos=offset)
-        at = rows[0]["id"] if rows else None
+        at, path = (rows[0]["id"] if rows else None), "event"
     else:
-        at = _walk_and_rest(run, shape, offset)
+        at, path = _walk_and_rest(run, shape, offset)
     if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
@@ -548,25 +570,27 @@ def find(
     card = cards[0]
     them = person_of(card, card["skills"], card["looking_for"])
     fields = {name: card[name] for name in Candidate.__dataclass_fields__ if name in card}
-    candidate = Candidate(**{**fields, "total": min(card["total"], cap), "more": card["total"] > cap})
-    return Found(candidate, mine.person, them, mine.event_name if event is not None else None)
+    candidate = Candidate(
+        **{**fields, "total": min(card["total"], cap), "more": card["total"] > cap}
+    )
+    return Found(candidate, mine.person, them, mine.event_name, event is not None, path)
 
 
-def _walk_and_rest(run: Any, shape: Shape, offset: int) -> int | None:
+def _walk_and_rest(run: Any, shape: Shape, offset: int) -> tuple[int | None, str]:
     scan = WALK + WALK_PER_PLACE * offset
     walked = run("walk", pos=offset, scan=scan)
     top = [row for row in walked if row["id"] is not None]
     edge = walked[0]
     if edge["scanned"] < scan:  # the walk saw everyone
-        return top[offset]["id"] if len(top) > offset else None
+        return (top[offset]["id"] if len(top) > offset else None), "walk"
     if len(top) > offset:
         threshold = top[offset]["score"]
         need = needed_tags(shape, threshold)
         if threshold >= most_score(shape) or (need > 0 and not shape.wants + shape.skills):
-            return top[offset]["id"]  # nobody older can score higher
+            return top[offset]["id"], "walk"  # nobody older can score higher
         rest = "all" if need <= 0 else "overlap" if need <= 2 else "pairs"
         if rest == "pairs" and shape.wants + shape.skills < 2:
-            return top[offset]["id"]
+            return top[offset]["id"], "walk"
     else:
         threshold, rest = -(10**6), "all"
     rows = run(
@@ -578,7 +602,7 @@ def _walk_and_rest(run: Any, shape: Shape, offset: int) -> int | None:
         edge_active=edge["edge_active"] or "infinity",
         edge_id=edge["edge_id"] or 0,
     )
-    return rows[0]["id"] if rows else None
+    return (rows[0]["id"] if rows else None), f"rest_{rest}"
 
 
 def blockers(
