@@ -1,8 +1,7 @@
 """The SQL ranking (teambot/data/search.py) against the plain-Python rules
 (teambot/services/fit.py): random people with random fields, preferences and tags, several
 searchers, with and without quick filters, a relaxed must-have and a skill filter; the whole
-order is compared, through the walk, its threshold and the rest (the `walk` fixture makes
-the walk short so the rest is found through each of its forms)."""
+order is compared, with everyone in one freshness window and across several."""
 
 from __future__ import annotations
 
@@ -31,14 +30,11 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         yield connection
 
 
-@pytest.fixture(params=["walks", "walks fall short", "no walks"])
-def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    if request.param == "walks fall short":
-        monkeypatch.setattr(search, "WALK", 7)
-        monkeypatch.setattr(search, "WALK_PER_PLACE", 1)
-    elif request.param == "no walks":
-        monkeypatch.setattr(search, "WALK", 0)
-        monkeypatch.setattr(search, "WALK_PER_PLACE", 0)
+@pytest.fixture(params=[2000, 25, 7])
+def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """One window for everyone (a hackathon's scale), or several (a million's, in small)."""
+    monkeypatch.setattr(search, "WINDOW", request.param)
+    return int(request.param)
 
 
 def maybe(rng: random.Random, value: Any, filled: float = 0.7) -> Any:
@@ -141,13 +137,15 @@ def browse(
     return seen
 
 
-@pytest.mark.usefixtures("walk")
-def test_the_sql_ranking_is_the_plain_python_sort(conn: psycopg.Connection[dict[str, Any]]) -> None:
+def test_the_sql_ranking_is_the_plain_python_sort(
+    conn: psycopg.Connection[dict[str, Any]], window: int
+) -> None:
     rng = random.Random(12)
     now = datetime.now(UTC)
     people = {user_id: random_person(rng, now) for user_id in range(1, 121)}
     for user_id, (user_type, person) in people.items():
         insert(conn, user_id, user_type, person)
+    searching = {user_id: person for user_id, (_, person) in people.items()}
     searches = [
         fit.Filters(),
         fit.Filters(role="technical"),
@@ -159,16 +157,17 @@ def test_the_sql_ranking_is_the_plain_python_sort(conn: psycopg.Connection[dict[
         my_type, mine = people[me]
         for filters in searches:
             for skill in (None, "python"):
-                expected = sorted(
-                    (
-                        user_id
-                        for user_id, (user_type, other) in people.items()
-                        if user_id != me
-                        and user_type in visible_types(my_type)
-                        and (skill is None or skill in other.skills)
-                        and fit.shown(mine, other, filters)
+                expected = fit.ranking(
+                    mine,
+                    searching,
+                    now,
+                    window=window,
+                    filters=filters,
+                    visible=lambda user_id: (
+                        user_id != me
+                        and people[user_id][0] in visible_types(my_type)  # noqa: B023
+                        and (skill is None or skill in people[user_id][1].skills)  # noqa: B023
                     ),
-                    key=lambda user_id: fit.order_key(mine, people[user_id][1], user_id, now),
                 )
                 assert browse(conn, me, my_type, mine, skill, filters) == expected, (
                     me,

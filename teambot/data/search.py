@@ -9,25 +9,21 @@ and candidates come in the order score desc, last active desc, id, where
 
 The criteria are SQL functions (migration 0012, `fit_*`), inlined by the planner.
 
-Scoring every visible candidate costs a heap visit each (hundreds of milliseconds at a
-million users), so the ranking is exact without it (a threshold walk):
-
-1. the walk: the `scan` most recently active searching people (users_search_recent_idx),
-   filtered and scored; the first pos + 1 of them in ranking order are kept. When the walk
-   reached the end of the index it saw everyone: done.
-2. Anyone older than the walk comes before its (pos + 1)-th, of score s, only with a score
-   above s: the rest is those, and the card is the pos-th of both together. The rest is
-   found through the GIN index over (skills, looking_for) when a score above s needs tags
-   (s ≥ 2 × my nice-to-haves: one matching tag at least, or two when it needs 3 or more),
-   and is skipped when no score can pass s. Otherwise it is the one slow case: everyone
-   older who passes the filters is scored (bench/scale.py reports how often).
-3. In an event's pool (teambot/services/search.py: the searcher's current event) the pool
-   is ranked whole from event_members: pools are small.
+Freshness windows: the searching people are taken in windows of WINDOW (2 000) by recency
+(users_search_recent_idx: the most recently active first); each window is ranked by score,
+and the next window comes after it. So the order is (window, score desc, last active desc,
+id), and a search reads one window of rows for the first cards, however many people there
+are: ranking everyone by score costs a heap visit per visible person (0.6 s at a million,
+measured), and no index can hand out the best scores of a sum of tag and preference fits.
+At a hackathon's scale (a few thousand people) one window holds everyone: the order is the
+score's. At a million the first window is the people active in the last minutes to hours,
+the best of them first: fresh pools, as the issue asks. An event's pool is ranked whole.
 
 Left out, read once per search (with my matching fields and my current event): the people
 I hid, those I have a pending invitation with either way (they are in /invitations, not
-new), my own team and its members. The total is counted exactly up to a cap (500, or the
-next multiple of 500 past the offset).
+new), my own team and its members. The total is what the windows read so far hold (exact once
+the walk reaches the end), shown up to a cap (500, or the next multiple of 500 past the
+offset) with "+" when there may be more.
 
 The buttons under a card name it by a reference of mine (`search_cards`), never by the
 person's Telegram id.
@@ -44,9 +40,8 @@ from teambot.domain import MUST_HAVE, NICE_TO_HAVE, Candidate, CardTarget
 from teambot.services.fit import CRITERIA, Criterion, Filters, Person, applies, level
 
 TOTAL_CAP: Final = 500
-# how many of the most recently active the walk looks at
-WALK: Final = 2000
-WALK_PER_PLACE: Final = 100
+# the size of a freshness window: how many of the most recently active are ranked together
+WINDOW: Final = 2000
 
 # the columns of a person the rules read (fit.Person's fields, but tags)
 MATCHING = (
@@ -282,10 +277,6 @@ def _eligible(shape: Shape, *, musts: bool = True) -> str:
     return " and ".join(parts)
 
 
-def _tags(prefix: str, indexes: range) -> str:
-    return "array[" + ", ".join(f"%({prefix}{i})s::text" for i in indexes) + "]"
-
-
 def _score(shape: Shape) -> str:
     """2 per want of mine among their skills + 1 per skill of mine among their wants + 2 per
     nice-to-have of mine they fit − 1 when stale."""
@@ -295,44 +286,6 @@ def _score(shape: Shape) -> str:
     parts = [f"2 * ({have})" if have else "", want, f"2 * ({nice})" if nice else ""]
     fit = " + ".join(part for part in parts if part) or "0"
     return f"({fit} - (u.last_active < now() - interval '14 days')::int)"
-
-
-def _overlaps(wants: int, skills: int) -> list[str]:
-    """GIN conditions: they have one of my wants; they want one of my skills."""
-    found = []
-    if wants:
-        found.append(f"u.skills && {_tags('w', range(wants))}")
-    if skills:
-        found.append(f"u.looking_for && {_tags('s', range(skills))}")
-    return found
-
-
-def _two_matches(wants: int, skills: int) -> str:
-    """GIN conditions for "at least two of my tags match": each tag and any later one."""
-    terms = []
-    for i in range(wants):
-        later = []
-        if i + 1 < wants:
-            later.append(f"u.skills && {_tags('w', range(i + 1, wants))}")
-        if skills:
-            later.append(f"u.looking_for && {_tags('s', range(skills))}")
-        if later:
-            terms.append(f"(u.skills @> array[%(w{i})s::text] and ({' or '.join(later)}))")
-    for i in range(skills - 1):
-        terms.append(
-            f"(u.looking_for @> array[%(s{i})s::text]"
-            f" and u.looking_for && {_tags('s', range(i + 1, skills))})"
-        )
-    return " or ".join(terms)
-
-
-def most_score(shape: Shape) -> int:
-    return 2 * shape.wants + shape.skills + 2 * len(shape.nices)
-
-
-def needed_tags(shape: Shape, threshold: int) -> int:
-    """How much tag score a candidate needs for a score above `threshold`."""
-    return threshold + 1 - 2 * len(shape.nices)
 
 
 _OLDER = (
@@ -347,74 +300,46 @@ def queries(shape: Shape) -> dict[str, str]:
     score = _score(shape)
     pool = "event_members m join users u on u.id = m.user_id"
     found = {
-        "walk": f"""
+        # one freshness window: the next `window` most recently active after the edge (the
+        # previous window's last row), how many of them may be shown, and the one at `pos`
+        "window": f"""
             with walked as materialized (
                 select u.id, u.last_active, ({eligible}) as ok, {score} as score from users u
-                where {_RECENT}
-                order by u.last_active desc, u.id limit %(scan)s),
+                where {_RECENT} and {_OLDER}
+                order by u.last_active desc, u.id limit %(window)s),
             edge as (
-                select count(*) as scanned,
+                select count(*) as scanned, count(*) filter (where ok) as eligible,
                        (array_agg(last_active order by last_active, id desc))[1] as edge_active,
                        (array_agg(id order by last_active, id desc))[1] as edge_id
                 from walked)
-            select edge.scanned, edge.edge_active, edge.edge_id, t.id, t.score
-            from edge left join lateral (
-                select id, score, last_active from walked where ok
-                order by score desc, last_active desc, id limit %(pos)s + 1) t on true
-            order by t.score desc, t.last_active desc, t.id""",
+            select edge.*, (select id from walked where ok
+                            order by score desc, last_active desc, id
+                            offset %(pos)s limit 1) as id
+            from edge""",
         "event": f"""
-            select u.id from {pool}
+            select u.id, count(*) over () as n from {pool}
             where m.event_id = %(event)s and {eligible}
             order by {score} desc, u.last_active desc, u.id
             offset %(pos)s limit 1""",
     }
-    rest = {"all": "true"}
-    overlaps = _overlaps(shape.wants, shape.skills)
-    if overlaps:
-        rest["overlap"] = " or ".join(overlaps)
-    pairs = _two_matches(shape.wants, shape.skills)
-    if pairs:
-        rest["pairs"] = pairs
-    for name, condition in rest.items():
-        # the walk's first pos + 1 and whoever older beats the last of them
-        found[f"rest_{name}"] = f"""
-            select id from (
-                select u.id, u.last_active, {score} as score from users u
-                where u.id = any(%(top)s::bigint[])
-                union all
-                select u.id, u.last_active, {score} from users u
-                where {eligible} and {_OLDER} and ({condition})
-                  and {score} > %(threshold)s) x
-            order by score desc, last_active desc, id
-            offset %(pos)s limit 1"""
-    for name, source in (
-        (
-            "card",
-            f"select from users u where {eligible}"
-            + ("" if shape.skill else " order by u.last_active desc"),
-        ),
-        ("event_card", f"select from {pool} where m.event_id = %(event)s and {eligible}"),
-    ):
-        # the card, the reference its buttons carry (made on first showing: `made`
-        # returns it then, the select after it every time after), and how many there are
-        # up to the cap (or one more)
-        found[name] = f"""
-            with made as (
-                insert into search_cards (viewer_id, candidate_id) values (%(me)s, %(id)s)
-                on conflict (viewer_id, candidate_id) do nothing returning id)
-            select (select id from made union all
-                    select id from search_cards where viewer_id = %(me)s and candidate_id = %(id)s
-                    limit 1) as ref,
-                   c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
-                   c.bio, t.name as team_name, t.description as team_description,
-                   {", ".join(f"c.{column}" for column in MATCHING)},
-                   array(select s from unnest(c.skills) with ordinality as x(s, n)
-                         where s = any(%(wants)s::text[]) order by n) as they_have,
-                   array(select s from unnest(c.looking_for) with ordinality as x(s, n)
-                         where s = any(%(skills)s::text[]) order by n) as they_want,
-                   (select count(*) from ({source} limit %(cap)s + 1) x) as total
-            from users c left join teams t on t.owner_id = c.id
-            where c.id = %(id)s"""
+    # the card, and the reference its buttons carry (made on first showing: `made` returns
+    # it then, the select after it every time after)
+    found["card"] = f"""
+        with made as (
+            insert into search_cards (viewer_id, candidate_id) values (%(me)s, %(id)s)
+            on conflict (viewer_id, candidate_id) do nothing returning id)
+        select (select id from made union all
+                select id from search_cards where viewer_id = %(me)s and candidate_id = %(id)s
+                limit 1) as ref,
+               c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
+               c.bio, t.name as team_name, t.description as team_description,
+               {", ".join(f"c.{column}" for column in MATCHING)},
+               array(select s from unnest(c.skills) with ordinality as x(s, n)
+                     where s = any(%(wants)s::text[]) order by n) as they_have,
+               array(select s from unnest(c.looking_for) with ordinality as x(s, n)
+                     where s = any(%(skills)s::text[]) order by n) as they_want
+        from users c left join teams t on t.owner_id = c.id
+        where c.id = %(id)s"""
     # Of the most recently active who would be shown but for my must-haves: how many each
     # must-have of mine leaves out (the empty answer offers to search once without the one
     # that leaves out most).
@@ -426,7 +351,7 @@ def queries(shape: Shape) -> dict[str, str]:
         found["blockers"] = f"""
             select {counts} from (
                 select u.* from users u where {_eligible(shape, musts=False)}
-                order by u.last_active desc, u.id limit %(scan)s) u"""
+                order by u.last_active desc, u.id limit %(window)s) u"""
     return found
 
 
@@ -439,7 +364,7 @@ class Found:
     them: Person
     event_name: str | None = None  # my current event's, if I am in one
     scoped: bool = False  # the pool searched was my event's
-    path: str = "walk"  # how it was found: walk, rest_overlap, rest_pairs, rest_all, event
+    path: str = "window 1"  # how it was found: in the n-th window, or in an event's pool
 
 
 @dataclass(frozen=True)
@@ -550,59 +475,39 @@ def find(
 
     if event is not None:
         rows = run("event", event=event, pos=offset)
-        at, path = (rows[0]["id"] if rows else None), "event"
+        at, counted = (rows[0]["id"], rows[0]["n"]) if rows else (None, 0)
+        end, path = True, "event"
     else:
-        at, path = _walk_and_rest(run, shape, offset)
+        at, counted, end, path = _windows(run, offset)
     if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
-    cards = run(
-        "event_card" if event is not None else "card",
-        id=at,
-        cap=cap,
-        wants=wants,
-        skills=skills,
-        me=me,
-        event=event,
-    )
+    cards = run("card", id=at, wants=wants, skills=skills, me=me)
     if not cards:
         return None
     card = cards[0]
     them = person_of(card, card["skills"], card["looking_for"])
     fields = {name: card[name] for name in Candidate.__dataclass_fields__ if name in card}
-    candidate = Candidate(
-        **{**fields, "total": min(card["total"], cap), "more": card["total"] > cap}
-    )
+    candidate = Candidate(**fields, total=min(counted, cap), more=counted > cap or not end)
     return Found(candidate, mine.person, them, mine.event_name, event is not None, path)
 
 
-def _walk_and_rest(run: Any, shape: Shape, offset: int) -> tuple[int | None, str]:
-    scan = WALK + WALK_PER_PLACE * offset
-    walked = run("walk", pos=offset, scan=scan)
-    top = [row for row in walked if row["id"] is not None]
-    edge = walked[0]
-    if edge["scanned"] < scan:  # the walk saw everyone
-        return (top[offset]["id"] if len(top) > offset else None), "walk"
-    if len(top) > offset:
-        threshold = top[offset]["score"]
-        need = needed_tags(shape, threshold)
-        if threshold >= most_score(shape) or (need > 0 and not shape.wants + shape.skills):
-            return top[offset]["id"], "walk"  # nobody older can score higher
-        rest = "all" if need <= 0 else "overlap" if need <= 2 else "pairs"
-        if rest == "pairs" and shape.wants + shape.skills < 2:
-            return top[offset]["id"], "walk"
-    else:
-        threshold, rest = -(10**6), "all"
-    rows = run(
-        f"rest_{rest}",
-        pos=offset,
-        top=[row["id"] for row in top],
-        threshold=threshold,
-        # a walk of none: everyone is older
-        edge_active=edge["edge_active"] or "infinity",
-        edge_id=edge["edge_id"] or 0,
-    )
-    return (rows[0]["id"] if rows else None), f"rest_{rest}"
+def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
+    """The one at `offset`, window after window: its id (None past the end), how many the
+    windows read so far may show, whether they reached the end, and how many windows it
+    took ("window 1", ...)."""
+    pos, counted, edge_active, edge_id, windows = offset, 0, "infinity", 0, 0
+    while True:
+        windows += 1
+        row = run("window", pos=pos, window=WINDOW, edge_active=edge_active, edge_id=edge_id)[0]
+        counted += row["eligible"]
+        end = row["scanned"] < WINDOW
+        if row["id"] is not None:
+            return row["id"], counted, end, f"window {windows}"
+        if end:
+            return None, counted, True, f"window {windows}"
+        pos -= row["eligible"]
+        edge_active, edge_id = row["edge_active"], row["edge_id"]
 
 
 def blockers(
@@ -632,7 +537,7 @@ def blockers(
         me=mine.person,
         filters=filters,
     )
-    row = conn.execute(statement, {**params, "scan": WALK}, prepare=False).fetchone()
+    row = conn.execute(statement, {**params, "window": WINDOW}, prepare=False).fetchone()
     assert row is not None
     return {criterion: int(row[criterion]) for criterion in shape.musts}
 

@@ -31,11 +31,16 @@ Score (higher first) = 2 × |their skills ∩ what I look for|
                      − 1 when they were last active more than 14 days ago (STALE_DAYS).
 Ties: the most recently active first, then the smaller id. So a stale profile ranks below a
 fresh one with the same fit, and below a fresh one half a tag-match worse.
+
+Freshness windows (`ranking`): everyone searching is taken in windows of `window` people by
+recency, most recent first; the order is window by window, each ranked as above. At a few
+thousand people one window holds all of them; at a million the best of the most recently
+active come first (teambot/data/search.py says why it is so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -248,3 +253,33 @@ def _reason(me: Person, other: Person, criterion: Criterion, weight: int) -> Rea
         case "language":
             shared = [code for code in other.languages if code in me.languages]
             return Reason("language", ", ".join(shared), weight)
+
+
+def ranking(
+    me: Person,
+    searching: dict[int, Person],
+    now: datetime,
+    *,
+    window: int,
+    visible: Callable[[int], bool],
+    filters: Filters = Filters(),  # noqa: B008 - frozen
+) -> list[int]:
+    """My whole search, in order: of `searching` (everyone searching, also those I do not
+    see: they take places in the windows), those `visible` to me and `shown` to me."""
+
+    def recency(person_id: int) -> tuple[float, int]:
+        active = searching[person_id].last_active
+        return (-(active.timestamp() if active else 0.0), person_id)
+
+    place = {person_id: at // window for at, person_id in enumerate(sorted(searching, key=recency))}
+    return sorted(
+        (
+            person_id
+            for person_id, other in searching.items()
+            if visible(person_id) and shown(me, other, filters)
+        ),
+        key=lambda person_id: (
+            place[person_id],
+            *order_key(me, searching[person_id], person_id, now),
+        ),
+    )
