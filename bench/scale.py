@@ -12,6 +12,7 @@ Run: python -m bench.scale [DATABASE_URL] [--users N] [--invitations N] [--pgdat
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -301,6 +302,7 @@ async def measure(conninfo: str) -> None:
         ).fetchone()
     assert musts is not None
     print(f"searchers with a must-have: {musts['musts']:.0f} %")
+    print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     await searches(database, searchers)  # warm the cache
     PATHS.clear()
     baseline = await searches(database, searchers)
@@ -314,6 +316,7 @@ async def measure(conninfo: str) -> None:
     every = baseline + filtered + skilled + pooled
     print(f"all {len(every)} searches    {percentiles(every)}")
     print("found by: " + ", ".join(f"{path} {n}" for path, n in PATHS.most_common()))
+    print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
     during: list[float] = []
     expired = 0

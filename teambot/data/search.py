@@ -9,7 +9,7 @@ and candidates come in the order score desc, last active desc, id, where
 
 The criteria are SQL functions (migration 0012, `fit_*`), inlined by the planner.
 
-Freshness windows: the searching people are taken in windows of WINDOW (2 000) by recency
+Freshness windows: the searching people are taken in windows of WINDOW (1 000) by recency
 (users_search_recent_idx: the most recently active first); each window is ranked by score,
 and the next window comes after it. So the order is (window, score desc, last active desc,
 id), and a search reads one window of rows for the first cards, however many people there
@@ -41,7 +41,7 @@ from teambot.services.fit import CRITERIA, Criterion, Filters, Person, applies, 
 
 TOTAL_CAP: Final = 500
 # the size of a freshness window: how many of the most recently active are ranked together
-WINDOW: Final = 2000
+WINDOW: Final = 1000
 
 # the columns of a person the rules read (fit.Person's fields, but tags)
 MATCHING = (
@@ -300,20 +300,24 @@ def queries(shape: Shape) -> dict[str, str]:
     score = _score(shape)
     pool = "event_members m join users u on u.id = m.user_id"
     found = {
-        # one freshness window: the next `window` most recently active after the edge (the
-        # previous window's last row), how many of them may be shown, and the one at `pos`
+        # `windows` freshness windows: the next `window` × `windows` most recently active
+        # after the edge (the last row read before), how many of them may be shown, and the
+        # one at `pos` in their order (window, score desc, last active desc, id)
         "window": f"""
             with walked as materialized (
-                select u.id, u.last_active, ({eligible}) as ok, {score} as score from users u
+                select u.id, u.last_active, ({eligible}) as ok, {score} as score,
+                       (row_number() over (order by u.last_active desc, u.id) - 1)
+                           / %(window)s::bigint as win
+                from users u
                 where {_RECENT} and {_OLDER}
-                order by u.last_active desc, u.id limit %(window)s),
+                order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint),
             edge as (
                 select count(*) as scanned, count(*) filter (where ok) as eligible,
                        (array_agg(last_active order by last_active, id desc))[1] as edge_active,
                        (array_agg(id order by last_active, id desc))[1] as edge_id
                 from walked)
             select edge.*, (select id from walked where ok
-                            order by score desc, last_active desc, id
+                            order by win, score desc, last_active desc, id
                             offset %(pos)s limit 1) as id
             from edge""",
         "event": f"""
@@ -494,20 +498,26 @@ def find(
 
 def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
     """The one at `offset`, window after window: its id (None past the end), how many the
-    windows read so far may show, whether they reached the end, and how many windows it
-    took ("window 1", ...)."""
-    pos, counted, edge_active, edge_id, windows = offset, 0, "infinity", 0, 0
+    windows read so far may show, whether they reached the end, and how many windows were
+    read. One window first (enough unless few may be shown to me), then 8 more at once,
+    then 64, ...: a rare fit costs a few statements, not one per window."""
+    pos, counted, edge_active, edge_id, read, windows = offset, 0, "infinity", 0, 0, 1
     while True:
-        windows += 1
-        row = run("window", pos=pos, window=WINDOW, edge_active=edge_active, edge_id=edge_id)[0]
+        row = run(
+            "window",
+            pos=pos,
+            window=WINDOW,
+            windows=windows,
+            edge_active=edge_active,
+            edge_id=edge_id,
+        )[0]
         counted += row["eligible"]
-        end = row["scanned"] < WINDOW
-        if row["id"] is not None:
-            return row["id"], counted, end, f"window {windows}"
-        if end:
-            return None, counted, True, f"window {windows}"
+        read += windows
+        end = row["scanned"] < WINDOW * windows
+        if row["id"] is not None or end:
+            return row["id"], counted, end, f"window {read}"
         pos -= row["eligible"]
-        edge_active, edge_id = row["edge_active"], row["edge_id"]
+        edge_active, edge_id, windows = row["edge_active"], row["edge_id"], windows * 8
 
 
 def blockers(
