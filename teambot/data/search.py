@@ -31,6 +31,7 @@ person's Telegram id.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
@@ -499,8 +500,10 @@ def find(
 def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
     """The one at `offset`, window after window: its id (None past the end), how many the
     windows read so far may show, whether they reached the end, and how many windows were
-    read. One window first (enough unless few may be shown to me), then 8 more at once,
-    then 64, ...: a rare fit costs a few statements, not one per window."""
+    read. One window first (enough unless few may be shown to me), then as many as the
+    share shown so far says the place needs (half as many again, at least one more; eight
+    times as many when none was shown): a rare fit costs a few statements, not one per
+    window, nor a batch far past the place."""
     pos, counted, edge_active, edge_id, read, windows = offset, 0, "infinity", 0, 0, 1
     while True:
         row = run(
@@ -517,7 +520,11 @@ def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
         if row["id"] is not None or end:
             return row["id"], counted, end, f"window {read}"
         pos -= row["eligible"]
-        edge_active, edge_id, windows = row["edge_active"], row["edge_id"], windows * 8
+        edge_active, edge_id = row["edge_active"], row["edge_id"]
+        if counted:
+            windows = max(1, math.ceil(1.5 * (pos + 1) * read / counted))
+        else:
+            windows = 8 * windows
 
 
 def blockers(
