@@ -17,11 +17,10 @@ import random
 import statistics
 import tempfile
 import time
-from pathlib import Path
-from typing import Any
-
 from collections import Counter
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 import anyio
 import psycopg
@@ -30,7 +29,7 @@ from teambot.adapters.database import Database
 from teambot.data import invitations, search
 from teambot.data.migrations import apply_migrations
 from teambot.domain import HOURS_PER_WEEK, ROLE_FOCUSES
-from teambot.services.fit import Filters
+from teambot.services.fit import NO_FILTERS, Filters
 from teambot.services.matching import visible_types
 from teambot.services.skills import CURATED
 
@@ -122,35 +121,51 @@ CITIES = [
 ]
 
 
+def pick(values: list[Any], r: str) -> str:
+    """SQL: one of `values`, by the random number in column `r` (in [0, 1))."""
+    items = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values)
+    return f"(array[{items}])[1 + floor(r.{r} * {len(values)})::int]"
+
+
+def listed(values: list[str], r: str) -> str:
+    """SQL: a text[] of one of `values` (comma-separated), by the random number in `r`."""
+    return f"string_to_array({pick(values, r)}, ',')"
+
+
 def profiles(conn: psycopg.Connection[Any]) -> None:
     """The matching fields (migration 0010) as people fill them: most fill some, many leave
     them empty; preferences mostly don't care, some nice to have, fewer must-haves."""
+    hours = ["under_10", "10_20", "20_40", "full_time", "full_time"]
+    offsets = [60, 120, 180, 180, 180, 0, 240, -300, -480, 330, 480, 60, 120]
+    modes = ["remote", "remote", "on_site", "either", "either"]
+    roles = ["technical"] * 3 + ["product", "design", "business", "business", "science"]
+    stages = ["exploring", "idea", "idea", "prototype", "users", "revenue"]
+    spoken = ["en", "ru", "en,ru", "en,ru", "de,en", "es,en"]
+    wanted_roles = ["technical", "product,design", "business", "design", "technical,science"]
     conn.execute("select setseed(0.12)")
     conn.execute(
-        """
+        f"""
         update users u set
-            hours_per_week = case when r.a < 0.7 then
-                (array['under_10', '10_20', '20_40', 'full_time', 'full_time'])[1 + (r.b * 5)::int %% 5] end,
-            available_from = case when r.a < 0.6 then (array['now', 'month', 'later'])[1 + (r.c * 3)::int %% 3] end,
-            utc_offset = case when r.d < 0.75 then
-                (array[60, 120, 180, 180, 180, 0, 240, -300, -480, 330, 480, 60, 120])[1 + (r.e * 13)::int %% 13] end,
-            work_mode = case when r.f < 0.65 then (array['remote', 'remote', 'on_site', 'either', 'either'])[1 + (r.g * 5)::int %% 5] end,
-            city = case when r.f < 0.65 and r.g >= 0.4 then (%(cities)s::text[])[1 + (r.h ^ 2 * 16)::int %% 16] end,
-            role_focus = case when r.i < 0.7 then
-                (array['technical', 'technical', 'technical', 'product', 'design', 'business', 'business', 'science'])[1 + (r.j * 8)::int %% 8] end,
-            stage = case when u.user_type <> 'participant' and r.k < 0.6 then
-                (array['exploring', 'idea', 'idea', 'prototype', 'users', 'revenue'])[1 + (r.l * 6)::int %% 6] end,
-            languages = case when r.m < 0.75 then
-                string_to_array((array['en', 'ru', 'en,ru', 'en,ru', 'de,en', 'es,en'])[1 + (r.n * 6)::int %% 6], ',') else '{}' end,
-            want_commitment = (array[0, 0, 0, 1, 1, 2])[1 + (r.o * 6)::int %% 6],
-            want_time_zone = (array[0, 0, 0, 0, 1, 1, 2])[1 + (r.p * 7)::int %% 7],
-            time_zone_hours = 1 + (r.q * 5)::int,
-            want_work_mode = (array[0, 0, 0, 0, 1, 2])[1 + (r.s * 6)::int %% 6],
-            want_role = (array[0, 0, 1, 1, 2])[1 + (r.t * 5)::int %% 5],
-            wanted_roles = string_to_array((array['technical', 'product,design', 'business', 'design', 'technical,science'])[1 + (r.v * 5)::int %% 5], ','),
-            want_stage = case when u.user_type <> 'participant' then (array[0, 0, 0, 1, 2])[1 + (r.w * 5)::int %% 5] else 0 end,
-            wanted_stages = string_to_array((array['idea,prototype', 'users,revenue', 'prototype,users'])[1 + (r.x * 3)::int %% 3], ','),
-            want_language = (array[0, 0, 0, 1, 2])[1 + (r.y * 5)::int %% 5]
+            hours_per_week = case when r.a < 0.7 then {pick(hours, "b")} end,
+            available_from = case when r.a < 0.6 then {pick(["now", "month", "later"], "c")} end,
+            utc_offset = case when r.d < 0.75 then {pick(offsets, "e")} end,
+            work_mode = case when r.f < 0.65 then {pick(modes, "g")} end,
+            city = case when r.f < 0.65 and r.g >= 0.4
+                        then (%(cities)s::text[])[1 + floor(r.h ^ 2 * 16)::int] end,
+            role_focus = case when r.i < 0.7 then {pick(roles, "j")} end,
+            stage = case when u.user_type <> 'participant' and r.k < 0.6
+                         then {pick(stages, "l")} end,
+            languages = case when r.m < 0.75 then {listed(spoken, "n")} else '{{}}' end,
+            want_commitment = {pick([0, 0, 0, 1, 1, 2], "o")},
+            want_time_zone = {pick([0, 0, 0, 0, 1, 1, 2], "p")},
+            time_zone_hours = 1 + floor(r.q * 5)::int,
+            want_work_mode = {pick([0, 0, 0, 0, 1, 2], "s")},
+            want_role = {pick([0, 0, 1, 1, 2], "t")},
+            wanted_roles = {listed(wanted_roles, "v")},
+            want_stage = case when u.user_type <> 'participant'
+                              then {pick([0, 0, 0, 1, 2], "w")} else 0 end,
+            wanted_stages = {listed(["idea,prototype", "users,revenue", "prototype,users"], "x")},
+            want_language = {pick([0, 0, 0, 1, 2], "y")}
         from (select id, random() a, random() b, random() c, random() d, random() e, random() f,
                      random() g, random() h, random() i, random() j, random() k, random() l,
                      random() m, random() n, random() o, random() p, random() q, random() s,
@@ -240,7 +255,7 @@ async def one_search(
     database: Database,
     searcher: dict[str, Any],
     skill: str | None,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
     *,
     everyone: bool = True,
 ) -> float:

@@ -256,8 +256,17 @@ def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any])
 def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]) -> None:
     from teambot.data import search
 
+    # everyone's pool: user 3's event holds no team (the event's statement is planned above)
     ranked = planned(
-        big, search.ranked, me=3, skills=["s3"], wants=["s7"], types=["team"], skill=None, offset=0
+        big,
+        search.ranked,
+        me=3,
+        skills=["s3"],
+        wants=["s7"],
+        types=["team"],
+        skill=None,
+        offset=0,
+        everyone=True,
     )
     # the card comes with the reference its buttons carry: made on first showing, or found
     (card,) = [statement for statement in ranked if "insert into search_cards" in statement.sql]

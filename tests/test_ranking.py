@@ -30,11 +30,14 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         yield connection
 
 
-@pytest.fixture(params=[2000, 25, 7])
-def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    """One window for everyone (a hackathon's scale), or several (a million's, in small)."""
-    monkeypatch.setattr(search, "WINDOW", request.param)
-    return int(request.param)
+@pytest.fixture(params=[(2000, 50), (25, 50), (7, 50), (7, 9)])
+def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """One window for everyone (a hackathon's scale), or several (a million's, in small),
+    and a reach short of everyone."""
+    size, reach = request.param
+    monkeypatch.setattr(search, "WINDOW", size)
+    monkeypatch.setattr(search, "REACH", reach)
+    return size, reach
 
 
 def maybe(rng: random.Random, value: Any, filled: float = 0.7) -> Any:
@@ -138,7 +141,7 @@ def browse(
 
 
 def test_the_sql_ranking_is_the_plain_python_sort(
-    conn: psycopg.Connection[dict[str, Any]], window: int
+    conn: psycopg.Connection[dict[str, Any]], window: tuple[int, int]
 ) -> None:
     rng = random.Random(12)
     now = datetime.now(UTC)
@@ -161,10 +164,11 @@ def test_the_sql_ranking_is_the_plain_python_sort(
                     mine,
                     searching,
                     now,
-                    window=window,
+                    window=window[0],
+                    reach=window[1],
                     filters=filters,
                     visible=lambda user_id: (
-                        user_id != me
+                        user_id != me  # noqa: B023
                         and people[user_id][0] in visible_types(my_type)  # noqa: B023
                         and (skill is None or skill in people[user_id][1].skills)  # noqa: B023
                     ),

@@ -17,13 +17,15 @@ are: ranking everyone by score costs a heap visit per visible person (0.6 s at a
 measured), and no index can hand out the best scores of a sum of tag and preference fits.
 At a hackathon's scale (a few thousand people) one window holds everyone: the order is the
 score's. At a million the first window is the people active in the last minutes to hours,
-the best of them first: fresh pools, as the issue asks. An event's pool is ranked whole.
+the best of them first: fresh pools, as the issue asks. A search reaches REACH windows (the
+50 000 most recently active) at most: at a million, one that nobody fits would otherwise
+read everyone. An event's pool is ranked whole.
 
 Left out, read once per search (with my matching fields and my current event): the people
 I hid, those I have a pending invitation with either way (they are in /invitations, not
-new), my own team and its members. The total is what the windows read so far hold (exact once
-the walk reaches the end), shown up to a cap (500, or the next multiple of 500 past the
-offset) with "+" when there may be more.
+new), my own team and its members. The total is what the windows read so far hold (exact
+once the walk reaches the end, "+" when it stops at REACH), shown up to a cap (500, or the
+next multiple of 500 past the offset) with "+" when there may be more.
 
 The buttons under a card name it by a reference of mine (`search_cards`), never by the
 person's Telegram id.
@@ -38,11 +40,22 @@ from typing import Any, Final
 
 from teambot.adapters.database import Connection
 from teambot.domain import MUST_HAVE, NICE_TO_HAVE, Candidate, CardTarget
-from teambot.services.fit import CRITERIA, Criterion, Filters, Person, applies, level
+from teambot.services.fit import (
+    CRITERIA,
+    NO_FILTERS,
+    Criterion,
+    Filters,
+    Person,
+    applies,
+    level,
+)
 
 TOTAL_CAP: Final = 500
 # the size of a freshness window: how many of the most recently active are ranked together
 WINDOW: Final = 1000
+# how many windows a search reaches at most: the 50 000 most recently active (at a million
+# a search that nobody fits would otherwise read everyone, seconds of work)
+REACH: Final = 50
 
 # the columns of a person the rules read (fit.Person's fields, but tags)
 MATCHING = (
@@ -389,7 +402,7 @@ def parameters(
     skill: str | None,
     excluded: list[int],
     me: Person | None = None,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
 ) -> dict[str, Any]:
     """The values the statements of `queries` share (each of them adds its own)."""
     person = me or Person()
@@ -424,7 +437,7 @@ def ranked(
     skill: str | None,
     offset: int,
     shown_ref: int | None = None,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
     everyone: bool = False,
 ) -> Candidate | None:
     """The candidate at `offset` of my ranking, with the reference my card's buttons carry
@@ -454,7 +467,7 @@ def find(
     skill: str | None,
     offset: int,
     shown_ref: int | None = None,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
     everyone: bool = False,
 ) -> Found | None:
     """`ranked`, with me and them as the rules see us (for the reasons)."""
@@ -516,15 +529,13 @@ def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
         )[0]
         counted += row["eligible"]
         read += windows
-        end = row["scanned"] < WINDOW * windows
-        if row["id"] is not None or end:
+        end = row["scanned"] < WINDOW * windows  # past the least recently active
+        if row["id"] is not None or end or read >= REACH:  # at the reach: "N+", not "N"
             return row["id"], counted, end, f"window {read}"
         pos -= row["eligible"]
         edge_active, edge_id = row["edge_active"], row["edge_id"]
-        if counted:
-            windows = max(1, math.ceil(1.5 * (pos + 1) * read / counted))
-        else:
-            windows = 8 * windows
+        needed = math.ceil(1.5 * (pos + 1) * read / counted) if counted else 8 * windows
+        windows = min(max(1, needed), REACH - read)
 
 
 def blockers(
@@ -535,7 +546,7 @@ def blockers(
     wants: list[str],
     types: list[str],
     skill: str | None,
-    filters: Filters = Filters(),
+    filters: Filters = NO_FILTERS,
 ) -> dict[Criterion, int]:
     """Of the most recently active who would be shown but for my must-haves, how many each
     of my must-haves leaves out (none: I have no must-have that applies)."""

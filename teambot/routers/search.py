@@ -48,6 +48,7 @@ INVITE_ACTIONS = {
     "connect": "action_connect",
 }
 Nonce = Annotated[int, Field(ge=0, le=2**31 - 1)]
+NEW_SEARCH = Query()  # /search as typed: no quick filter, my event's pool if I am in one
 
 
 class Card(CallbackData, prefix="card"):
@@ -83,7 +84,7 @@ _NOTE_KEYS = ("invite_target", "invite_nonce", "invite_prompt")
 
 
 def _card(
-    lang: str, me: UserRow, shown: Shown, query: Query = Query()
+    lang: str, me: UserRow, shown: Shown, query: Query = NEW_SEARCH
 ) -> tuple[str, InlineKeyboardMarkup]:
     candidate, ref, offset = shown.candidate, shown.ref, shown.offset
     body = profile_card(
@@ -282,7 +283,7 @@ async def search(
     if command.args and skill is None:
         await message.answer(text(lang, "skills_refused", text=escape(command.args[:64])))
         return
-    query = Query(skill=skill)  # a new search: no quick filter, my event's pool if any
+    query = replace(NEW_SEARCH, skill=skill)
     await _keep(state, query)
     page = await search_rules.page(database, me, query, 0)
     await _show(message, me, lang, query, page, edit=False)

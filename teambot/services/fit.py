@@ -33,7 +33,8 @@ Ties: the most recently active first, then the smaller id. So a stale profile ra
 fresh one with the same fit, and below a fresh one half a tag-match worse.
 
 Freshness windows (`ranking`): everyone searching is taken in windows of `window` people by
-recency, most recent first; the order is window by window, each ranked as above. At a few
+recency, most recent first; the order is window by window, each ranked as above, as far as
+`reach` windows. At a few
 thousand people one window holds all of them; at a million the best of the most recently
 active come first (teambot/data/search.py says why it is so).
 """
@@ -93,6 +94,9 @@ class Filters:
     hours: str | None = None  # their hours band
     remote: bool = False  # they can work remotely
     relaxed: frozenset[Criterion] = field(default_factory=frozenset)  # my must-haves dropped
+
+
+NO_FILTERS: Final = Filters()
 
 
 def level(person: Person, criterion: Criterion) -> int:
@@ -185,7 +189,7 @@ def filtered(other: Person, filters: Filters) -> bool:
     )
 
 
-def shown(me: Person, other: Person, filters: Filters = Filters()) -> bool:
+def shown(me: Person, other: Person, filters: Filters = NO_FILTERS) -> bool:
     """Mutual fit: they fit my must-haves and the quick filters, and I fit theirs."""
     return passes(me, other, filters.relaxed) and passes(other, me) and filtered(other, filters)
 
@@ -261,8 +265,9 @@ def ranking(
     now: datetime,
     *,
     window: int,
+    reach: int,
     visible: Callable[[int], bool],
-    filters: Filters = Filters(),  # noqa: B008 - frozen
+    filters: Filters = NO_FILTERS,
 ) -> list[int]:
     """My whole search, in order: of `searching` (everyone searching, also those I do not
     see: they take places in the windows), those `visible` to me and `shown` to me."""
@@ -276,7 +281,7 @@ def ranking(
         (
             person_id
             for person_id, other in searching.items()
-            if visible(person_id) and shown(me, other, filters)
+            if place[person_id] < reach and visible(person_id) and shown(me, other, filters)
         ),
         key=lambda person_id: (
             place[person_id],
