@@ -124,6 +124,17 @@ class CardTarget:
     teammate: bool  # in my team already
 
 
+@dataclass(frozen=True)
+class SavedPerson:
+    """Someone on my /saved list, as the list shows them."""
+
+    ref: int  # my card reference to them (search_cards), what the list's buttons carry
+    user_type: str
+    display_name: str
+    skills: list[str]
+    team_name: str | None
+
+
 # The vocabulary of the matching fields (migration 0010), in the order they are offered.
 HOURS_PER_WEEK = ("under_10", "10_20", "20_40", "full_time")
 AVAILABLE_FROM = ("now", "month", "later")

@@ -33,7 +33,7 @@ from teambot.adapters.effects import Followup, on_behalf_of
 from teambot.adapters.flood_control import background
 from teambot.adapters.telegram import tell
 from teambot.domain import InvitationRow, LiveMessage, UserRow
-from teambot.routers.views import Answer, Moderate, user_card
+from teambot.routers.views import Answer, Moderate, StillLooking, user_card
 from teambot.services import invitations
 from teambot.services.invitations import Answered, Expired, Sent
 from teambot.services.moderation import Report
@@ -374,6 +374,15 @@ async def paused_inactive(bot: Bot, user: UserRow, days: int) -> None:
     markup = InlineKeyboardBuilder()
     markup.button(text=text(user.language, "action_resume"), callback_data="resume")
     await tell(bot, user.id, text(user.language, "paused_inactive", days=days), markup.as_markup())
+
+
+async def still_looking(bot: Bot, user: UserRow, days: int) -> None:
+    """`days` before the inactivity pause: still looking? [Yes, keep me] / [Pause]."""
+    lang = user.language
+    markup = InlineKeyboardBuilder()
+    markup.button(text=text(lang, "action_still_looking"), callback_data=StillLooking(answer="yes"))
+    markup.button(text=text(lang, "action_pause_now"), callback_data=StillLooking(answer="pause"))
+    await tell(bot, user.id, text(lang, "still_looking", days=days), markup.as_markup())
 
 
 async def digest(bot: Bot, user_id: int, language: str, new_matches: dict[str, int]) -> None:

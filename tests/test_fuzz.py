@@ -21,6 +21,7 @@ USERS = st.integers(min_value=1, max_value=4)
 COMMANDS = [
     "/start", "/start team_abc", "/search", "/search python", "/profile", "/invitations",
     "/team", "/help", "/cancel", "/language", "/stats", "/ban 1", "/unban 1",
+    "/saved",
 ]  # fmt: skip
 REAL_BUTTONS = [
     "lang:en", "lang:ru", "role:team", "role:participant", "role:admin", "tag:python",
@@ -30,6 +31,7 @@ REAL_BUTTONS = [
     "inv:accept:1", "inv:decline:999999", "inv:cancel:-5", "prof:edit", "prof:pause",
     "prof:resume", "prof:delete", "prof:delete_yes", "prof:delete_no", "resume", "mod:ban:2",
     "team:leave", "team:delete", "team:remove:2", "team:transfer:3",
+    "card:save:2:0", "saved:invite:1", "saved:remove:1", "still:yes", "still:pause",
 ]  # fmt: skip
 
 texts = st.one_of(

@@ -5,7 +5,7 @@ start =
     I help participants, co-founders and teams find each other. /help tells how.
 help =
     /start — register or open the menu; /search — people and teams that match you
-    /invitations — answer or cancel invitations; /team — your team and its join link
+    /invitations — answer or cancel invitations; /saved — people you saved; /team — your team
     /profile — edit or pause your profile; /language; /cancel leaves any dialogue
 throttled = Slow down a little: try again in { $seconds } s.
 failed = Sorry, something went wrong on my side. Please try again.
@@ -399,3 +399,29 @@ rank_relaxed = Searching once without your must-have «{ $criterion ->
     [stage] stage
    *[language] language
 }».
+
+## Saved and nudge
+cmd_saved = People you saved
+action_save = ☆ Save
+saved_added = Saved: find them in /saved.
+saved_already = Already saved: they are in /saved.
+saved_title = Saved for later ({ $count }):
+saved_more = { $count ->
+    [one] …and { $count } more profile: remove someone above to see it.
+   *[other] …and { $count } more profiles: remove someone above to see them.
+}
+saved_empty = You have not saved anyone yet. Press ☆ Save under a card in /search to keep someone for later.
+saved_invite = { $n }. { $action }
+saved_remove = Remove { $n }
+saved_removed = Removed from your saved list.
+saved_not_listed = They are no longer on your saved list.
+still_looking =
+    Still looking? You have not been here for a while: in { $days ->
+        [one] a day
+       *[other] { $days } days
+    } your search will be paused and nobody will see your profile.
+action_still_looking = Yes, keep me
+action_pause_now = Pause
+still_looking_kept = ✓ Glad you are still looking: you stay in search.
+still_looking_paused = ⏸ Your search is paused: nobody sees your profile now. To come back: /profile → Resume searching.
+still_looking_was_paused = Your search is paused already. To come back: /profile → Resume searching.

@@ -9,7 +9,17 @@ from aiogram import Router
 
 
 def feature_routers() -> list[Router]:
-    from teambot.routers import admin, invitations, profile, registration, search, start, teams
+    from teambot.routers import (
+        admin,
+        invitations,
+        profile,
+        registration,
+        saved,
+        search,
+        start,
+        still_looking,
+        teams,
+    )
 
     return [
         search.leave_note,  # first: any command leaves the note question
@@ -18,6 +28,8 @@ def feature_routers() -> list[Router]:
         start.router,
         profile.router,
         search.router,
+        saved.router,
+        still_looking.router,
         invitations.router,
         teams.router,
     ]

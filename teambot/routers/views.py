@@ -44,6 +44,13 @@ class Moderate(CallbackData, prefix="mod"):
     target: DatabaseKey  # the reported user's Telegram id
 
 
+class StillLooking(CallbackData, prefix="still"):
+    """The answers to "Still looking?" (teambot.notices asks, routers/still_looking answers):
+    about the presser, so they name nobody."""
+
+    answer: Literal["yes", "pause"]
+
+
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="English", callback_data=LanguageChoice(code="en"))

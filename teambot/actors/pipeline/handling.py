@@ -260,6 +260,7 @@ COMMANDS = {
     "search": "cmd_search",
     "profile": "cmd_profile",
     "invitations": "cmd_invitations",
+    "saved": "cmd_saved",
     "team": "cmd_team",
     "language": "cmd_language",
     "help": "cmd_help",
