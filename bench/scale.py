@@ -1,9 +1,14 @@
-"""Scale: 100 000 users and 1 000 000 invitations. Prints /search ranking latency (p50 /
-p95 / p99 over random searchers, with and without a skill filter), then expires 100 000
-overdue invitations in batches while searches keep running, and prints the search p99
-during the pass beside the baseline.
+"""Scale: 100 000 users (or --users 1000000) and 1 000 000 invitations, with the matching
+fields and preferences filled as people fill them, and 20 events. Prints /search latency
+(p50 / p95 / p99 / worst over random searchers: by their preferences, with quick filters,
+with a skill filter, in an event's pool) with the CPU each search took on the server and in
+the bot (a loaded machine inflates the wall-clock figures, much less the CPU), how deep the
+searches went (the freshness window they were found in) and the load average; then expires
+100 000 overdue invitations in batches while searches keep running, and prints the search
+p99 during the pass beside the baseline.
 
 Run: python -m bench.scale [DATABASE_URL] [--users N] [--invitations N] [--pgdata DIR] [--reuse]
+                           [--searches N] [--shared-buffers SIZE]
      (no URL: an embedded PostgreSQL in a temporary directory, or in DIR kept between runs;
      a database named teambot_scale is created, or with --reuse kept when it already holds
      N users: the invitations a previous cleanup pass expired are made pending again)
@@ -35,7 +40,7 @@ from teambot.services.fit import NO_FILTERS, Filters
 from teambot.services.matching import visible_types
 from teambot.services.skills import CURATED
 
-SEARCHES = 300
+SEARCHES = [300]  # searches of each kind (--searches)
 
 
 def server_conninfo(url: str | None, pgdata: str | None, shared_buffers: str) -> str:
@@ -266,6 +271,39 @@ def quick_filters() -> Filters:
     )
 
 
+# CPU per search, in ms: the server's backend (its /proc schedstat, so only for a server on
+# this machine) and the bot's thread, which a loaded machine does not inflate as it does the
+# wall-clock time: (server, bot) of each search since the last `cpu_figures`
+CPU: list[tuple[float, float]] = []
+
+
+def backend_cpu(pid: int) -> float:
+    """ms of CPU that server process has had (0 when it is not on this machine)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0]) / 1e6
+    except OSError:
+        return 0.0
+
+
+def find_timed(conn: Any, **kwargs: Any) -> search.Found | None:
+    pid = conn.info.backend_pid
+    server, bot = backend_cpu(pid), time.thread_time()
+    found = search.find(conn, **kwargs)
+    CPU.append((backend_cpu(pid) - server, (time.thread_time() - bot) * 1000))
+    return found
+
+
+def cpu_figures() -> str:
+    server = statistics.quantiles([c[0] for c in CPU], n=100)
+    bot = statistics.quantiles([c[1] for c in CPU], n=100)
+    CPU.clear()
+    return (
+        f"    CPU per search: server p50 {server[49]:.1f} / p95 {server[94]:.1f} ms,"
+        f" bot p50 {bot[49]:.1f} / p95 {bot[94]:.1f} ms"
+    )
+
+
 async def one_search(
     database: Database,
     searcher: dict[str, Any],
@@ -277,7 +315,7 @@ async def one_search(
     started = time.perf_counter()
     found = await database.run(
         partial(
-            search.find,
+            find_timed,
             me=int(searcher["id"]),
             skills=list(searcher["skills"]),
             wants=list(searcher["looking_for"]),
@@ -309,7 +347,7 @@ async def searches(
             quick_filters() if filters else Filters(),
             everyone=everyone,
         )
-        for s in random.sample(searchers, min(SEARCHES, len(searchers)))
+        for s in random.sample(searchers, min(SEARCHES[0], len(searchers)))
     ]
 
 
@@ -337,14 +375,19 @@ async def measure(conninfo: str) -> None:
     print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     await searches(database, searchers)  # warm the cache
     PATHS.clear()
+    CPU.clear()
     baseline = await searches(database, searchers)
     print(f"/search ranking          {percentiles(baseline)}")
+    print(cpu_figures())
     filtered = await searches(database, searchers, filters=True)
     print(f"/search + quick filters  {percentiles(filtered)}")
+    print(cpu_figures())
     skilled = await searches(database, searchers, skill=True)
     print(f"/search <skill> (filter) {percentiles(skilled)}")
+    print(cpu_figures())
     pooled = await searches(database, in_events, everyone=False)
     print(f"/search in an event pool {percentiles(pooled)}")
+    print(cpu_figures())
     every = baseline + filtered + skilled + pooled
     print(f"all {len(every)} searches    {percentiles(every)}")
     print("found by: " + ", ".join(f"{path} {n}" for path, n in PATHS.most_common()))
@@ -388,7 +431,9 @@ def main() -> None:
     parser.add_argument(
         "--shared-buffers", default="1GB", help="the embedded server's cache (default 1GB)"
     )
+    parser.add_argument("--searches", type=int, default=300, help="of each kind (default 300)")
     args = parser.parse_args()
+    SEARCHES[0] = args.searches
     server = server_conninfo(args.url, args.pgdata, args.shared_buffers)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname="teambot_scale")
     if args.reuse and reusable(conninfo, args.users):
