@@ -297,10 +297,12 @@ def find_timed(conn: Any, **kwargs: Any) -> search.Found | None:
 def cpu_figures() -> str:
     server = statistics.quantiles([c[0] for c in CPU], n=100)
     bot = statistics.quantiles([c[1] for c in CPU], n=100)
+    both = statistics.quantiles([c[0] + c[1] for c in CPU], n=100)
     CPU.clear()
     return (
         f"    CPU per search: server p50 {server[49]:.1f} / p95 {server[94]:.1f} ms,"
-        f" bot p50 {bot[49]:.1f} / p95 {bot[94]:.1f} ms"
+        f" bot p50 {bot[49]:.1f} / p95 {bot[94]:.1f} ms,"
+        f" both p50 {both[49]:.1f} / p95 {both[94]:.1f} / p99 {both[98]:.1f} ms"
     )
 
 
