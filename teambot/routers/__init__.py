@@ -11,6 +11,7 @@ from aiogram import Router
 def feature_routers() -> list[Router]:
     from teambot.routers import (
         admin,
+        events,
         invitations,
         profile,
         registration,
@@ -24,6 +25,7 @@ def feature_routers() -> list[Router]:
     return [
         search.leave_note,  # first: any command leaves the note question
         admin.router,
+        events.router,
         registration.router,
         start.router,
         profile.router,

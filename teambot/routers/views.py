@@ -99,3 +99,10 @@ def profile_card(
         lines.append("")
         lines.append(escape(bio))
     return "\n".join(lines)
+
+
+class ProposalAnswer(CallbackData, prefix="evp"):
+    """Accept / Decline on an auto-fill proposal (teambot.notices, routers/events)."""
+
+    action: Literal["accept", "decline"]
+    id: DatabaseKey  # the proposal (a group)

@@ -254,7 +254,7 @@ def _chat_of(update: Update | None) -> int | None:
     return None
 
 
-ADMIN_COMMANDS = ("stats", "ban", "unban")  # not in the menu
+ADMIN_COMMANDS = ("stats", "ban", "unban", "event")  # not in the menu
 COMMANDS = {
     "start": "cmd_start",
     "search": "cmd_search",
@@ -262,6 +262,7 @@ COMMANDS = {
     "invitations": "cmd_invitations",
     "saved": "cmd_saved",
     "team": "cmd_team",
+    "events": "cmd_events",
     "language": "cmd_language",
     "help": "cmd_help",
     "cancel": "cmd_cancel",
