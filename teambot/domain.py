@@ -44,6 +44,7 @@ class UserRow:
     wanted_stages: list[str] = field(default_factory=list)
     want_language: int = 0
     fields_offered_at: datetime | None = None
+    announcements: bool = True  # takes the organizers' broadcasts
 
     @property
     def registered(self) -> bool:
@@ -106,6 +107,16 @@ class LiveMessage:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a card matches, as a code and its value (worded by the router in the reader's
+    language); `weight` orders them, strongest first."""
+
+    code: str
+    value: str = ""
+    weight: int = 0
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A person in someone's search, with why they match."""
 
@@ -124,6 +135,7 @@ class Candidate:
     ref: int  # what my card's buttons carry instead of their Telegram id (search_cards)
     more: bool = False  # the count stopped at the cap: there are more than `total`
     links: list[str] = field(default_factory=list)  # shown as URL buttons under the card
+    reasons: tuple[Reason, ...] = ()  # why they match, strongest first (services/fit.py)
 
 
 @dataclass(frozen=True)
@@ -193,3 +205,36 @@ class EventPerson:
     want_language: int = 0
     team_id: int | None = None  # the team they own (its card is theirs)
     team_members: int = 0
+
+
+# Broadcasts (migration 0015): who an announcement goes to, and how far it got.
+@dataclass(frozen=True)
+class Audience:
+    kind: str  # everyone, teamless (people without a team), event (an event's pool)
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AudienceChoice:
+    """An audience an admin may pick, with how many people would get the announcement."""
+
+    audience: Audience
+    count: int
+    event_name: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    id: int
+    status: str  # sending, stopped, done
+    language: str  # the admin's
+    progress_chat: int
+    progress_message_id: int
+    total: int
+    delivered: int = 0
+    undelivered: int = 0  # refused by Telegram: blocked the bot, left Telegram
+    skipped: int = 0  # no longer taking announcements when their turn came
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.delivered - self.undelivered - self.skipped

@@ -316,6 +316,195 @@ private_only_button = This works only in the private chat with me.
 ## Throttle, failures and stale buttons
 
 
+## Ranking
+
+# the reasons on a /search card (at most three, strongest first); $band: h_under_10, h_10_20,
+# h_20_40, h_full_time; $role: technical, product, design, business, science; $stage: exploring,
+# idea, prototype, users, revenue
+rank_band = { $band ->
+    [h_under_10] under 10 h a week
+    [h_10_20] 10–20 h a week
+    [h_20_40] 20–40 h a week
+   *[h_full_time] full time
+}
+rank_role = { $role ->
+    [technical] technical
+    [product] product
+    [design] design
+    [business] business and sales
+   *[science] science
+}
+reason_both_hours = Both { $band }
+reason_hours = Works { $band }, close to you
+reason_time_zone = { $hours ->
+    [0] Same time zone
+   *[other] ±{ $hours } h time zones
+}
+reason_both_remote = Both work remotely
+reason_same_city = Both on site in { $city }
+reason_role = Role: { $role }, as you want
+reason_needs_you = Needs { $role ->
+    [technical] a technical person
+    [product] a product person
+    [design] a designer
+    [business] a business person
+   *[science] a scientist
+}: you are one
+reason_stage = Stage: { $stage ->
+    [exploring] just exploring
+    [idea] an idea
+    [prototype] a prototype
+    [users] has users
+   *[revenue] has revenue
+}
+reason_language = Speaks { $languages }, like you
+# quick filters under a /search card: $role / $band "any" when not set
+rank_filter_role = Role: { $role ->
+    [any] any
+    [technical] technical
+    [product] product
+    [design] design
+    [business] business
+   *[science] science
+}
+rank_filter_hours = { $band ->
+    [any] Hours: any
+    [h_under_10] Under 10 h
+    [h_10_20] 10–20 h
+    [h_20_40] 20–40 h
+   *[h_full_time] Full time
+}
+rank_filter_remote = { $on ->
+    [yes] ✓ Remote
+   *[no] Remote: any
+}
+rank_scope_event = Only { $event }
+rank_scope_everyone = Everyone
+rank_in_event = Among the people of { $event }.
+# the empty answer when a must-have of the searcher's leaves out most people
+rank_blocker = Your must-have «{ $criterion ->
+    [commitment] commitment
+    [time_zone] time zone
+    [work_mode] remote or on site
+    [role] role focus
+    [stage] stage
+   *[language] language
+}» leaves out the most people.
+rank_relax = Search once without it
+rank_relaxed = Searching once without your must-have «{ $criterion ->
+    [commitment] commitment
+    [time_zone] time zone
+    [work_mode] remote or on site
+    [role] role focus
+    [stage] stage
+   *[language] language
+}».
+
+## Events
+cmd_events = Your events
+event_ask_name = A new event. What is it called? (up to { $max } characters; /cancel to stop)
+event_name_invalid = An event's name is 1 to { $max } characters. Please send it again.
+event_ask_starts = When does it start? Tap a button or send the date as 2026-12-10 or 10.12.2026.
+event_today = Today
+event_tomorrow = Tomorrow
+event_date_invalid = I could not read that date. Send it as 2026-12-10 or 10.12.2026.
+event_ask_ends = It starts on { $starts }. When does it end?
+event_same_day = The same day
+event_week_later = A week later
+event_ends_before_start = It cannot end before it starts ({ $starts }). Send another end date.
+event_ends_in_past = That day has passed. Send an end date from today on.
+event_ask_size = At most how many people in a team? Tap a number, send one from 2 to { $max }, or tap "No limit".
+event_no_limit = No limit
+event_size_invalid = Send a number from 2 to { $max }, or tap "No limit".
+event_size_none = no team size limit
+event_size_limit = teams of up to { $size }
+event_created = The event <b>{ $event }</b> is ready: { $dates }, { $size }.
+    Share this link; whoever opens it joins the event (newcomers register first):
+    { $link }
+event_card_people = { $count ->
+    [one] 1 person
+   *[other] { $count } people
+}
+event_card_ended = ended
+action_event_fill = Suggest teams for everyone left
+action_event_end = End the event
+event_none_yet = There are no events yet. Create one: /event new
+event_mine_none = You are not in any event. Organizers share a link that adds you to theirs.
+event_mine = Your events:
+    { $events }
+event_already_ended = This event has already ended.
+event_ended_done = «{ $event }» has ended.
+event_ended_short = This event has ended.
+event_fill_nobody = Nobody to group: everyone in this event has a team, is waiting for an answer to a proposal, or has nobody who complements them.
+event_link_unknown = This event link leads nowhere. Please check it with the organizers.
+event_link_ended = The event <b>{ $event }</b> has ended: it takes no new people. Thank you for your interest!
+event_already_in = You are already in <b>{ $event }</b>. /search shows its people.
+event_already_in_short = You are already in this event.
+event_invite = <b>{ $event }</b> · { $dates }
+    Join to find teammates among its people.
+action_event_join = Join { $event }
+event_joined = You are in <b>{ $event }</b>. /search shows its people.
+event_register = Welcome! To join <b>{ $event }</b>, first tell me a little about yourself; it takes a minute.
+event_proposal = <b>{ $event }</b>: the organizers suggest a team of { $count } (group { $number }):
+    { $members }
+    Nobody joins until everyone in the group accepts.
+event_proposal_waiting = ✓ You accepted. Waiting for the others.
+event_proposal_formed_line = ✓ Everyone accepted: the team is formed.
+event_proposal_declined_you = ✗ You declined. You stay in the event and can keep looking: /search
+event_proposal_failed_line = ✗ This team did not come together.
+event_proposal_answered = You have already answered.
+event_proposal_closed = This proposal is closed.
+event_team_formed = Everyone accepted: you are a team, <b>{ $team }</b> (<b>{ $event }</b>). Say hello:
+    { $members }
+    /team shows the team.
+event_proposal_declined = The team suggested in <b>{ $event }</b> (group { $number }) did not come together: someone declined. You stay in the event; /search to keep looking.
+event_proposal_unavailable = The team suggested in <b>{ $event }</b> (group { $number }) could not be formed: someone in it has joined another team meanwhile. You stay in the event; /search to keep looking.
+event_fill_report = Auto-fill for <b>{ $event }</b>: { $groups ->
+    [one] 1 group
+   *[other] { $groups } groups
+} with { $people } people.
+    Accepted: { $accepted } · declined: { $declined } · waiting: { $waiting }
+    Teams formed: { $formed } · not formed: { $failed }
+    Without a group this time: { $unplaced }
+## Broadcast
+broadcast_ask = Write the announcement in one message, up to { $max } characters. Before anything is sent, you will see it exactly as people will get it and how many will get it. /cancel stops here.
+broadcast_text_only = An announcement is a text message. Please write it as text.
+broadcast_too_long = That is { $length } characters; an announcement can have up to { $max }. Please make it shorter.
+broadcast_choose = Who should get it? The numbers say how many people would get it now.
+broadcast_everyone = Everyone registered ({ $count })
+broadcast_teamless = People without a team ({ $count })
+broadcast_event = { $name } ({ $count })
+broadcast_cancel = Cancel
+broadcast_audience = { $kind ->
+    [teamless] people without a team
+    [event] the pool of { $name }
+   *[everyone] everyone registered
+}
+broadcast_chosen = Recipients: { $audience }.
+broadcast_confirm = Above is the announcement as people will get it (the last line in each person's language). Recipients: { $audience }, { $count } in all. People who turned announcements off, are banned or have blocked the bot are not counted.
+broadcast_send = Send to { $count }
+broadcast_nobody = Nobody here takes announcements right now. Choose someone else.
+broadcast_nobody_now = Nothing was sent: nobody in this audience takes announcements any more.
+broadcast_dropped = The announcement was not sent.
+broadcast_started = Sending has started.
+broadcast_progress = 📣 Announcement to { $total } { $total ->
+        [one] person
+       *[other] people
+    }
+    Delivered: { $delivered } · not delivered: { $undelivered } · skipped: { $skipped } · remaining: { $remaining }
+broadcast_stop = ⏹ Stop sending
+broadcast_stopping = Stopping. Messages already on their way will still arrive.
+broadcast_finished_already = This announcement has already finished.
+broadcast_done = ✓ Done. Not delivered: people who blocked the bot. Skipped: people who turned announcements off or left before their turn.
+broadcast_stopped = ⏹ Stopped. The remaining people will not get it.
+broadcast_footer = An announcement from the organizers. To stop getting them: /profile → Turn announcements off.
+announcements_on = 🔔 Announcements from the organizers: on.
+announcements_off = 🔕 Announcements from the organizers: off.
+action_announcements_off = Turn announcements off
+action_announcements_on = Turn announcements on
+announcements_turned_off = You will not get announcements any more.
+announcements_turned_on = You will get announcements again.
+
 ## Profile fields
 pf_hours_value = { $value ->
     [under_10] under 10 h a week
@@ -419,72 +608,7 @@ pf_offer_later_answer = All right. /profile has them whenever you like.
 pf_pref_time_zone_unset = Your own time zone is not set yet: add it under Edit profile → Time zone.
 
 
-## Events
-cmd_events = Your events
-event_ask_name = A new event. What is it called? (up to { $max } characters; /cancel to stop)
-event_name_invalid = An event's name is 1 to { $max } characters. Please send it again.
-event_ask_starts = When does it start? Tap a button or send the date as 2026-12-10 or 10.12.2026.
-event_today = Today
-event_tomorrow = Tomorrow
-event_date_invalid = I could not read that date. Send it as 2026-12-10 or 10.12.2026.
-event_ask_ends = It starts on { $starts }. When does it end?
-event_same_day = The same day
-event_week_later = A week later
-event_ends_before_start = It cannot end before it starts ({ $starts }). Send another end date.
-event_ends_in_past = That day has passed. Send an end date from today on.
-event_ask_size = At most how many people in a team? Tap a number, send one from 2 to { $max }, or tap "No limit".
-event_no_limit = No limit
-event_size_invalid = Send a number from 2 to { $max }, or tap "No limit".
-event_size_none = no team size limit
-event_size_limit = teams of up to { $size }
-event_created = The event <b>{ $event }</b> is ready: { $dates }, { $size }.
-    Share this link; whoever opens it joins the event (newcomers register first):
-    { $link }
-event_card_people = { $count ->
-    [one] 1 person
-   *[other] { $count } people
-}
-event_card_ended = ended
-action_event_fill = Suggest teams for everyone left
-action_event_end = End the event
-event_none_yet = There are no events yet. Create one: /event new
-event_mine_none = You are not in any event. Organizers share a link that adds you to theirs.
-event_mine = Your events:
-    { $events }
-event_already_ended = This event has already ended.
-event_ended_done = «{ $event }» has ended.
-event_ended_short = This event has ended.
-event_fill_nobody = Nobody to group: everyone in this event has a team, is waiting for an answer to a proposal, or has nobody who complements them.
-event_link_unknown = This event link leads nowhere. Please check it with the organizers.
-event_link_ended = The event <b>{ $event }</b> has ended: it takes no new people. Thank you for your interest!
-event_already_in = You are already in <b>{ $event }</b>. /search shows its people.
-event_already_in_short = You are already in this event.
-event_invite = <b>{ $event }</b> · { $dates }
-    Join to find teammates among its people.
-action_event_join = Join { $event }
-event_joined = You are in <b>{ $event }</b>. /search shows its people.
-event_register = Welcome! To join <b>{ $event }</b>, first tell me a little about yourself; it takes a minute.
-event_proposal = <b>{ $event }</b>: the organizers suggest a team of { $count } (group { $number }):
-    { $members }
-    Nobody joins until everyone in the group accepts.
-event_proposal_waiting = ✓ You accepted. Waiting for the others.
-event_proposal_formed_line = ✓ Everyone accepted: the team is formed.
-event_proposal_declined_you = ✗ You declined. You stay in the event and can keep looking: /search
-event_proposal_failed_line = ✗ This team did not come together.
-event_proposal_answered = You have already answered.
-event_proposal_closed = This proposal is closed.
-event_team_formed = Everyone accepted: you are a team, <b>{ $team }</b> (<b>{ $event }</b>). Say hello:
-    { $members }
-    /team shows the team.
-event_proposal_declined = The team suggested in <b>{ $event }</b> (group { $number }) did not come together: someone declined. You stay in the event; /search to keep looking.
-event_proposal_unavailable = The team suggested in <b>{ $event }</b> (group { $number }) could not be formed: someone in it has joined another team meanwhile. You stay in the event; /search to keep looking.
-event_fill_report = Auto-fill for <b>{ $event }</b>: { $groups ->
-    [one] 1 group
-   *[other] { $groups } groups
-} with { $people } people.
-    Accepted: { $accepted } · declined: { $declined } · waiting: { $waiting }
-    Teams formed: { $formed } · not formed: { $failed }
-    Without a group this time: { $unplaced }
+
 ## Saved and nudge
 cmd_saved = People you saved
 action_save = ☆ Save

@@ -345,6 +345,214 @@ private_only_button = Это работает только в личном ча�
 ## Throttle, failures and stale buttons
 
 
+## Ranking
+
+# причины на карточке /search (не больше трёх, сильнейшая первой); $band: h_under_10, h_10_20,
+# h_20_40, h_full_time; $role: technical, product, design, business, science; $stage: exploring,
+# idea, prototype, users, revenue
+rank_band = { $band ->
+    [h_under_10] до 10 ч в неделю
+    [h_10_20] 10–20 ч в неделю
+    [h_20_40] 20–40 ч в неделю
+   *[h_full_time] полный день
+}
+rank_role = { $role ->
+    [technical] техническая
+    [product] продукт
+    [design] дизайн
+    [business] бизнес и продажи
+   *[science] наука
+}
+reason_both_hours = У обоих { $band }
+reason_hours = Занятость: { $band }, близко к вашей
+reason_time_zone = { $hours ->
+    [0] Тот же часовой пояс
+   *[other] Часовые пояса ±{ $hours } ч
+}
+reason_both_remote = Оба работают удалённо
+reason_same_city = Оба готовы работать очно в городе { $city }
+reason_role = Роль: { $role }, как вы ищете
+reason_needs_you = { $role ->
+    [technical] Нужен технический специалист
+    [product] Нужен продакт
+    [design] Нужен дизайнер
+    [business] Нужен специалист по бизнесу
+   *[science] Нужен учёный
+}: это вы
+reason_stage = Стадия: { $stage ->
+    [exploring] пока присматриваются
+    [idea] идея
+    [prototype] прототип
+    [users] есть пользователи
+   *[revenue] есть выручка
+}
+reason_language = Говорит: { $languages }, как и вы
+# быстрые фильтры под карточкой /search: $role / $band "any", когда не заданы
+rank_filter_role = Роль: { $role ->
+    [any] любая
+    [technical] техническая
+    [product] продукт
+    [design] дизайн
+    [business] бизнес
+   *[science] наука
+}
+rank_filter_hours = { $band ->
+    [any] Занятость: любая
+    [h_under_10] До 10 ч
+    [h_10_20] 10–20 ч
+    [h_20_40] 20–40 ч
+   *[h_full_time] Полный день
+}
+rank_filter_remote = { $on ->
+    [yes] ✓ Удалённо
+   *[no] Удалённо: неважно
+}
+rank_scope_event = Только { $event }
+rank_scope_everyone = Все
+rank_in_event = Среди участников события «{ $event }».
+# пустой ответ, когда больше всего людей отсекает обязательное условие самого ищущего
+rank_blocker = Больше всего людей отсекает ваше обязательное условие «{ $criterion ->
+    [commitment] занятость
+    [time_zone] часовой пояс
+    [work_mode] удалённо или очно
+    [role] роль
+    [stage] стадия
+   *[language] язык
+}».
+rank_relax = Искать один раз без него
+rank_relaxed = Ищем один раз без вашего обязательного условия «{ $criterion ->
+    [commitment] занятость
+    [time_zone] часовой пояс
+    [work_mode] удалённо или очно
+    [role] роль
+    [stage] стадия
+   *[language] язык
+}».
+
+## Events
+cmd_events = Ваши события
+event_ask_name = Новое событие. Как оно называется? (до { $max } символов; /cancel — отменить)
+event_name_invalid = Название события — от 1 до { $max } символов. Пришлите его ещё раз.
+event_ask_starts = Когда оно начинается? Нажмите кнопку или пришлите дату: 10.12.2026 или 2026-12-10.
+event_today = Сегодня
+event_tomorrow = Завтра
+event_date_invalid = Не получилось прочитать дату. Пришлите её так: 10.12.2026 или 2026-12-10.
+event_ask_ends = Начало — { $starts }. Когда событие заканчивается?
+event_same_day = В тот же день
+event_week_later = Через неделю
+event_ends_before_start = Событие не может закончиться раньше, чем начнётся ({ $starts }). Пришлите другую дату окончания.
+event_ends_in_past = Этот день уже прошёл. Пришлите дату окончания не раньше сегодняшней.
+event_ask_size = Сколько человек может быть в команде? Нажмите число, пришлите своё от 2 до { $max } или нажмите «Без ограничения».
+event_no_limit = Без ограничения
+event_size_invalid = Пришлите число от 2 до { $max } или нажмите «Без ограничения».
+event_size_none = размер команд не ограничен
+event_size_limit = команды до { $size } { $size ->
+    [one] человека
+   *[other] человек
+}
+event_created = Событие <b>{ $event }</b> создано: { $dates }, { $size }.
+    Поделитесь ссылкой — кто её откроет, попадёт в событие (новички сначала зарегистрируются):
+    { $link }
+event_card_people = { $count } { $count ->
+    [one] участник
+    [few] участника
+   *[many] участников
+}
+event_card_ended = завершено
+action_event_fill = Предложить команды всем оставшимся
+action_event_end = Завершить событие
+event_none_yet = Событий пока нет. Создать: /event new
+event_mine_none = Вы пока не участвуете ни в одном событии. Организаторы присылают ссылку, по которой можно присоединиться.
+event_mine = Ваши события:
+    { $events }
+event_already_ended = Это событие уже завершено.
+event_ended_done = Событие «{ $event }» завершено.
+event_ended_short = Это событие завершено.
+event_fill_nobody = Некого объединять: у всех в событии уже есть команда, они ждут ответа на предложение или им пока некого предложить.
+event_link_unknown = Эта ссылка на событие никуда не ведёт. Уточните её у организаторов.
+event_link_ended = Событие <b>{ $event }</b> завершено, новых участников оно не принимает. Спасибо за интерес!
+event_already_in = Вы уже участвуете в событии <b>{ $event }</b>. /search покажет его участников.
+event_already_in_short = Вы уже участвуете в этом событии.
+event_invite = <b>{ $event }</b> · { $dates }
+    Присоединяйтесь, чтобы найти команду среди участников.
+action_event_join = Присоединиться: { $event }
+event_joined = Вы участвуете в событии <b>{ $event }</b>. /search покажет его участников.
+event_register = Добро пожаловать! Чтобы присоединиться к событию <b>{ $event }</b>, сначала расскажите немного о себе — это займёт минуту.
+event_proposal = <b>{ $event }</b>: организаторы предлагают команду из { $count } { $count ->
+    [one] человека
+   *[other] человек
+} (группа { $number }):
+    { $members }
+    Никто не попадёт в команду, пока все в группе не согласятся.
+event_proposal_waiting = ✓ Вы согласились. Ждём ответа остальных.
+event_proposal_formed_line = ✓ Все согласились: команда собрана.
+event_proposal_declined_you = ✗ Вы отказались. Вы остаётесь в событии и можете искать дальше: /search
+event_proposal_failed_line = ✗ Эта команда не собралась.
+event_proposal_answered = Вы уже ответили.
+event_proposal_closed = Это предложение уже закрыто.
+event_team_formed = Все согласились — теперь вы команда <b>{ $team }</b> (<b>{ $event }</b>). Познакомьтесь:
+    { $members }
+    /team покажет команду.
+event_proposal_declined = Команда, предложенная в событии <b>{ $event }</b> (группа { $number }), не собралась: кто-то отказался. Вы остаётесь в событии; /search — искать дальше.
+event_proposal_unavailable = Команду, предложенную в событии <b>{ $event }</b> (группа { $number }), не удалось собрать: кто-то из группы тем временем вступил в другую команду. Вы остаётесь в событии; /search — искать дальше.
+event_fill_report = Автоподбор для события <b>{ $event }</b>: { $groups } { $groups ->
+    [one] группа
+    [few] группы
+   *[many] групп
+}, в них { $people } { $people ->
+    [one] человек
+    [few] человека
+   *[many] человек
+}.
+    Согласились: { $accepted } · отказались: { $declined } · ещё думают: { $waiting }
+    Команд собрано: { $formed } · не собрано: { $failed }
+    Без группы на этот раз: { $unplaced }
+## Broadcast
+broadcast_ask = Напишите объявление одним сообщением, до { $max } { $max ->
+    [one] символа
+   *[other] символов
+}. Перед отправкой я покажу его в точности таким, каким его получат люди, и сколько человек его получит. /cancel — отменить.
+broadcast_text_only = Объявление — это текстовое сообщение. Пожалуйста, напишите его текстом.
+broadcast_too_long = Здесь { $length } { $length ->
+    [one] символ
+    [few] символа
+   *[many] символов
+}, а в объявлении можно не больше { $max }. Пожалуйста, сократите его.
+broadcast_choose = Кому отправить? Числа — сколько человек получат объявление сейчас.
+broadcast_everyone = Все зарегистрированные ({ $count })
+broadcast_teamless = Те, у кого нет команды ({ $count })
+broadcast_event = { $name } ({ $count })
+broadcast_cancel = Отмена
+broadcast_audience = { $kind ->
+    [teamless] те, у кого нет команды
+    [event] участники события «{ $name }»
+   *[everyone] все зарегистрированные
+}
+broadcast_chosen = Получатели: { $audience }.
+broadcast_confirm = Выше — объявление в том виде, в каком его получат люди (последняя строка — на языке каждого получателя). Получатели: { $audience }, всего { $count }. Те, кто отключил объявления, заблокирован или заблокировал бота, не учитываются.
+broadcast_send = Отправить ({ $count })
+broadcast_nobody = Здесь сейчас никто не получает объявления. Выберите других получателей.
+broadcast_nobody_now = Ничего не отправлено: в этой группе больше никто не получает объявления.
+broadcast_dropped = Объявление не отправлено.
+broadcast_started = Рассылка началась.
+broadcast_progress = 📣 Объявление для { $total } { $total ->
+        [one] человека
+       *[other] человек
+    }
+    Доставлено: { $delivered } · не доставлено: { $undelivered } · пропущено: { $skipped } · осталось: { $remaining }
+broadcast_stop = ⏹ Остановить рассылку
+broadcast_stopping = Останавливаю. Сообщения, которые уже в пути, всё равно дойдут.
+broadcast_finished_already = Эта рассылка уже закончилась.
+broadcast_done = ✓ Готово. Не доставлено тем, кто заблокировал бота. Пропущены те, кто отключил объявления или удалил профиль до своей очереди.
+broadcast_stopped = ⏹ Остановлено. Остальные это объявление не получат.
+broadcast_footer = Объявление от организаторов. Чтобы больше их не получать: /profile → «Отключить объявления».
+announcements_on = 🔔 Объявления от организаторов: включены.
+announcements_off = 🔕 Объявления от организаторов: отключены.
+action_announcements_off = Отключить объявления
+action_announcements_on = Включить объявления
+announcements_turned_off = Объявления больше не будут приходить.
+announcements_turned_on = Объявления снова будут приходить.
+
 ## Profile fields
 pf_hours_value = { $value ->
     [under_10] меньше 10 ч в неделю
@@ -448,84 +656,7 @@ pf_offer_later_answer = Хорошо. В /profile это можно сделат
 pf_pref_time_zone_unset = Ваш часовой пояс пока не указан: добавьте его в «Изменить профиль» → «Часовой пояс».
 
 
-## Events
-cmd_events = Ваши события
-event_ask_name = Новое событие. Как оно называется? (до { $max } символов; /cancel — отменить)
-event_name_invalid = Название события — от 1 до { $max } символов. Пришлите его ещё раз.
-event_ask_starts = Когда оно начинается? Нажмите кнопку или пришлите дату: 10.12.2026 или 2026-12-10.
-event_today = Сегодня
-event_tomorrow = Завтра
-event_date_invalid = Не получилось прочитать дату. Пришлите её так: 10.12.2026 или 2026-12-10.
-event_ask_ends = Начало — { $starts }. Когда событие заканчивается?
-event_same_day = В тот же день
-event_week_later = Через неделю
-event_ends_before_start = Событие не может закончиться раньше, чем начнётся ({ $starts }). Пришлите другую дату окончания.
-event_ends_in_past = Этот день уже прошёл. Пришлите дату окончания не раньше сегодняшней.
-event_ask_size = Сколько человек может быть в команде? Нажмите число, пришлите своё от 2 до { $max } или нажмите «Без ограничения».
-event_no_limit = Без ограничения
-event_size_invalid = Пришлите число от 2 до { $max } или нажмите «Без ограничения».
-event_size_none = размер команд не ограничен
-event_size_limit = команды до { $size } { $size ->
-    [one] человека
-   *[other] человек
-}
-event_created = Событие <b>{ $event }</b> создано: { $dates }, { $size }.
-    Поделитесь ссылкой — кто её откроет, попадёт в событие (новички сначала зарегистрируются):
-    { $link }
-event_card_people = { $count } { $count ->
-    [one] участник
-    [few] участника
-   *[many] участников
-}
-event_card_ended = завершено
-action_event_fill = Предложить команды всем оставшимся
-action_event_end = Завершить событие
-event_none_yet = Событий пока нет. Создать: /event new
-event_mine_none = Вы пока не участвуете ни в одном событии. Организаторы присылают ссылку, по которой можно присоединиться.
-event_mine = Ваши события:
-    { $events }
-event_already_ended = Это событие уже завершено.
-event_ended_done = Событие «{ $event }» завершено.
-event_ended_short = Это событие завершено.
-event_fill_nobody = Некого объединять: у всех в событии уже есть команда, они ждут ответа на предложение или им пока некого предложить.
-event_link_unknown = Эта ссылка на событие никуда не ведёт. Уточните её у организаторов.
-event_link_ended = Событие <b>{ $event }</b> завершено, новых участников оно не принимает. Спасибо за интерес!
-event_already_in = Вы уже участвуете в событии <b>{ $event }</b>. /search покажет его участников.
-event_already_in_short = Вы уже участвуете в этом событии.
-event_invite = <b>{ $event }</b> · { $dates }
-    Присоединяйтесь, чтобы найти команду среди участников.
-action_event_join = Присоединиться: { $event }
-event_joined = Вы участвуете в событии <b>{ $event }</b>. /search покажет его участников.
-event_register = Добро пожаловать! Чтобы присоединиться к событию <b>{ $event }</b>, сначала расскажите немного о себе — это займёт минуту.
-event_proposal = <b>{ $event }</b>: организаторы предлагают команду из { $count } { $count ->
-    [one] человека
-   *[other] человек
-} (группа { $number }):
-    { $members }
-    Никто не попадёт в команду, пока все в группе не согласятся.
-event_proposal_waiting = ✓ Вы согласились. Ждём ответа остальных.
-event_proposal_formed_line = ✓ Все согласились: команда собрана.
-event_proposal_declined_you = ✗ Вы отказались. Вы остаётесь в событии и можете искать дальше: /search
-event_proposal_failed_line = ✗ Эта команда не собралась.
-event_proposal_answered = Вы уже ответили.
-event_proposal_closed = Это предложение уже закрыто.
-event_team_formed = Все согласились — теперь вы команда <b>{ $team }</b> (<b>{ $event }</b>). Познакомьтесь:
-    { $members }
-    /team покажет команду.
-event_proposal_declined = Команда, предложенная в событии <b>{ $event }</b> (группа { $number }), не собралась: кто-то отказался. Вы остаётесь в событии; /search — искать дальше.
-event_proposal_unavailable = Команду, предложенную в событии <b>{ $event }</b> (группа { $number }), не удалось собрать: кто-то из группы тем временем вступил в другую команду. Вы остаётесь в событии; /search — искать дальше.
-event_fill_report = Автоподбор для события <b>{ $event }</b>: { $groups } { $groups ->
-    [one] группа
-    [few] группы
-   *[many] групп
-}, в них { $people } { $people ->
-    [one] человек
-    [few] человека
-   *[many] человек
-}.
-    Согласились: { $accepted } · отказались: { $declined } · ещё думают: { $waiting }
-    Команд собрано: { $formed } · не собрано: { $failed }
-    Без группы на этот раз: { $unplaced }
+
 ## Saved and nudge
 cmd_saved = Сохранённые профили
 action_save = ☆ Сохранить
