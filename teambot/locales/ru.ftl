@@ -343,3 +343,9 @@ private_only_button = Это работает только в личном ча�
 
 
 ## Throttle, failures and stale buttons
+
+
+## Dashboard
+dashboard_link = Ссылка на панель: { $url }
+    Она действует один раз и 10 минут, в том браузере, где её открыли. Новая ссылка — снова /dashboard.
+dashboard_not_configured = Панель не настроена: оператор задаёт DASHBOARD_SECRET (и PUBLIC_URL — адрес, по которому админы открывают веб-страницу бота) в настройках бота.

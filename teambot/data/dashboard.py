@@ -1,0 +1,247 @@
+"""The dashboard's numbers and exports: everyone, or one event's pool.
+
+A scope is the people counted: everyone not deleted, or the members of one event who are
+not deleted. Days are UTC days. "In a team" means in a team of two or more (a team's
+account owns its team from registration on, alone at first).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from teambot.adapters.database import Connection
+
+# the two scopes; chosen by the caller's event, never built from input
+_EVERYONE = "select * from users where deleted_at is null"
+_POOL = (
+    "select u.* from event_members e join users u on u.id = e.user_id"
+    " where e.event_id = %(event)s and u.deleted_at is null"
+)
+# members of teams of two or more
+_TEAMED = (
+    "select user_id from team_members where team_id in"
+    " (select team_id from team_members group by team_id having count(*) >= 2)"
+)
+
+
+def _people(event_id: int | None) -> str:
+    return _POOL if event_id is not None else _EVERYONE
+
+
+def events(conn: Connection) -> list[dict[str, Any]]:
+    return conn.execute(
+        "select id, slug, name, starts_on, ends_on, ended_at from events"
+        " order by starts_on desc, id desc"
+    ).fetchall()
+
+
+def event_by_slug(conn: Connection, slug: str) -> dict[str, Any] | None:
+    return conn.execute(
+        "select id, slug, name, starts_on, ends_on, ended_at from events where slug = %s",
+        (slug,),
+    ).fetchone()
+
+
+def funnel(conn: Connection, event_id: int | None) -> dict[str, int]:
+    row = conn.execute(
+        f"""
+        with people as ({_people(event_id)})
+        select count(*) as started,
+            count(*) filter (where registered_at is not null) as registered,
+            count(*) filter (where id in (select viewer_id from search_cards)) as searched,
+            count(*) filter (where id in (select sender_id from invitations)) as requested,
+            count(*) filter (where id in (
+                select sender_id from invitations where status = 'accepted'
+                union all
+                select recipient_id from invitations where status = 'accepted')) as accepted,
+            count(*) filter (where id in ({_TEAMED})) as in_team
+        from people
+        """,
+        {"event": event_id},
+    ).fetchone()
+    assert row is not None
+    return {key: int(value) for key, value in row.items()}
+
+
+def registrations_per_day(
+    conn: Connection, event_id: int | None, since: date, until: date
+) -> dict[date, int]:
+    rows = conn.execute(
+        f"""
+        with people as ({_people(event_id)})
+        select (registered_at at time zone 'UTC')::date as day, count(*) as n from people
+        where registered_at >= %(since)s::date and registered_at < %(until)s::date + 1
+        group by 1
+        """,
+        {"event": event_id, "since": since, "until": until},
+    ).fetchall()
+    return {row["day"]: int(row["n"]) for row in rows}
+
+
+# An event's requests are the ones its members sent.
+_ALL_INVITATIONS = "select * from invitations"
+_POOL_INVITATIONS = (
+    "select i.* from event_members e join invitations i on i.sender_id = e.user_id"
+    " where e.event_id = %(event)s"
+)
+
+
+def requests_per_day(
+    conn: Connection, event_id: int | None, since: date, until: date
+) -> dict[tuple[date, str], int]:
+    """(day, what) -> count, what being sent, accepted, declined or expired: each counted on
+    the day it happened (sent, answered, ran out)."""
+    scope = _POOL_INVITATIONS if event_id is not None else _ALL_INVITATIONS
+    rows = conn.execute(
+        f"""
+        with sent as ({scope}),
+        moments as (
+            select 'sent' as what, created_at as at from sent
+            where created_at >= %(since)s::date and created_at < %(until)s::date + 1
+            union all
+            select status, answered_at from sent
+            where status in ('accepted', 'declined')
+              and answered_at >= %(since)s::date and answered_at < %(until)s::date + 1
+            union all
+            select 'expired', expires_at from sent
+            where status = 'expired'
+              and expires_at >= %(since)s::date and expires_at < %(until)s::date + 1
+        )
+        select (at at time zone 'UTC')::date as day, what, count(*) as n from moments
+        group by 1, 2
+        """,
+        {"event": event_id, "since": since, "until": until},
+    ).fetchall()
+    return {(row["day"], row["what"]): int(row["n"]) for row in rows}
+
+
+def join_delays_hours(conn: Connection, event_id: int | None) -> list[float]:
+    """Hours from registering to joining someone else's team, one per person who did."""
+    rows = conn.execute(
+        f"""
+        with people as ({_people(event_id)})
+        select extract(epoch from m.joined_at - p.registered_at) / 3600 as hours
+        from people p
+        join team_members m on m.user_id = p.id
+        join teams t on t.id = m.team_id and t.owner_id <> p.id
+        where p.registered_at is not null
+        """,
+        {"event": event_id},
+    ).fetchall()
+    return [max(0.0, float(row["hours"])) for row in rows]
+
+
+def teams_by_size(conn: Connection, event_id: int | None) -> dict[int, int]:
+    """size -> teams; an event's teams are those with a member in its pool."""
+    pool_filter = (
+        "having bool_or(user_id in (select user_id from event_members where event_id = %(event)s))"
+        if event_id is not None
+        else ""
+    )
+    rows = conn.execute(
+        f"""
+        select size, count(*) as teams from (
+            select team_id, count(*) as size from team_members group by team_id {pool_filter}
+        ) sizes group by size order by size
+        """,
+        {"event": event_id},
+    ).fetchall()
+    return {int(row["size"]): int(row["teams"]) for row in rows}
+
+
+def skills_supply(conn: Connection, event_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """Per skill: how many people still looking offer it and how many seek it, where the
+    supply is shortest first."""
+    rows = conn.execute(
+        f"""
+        with people as ({_people(event_id)}),
+        looking as (
+            select * from people
+            where registered_at is not null and is_searching and not is_banned
+              and id not in ({_TEAMED})
+        ),
+        tags as (
+            select unnest(skills) as skill, 1 as offered, 0 as sought from looking
+            union all
+            select unnest(looking_for), 0, 1 from looking
+        )
+        select skill, sum(offered)::int as offered, sum(sought)::int as sought from tags
+        group by skill
+        order by sum(sought) - sum(offered) desc, sum(sought) desc, skill
+        limit %(limit)s
+        """,
+        {"event": event_id, "limit": limit},
+    ).fetchall()
+    return rows
+
+
+_VISIBLE = "display_name, username, user_type, skills, looking_for, links"
+
+
+def still_looking(
+    conn: Connection, event_id: int | None, limit: int | None
+) -> tuple[int, list[dict[str, Any]]]:
+    """People registered and searching, not banned, in no team of two or more: how many,
+    and the most recently active of them (`limit`; None: all)."""
+    query = f"""
+        with people as ({_people(event_id)})
+        select {_VISIBLE}, last_active, count(*) over () as total from people
+        where registered_at is not null and is_searching and not is_banned
+          and id not in ({_TEAMED})
+        order by last_active desc, id
+    """
+    params: dict[str, Any] = {"event": event_id}
+    if limit is not None:
+        query += " limit %(limit)s"
+        params["limit"] = limit
+    rows = conn.execute(query, params).fetchall()
+    total = int(rows[0]["total"]) if rows else 0
+    for row in rows:
+        del row["total"]
+    return total, rows
+
+
+def team_members(conn: Connection, event_id: int | None) -> list[dict[str, Any]]:
+    """Every member of every team (an event's: teams with a member in its pool), team by
+    team, owner first, then in the order they joined; banned people left out."""
+    pool_filter = (
+        "where t.id in (select m.team_id from team_members m join event_members e"
+        " on e.user_id = m.user_id where e.event_id = %(event)s)"
+        if event_id is not None
+        else ""
+    )
+    return conn.execute(
+        f"""
+        select t.name as team, count(*) over (partition by t.id) as size,
+               u.id = t.owner_id as owner, {", ".join("u." + c for c in _VISIBLE.split(", "))}
+        from teams t
+        join team_members m on m.team_id = t.id
+        join users u on u.id = m.user_id and u.deleted_at is null and not u.is_banned
+        {pool_filter}
+        order by t.name, t.id, u.id <> t.owner_id, m.joined_at, u.id
+        """,
+        {"event": event_id},
+    ).fetchall()
+
+
+def use_link(conn: Connection, link_id: str, lifetime_seconds: float) -> bool:
+    """Marks a one-time link used; False when it was used before. Marks older than a link
+    lives are no longer needed (the signature refuses such a link) and go."""
+    conn.execute(
+        "delete from dashboard_links_used where used_at < now() - make_interval(secs => %s)",
+        (lifetime_seconds * 2,),
+    )
+    row = conn.execute(
+        "insert into dashboard_links_used (link_id) values (%s) on conflict do nothing"
+        " returning link_id",
+        (link_id,),
+    ).fetchone()
+    return row is not None
+
+
+def link_used(conn: Connection, link_id: str) -> bool:
+    row = conn.execute(
+        "select 1 from dashboard_links_used where link_id = %s", (link_id,)
+    ).fetchone()
+    return row is not None
