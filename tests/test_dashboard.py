@@ -8,13 +8,17 @@ Set TEAMBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png to keep the page's picture."
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
+import json
 import os
 import re
 import shutil
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import anyio
 import httpx
@@ -138,7 +142,21 @@ def values(page: Any, selector: str) -> list[str]:
     return [text.strip() for text in page.locator(f"{selector} desc.value").all_text_contents()]
 
 
-def browse(link: str, downloads: Path) -> dict[str, Any]:
+def init_data(token: str, user: int, *, age_seconds: float = 5) -> str:
+    """What Telegram hands a Mini App: the user and the time, signed with the bot's token
+    (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app)."""
+    fields = {
+        "auth_date": str(int(time.time() - age_seconds)),
+        "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
+        "user": json.dumps({"id": user, "first_name": "Ada"}),
+    }
+    check = "\n".join(f"{key}={value}" for key, value in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
+    fields["hash"] = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
+    return urlencode(fields)
+
+
+def browse(link: str, downloads: Path, mini_app_data: str) -> dict[str, Any]:
     """The admin's visit, in chromium; returns what the page showed (sync Playwright runs in
     a worker thread: called in the event loop's thread it would block the bot's server)."""
     from playwright.sync_api import sync_playwright
@@ -203,6 +221,11 @@ def browse(link: str, downloads: Path) -> dict[str, Any]:
             assert response is not None
             seen["forged_status"] = response.status
             seen["forged"] = forged_page.inner_text("body")
+            # the Mini App: Telegram opens /dashboard/app with initData in the fragment
+            app = browser.new_context().new_page()
+            app.goto(f"{link.split('/login')[0]}/app#tgWebAppData={quote(mini_app_data)}")
+            app.wait_for_url(re.compile(r"/dashboard$"))
+            seen["mini_app"] = app.inner_text("#funnel table")
         finally:
             browser.close()
     return seen
@@ -218,7 +241,8 @@ async def test_an_admin_sees_the_seeded_numbers_in_a_browser_and_downloads_the_c
         reply = await ask_for_link(telegram)
         [call] = [c for c in telegram.calls_of("sendMessage") if c.params["chat_id"] == ADMIN]
         not_admin = await ask_for_link(telegram, user=20)
-        seen = await anyio.to_thread.run_sync(browse, link_in(reply), tmp_path)
+        mini_app_data = init_data(telegram.token, ADMIN)
+        seen = await anyio.to_thread.run_sync(browse, link_in(reply), tmp_path, mini_app_data)
 
     assert reply.startswith("Your dashboard link: http://127.0.0.1:")
     assert call.params["link_preview_options"] == {"is_disabled": True}
@@ -283,6 +307,7 @@ async def test_an_admin_sees_the_seeded_numbers_in_a_browser_and_downloads_the_c
     assert "This link was used already" in seen["second_use"]
     assert seen["forged_status"] == 403 and "not valid" in seen["forged"]
     assert len(seen["screenshot"]) > 50_000  # a page of charts, not a blank one
+    assert seen["mini_app"] == seen["overall_funnel"]
 
 
 async def test_links_are_one_time_signed_and_expire(
@@ -363,14 +388,41 @@ async def test_behind_https_the_cookie_is_secure_and_the_link_uses_public_url(
         telegram, database_url, http_port=port, public_url="https://teams.example.org/bot/"
     )
     async with running(settings):
-        link = link_in(await ask_for_link(telegram))
+        reply = telegram.last_message(ADMIN) if await ask_for_link(telegram) else None
+        assert reply is not None
+        link = link_in(reply.text)
         token = link.split("token=")[1]
+        app = f"http://127.0.0.1:{port}/dashboard/app"
         async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
             # the reverse proxy strips /bot; the bot sees /dashboard
             login = await client.post(
                 f"http://127.0.0.1:{port}/dashboard/login", data={"token": token}
             )
+            mini_app = {
+                case: await client.post(app, data={"init_data": data})
+                for case, data in {
+                    "admin": init_data(telegram.token, ADMIN),
+                    "not an admin": init_data(telegram.token, 2),
+                    "old": init_data(telegram.token, ADMIN, age_seconds=11 * 60),
+                    "forged": init_data("999999:" + "A" * 35, ADMIN),  # another bot's
+                    "empty": "",
+                }.items()
+            }
     assert link.startswith("https://teams.example.org/bot/dashboard/login?token=")
+    assert reply.buttons == ["Open in Telegram"]
+    [[button]] = (reply.reply_markup or {})["inline_keyboard"]
+    assert button["web_app"] == {"url": "https://teams.example.org/bot/dashboard/app"}
+    assert (
+        mini_app["admin"].status_code == 303 and "Secure" in mini_app["admin"].headers["set-cookie"]
+    )
+    assert {case: r.status_code for case, r in mini_app.items() if case != "admin"} == {
+        "not an admin": 403,
+        "old": 403,
+        "forged": 403,
+        "empty": 403,
+    }
+    assert "no longer an admin" in mini_app["not an admin"].text
+    assert "expired" in mini_app["old"].text and "not valid" in mini_app["forged"].text
     cookie = login.headers["set-cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     assert "Path=/bot/dashboard" in cookie

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.types import CallbackQuery, LinkPreviewOptions, Message, TelegramObject
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    TelegramObject,
+    WebAppInfo,
+)
 from loguru import logger
 
 from teambot import notices
@@ -64,10 +72,19 @@ async def dashboard_link(message: Message, settings: Settings, lang: str) -> Non
         url, secret.get_secret_value(), settings.admin_ids, message.from_user.id
     )
     log.info("admin {} asked for a dashboard link", message.from_user.id)
+    # Behind https the page also opens inside Telegram, as a Mini App (Telegram allows
+    # only https there)
+    app = None
+    if url.startswith("https://"):
+        button = InlineKeyboardButton(
+            text=text(lang, "dashboard_open_app"), web_app=WebAppInfo(url=f"{url}/app")
+        )
+        app = InlineKeyboardMarkup(inline_keyboard=[[button]])
     # no preview: a preview would fetch the link (its page keeps it unused, but why show it)
     await message.answer(
         text(lang, "dashboard_link", url=link),
         link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=app,
     )
 
 

@@ -7,13 +7,20 @@ CSV exports. In English. Everything under /dashboard of the bot's HTTP listener:
 - POST /dashboard/login            uses the link, sets the session cookie, 303 to the page
 - GET  /dashboard[?event=slug]     the page, for everyone or one event
 - GET  /dashboard/teams.csv[?event=slug], /dashboard/looking.csv[?event=slug]
+- GET  /dashboard/app               the Telegram Mini App's entry (PUBLIC_URL https): a
+                                   script posts Telegram's initData (in the URL's fragment)
+- POST /dashboard/app               checks initData's signature (the bot token's), its age and
+                                   the admin, sets the session cookie, 303 to the page
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from html import escape
 from http.cookies import CookieError, SimpleCookie
@@ -22,12 +29,14 @@ from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
 import pygal
+from aiogram.utils.web_app import safe_parse_webapp_init_data
 from pygal.style import Style
 
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.config import Settings
 from teambot.services import dashboard
 from teambot.services.dashboard import (
+    LINK_LIFETIME_SECONDS,
     SESSION_LIFETIME_SECONDS,
     Access,
     Member,
@@ -41,13 +50,13 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 COOKIE = "teambot_dashboard"
 MAX_FORM_BYTES = 4096
-# the page has no script; charts are inline SVG with their own styles
+# no script (but the Mini App's entry: its own, by hash); charts are inline SVG with their
+# own styles
+POLICY = (
+    b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;"
+    b" form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:;"
-        b" form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
     (b"referrer-policy", b"no-referrer"),  # the login URL carries its token
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
@@ -58,6 +67,13 @@ REFUSALS = {
     Refusal.USED: "This link was used already: each link lets in once.",
     Refusal.NOT_ADMIN: "This account is no longer an admin of the bot.",
 }
+# The Mini App's page: Telegram hands the signed initData in the URL's fragment, which only
+# a script can read; it is posted like the link's token. The only script: allowed by hash.
+APP_SCRIPT = (
+    "var data = new URLSearchParams(location.hash.slice(1)).get('tgWebAppData');"
+    "if (data) { document.getElementById('init').value = data; document.forms[0].submit(); }"
+)
+APP_SCRIPT_HASH = base64.b64encode(hashlib.sha256(APP_SCRIPT.encode()).digest())
 ASK_THE_BOT = "Send /dashboard to the bot for a new link (admins only)."
 TYPES = {"participant": "participant", "cofounder": "co-founder", "team": "team"}
 CHART_STYLE = Style(
@@ -85,6 +101,8 @@ class DashboardSite:
         )
         self.cookie_path = urlsplit(url).path if url else "/dashboard"
         self.secure = (settings.public_url or "").startswith("https://")
+        # the Mini App's initData is signed with the bot's token
+        self._bot_token = settings.bot_token.get_secret_value() if settings.bot_token else None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:
@@ -109,7 +127,13 @@ class DashboardSite:
             await self._landing(send, query.get("token", ""))
         elif path == "/login" and method == "POST":
             await self._login(send, _form(await _body(receive)).get("token", ""))
-        elif path in ("", "/", "/teams.csv", "/looking.csv") and method in ("GET", "HEAD"):
+        elif path == "/app" and method in ("GET", "HEAD"):
+            await self._app_landing(send)
+        elif path == "/app" and method == "POST":
+            await self._app_login(send, _form(await _body(receive)).get("init_data", ""))
+        elif path == "/":  # the page's relative links need it without the slash
+            await _respond(send, 308, b"", "text/plain", [(b"location", b"../dashboard")])
+        elif path in ("", "/teams.csv", "/looking.csv") and method in ("GET", "HEAD"):
             entry = self.access.check_session(_cookie(scope) or "")
             if entry.admin is None:
                 refusal = entry.refusal if _cookie(scope) else None
@@ -146,8 +170,44 @@ class DashboardSite:
             body = f"<p>{escape(REFUSALS[entry.refusal])} {escape(ASK_THE_BOT)}</p>"
             await _page(send, 403, "Link refused", body)
             return
+        await self._enter(send, entry.admin)
+
+    async def _app_landing(self, send: Send) -> None:
+        body = (
+            '<form method="post" action="app"><input type="hidden" name="init_data" id="init">'
+            "</form><p>Open the dashboard from the bot's button in Telegram.</p>"
+            f"<script>{APP_SCRIPT}</script>"
+        )
+        policy = POLICY + b"; script-src 'sha256-" + APP_SCRIPT_HASH + b"'"
+        await _page(send, 200, "Teambot dashboard", body, policy)
+
+    async def _app_login(self, send: Send, init_data: str) -> None:
+        """Telegram signs initData with the bot's token; it is good for as long as a link
+        (Telegram does not expire it), and for an admin only."""
+        assert self.access is not None
+        try:
+            data = safe_parse_webapp_init_data(self._bot_token or "", init_data)
+        except ValueError:
+            data = None
+        if data is None or data.user is None:
+            refusal: Refusal | None = Refusal.FORGED
+        elif time.time() - data.auth_date.timestamp() > LINK_LIFETIME_SECONDS:
+            refusal = Refusal.EXPIRED
+        elif data.user.id not in self.access.admin_ids:
+            refusal = Refusal.NOT_ADMIN
+        else:
+            refusal = None
+        if refusal is not None or data is None or data.user is None:
+            assert refusal is not None
+            body = f"<p>{escape(REFUSALS[refusal])} {escape(ASK_THE_BOT)}</p>"
+            await _page(send, 403, "Refused", body)
+            return
+        await self._enter(send, data.user.id)
+
+    async def _enter(self, send: Send, admin: int) -> None:
+        assert self.access is not None
         cookie = (
-            f"{COOKIE}={self.access.new_session(entry.admin)}; Path={self.cookie_path};"
+            f"{COOKIE}={self.access.new_session(admin)}; Path={self.cookie_path};"
             f" Max-Age={SESSION_LIFETIME_SECONDS}; HttpOnly; SameSite=Strict"
         )
         if self.secure:
@@ -425,14 +485,26 @@ button{font-size:1.2em;padding:.5em 1.2em}
 """
 
 
-async def _page(send: Send, status: int, title: str, body: str) -> None:
+async def _page(
+    send: Send,
+    status: int,
+    title: str,
+    body: str,
+    policy: bytes = POLICY,
+) -> None:
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{PAGE_STYLE}</style></head>"
         f"<body><h1>{escape(title)}</h1>{body}</body></html>"
     )
-    await _respond(send, status, html.encode(), "text/html; charset=utf-8")
+    await _respond(
+        send,
+        status,
+        html.encode(),
+        "text/html; charset=utf-8",
+        [(b"content-security-policy", policy)],
+    )
 
 
 async def _respond(
