@@ -122,7 +122,8 @@ async def fetch(site: DashboardSite, path: str, query: str, cookie: str) -> tupl
 
 def summary(samples: list[float]) -> str:
     cuts = statistics.quantiles(samples, n=20) if len(samples) >= 2 else samples * 19
-    return f"p50 {statistics.median(samples):7.1f} ms  p95 {cuts[18]:7.1f} ms  max {max(samples):7.1f} ms"
+    p50, p95 = statistics.median(samples), cuts[18]
+    return f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  max {max(samples):7.1f} ms"
 
 
 async def measure(conninfo: str, renders: int) -> None:

@@ -44,19 +44,26 @@ def event_by_slug(conn: Connection, slug: str) -> dict[str, Any] | None:
 
 
 def funnel(conn: Connection, event_id: int | None) -> dict[str, int]:
+    """People at each stage. Each stage is a set joined by hash once (an `in (subquery)`
+    per stage would be probed row by row once the set outgrows work_mem)."""
     row = conn.execute(
         f"""
-        with people as ({_people(event_id)})
-        select count(*) as started,
-            count(*) filter (where registered_at is not null) as registered,
-            count(*) filter (where id in (select viewer_id from search_cards)) as searched,
-            count(*) filter (where id in (select sender_id from invitations)) as requested,
-            count(*) filter (where id in (
-                select sender_id from invitations where status = 'accepted'
-                union all
-                select recipient_id from invitations where status = 'accepted')) as accepted,
-            count(*) filter (where id in ({_TEAMED})) as in_team
-        from people
+        with people as ({_people(event_id)}),
+        searched as (select distinct viewer_id as id from search_cards),
+        requested as (select distinct sender_id as id from invitations),
+        accepted as (
+            select distinct unnest(array[sender_id, recipient_id]) as id from invitations
+            where status = 'accepted'
+        ),
+        teamed as ({_TEAMED})
+        select count(*) as started, count(p.registered_at) as registered,
+            count(s.id) as searched, count(r.id) as requested, count(a.id) as accepted,
+            count(t.user_id) as in_team
+        from people p
+        left join searched s on s.id = p.id
+        left join requested r on r.id = p.id
+        left join accepted a on a.id = p.id
+        left join teamed t on t.user_id = p.id
         """,
         {"event": event_id},
     ).fetchone()
@@ -93,22 +100,18 @@ def requests_per_day(
     """(day, what) -> count, what being sent, accepted, declined or expired: each counted on
     the day it happened (sent, answered, ran out)."""
     scope = _POOL_INVITATIONS if event_id is not None else _ALL_INVITATIONS
+    # one pass over the invitations: each is sent on one day and may end on another
     rows = conn.execute(
         f"""
-        with sent as ({scope}),
-        moments as (
-            select 'sent' as what, created_at as at from sent
-            where created_at >= %(since)s::date and created_at < %(until)s::date + 1
-            union all
-            select status, answered_at from sent
-            where status in ('accepted', 'declined')
-              and answered_at >= %(since)s::date and answered_at < %(until)s::date + 1
-            union all
-            select 'expired', expires_at from sent
-            where status = 'expired'
-              and expires_at >= %(since)s::date and expires_at < %(until)s::date + 1
-        )
-        select (at at time zone 'UTC')::date as day, what, count(*) as n from moments
+        select (m.at at time zone 'UTC')::date as day, m.what, count(*) as n
+        from ({scope}) i
+        cross join lateral (values
+            ('sent', i.created_at),
+            (case when i.status in ('accepted', 'declined', 'expired') then i.status end,
+             case when i.status = 'expired' then i.expires_at else i.answered_at end)
+        ) as m (what, at)
+        where m.what is not null
+          and m.at >= %(since)s::date and m.at < %(until)s::date + 1
         group by 1, 2
         """,
         {"event": event_id, "since": since, "until": until},
