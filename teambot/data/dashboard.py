@@ -43,30 +43,51 @@ def event_by_slug(conn: Connection, slug: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
+# For everyone, each stage's set is read whole and joined by hash; for an event's pool (a
+# few thousand people), each person is looked up by index. (An `in (subquery)` per stage
+# is probed row by row once the set outgrows work_mem.)
+_FUNNEL_OF_EVERYONE = f"""
+    with people as ({_EVERYONE}),
+    searched as (select distinct viewer_id as id from search_cards),
+    requested as (select distinct sender_id as id from invitations),
+    accepted as (
+        select sender_id as id from invitations where status = 'accepted'
+        union
+        select recipient_id from invitations where status = 'accepted'
+    ),
+    teamed as ({_TEAMED})
+    select count(*) as started, count(p.registered_at) as registered,
+        count(s.id) as searched, count(r.id) as requested, count(a.id) as accepted,
+        count(t.user_id) as in_team
+    from people p
+    left join searched s on s.id = p.id
+    left join requested r on r.id = p.id
+    left join accepted a on a.id = p.id
+    left join teamed t on t.user_id = p.id
+"""
+_FUNNEL_OF_POOL = f"""
+    with people as ({_POOL}),
+    teamed as ({_TEAMED})
+    select count(*) as started, count(p.registered_at) as registered,
+        count(*) filter (where exists (select from search_cards s where s.viewer_id = p.id))
+            as searched,
+        count(*) filter (where exists (select from invitations i where i.sender_id = p.id))
+            as requested,
+        count(*) filter (where exists (
+                select from invitations i where i.sender_id = p.id and i.status = 'accepted')
+            or exists (
+                select from invitations i where i.recipient_id = p.id and i.status = 'accepted'))
+            as accepted,
+        count(t.user_id) as in_team
+    from people p
+    left join teamed t on t.user_id = p.id
+"""
+
+
 def funnel(conn: Connection, event_id: int | None) -> dict[str, int]:
-    """People at each stage. Each stage is a set joined by hash once (an `in (subquery)`
-    per stage would be probed row by row once the set outgrows work_mem)."""
-    row = conn.execute(
-        f"""
-        with people as ({_people(event_id)}),
-        searched as (select distinct viewer_id as id from search_cards),
-        requested as (select distinct sender_id as id from invitations),
-        accepted as (
-            select distinct unnest(array[sender_id, recipient_id]) as id from invitations
-            where status = 'accepted'
-        ),
-        teamed as ({_TEAMED})
-        select count(*) as started, count(p.registered_at) as registered,
-            count(s.id) as searched, count(r.id) as requested, count(a.id) as accepted,
-            count(t.user_id) as in_team
-        from people p
-        left join searched s on s.id = p.id
-        left join requested r on r.id = p.id
-        left join accepted a on a.id = p.id
-        left join teamed t on t.user_id = p.id
-        """,
-        {"event": event_id},
-    ).fetchone()
+    """People at each stage."""
+    query = _FUNNEL_OF_EVERYONE if event_id is None else _FUNNEL_OF_POOL
+    row = conn.execute(query, {"event": event_id}).fetchone()
     assert row is not None
     return {key: int(value) for key, value in row.items()}
 
