@@ -179,20 +179,20 @@ def skills_supply(conn: Connection, event_id: int | None, limit: int) -> list[di
     supply is shortest first."""
     rows = conn.execute(
         f"""
-        with people as ({_people(event_id)}),
-        looking as (
-            select * from people
-            where registered_at is not null and is_searching and not is_banned
-              and id not in ({_TEAMED})
-        ),
-        tags as (
-            select unnest(skills) as skill, 1 as offered, 0 as sought from looking
+        with people as ({_people(event_id)})
+        select t.skill, count(*) filter (where t.offered)::int as offered,
+            count(*) filter (where not t.offered)::int as sought
+        from people p
+        cross join lateral (
+            select skill, true from unnest(p.skills) skill
             union all
-            select unnest(looking_for), 0, 1 from looking
-        )
-        select skill, sum(offered)::int as offered, sum(sought)::int as sought from tags
-        group by skill
-        order by sum(sought) - sum(offered) desc, sum(sought) desc, skill
+            select skill, false from unnest(p.looking_for) skill
+        ) as t (skill, offered)
+        where p.registered_at is not null and p.is_searching and not p.is_banned
+          and p.id not in ({_TEAMED})
+        group by t.skill
+        order by count(*) filter (where not t.offered) - count(*) filter (where t.offered) desc,
+            count(*) filter (where not t.offered) desc, t.skill
         limit %(limit)s
         """,
         {"event": event_id, "limit": limit},
@@ -207,23 +207,26 @@ def still_looking(
     conn: Connection, event_id: int | None, limit: int | None
 ) -> tuple[int, list[dict[str, Any]]]:
     """People registered and searching, not banned, in no team of two or more: how many,
-    and the most recently active of them (`limit`; None: all)."""
-    query = f"""
+    and the most recently active of them (`limit`; None: all). For everyone the list walks
+    users_search_recent_idx (0006), which has these conditions and this order."""
+    looking = f"""
         with people as ({_people(event_id)})
-        select {_VISIBLE}, last_active, count(*) over () as total from people
+        select {{}} from people
         where registered_at is not null and is_searching and not is_banned
           and id not in ({_TEAMED})
-        order by last_active desc, id
     """
-    params: dict[str, Any] = {"event": event_id}
-    if limit is not None:
-        query += " limit %(limit)s"
-        params["limit"] = limit
-    rows = conn.execute(query, params).fetchall()
-    total = int(rows[0]["total"]) if rows else 0
-    for row in rows:
-        del row["total"]
-    return total, rows
+    params: dict[str, Any] = {"event": event_id, "limit": limit}
+    rows = conn.execute(
+        looking.format(f"{_VISIBLE}, last_active")
+        + " order by last_active desc, id"
+        + (" limit %(limit)s" if limit is not None else ""),
+        params,
+    ).fetchall()
+    if limit is None or len(rows) < limit:
+        return len(rows), rows
+    total = conn.execute(looking.format("count(*) as n"), params).fetchone()
+    assert total is not None
+    return int(total["n"]), rows
 
 
 def team_members(conn: Connection, event_id: int | None) -> list[dict[str, Any]]:
