@@ -1,9 +1,16 @@
-"""The organizers' dashboard: an admin gets a one-time link from /dashboard, opens it in a
+r"""The organizers' dashboard: an admin gets a one-time link from /dashboard, opens it in a
 real browser (Debian's chromium driven by Playwright), sees the seeded numbers in the
 charts, downloads the CSV exports; a used, expired or forged link, a forged cookie and a
 non-admin are refused. The data set is seeded with SQL (teambot/data/dashboard.py counts it).
 
-Set TEAMBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png to keep the page's picture."""
+The browser test is in the process group (pytest -m slow): chromium costs CPU the main
+suite's 5 minutes on 2 cores do not have. Without chromium it is skipped, unless
+TEAMBOT_REQUIRE_CHROMIUM=1 (.ci/run) makes that a failure. docs/dashboard.png is its
+picture of the seeded page:
+
+    TEAMBOT_DASHBOARD_SCREENSHOT=docs/dashboard.png .venv/bin/python -m pytest -q -m slow \
+        tests/test_dashboard.py -k 'browser and asyncio'
+"""
 
 from __future__ import annotations
 
@@ -124,11 +131,17 @@ def link_in(reply: str) -> str:
 
 
 def chromium_or_skip() -> None:
-    pytest.importorskip("playwright", reason="playwright is not installed (pip: .[test])")
-    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
-        pytest.skip(
-            "chromium is not installed: apt-get install -y --no-install-recommends chromium"
-        )
+    missing = None
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing = "playwright is not installed (pip: .[test])"
+    if missing is None and not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        missing = "chromium is not installed: apt-get install -y --no-install-recommends chromium"
+    if missing is not None:
+        if os.environ.get("TEAMBOT_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
 
 
 def csv_rows(path: Path) -> list[list[str]]:
@@ -231,6 +244,7 @@ def browse(link: str, downloads: Path, mini_app_data: str) -> dict[str, Any]:
     return seen
 
 
+@pytest.mark.slow
 async def test_an_admin_sees_the_seeded_numbers_in_a_browser_and_downloads_the_csv(
     telegram: FakeTelegram, database_url: str, tmp_path: Path
 ) -> None:
@@ -299,8 +313,11 @@ async def test_an_admin_sees_the_seeded_numbers_in_a_browser_and_downloads_the_c
         ["Solo", "", "team", "", "python", ""],
         ["Dan", "", "participant", "ml", "marketing", ""],
         ["<b>Carol</b>", "", "participant", "python", "marketing", ""],
-        ["Bob", "bob_b", "co-founder", "design", "python", "https://bob.example"],
+        ["Bob", "", "co-founder", "design", "python", "https://bob.example"],
     ]
+    # an @username only of people on either side of an accepted invitation (the bot gave
+    # their contact to someone): Alice, Frank and Rocket's, not Bob's (he was declined)
+    assert "bob_b" not in seen["looking"] and "bob_b" not in str(seen["looking_csv"])
     # no Telegram ids anywhere in the exports
     exported = str(seen["teams_csv"]) + str(seen["looking_csv"])
     assert not re.search(r"\b(10|20|900)\b", exported)

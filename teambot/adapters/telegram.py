@@ -16,7 +16,7 @@ from typing import Any, Final, cast
 from urllib.parse import urlencode, urlsplit
 
 import anyio
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, methods
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -36,7 +36,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import TelegramMethod
-from aiogram.methods.base import TelegramType
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardMarkup, InputFile, Message, Update, User
 from loguru import logger
 
@@ -382,8 +382,31 @@ def patch_aiogram() -> None:
     """Applied once at start (build_app), never on import. aiogram runs every sync callback
     (magic filters, lambdas) through asyncio.to_thread: a thread hop per filter under asyncio
     and a crash under trio. Filters are cheap and handlers are all async, so sync callbacks
-    run inline."""
+    run inline.
+
+    It also keeps the `Response[T]` models aiogram checks every answer with alive: pydantic
+    caches parametrized models only weakly, so `Response[Message]` and the others were
+    built anew for every call, a tenth of the bot's CPU per update."""
     CallableObject.call = _call_inline  # type: ignore[method-assign]
+    _RESPONSE_MODELS.extend(
+        Response[returning]  # type: ignore[valid-type]
+        for returning in _method_results()
+    )
+
+
+_RESPONSE_MODELS: list[type[Response[Any]]] = []
+
+
+def _method_results() -> set[Any]:
+    """What each Bot API method returns (TelegramMethod itself declares it abstractly)."""
+    found = (getattr(methods, name) for name in methods.__all__)
+    return {
+        method.__returning__
+        for method in found
+        if isinstance(method, type)
+        and issubclass(method, TelegramMethod)
+        and method is not TelegramMethod
+    }
 
 
 def parse_update(raw: dict[str, Any], bot: Bot) -> Update:

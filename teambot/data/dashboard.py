@@ -200,7 +200,16 @@ def skills_supply(conn: Connection, event_id: int | None, limit: int) -> list[di
     return rows
 
 
-_VISIBLE = "display_name, username, user_type, skills, looking_for, links"
+def _visible(u: str) -> str:
+    """What a person shows on their card, and their @username only when the bot has given
+    it to someone: they are on either side of an accepted invitation (their contact goes
+    to the other side then). Nobody's Telegram id. The partial indexes of 0014 answer it."""
+    return (
+        f"{u}.display_name, case when exists (select from invitations i where i.status ="
+        f" 'accepted' and i.sender_id = {u}.id) or exists (select from invitations i where"
+        f" i.status = 'accepted' and i.recipient_id = {u}.id) then {u}.username end as username,"
+        f" {u}.user_type, {u}.skills, {u}.looking_for, {u}.links"
+    )
 
 
 def still_looking(
@@ -211,13 +220,13 @@ def still_looking(
     users_search_recent_idx (0006), which has these conditions and this order."""
     looking = f"""
         with people as ({_people(event_id)})
-        select {{}} from people
+        select {{}} from people p
         where registered_at is not null and is_searching and not is_banned
           and id not in ({_TEAMED})
     """
     params: dict[str, Any] = {"event": event_id, "limit": limit}
     rows = conn.execute(
-        looking.format(f"{_VISIBLE}, last_active")
+        looking.format(f"{_visible('p')}, last_active")
         + " order by last_active desc, id"
         + (" limit %(limit)s" if limit is not None else ""),
         params,
@@ -241,7 +250,7 @@ def team_members(conn: Connection, event_id: int | None) -> list[dict[str, Any]]
     return conn.execute(
         f"""
         select t.name as team, count(*) over (partition by t.id) as size,
-               u.id = t.owner_id as owner, {", ".join("u." + c for c in _VISIBLE.split(", "))}
+               u.id = t.owner_id as owner, {_visible("u")}
         from teams t
         join team_members m on m.team_id = t.id
         join users u on u.id = m.user_id and u.deleted_at is null and not u.is_banned
