@@ -29,7 +29,7 @@ FUNNEL_STAGES = (
     ("accepted", "Accepted (either way)"),
     ("in_team", "In a team"),
 )
-REQUEST_OUTCOMES = ("sent", "accepted", "declined", "expired")
+REQUEST_OUTCOMES = dashboard.REQUEST_OUTCOMES
 # hours from registering to joining a team, as the chart groups them
 JOIN_DELAYS = (
     ("under 1 h", 1),
