@@ -4,7 +4,7 @@ shown by teambot/routers. Plain data, no SQL and no Telegram, so every layer may
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,17 @@ class CardTarget:
     teammate: bool  # in my team already
 
 
+@dataclass(frozen=True)
+class SavedPerson:
+    """Someone on my /saved list, as the list shows them."""
+
+    ref: int  # my card reference to them (search_cards), what the list's buttons carry
+    user_type: str
+    display_name: str
+    skills: list[str]
+    team_name: str | None
+
+
 # The vocabulary of the matching fields (migration 0010), in the order they are offered.
 HOURS_PER_WEEK = ("under_10", "10_20", "20_40", "full_time")
 AVAILABLE_FROM = ("now", "month", "later")
@@ -121,3 +132,41 @@ ROLE_FOCUSES = ("technical", "product", "design", "business", "science")
 STAGES = ("exploring", "idea", "prototype", "users", "revenue")
 # how much a preference matters to a person (YC co-founder matching's three levels)
 DONT_CARE, NICE_TO_HAVE, MUST_HAVE = 0, 1, 2
+
+
+# --- events (issue 13)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    slug: str
+    name: str
+    starts_on: date
+    ends_on: date
+    team_size_limit: int | None
+    ended_at: datetime | None
+    open: bool  # not ended by an organizer, and ends_on not past (the database's date)
+    members: int = 0  # people in it (where a listing counts them)
+
+
+@dataclass(frozen=True)
+class EventPerson:
+    """Someone in an event's pool, as auto-fill groups them: what they offer and want, and
+    for the owner of a team short of members, the team and how many it has."""
+
+    id: int
+    skills: list[str]
+    looking_for: list[str]
+    role_focus: str | None = None
+    wanted_roles: list[str] = field(default_factory=list)
+    want_role: int = 0
+    utc_offset: int | None = None  # minutes east of UTC
+    want_time_zone: int = 0
+    time_zone_hours: int = 3
+    work_mode: str | None = None
+    want_work_mode: int = 0
+    languages: list[str] = field(default_factory=list)
+    want_language: int = 0
+    team_id: int | None = None  # the team they own (its card is theirs)
+    team_members: int = 0

@@ -22,6 +22,13 @@ from teambot.services import invitations as invitation_rules
 BATCH = 1000
 T = TypeVar("T")
 _LOCK_BASE = 0x7465616D0000  # + job number
+STILL_LOOKING_DAYS = 7
+
+
+def still_looking_ahead(days: int) -> int:
+    """How many days before the inactivity pause "Still looking?" is asked: a week, or
+    half the stretch when that is shorter (0: not asked)."""
+    return min(STILL_LOOKING_DAYS, days // 2)
 
 
 def _locked(key: int, work: Callable[[Connection], list[T]]) -> Callable[[Connection], list[T]]:
@@ -80,6 +87,26 @@ def build_jobs(
             if len(batch) < BATCH:
                 return total
 
+    async def ask_still_looking() -> int:
+        # after the pause of this pass: who is past the line hears of the pause, not this
+        days = settings.cleanup_inactive_users_days
+        ahead = still_looking_ahead(days)
+        total = 0
+        while ahead:
+            async with outbox.unit():
+                batch = await database.run(
+                    _locked(
+                        _LOCK_BASE + 12,
+                        lambda c: users.ask_still_looking(c, days, ahead, BATCH),
+                    )
+                )
+                for user, days_left in batch:
+                    await notices.still_looking(bot, user, days_left)
+            total += len(batch)
+            if len(batch) < BATCH:
+                break
+        return total
+
     async def purge_deleted_users() -> int:
         return await database.run(
             users.purge_deleted, settings.deleted_user_retention_days, BATCH * 10
@@ -99,6 +126,7 @@ def build_jobs(
         CleanupJob("expire invitations", expire_invitations),
         CleanupJob("retire closed keyboards", retire_closed_keyboards),
         CleanupJob("stop inactive users", stop_inactive_users),
+        CleanupJob("ask who is still looking", ask_still_looking),
         CleanupJob("purge deleted users", purge_deleted_users),
         CleanupJob("forget handled update ids", forget_handled_updates),
         CleanupJob("forget idle dialogues", forget_idle_dialogues),

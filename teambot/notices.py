@@ -32,9 +32,16 @@ from teambot.adapters.database import Database
 from teambot.adapters.effects import Followup, on_behalf_of
 from teambot.adapters.flood_control import background
 from teambot.adapters.telegram import tell
-from teambot.domain import InvitationRow, LiveMessage, UserRow
-from teambot.routers.views import Answer, Moderate, user_card
-from teambot.services import invitations
+from teambot.domain import EventRow, InvitationRow, LiveMessage, UserRow
+from teambot.routers.views import (
+    Answer,
+    Moderate,
+    ProposalAnswer,
+    StillLooking,
+    tags_line,
+    user_card,
+)
+from teambot.services import events, invitations
 from teambot.services.invitations import Answered, Expired, Sent
 from teambot.services.moderation import Report
 from teambot.services.teams import Changed, Departure
@@ -376,6 +383,15 @@ async def paused_inactive(bot: Bot, user: UserRow, days: int) -> None:
     await tell(bot, user.id, text(user.language, "paused_inactive", days=days), markup.as_markup())
 
 
+async def still_looking(bot: Bot, user: UserRow, days: int) -> None:
+    """`days` before the inactivity pause: still looking? [Yes, keep me] / [Pause]."""
+    lang = user.language
+    markup = InlineKeyboardBuilder()
+    markup.button(text=text(lang, "action_still_looking"), callback_data=StillLooking(answer="yes"))
+    markup.button(text=text(lang, "action_pause_now"), callback_data=StillLooking(answer="pause"))
+    await tell(bot, user.id, text(lang, "still_looking", days=days), markup.as_markup())
+
+
 async def digest(bot: Bot, user_id: int, language: str, new_matches: dict[str, int]) -> None:
     """How many new people of each kind would now find this person in search."""
     counts = ", ".join(
@@ -383,3 +399,139 @@ async def digest(bot: Bot, user_id: int, language: str, new_matches: dict[str, i
         for user_type, n in sorted(new_matches.items())
     )
     await tell(bot, user_id, text(language, "digest", counts=counts))
+
+
+# --- events: auto-fill's proposals and the organizer's report
+
+
+def proposal_markup(lang: str, proposal_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=text(lang, "action_accept"),
+        callback_data=ProposalAnswer(action="accept", id=proposal_id),
+    )
+    builder.button(
+        text=text(lang, "action_decline"),
+        callback_data=ProposalAnswer(action="decline", id=proposal_id),
+    )
+    return builder.as_markup()
+
+
+def proposal_text(lang: str, event: EventRow, number: int, members: list[UserRow]) -> str:
+    """A proposed group as each of its people reads it: who, and what each offers."""
+    lines = [f"• <b>{name(member)}</b>: {tags_line(lang, member.skills)}" for member in members]
+    return text(
+        lang,
+        "event_proposal",
+        event=escape(event.name),
+        number=number,
+        count=len(members),
+        members="\n".join(lines),
+    )
+
+
+def autofill_report(lang: str, event: EventRow, counts: dict[str, int]) -> str:
+    return text(
+        lang,
+        "event_fill_report",
+        event=escape(event.name),
+        **{key: counts.get(key, 0) for key in REPORT_COUNTS},
+    )
+
+
+REPORT_COUNTS = (
+    "groups", "people", "accepted", "declined", "waiting", "formed", "failed", "unplaced",
+)  # fmt: skip
+
+
+async def propose(
+    bot: Bot, autofill: events.Autofill, organizer: UserRow
+) -> list[tuple[int, int, int]]:
+    """Every proposed member gets their group with Accept / Decline (the organizer hears
+    of anyone the message does not reach); returns (proposal, person, message id) of each
+    message, to be remembered for the outcome's edit."""
+    shown: list[tuple[int, int, int]] = []
+    for group in autofill.groups:
+        for member in group.members:
+            lang = member.language
+            body = proposal_text(lang, autofill.event, group.number, group.members)
+            sent = await notify(
+                bot,
+                member.id,
+                body,
+                proposal_markup(lang, group.proposal_id),
+                if_undelivered=unreachable(organizer, name(member)),
+            )
+            if sent is not None:
+                shown.append((group.proposal_id, member.id, sent.message_id))
+    return shown
+
+
+def proposal_outcome(lang: str, answered: events.Answered, member: UserRow) -> str:
+    """The line a proposal's message gets once its group formed or failed."""
+    if answered.status == "formed":
+        return text(lang, "event_proposal_formed_line")
+    if not answered.accepted and member.id == answered.actor.id:
+        return text(lang, "event_proposal_declined_you")
+    return text(lang, "event_proposal_failed_line")
+
+
+async def proposal_decided(bot: Bot, answered: events.Answered) -> None:
+    """A group formed or failed: every member's proposal loses its buttons (the actor's was
+    edited by the router), and each hears it: the team with everyone's contact, or that it
+    did not form and why; the actor's message is a reply."""
+    if answered.status == "pending":
+        return
+    event = escape(answered.event.name)
+    for member in answered.members:
+        if not member.registered or member.is_banned:
+            continue  # gone since the proposal
+        lang = member.language
+        message_id = answered.messages.get(member.id)
+        if member.id != answered.actor.id and message_id is not None:
+            body = proposal_text(lang, answered.event, answered.number, answered.members)
+            with background():
+                await bot.edit_message_text(
+                    f"{body}\n\n{proposal_outcome(lang, answered, member)}",
+                    chat_id=member.id,
+                    message_id=message_id,
+                )
+        if answered.status == "formed":
+            assert answered.team is not None
+            others = [m for m in answered.members if m.id != member.id]
+            # a name that opens their profile, or the name and the @username
+            contacts = "\n".join(
+                f"• <b>{name(m)}</b> — {contact(m)}" if m.username else f"• {contact(m)}"
+                for m in others
+            )
+            body = text(
+                lang,
+                "event_team_formed",
+                team=escape(answered.team.name),
+                event=event,
+                members=contacts,
+            )
+        elif not answered.accepted:
+            if member.id == answered.actor.id:
+                continue  # their pressed message says it
+            body = text(lang, "event_proposal_declined", event=event, number=answered.number)
+        else:
+            body = text(lang, "event_proposal_unavailable", event=event, number=answered.number)
+        if member.id == answered.actor.id:
+            await bot.send_message(member.id, body)
+        else:
+            await notify(bot, member.id, body)
+
+
+async def autofill_progress(bot: Bot, answered: events.Answered) -> None:
+    """The organizer's report shows the run as it stands now (edited in place)."""
+    report = answered.report
+    if report is None or report.organizer is None:
+        return
+    organizer = report.organizer
+    body = autofill_report(organizer.language, report.event, report.counts)
+    if report.message_id is None:
+        await notify(bot, organizer.id, body)
+        return
+    with background():
+        await bot.edit_message_text(body, chat_id=organizer.id, message_id=report.message_id)

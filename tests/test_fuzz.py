@@ -21,6 +21,7 @@ USERS = st.integers(min_value=1, max_value=4)
 COMMANDS = [
     "/start", "/start team_abc", "/search", "/search python", "/profile", "/invitations",
     "/team", "/help", "/cancel", "/language", "/stats", "/ban 1", "/unban 1",
+    "/saved", "/events", "/event new", "/event", "/start ev_demo-day", "/start ev_",
 ]  # fmt: skip
 REAL_BUTTONS = [
     "lang:en", "lang:ru", "role:team", "role:participant", "role:admin", "tag:python",
@@ -30,6 +31,9 @@ REAL_BUTTONS = [
     "inv:accept:1", "inv:decline:999999", "inv:cancel:-5", "prof:edit", "prof:pause",
     "prof:resume", "prof:delete", "prof:delete_yes", "prof:delete_no", "resume", "mod:ban:2",
     "team:leave", "team:delete", "team:remove:2", "team:transfer:3",
+    "card:save:2:0", "saved:invite:1", "saved:remove:1", "still:yes", "still:pause",
+    "eva:join:1", "eva:fill:1", "eva:end:1", "evd:starts:0", "evd:ends:7", "evs:4", "evs:0",
+    "evp:accept:1", "evp:decline:1",
 ]  # fmt: skip
 
 texts = st.one_of(
@@ -83,7 +87,9 @@ actions = st.lists(
 @pytest.fixture
 def bot(telegram: FakeTelegram, database_url: str) -> Iterator[App]:
     """One bot for every example: a fresh one per example would take seconds each."""
-    bot_settings = make_settings(telegram, database_url, rate_limit_requests_per_minute=100)
+    bot_settings = make_settings(
+        telegram, database_url, rate_limit_requests_per_minute=100, admin_ids="4"
+    )  # user 4 moderates and organizes: the admin-only commands and buttons are fuzzed too
     with (
         anyio.from_thread.start_blocking_portal("asyncio") as portal,
         portal.wrap_async_context_manager(running(bot_settings)) as app,

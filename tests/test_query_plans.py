@@ -157,6 +157,11 @@ def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> 
     expected: dict[Callable[..., Any], tuple[dict[str, Any], str]] = {
         invitations.expire_due: ({"batch": 1000}, "invitations_expiry_idx"),
         users.stop_inactive: ({"days": 30, "batch": 1000}, "users_last_active_idx"),
+        # the searching people's partial index: its predicate is the question's
+        users.ask_still_looking: (
+            {"days": 30, "ahead": 7, "batch": 1000},
+            "users_search_recent_idx",
+        ),
         users.purge_deleted: ({"days": 30, "batch": 10000}, "users_deleted_at_idx"),
         handled_updates.forget_older_than: ({"hours": 48}, "handled_updates_handled_at_idx"),
         fsm.forget_idle: ({"days": 30}, "fsm_states_updated_at_idx"),

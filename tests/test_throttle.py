@@ -6,6 +6,7 @@ the wait left when it is sent."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import anyio
@@ -14,6 +15,7 @@ from aiogram.types import Update
 
 from teambot.actors.pipeline.ledger import PendingUpdate
 from teambot.actors.pipeline.throttle import Throttle
+from teambot.actors.pipeline.work import Work
 from teambot.config import ConfigError, Settings, load_settings
 from teambot.metrics import Metrics
 from teambot.runtime import App
@@ -195,6 +197,40 @@ async def test_the_wait_is_read_when_the_notice_goes_out_and_the_window_reopens(
     assert over.seconds_left() == 1  # asked later, it says less
     await anyio.sleep(1.05)
     assert throttle.check(pending(4)).throttled is None  # the window reopened
+
+
+async def test_a_burst_starts_no_threads_and_old_hits_are_forgotten_once_a_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stock limits' memory storage armed a timer thread on almost every hit of a burst,
+    each start holding the event loop: the whole pipeline waited behind the throttle."""
+    throttle = Throttle(messages=20, presses=60, window_seconds=1, metrics=Metrics())
+    started: list[str] = []
+    start = threading.Thread.start
+
+    def counted(thread: threading.Thread) -> None:
+        if isinstance(thread, threading.Timer):  # not the sweep's worker thread
+            started.append(thread.name)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    async with anyio.create_task_group() as tg:
+        send, receive = anyio.create_memory_object_stream[PendingUpdate](1000)
+        out_send, out_receive = anyio.create_memory_object_stream[Work](1000)
+        await tg.start(throttle.run, receive, out_send)
+        for n in range(200):
+            await send.send(pending(n))
+            if n % 20 == 0:
+                await anyio.sleep(0.011)  # past the stock timer's 10 ms
+        assert started == []
+        passed = [await out_receive.receive() for _ in range(200)]
+        assert sum(w.throttled is None for w in passed) == 20
+        assert throttle._storage.events  # the window's hits, kept
+        await anyio.sleep(2.2)  # a sweep after the window has passed
+        assert not any(throttle._storage.events.values())
+        assert throttle.check(pending(600)).throttled is None
+        await send.aclose()
+        await out_receive.aclose()
 
 
 def test_a_presses_budget_out_of_range_is_one_clear_line() -> None:

@@ -31,6 +31,8 @@ SEEN = (
     f" first_name = excluded.first_name, last_name = excluded.last_name,"
     # they wrote: they can be reached again (see mark_unreachable)
     f" unreachable_since = null,"
+    # back before the inactivity pause: "Still looking?" may be asked again next time
+    f" still_looking_asked_at = null,"
     # last_active is in the search indexes: a new value rewrites their entries, the
     # same value lets PostgreSQL update the row in place (HOT). A minute is precise
     # enough for recency and the 30-day inactivity rule.
@@ -164,6 +166,31 @@ def stop_inactive(conn: Connection, days: int, batch: int) -> list[UserRow]:
         (days, batch),
     ).fetchall()
     return [UserRow(**row) for row in rows]
+
+
+def ask_still_looking(
+    conn: Connection, days: int, ahead: int, batch: int
+) -> list[tuple[UserRow, int]]:
+    """One batch of searching people `ahead` days (or less) from the pause after `days`
+    inactive, not asked in this stretch and reachable: marked asked (`SEEN` clears it).
+    Each with the days left until the pause (fewer than `ahead` after an outage)."""
+    rows = conn.execute(
+        f"update users set still_looking_asked_at = now()"
+        f" where id in (select id from users where is_searching and deleted_at is null"
+        f" and not is_banned and registered_at is not null and unreachable_since is null"
+        f" and still_looking_asked_at is null"
+        f" and last_active < now() - make_interval(days => %(asked)s)"
+        f" and last_active >= now() - make_interval(days => %(days)s)"
+        f" order by last_active limit %(batch)s for update skip locked)"
+        f" returning {_COLUMNS}, greatest(1, ceil(extract(epoch from"
+        f" last_active + make_interval(days => %(days)s) - now()) / 86400))::int as days_left",
+        {"asked": days - ahead, "days": days, "batch": batch},
+    ).fetchall()
+    asked = []
+    for row in rows:
+        days_left = int(row.pop("days_left"))
+        asked.append((UserRow(**row), days_left))
+    return asked
 
 
 def purge_deleted(conn: Connection, days: int, batch: int) -> int:

@@ -5,7 +5,7 @@ start =
     I help participants, co-founders and teams find each other. /help tells how.
 help =
     /start — register or open the menu; /search — people and teams that match you
-    /invitations — answer or cancel invitations; /team — your team and its join link
+    /invitations — answer or cancel invitations; /saved — people you saved; /team — your team
     /profile — edit or pause your profile; /language; /cancel leaves any dialogue
 throttled = Slow down a little: try again in { $seconds } s.
 failed = Sorry, something went wrong on my side. Please try again.
@@ -321,3 +321,95 @@ dashboard_link = Your dashboard link: { $url }
     It works once, for 10 minutes, in the browser you open it in. Send /dashboard again for a new one.
 dashboard_not_configured = The dashboard is not configured: the operator sets DASHBOARD_SECRET (and PUBLIC_URL, where admins reach the bot's web page) in the bot's settings.
 dashboard_open_app = Open in Telegram
+
+## Events
+cmd_events = Your events
+event_ask_name = A new event. What is it called? (up to { $max } characters; /cancel to stop)
+event_name_invalid = An event's name is 1 to { $max } characters. Please send it again.
+event_ask_starts = When does it start? Tap a button or send the date as 2026-12-10 or 10.12.2026.
+event_today = Today
+event_tomorrow = Tomorrow
+event_date_invalid = I could not read that date. Send it as 2026-12-10 or 10.12.2026.
+event_ask_ends = It starts on { $starts }. When does it end?
+event_same_day = The same day
+event_week_later = A week later
+event_ends_before_start = It cannot end before it starts ({ $starts }). Send another end date.
+event_ends_in_past = That day has passed. Send an end date from today on.
+event_ask_size = At most how many people in a team? Tap a number, send one from 2 to { $max }, or tap "No limit".
+event_no_limit = No limit
+event_size_invalid = Send a number from 2 to { $max }, or tap "No limit".
+event_size_none = no team size limit
+event_size_limit = teams of up to { $size }
+event_created = The event <b>{ $event }</b> is ready: { $dates }, { $size }.
+    Share this link; whoever opens it joins the event (newcomers register first):
+    { $link }
+event_card_people = { $count ->
+    [one] 1 person
+   *[other] { $count } people
+}
+event_card_ended = ended
+action_event_fill = Suggest teams for everyone left
+action_event_end = End the event
+event_none_yet = There are no events yet. Create one: /event new
+event_mine_none = You are not in any event. Organizers share a link that adds you to theirs.
+event_mine = Your events:
+    { $events }
+event_already_ended = This event has already ended.
+event_ended_done = «{ $event }» has ended.
+event_ended_short = This event has ended.
+event_fill_nobody = Nobody to group: everyone in this event has a team, is waiting for an answer to a proposal, or has nobody who complements them.
+event_link_unknown = This event link leads nowhere. Please check it with the organizers.
+event_link_ended = The event <b>{ $event }</b> has ended: it takes no new people. Thank you for your interest!
+event_already_in = You are already in <b>{ $event }</b>. /search shows its people.
+event_already_in_short = You are already in this event.
+event_invite = <b>{ $event }</b> · { $dates }
+    Join to find teammates among its people.
+action_event_join = Join { $event }
+event_joined = You are in <b>{ $event }</b>. /search shows its people.
+event_register = Welcome! To join <b>{ $event }</b>, first tell me a little about yourself; it takes a minute.
+event_proposal = <b>{ $event }</b>: the organizers suggest a team of { $count } (group { $number }):
+    { $members }
+    Nobody joins until everyone in the group accepts.
+event_proposal_waiting = ✓ You accepted. Waiting for the others.
+event_proposal_formed_line = ✓ Everyone accepted: the team is formed.
+event_proposal_declined_you = ✗ You declined. You stay in the event and can keep looking: /search
+event_proposal_failed_line = ✗ This team did not come together.
+event_proposal_answered = You have already answered.
+event_proposal_closed = This proposal is closed.
+event_team_formed = Everyone accepted: you are a team, <b>{ $team }</b> (<b>{ $event }</b>). Say hello:
+    { $members }
+    /team shows the team.
+event_proposal_declined = The team suggested in <b>{ $event }</b> (group { $number }) did not come together: someone declined. You stay in the event; /search to keep looking.
+event_proposal_unavailable = The team suggested in <b>{ $event }</b> (group { $number }) could not be formed: someone in it has joined another team meanwhile. You stay in the event; /search to keep looking.
+event_fill_report = Auto-fill for <b>{ $event }</b>: { $groups ->
+    [one] 1 group
+   *[other] { $groups } groups
+} with { $people } people.
+    Accepted: { $accepted } · declined: { $declined } · waiting: { $waiting }
+    Teams formed: { $formed } · not formed: { $failed }
+    Without a group this time: { $unplaced }
+## Saved and nudge
+cmd_saved = People you saved
+action_save = ☆ Save
+saved_added = Saved: find them in /saved.
+saved_already = Already saved: they are in /saved.
+saved_title = Saved for later ({ $count }):
+saved_more = { $count ->
+    [one] …and { $count } more profile: remove someone above to see it.
+   *[other] …and { $count } more profiles: remove someone above to see them.
+}
+saved_empty = You have not saved anyone yet. Press ☆ Save under a card in /search to keep someone for later.
+saved_invite = { $n }. { $action }
+saved_remove = Remove { $n }
+saved_removed = Removed from your saved list.
+saved_not_listed = They are no longer on your saved list.
+still_looking =
+    Still looking? You have not been here for a while: in { $days ->
+        [one] a day
+       *[other] { $days } days
+    } your search will be paused and nobody will see your profile.
+action_still_looking = Yes, keep me
+action_pause_now = Pause
+still_looking_kept = ✓ Glad you are still looking: you stay in search.
+still_looking_paused = ⏸ Your search is paused: nobody sees your profile now. To come back: /profile → Resume searching.
+still_looking_was_paused = Your search is paused already. To come back: /profile → Resume searching.

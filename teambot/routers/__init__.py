@@ -9,15 +9,29 @@ from aiogram import Router
 
 
 def feature_routers() -> list[Router]:
-    from teambot.routers import admin, invitations, profile, registration, search, start, teams
+    from teambot.routers import (
+        admin,
+        events,
+        invitations,
+        profile,
+        registration,
+        saved,
+        search,
+        start,
+        still_looking,
+        teams,
+    )
 
     return [
         search.leave_note,  # first: any command leaves the note question
         admin.router,
+        events.router,
         registration.router,
         start.router,
         profile.router,
         search.router,
+        saved.router,
+        still_looking.router,
         invitations.router,
         teams.router,
     ]

@@ -1,7 +1,9 @@
 """/start for newcomers: the registration dialogue, one step per message, buttons wherever
 the choice is finite. Its state lives in PostgreSQL, so a restart mid-dialogue loses nothing.
 `/cancel` leaves it at any step. `/start team_<token>` (a team's join link) sends a join
-request; a newcomer registers first and the request goes out when they confirm."""
+request; a newcomer registers first and the request goes out when they confirm.
+`/start ev_<slug>` (an event's link) offers to join the event; a newcomer registers first
+and lands in it when they confirm."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.domain import TeamRow, UserRow
+from teambot.routers.events import follow_event_link, joined_after_registration
 from teambot.routers.long_text import refused_as_too_long
 from teambot.routers.teams import follow_join_link
 from teambot.routers.views import (
@@ -33,6 +36,7 @@ from teambot.routers.views import (
     tags_line,
 )
 from teambot.services import accounts, profiles
+from teambot.services import events as event_rules
 from teambot.services import skills as skill_tags
 from teambot.services import teams as team_rules
 from teambot.texts import text
@@ -129,6 +133,30 @@ async def start_from_join_link(
         await start_registration(message, state, lang, join_token=token)
 
 
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(event_rules.LINK_PREFIX)))
+async def start_from_event_link(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+) -> None:
+    slug = event_rules.slug_from_payload(command.args or "") or ""
+    target = await event_rules.link_target(database, me.id, slug)
+    if me.registered:
+        await leave_dialogue(message, state)
+        await follow_event_link(message, target, lang)
+        return
+    if target.event is None or not target.event.open:
+        await follow_event_link(message, target, lang)  # says why not
+        await start_registration(message, state, lang)
+    else:
+        await message.answer(text(lang, "event_register", event=escape(target.event.name)))
+        # kept with the dialogue's state, so it survives a restart mid-registration too
+        await start_registration(message, state, lang, event_slug=slug)
+
+
 @router.message(CommandStart())
 async def start(message: Message, state: FSMContext, me: UserRow, lang: str) -> None:
     if me.registered:
@@ -148,12 +176,19 @@ async def cancel(message: Message, state: FSMContext, lang: str) -> None:
 
 
 async def start_registration(
-    event: Message | CallbackQuery, state: FSMContext, lang: str, *, join_token: str | None = None
+    event: Message | CallbackQuery,
+    state: FSMContext,
+    lang: str,
+    *,
+    join_token: str | None = None,
+    event_slug: str | None = None,
 ) -> None:
     """The dialogue from its first step (/start, Start over, Edit → Everything)."""
     await leave_dialogue(event, state)
     if join_token is not None:
         await state.update_data(join_token=join_token)
+    if event_slug is not None:
+        await state.update_data(event_slug=event_slug)
     await state.set_state(Registration.language)
     await _send(event, state, text(lang, "choose_language"), language_keyboard())
 
@@ -485,6 +520,9 @@ async def confirmed(
     join_token = data.get("join_token")
     if isinstance(join_token, str):
         await follow_join_link(bot, database, settings, query.from_user.id, lang, join_token)
+    event_slug = data.get("event_slug")
+    if isinstance(event_slug, str):
+        await joined_after_registration(bot, database, query.from_user.id, lang, event_slug)
 
 
 @router.callback_query(Registration.confirm, Step.filter(F.action == "discard"))
@@ -499,8 +537,13 @@ async def restarted(query: CallbackQuery, state: FSMContext) -> None:
     data = await state.get_data()
     await query.answer()
     join_token = data.get("join_token")  # starting over still ends in the request
+    event_slug = data.get("event_slug")  # and in the event
     await start_registration(
-        query, state, data["lang"], join_token=join_token if isinstance(join_token, str) else None
+        query,
+        state,
+        data["lang"],
+        join_token=join_token if isinstance(join_token, str) else None,
+        event_slug=event_slug if isinstance(event_slug, str) else None,
     )
 
 

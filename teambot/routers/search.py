@@ -49,7 +49,7 @@ Nonce = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class Card(CallbackData, prefix="card"):
-    action: Literal["connect", "next", "hide", "report"]
+    action: Literal["connect", "next", "hide", "report", "save"]
     ref: DatabaseKey  # the viewer's reference to the card (search_cards), not a Telegram id
     offset: Position
 
@@ -99,13 +99,16 @@ def _card(lang: str, me: UserRow, shown: Shown) -> tuple[str, InlineKeyboardMark
         text=text(lang, "action_next"), callback_data=Card(action="next", ref=ref, offset=offset)
     )
     builder.button(
+        text=text(lang, "action_save"), callback_data=Card(action="save", ref=ref, offset=offset)
+    )  # answered in routers/saved.py
+    builder.button(
         text=text(lang, "action_hide"), callback_data=Card(action="hide", ref=ref, offset=offset)
     )
     builder.button(
         text=text(lang, "action_report"),
         callback_data=Card(action="report", ref=ref, offset=offset),
     )
-    builder.adjust(2, 2)
+    builder.adjust(2, 3)
     return f"{body}\n\n<i>{why}</i>\n{position}", builder.as_markup()
 
 
@@ -225,7 +228,21 @@ async def start_invitation(
     lang: str,
     bot: Bot,
 ) -> None:
-    found = await search_rules.target(database, me, callback_data.ref) if me.registered else None
+    await offer_invitation(query, callback_data.ref, state, database, me, lang, bot)
+
+
+async def offer_invitation(
+    query: CallbackQuery,
+    ref: int,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+    bot: Bot,
+) -> None:
+    """Ask for a note to the person on my card `ref` (pressed on the card, or in /saved);
+    the note, or [Send without a note], sends the invitation."""
+    found = await search_rules.target(database, me, ref) if me.registered else None
     if found is None or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return

@@ -44,6 +44,13 @@ class Moderate(CallbackData, prefix="mod"):
     target: DatabaseKey  # the reported user's Telegram id
 
 
+class StillLooking(CallbackData, prefix="still"):
+    """The answers to "Still looking?" (teambot.notices asks, routers/still_looking answers):
+    about the presser, so they name nobody."""
+
+    answer: Literal["yes", "pause"]
+
+
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text="English", callback_data=LanguageChoice(code="en"))
@@ -92,3 +99,10 @@ def profile_card(
         lines.append("")
         lines.append(escape(bio))
     return "\n".join(lines)
+
+
+class ProposalAnswer(CallbackData, prefix="evp"):
+    """Accept / Decline on an auto-fill proposal (teambot.notices, routers/events)."""
+
+    action: Literal["accept", "decline"]
+    id: DatabaseKey  # the proposal (a group)

@@ -464,3 +464,61 @@ def leave_for_good(conn: Connection, user_id: int) -> Departure | None:
     if isinstance(outcome, Refusal):
         return None
     return Departure(team, owner, outcome.told, outcome.messages)
+
+
+# --- a team formed from an accepted auto-fill proposal (services/events.py)
+
+
+class _CannotForm(Exception):
+    pass
+
+
+def form_in(
+    conn: Connection, members: list[int], team_id: int | None, name: str, size_limit: int | None
+) -> TeamRow | None:
+    """Inside a transaction: the people of a group that every member accepted become one
+    team. With `team_id` the others join that team, whose owner is `members[0]`; without,
+    `members[0]` founds a team called `name` (their card becomes the team's, as at
+    registration; it looks for what they looked for and the group does not offer) and the
+    others join it. None, and nothing changed, when it cannot be done as proposed: the team
+    is gone or changed hands, it would outgrow `size_limit`, or someone is in a team by now."""
+    try:
+        with conn.transaction():  # a savepoint: a refusal halfway leaves nobody placed
+            return _form(conn, members, team_id, name, size_limit)
+    except _CannotForm:
+        return None
+
+
+def _form(
+    conn: Connection, members: list[int], team_id: int | None, name: str, size_limit: int | None
+) -> TeamRow:
+    owner_id, others = members[0], members[1:]
+    if team_id is not None:
+        team = teams.get(conn, team_id, lock=True)
+        if team is None or team.owner_id != owner_id:
+            raise _CannotForm
+        size = len(users.members_of(conn, team.id)) + len(others)
+        if size_limit is not None and size > size_limit:
+            raise _CannotForm
+    else:
+        people = users.get_many(conn, members)
+        if teams.of_member(conn, owner_id) is not None or owner_id not in people:
+            raise _CannotForm
+        offered = {tag for person in people.values() for tag in person.skills}
+        wants = [tag for tag in people[owner_id].looking_for if tag not in offered]
+        founded = teams.upsert_owned(
+            conn, owner_id, name=name[:MAX_TEAM_NAME], description="", roles_needed=wants
+        )
+        users.set_role(
+            conn,
+            owner_id,
+            user_type="team",
+            searching=people[owner_id].is_searching,
+            looking_for=wants,
+        )
+        team = teams.get(conn, founded, lock=True)
+        assert team is not None
+    for person in others:
+        if not invitations.add_member(conn, team.id, person):  # in a team by now
+            raise _CannotForm
+    return team

@@ -254,13 +254,15 @@ def _chat_of(update: Update | None) -> int | None:
     return None
 
 
-ADMIN_COMMANDS = ("stats", "ban", "unban", "dashboard")  # not in the menu
+ADMIN_COMMANDS = ("stats", "ban", "unban", "event", "dashboard")  # not in the menu
 COMMANDS = {
     "start": "cmd_start",
     "search": "cmd_search",
     "profile": "cmd_profile",
     "invitations": "cmd_invitations",
+    "saved": "cmd_saved",
     "team": "cmd_team",
+    "events": "cmd_events",
     "language": "cmd_language",
     "help": "cmd_help",
     "cancel": "cmd_cancel",

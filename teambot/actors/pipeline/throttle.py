@@ -37,11 +37,33 @@ log = logger.bind(actor="throttle")
 Budget = Literal["message", "press"]
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory storage, swept by the throttle rather than by a timer thread.
+
+    The stock storage arms a 10 ms `threading.Timer` on any hit that finds the last one
+    finished: under a burst that is a new thread almost every hit, and `Thread.start`
+    holds the event loop until the thread has run, which with the database's worker
+    threads holding the GIL takes milliseconds. The throttle sits in front of every
+    update, so that stall was paid by all of them in turn.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # the stock storage's private hook
+        """Nothing: sweep() drops the expired entries instead."""
+
+    def sweep(self) -> None:
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+
+
 class Throttle:
     def __init__(self, messages: int, presses: int, window_seconds: int, metrics: Metrics) -> None:
         self._metrics = metrics
         # the sync limits API: its asyncio flavour does not run under trio
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._storage = SweptMemoryStorage()
+        self._limiter = MovingWindowRateLimiter(self._storage)
         self._budgets: dict[Budget, RateLimitItem] = {
             "message": RateLimitItemPerSecond(messages, window_seconds),
             "press": RateLimitItemPerSecond(presses, window_seconds),
@@ -88,7 +110,15 @@ class Throttle:
         *,
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        task_status.started()
-        async with inbox, outbox:
+        async with anyio.create_task_group() as tg, inbox, outbox:
+            tg.start_soon(self._sweep)
+            task_status.started()
             async for pending in inbox:
                 await outbox.send(self.check(pending))
+            tg.cancel_scope.cancel()
+
+    async def _sweep(self) -> None:
+        """Forget hits older than the window, once a window (a walk over every user)."""
+        while True:
+            await anyio.sleep(self._window)
+            await anyio.to_thread.run_sync(self._storage.sweep)
