@@ -460,3 +460,49 @@ def test_bad_dashboard_settings_are_named(setting: str, value: str, line: str) -
     [problem] = error.value.problems
     assert problem.startswith(line)
     assert value not in str(error.value)
+
+
+def funnel_of(page: str) -> dict[str, int]:
+    """The funnel's table on the page: stage -> people."""
+    rows = re.findall(r"<tr><td>([^<]+)</td><td class=n>(\d+)</td>", page)
+    return {stage: int(n) for stage, n in rows}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_people_who_come_through_an_event_link_are_counted_in_its_pool(
+    telegram: FakeTelegram, database_url: str, lang: str
+) -> None:
+    from tests.test_events import finish_registration, make_event
+
+    make_event(database_url, "Demo Day", "demo-day")
+    settings = dashboard_settings(telegram, database_url)
+    async with running(settings):
+        telegram.send_text(5, "/start ev_demo-day", language_code=lang)  # a newcomer
+        await settle(telegram)
+        await finish_registration(telegram, 5, lang)
+        telegram.send_text(6, "/start", language_code=lang)  # not through the link
+        await settle(telegram)
+        link = link_in(await ask_for_link(telegram))
+        base, token = link.split("/login?token=")
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            login = await client.post(f"{base}/login", data={"token": token})
+            session = {"cookie": f"teambot_dashboard={login.cookies['teambot_dashboard']}"}
+            client.cookies.clear()
+            event = await client.get(f"{base}?event=demo-day", headers=session)
+            everyone = await client.get(base, headers=session)
+            looking = await client.get(f"{base}/looking.csv?event=demo-day", headers=session)
+    assert funnel_of(event.text) == {
+        "Started the bot": 1,
+        "Registered": 1,
+        "Searched": 0,
+        "Sent a request": 0,
+        "Accepted (either way)": 0,
+        "In a team": 0,
+    }
+    # everyone: the newcomer, the one who only started and the admin
+    assert funnel_of(everyone.text)["Started the bot"] == 3
+    assert funnel_of(everyone.text)["Registered"] == 1
+    [header, row] = list(csv.reader(io.StringIO(looking.content.decode("utf-8-sig"))))
+    assert header[:4] == ["name", "username", "type", "skills"]
+    assert row[2:5] == ["participant", "python", "design"]
+    assert looking.headers["content-disposition"] == 'attachment; filename="demo-day-looking.csv"'
