@@ -934,7 +934,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--flood-control",
         action="store_true",
-        help="ours paces messages under Telegram's limits (28/s overall, ~1/s per chat)",
+        help="ours paces messages under Telegram's limits (27/s overall, ~1/s per chat)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes, one run: does it work (seconds)"

@@ -23,6 +23,7 @@ class UserRow:
     ban_notified: bool = False
     registered_at: datetime | None = None
     deleted_at: datetime | None = None
+    announcements: bool = True  # takes the organizers' broadcasts
 
     @property
     def registered(self) -> bool:
@@ -170,3 +171,36 @@ class EventPerson:
     want_language: int = 0
     team_id: int | None = None  # the team they own (its card is theirs)
     team_members: int = 0
+
+
+# Broadcasts (migration 0015): who an announcement goes to, and how far it got.
+@dataclass(frozen=True)
+class Audience:
+    kind: str  # everyone, teamless (people without a team), event (an event's pool)
+    event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AudienceChoice:
+    """An audience an admin may pick, with how many people would get the announcement."""
+
+    audience: Audience
+    count: int
+    event_name: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    id: int
+    status: str  # sending, stopped, done
+    language: str  # the admin's
+    progress_chat: int
+    progress_message_id: int
+    total: int
+    delivered: int = 0
+    undelivered: int = 0  # refused by Telegram: blocked the bot, left Telegram
+    skipped: int = 0  # no longer taking announcements when their turn came
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.delivered - self.undelivered - self.skipped

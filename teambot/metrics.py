@@ -128,6 +128,11 @@ class Metrics:
         self.digests_sent = Counter(
             "teambot_digests_sent", "'New profiles match you' digests sent", registry=r
         )
+        self.broadcast_remaining = Gauge(
+            "teambot_broadcast_remaining",
+            "People the broadcast being sent has yet to reach (0 when none is sending)",
+            registry=r,
+        )
 
     def watch_pool(self, stats: Callable[[], dict[str, int]]) -> None:
         self.registry.register(_PoolCollector(stats))

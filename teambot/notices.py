@@ -32,12 +32,13 @@ from teambot.adapters.database import Database
 from teambot.adapters.effects import Followup, on_behalf_of
 from teambot.adapters.flood_control import background
 from teambot.adapters.telegram import tell
-from teambot.domain import EventRow, InvitationRow, LiveMessage, UserRow
+from teambot.domain import BroadcastProgress, EventRow, InvitationRow, LiveMessage, UserRow
 from teambot.routers.views import (
     Answer,
     Moderate,
     ProposalAnswer,
     StillLooking,
+    StopBroadcast,
     tags_line,
     user_card,
 )
@@ -535,3 +536,48 @@ async def autofill_progress(bot: Bot, answered: events.Answered) -> None:
         return
     with background():
         await bot.edit_message_text(body, chat_id=organizer.id, message_id=report.message_id)
+
+
+def announcement(language: str, body: str) -> str:
+    """An organizers' broadcast as a person gets it: the admin's words (HTML as Telegram
+    gave them to the bot: what they typed is escaped), then how to turn them off."""
+    return f"{body}\n\n<i>{text(language, 'broadcast_footer')}</i>"
+
+
+async def send_announcement(bot: Bot, user_id: int, language: str, body: str) -> Message | None:
+    return await tell(bot, user_id, announcement(language, body))
+
+
+def broadcast_view(
+    progress: BroadcastProgress, *, final: bool = False
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The admin's message that follows a broadcast: the figures, a Stop button while it is
+    sending, and a last line when it is over."""
+    lang = progress.language
+    body = text(
+        lang,
+        "broadcast_progress",
+        total=progress.total,
+        delivered=progress.delivered,
+        undelivered=progress.undelivered,
+        skipped=progress.skipped,
+        remaining=progress.remaining,
+    )
+    if final:
+        ending = "broadcast_done" if progress.status == "done" else "broadcast_stopped"
+        return f"{body}\n{text(lang, ending)}", None
+    if progress.status != "sending":
+        return body, None
+    markup = InlineKeyboardBuilder()
+    markup.button(text=text(lang, "broadcast_stop"), callback_data=StopBroadcast(id=progress.id))
+    return body, markup.as_markup()
+
+
+async def broadcast_progress(bot: Bot, progress: BroadcastProgress, *, final: bool = False) -> None:
+    body, markup = broadcast_view(progress, final=final)
+    await bot.edit_message_text(
+        body,
+        chat_id=progress.progress_chat,
+        message_id=progress.progress_message_id,
+        reply_markup=markup,
+    )

@@ -14,6 +14,7 @@ from aiogram import Bot, Router
 from anyio.abc import TaskStatus
 from loguru import logger
 
+from teambot.actors.broadcast import Broadcaster
 from teambot.actors.cleanup import CleanupTimer
 from teambot.actors.database import DatabaseActor
 from teambot.actors.http_server import HttpServer
@@ -61,6 +62,7 @@ class App:
     matcher: Matcher
     outbox: Outbox
     supervisor: Supervisor
+    broadcaster: Broadcaster
 
 
 def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router] = ()) -> App:
@@ -128,6 +130,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         metrics,
         interval=settings.cleanup_interval_minutes * 60,
     )
+    broadcaster = Broadcaster(database, outbox, bot, metrics)
     children: list[ChildSpec] = []
     if settings.http_port:
         # first: a busy port fails the start at once, and the probes answer during start-up
@@ -159,6 +162,13 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         ),
         ChildSpec("cleanup", cleanup.run),
         ChildSpec("matcher", matcher.run),
+        ChildSpec(
+            "broadcast",
+            broadcaster.run,
+            # the batch on its way goes out whole: none cut between Telegram and its mark
+            request_stop=broadcaster.request_stop,
+            stop_timeout=settings.shutdown_timeout_seconds,
+        ),
         ChildSpec("watchdog", Watchdog(notifier, health).run),
     ]
     supervisor = Supervisor(
@@ -181,6 +191,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         matcher,
         outbox,
         supervisor,
+        broadcaster,
     )
 
 

@@ -11,6 +11,7 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
+from teambot.adapters.flood_control import FloodControl, background
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
 
@@ -83,3 +84,24 @@ async def test_a_burst_from_one_user_is_smoothed_not_dropped(
         replies = await telegram.wait_for_messages(7, 8, timeout=30)
     assert [reply.text for reply in replies] == [f"/echo {n}" for n in range(8)]
     assert telegram.flood_rejections == 0
+
+
+async def test_a_reply_takes_the_slot_a_background_message_is_waiting_for() -> None:
+    """A slow pace (2 a second) so the order does not hang on the machine's timing: the
+    background's second message waits half a second for its slot; a reply that comes
+    meanwhile goes at once, ahead of it (one slot early), and the background waits on."""
+    pacing = FloodControl(per_second=2)
+    order: list[str] = []
+
+    async def fan_out() -> None:
+        with background():
+            for n in range(3):
+                await pacing.wait_turn(1000 + n)
+                order.append(f"background {n}")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fan_out)
+        await anyio.sleep(0.1)  # the first has gone, the second waits for its slot
+        await pacing.wait_turn(1)
+        order.append("reply")
+    assert order == ["background 0", "reply", "background 1", "background 2"]

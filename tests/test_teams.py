@@ -563,6 +563,8 @@ async def test_join_link_request_any_member_accepts_and_a_revoked_link_is_refuse
         payload = _link_token(telegram, 10)
         await press(telegram, 10, "🔗 Join link")
         assert _link_token(telegram, 10) == payload  # the same link until revoked
+        # the link's username is the one learned at start: no getMe inside an update
+        assert len(telegram.calls_of("getMe")) == 1
         await say(telegram, 1, f"/start {payload}")
         sent = telegram.last_message(1)
         owner_notice = telegram.last_message(10)

@@ -10,7 +10,7 @@ from teambot.domain import UserRow
 
 _COLUMNS = (
     "id, username, first_name, language, user_type, display_name, bio, skills, looking_for,"
-    " is_searching, is_banned, ban_notified, registered_at, deleted_at"
+    " is_searching, is_banned, ban_notified, registered_at, deleted_at, announcements"
 )
 
 
@@ -139,6 +139,16 @@ def set_searching(conn: Connection, user_id: int, searching: bool) -> UserRow | 
             f"update users set is_searching = %s, inactive_notified_at = null where id = %s"
             f" returning {_COLUMNS}",
             (searching, user_id),
+        ).fetchone()
+    )
+
+
+def set_announcements(conn: Connection, user_id: int, on: bool) -> UserRow | None:
+    """Whether they take the organizers' broadcasts; the user as they are now."""
+    return row_of(
+        conn.execute(
+            f"update users set announcements = %s where id = %s returning {_COLUMNS}",
+            (on, user_id),
         ).fetchone()
     )
 

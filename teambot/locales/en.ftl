@@ -388,6 +388,45 @@ event_fill_report = Auto-fill for <b>{ $event }</b>: { $groups ->
     Accepted: { $accepted } · declined: { $declined } · waiting: { $waiting }
     Teams formed: { $formed } · not formed: { $failed }
     Without a group this time: { $unplaced }
+## Broadcast
+broadcast_ask = Write the announcement in one message, up to { $max } characters. Before anything is sent, you will see it exactly as people will get it and how many will get it. /cancel stops here.
+broadcast_text_only = An announcement is a text message. Please write it as text.
+broadcast_too_long = That is { $length } characters; an announcement can have up to { $max }. Please make it shorter.
+broadcast_choose = Who should get it? The numbers say how many people would get it now.
+broadcast_everyone = Everyone registered ({ $count })
+broadcast_teamless = People without a team ({ $count })
+broadcast_event = { $name } ({ $count })
+broadcast_cancel = Cancel
+broadcast_audience = { $kind ->
+    [teamless] people without a team
+    [event] the pool of { $name }
+   *[everyone] everyone registered
+}
+broadcast_chosen = Recipients: { $audience }.
+broadcast_confirm = Above is the announcement as people will get it (the last line in each person's language). Recipients: { $audience }, { $count } in all. People who turned announcements off, are banned or have blocked the bot are not counted.
+broadcast_send = Send to { $count }
+broadcast_nobody = Nobody here takes announcements right now. Choose someone else.
+broadcast_nobody_now = Nothing was sent: nobody in this audience takes announcements any more.
+broadcast_dropped = The announcement was not sent.
+broadcast_started = Sending has started.
+broadcast_progress = 📣 Announcement to { $total } { $total ->
+        [one] person
+       *[other] people
+    }
+    Delivered: { $delivered } · not delivered: { $undelivered } · skipped: { $skipped } · remaining: { $remaining }
+broadcast_stop = ⏹ Stop sending
+broadcast_stopping = Stopping. Messages already on their way will still arrive.
+broadcast_finished_already = This announcement has already finished.
+broadcast_done = ✓ Done. Not delivered: people who blocked the bot. Skipped: people who turned announcements off or left before their turn.
+broadcast_stopped = ⏹ Stopped. The remaining people will not get it.
+broadcast_footer = An announcement from the organizers. To stop getting them: /profile → Turn announcements off.
+announcements_on = 🔔 Announcements from the organizers: on.
+announcements_off = 🔕 Announcements from the organizers: off.
+action_announcements_off = Turn announcements off
+action_announcements_on = Turn announcements on
+announcements_turned_off = You will not get announcements any more.
+announcements_turned_on = You will get announcements again.
+
 ## Saved and nudge
 cmd_saved = People you saved
 action_save = ☆ Save

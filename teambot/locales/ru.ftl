@@ -429,6 +429,52 @@ event_fill_report = Автоподбор для события <b>{ $event }</b>
     Согласились: { $accepted } · отказались: { $declined } · ещё думают: { $waiting }
     Команд собрано: { $formed } · не собрано: { $failed }
     Без группы на этот раз: { $unplaced }
+## Broadcast
+broadcast_ask = Напишите объявление одним сообщением, до { $max } { $max ->
+    [one] символа
+   *[other] символов
+}. Перед отправкой я покажу его в точности таким, каким его получат люди, и сколько человек его получит. /cancel — отменить.
+broadcast_text_only = Объявление — это текстовое сообщение. Пожалуйста, напишите его текстом.
+broadcast_too_long = Здесь { $length } { $length ->
+    [one] символ
+    [few] символа
+   *[many] символов
+}, а в объявлении можно не больше { $max }. Пожалуйста, сократите его.
+broadcast_choose = Кому отправить? Числа — сколько человек получат объявление сейчас.
+broadcast_everyone = Все зарегистрированные ({ $count })
+broadcast_teamless = Те, у кого нет команды ({ $count })
+broadcast_event = { $name } ({ $count })
+broadcast_cancel = Отмена
+broadcast_audience = { $kind ->
+    [teamless] те, у кого нет команды
+    [event] участники события «{ $name }»
+   *[everyone] все зарегистрированные
+}
+broadcast_chosen = Получатели: { $audience }.
+broadcast_confirm = Выше — объявление в том виде, в каком его получат люди (последняя строка — на языке каждого получателя). Получатели: { $audience }, всего { $count }. Те, кто отключил объявления, заблокирован или заблокировал бота, не учитываются.
+broadcast_send = Отправить ({ $count })
+broadcast_nobody = Здесь сейчас никто не получает объявления. Выберите других получателей.
+broadcast_nobody_now = Ничего не отправлено: в этой группе больше никто не получает объявления.
+broadcast_dropped = Объявление не отправлено.
+broadcast_started = Рассылка началась.
+broadcast_progress = 📣 Объявление для { $total } { $total ->
+        [one] человека
+       *[other] человек
+    }
+    Доставлено: { $delivered } · не доставлено: { $undelivered } · пропущено: { $skipped } · осталось: { $remaining }
+broadcast_stop = ⏹ Остановить рассылку
+broadcast_stopping = Останавливаю. Сообщения, которые уже в пути, всё равно дойдут.
+broadcast_finished_already = Эта рассылка уже закончилась.
+broadcast_done = ✓ Готово. Не доставлено тем, кто заблокировал бота. Пропущены те, кто отключил объявления или удалил профиль до своей очереди.
+broadcast_stopped = ⏹ Остановлено. Остальные это объявление не получат.
+broadcast_footer = Объявление от организаторов. Чтобы больше их не получать: /profile → «Отключить объявления».
+announcements_on = 🔔 Объявления от организаторов: включены.
+announcements_off = 🔕 Объявления от организаторов: отключены.
+action_announcements_off = Отключить объявления
+action_announcements_on = Включить объявления
+announcements_turned_off = Объявления больше не будут приходить.
+announcements_turned_on = Объявления снова будут приходить.
+
 ## Saved and nudge
 cmd_saved = Сохранённые профили
 action_save = ☆ Сохранить

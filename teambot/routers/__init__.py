@@ -11,6 +11,7 @@ from aiogram import Router
 def feature_routers() -> list[Router]:
     from teambot.routers import (
         admin,
+        broadcast,
         events,
         invitations,
         profile,
@@ -26,6 +27,7 @@ def feature_routers() -> list[Router]:
         search.leave_note,  # first: any command leaves the note question
         admin.router,
         events.router,
+        broadcast.router,
         registration.router,
         start.router,
         profile.router,

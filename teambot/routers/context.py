@@ -68,7 +68,7 @@ class PrivateChatsOnly(BaseMiddleware):
         if sender is None or sender.is_bot or found is None:
             return  # chatter, or a post of a channel or an anonymous admin
         name, addressee, argument = found.groups()
-        username: str = data.get("bot_username") or (await data["bot"].me()).username or ""
+        username = await bot_username(data["bot"], data.get("bot_username"))
         if addressee is not None and addressee.lower() != username.lower():
             return  # another bot's
         if addressee is None and name.lower() not in self.commands:
@@ -89,6 +89,13 @@ class PrivateChatsOnly(BaseMiddleware):
         except (TelegramBadRequest, TelegramForbiddenError) as exc:
             # muted there, or removed from the group since: nobody to tell
             log.info("no answer in chat {}: {}", message.chat.id, exc.message)
+
+
+async def bot_username(bot: Bot, known: str | None) -> str:
+    """The bot's username: the one the Telegram actor learned at start (dispatcher data
+    `bot_username`), else aiogram's cached getMe (a Bot API call inside the update's
+    transaction, the first time only: tests that build no Telegram actor)."""
+    return known or (await bot.me()).username or ""
 
 
 def _language(user: User) -> str:

@@ -22,6 +22,7 @@ from pydantic import Field
 from teambot import notices
 from teambot.adapters.database import Database
 from teambot.domain import EventRow, UserRow
+from teambot.routers import context
 from teambot.routers.admin import IsAdmin
 from teambot.routers.views import DatabaseKey, ProposalAnswer
 from teambot.services import events
@@ -71,12 +72,6 @@ def _dates(lang: str, event: EventRow) -> str:
 
 def link(bot_username: str, event: EventRow) -> str:
     return f"https://t.me/{bot_username}?start={events.LINK_PREFIX}{event.slug}"
-
-
-async def _username(bot: Bot, known: str | None) -> str:
-    """The bot's username: the one the Telegram actor learned at start (dispatcher data
-    `bot_username`), else aiogram's cached getMe (a read, once per Bot)."""
-    return known or (await bot.me()).username or ""
 
 
 def _keyboard(*rows: list[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
@@ -241,7 +236,7 @@ async def _create(
             event=escape(event.name),
             dates=_dates(lang, event),
             size=_size(lang, event),
-            link=escape(link(await _username(bot, bot_username), event)),
+            link=escape(link(await context.bot_username(bot, bot_username), event)),
         )
     )
 
@@ -289,7 +284,7 @@ async def list_events(
     if not listed:
         await message.answer(text(lang, "event_none_yet"))
         return
-    username = await _username(bot, bot_username)
+    username = await context.bot_username(bot, bot_username)
     for event in reversed(listed):  # the newest last, nearest the keyboard
         await message.answer(_card(lang, event, username), reply_markup=_card_markup(lang, event))
 
@@ -331,7 +326,7 @@ async def end_event(
     log.info("admin {} ended event {}", me.id, ended.id)
     await query.answer(text(lang, "event_ended_done", event=ended.name))
     if isinstance(query.message, Message):
-        username = await _username(bot, bot_username)
+        username = await context.bot_username(bot, bot_username)
         await query.message.edit_text(_card(lang, ended, username), reply_markup=None)
 
 

@@ -20,7 +20,7 @@ from teambot.domain import Profile, UserRow
 from teambot.routers.context import Registered
 from teambot.routers.registration import edit_field, leave_dialogue, start_registration
 from teambot.routers.views import user_card
-from teambot.services import accounts, profiles
+from teambot.services import accounts, broadcasts, profiles
 from teambot.texts import text
 from teambot.utils import escape
 
@@ -45,13 +45,21 @@ def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
             text=text(lang, "action_resume"), callback_data=ProfileAction(action="resume")
         )
     builder.button(text=text(lang, "action_delete"), callback_data=ProfileAction(action="delete"))
-    builder.adjust(2, 1)
+    announcements = "action_announcements_off" if me.announcements else "action_announcements_on"
+    builder.button(
+        text=text(lang, announcements),
+        callback_data=Announcements(turn="off" if me.announcements else "on"),
+    )
+    builder.adjust(2, 1, 1)
     return builder.as_markup()
 
 
 def _card(lang: str, profile: Profile) -> str:
     status = text(lang, "searching_on" if profile.user.is_searching else "searching_off")
-    return f"{user_card(lang, profile)}\n\n{status}"
+    announcements = text(
+        lang, "announcements_on" if profile.user.announcements else "announcements_off"
+    )
+    return f"{user_card(lang, profile)}\n\n{status}\n{announcements}"
 
 
 @router.message(Command("profile"))
@@ -75,6 +83,23 @@ async def toggle_searching(
     await query.answer(text(lang, "resumed" if searching else "paused"))
     if fresh is not None:
         await _replace(query, _card(lang, fresh), _markup(lang, fresh.user))
+
+
+class Announcements(CallbackData, prefix="announce"):
+    turn: Literal["on", "off"]
+
+
+@router.callback_query(Announcements.filter())
+async def toggle_announcements(
+    query: CallbackQuery, callback_data: Announcements, database: Database, me: UserRow, lang: str
+) -> None:
+    """The organizers' broadcasts (routers/broadcast.py) skip people who turned them off."""
+    on = callback_data.turn == "on"
+    fresh = await broadcasts.set_announcements(database, me.id, on)
+    await query.answer(text(lang, "announcements_turned_on" if on else "announcements_turned_off"))
+    if fresh is not None:
+        profile = await profiles.profile(database, fresh)
+        await _replace(query, _card(lang, profile), _markup(lang, fresh))
 
 
 async def _replace(query: CallbackQuery, body: str, markup: InlineKeyboardMarkup | None) -> None:

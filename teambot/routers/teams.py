@@ -26,6 +26,7 @@ from teambot.actors.matcher import Matcher
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.domain import LiveMessage, UserRow
+from teambot.routers import context
 from teambot.routers.invitations import INVITE_REFUSALS
 from teambot.routers.views import DatabaseKey, tags_line
 from teambot.services import profiles, teams
@@ -487,13 +488,14 @@ async def show_link(
     bot: Bot,
     me: UserRow,
     lang: str,
+    bot_username: str | None = None,
 ) -> None:
     team = await teams.join_link(database, me.id, callback_data.team)
     if isinstance(team, Refusal):
         await _refuse(query, lang, team)
         return
     assert team.join_token is not None
-    username = (await bot.me()).username or ""
+    username = await context.bot_username(bot, bot_username)
     builder = InlineKeyboardBuilder()
     builder.button(
         text=text(lang, "action_team_revoke"),

@@ -106,3 +106,9 @@ class ProposalAnswer(CallbackData, prefix="evp"):
 
     action: Literal["accept", "decline"]
     id: DatabaseKey  # the proposal (a group)
+
+
+class StopBroadcast(CallbackData, prefix="bcstop"):
+    """The Stop button under a broadcast's progress (teambot.notices, routers/broadcast)."""
+
+    id: DatabaseKey
