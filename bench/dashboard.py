@@ -11,6 +11,7 @@ Run: python -m bench.dashboard [DATABASE_URL] [--users N] [--invitations N] [--r
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any
@@ -147,6 +148,7 @@ async def measure(conninfo: str, renders: int) -> None:
         for name, query in pages.items():
             elapsed, size[name] = await fetch(site, "/dashboard", query, cookie)
             times[name].append(elapsed)
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     for name in pages:
         print(f"page, {name:8}  {summary(times[name])}  ({size[name] // 1024} KiB)")
     for export in ("teams", "looking"):
