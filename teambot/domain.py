@@ -85,6 +85,16 @@ class LiveMessage:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a card matches, as a code and its value (worded by the router in the reader's
+    language); `weight` orders them, strongest first."""
+
+    code: str
+    value: str = ""
+    weight: int = 0
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A person in someone's search, with why they match."""
 
@@ -102,6 +112,7 @@ class Candidate:
     total: int  # how many candidates match altogether (counted up to a cap)
     ref: int  # what my card's buttons carry instead of their Telegram id (search_cards)
     more: bool = False  # the count stopped at the cap: there are more than `total`
+    reasons: tuple[Reason, ...] = ()  # why they match, strongest first (services/fit.py)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ REAL_BUTTONS = [
     "team:leave", "team:delete", "team:remove:2", "team:transfer:3",
     "card:save:2:0", "saved:invite:1", "saved:remove:1", "still:yes", "still:pause",
     "eva:join:1", "eva:fill:1", "eva:end:1", "evd:starts:0", "evd:ends:7", "evs:4", "evs:0",
-    "evp:accept:1", "evp:decline:1",
+    "evp:accept:1", "evp:decline:1", "qf:role", "qf:hours", "qf:remote", "qf:scope",
+    "relax:commitment", "relax:language",
 ]  # fmt: skip
 
 texts = st.one_of(

@@ -83,7 +83,9 @@ async def test_commands_in_groups_point_to_the_private_chat_and_show_nothing_per
         # buttons pressed in a group: the bot's own answer there, and forged ones carrying
         # private buttons' data (delete my account, accept an invitation)
         answer = telegram.messages(SUPERGROUP)[0].message_id
-        for data in ("prof:delete_yes", accept.callback_data("Accept ✓") or "", "tag:skills:go"):
+        private = ("prof:delete_yes", accept.callback_data("Accept ✓") or "", "tag:skills:go")
+        private += ("qf:role", "qf:scope", "relax:language")  # /search's quick filters, relax
+        for data in private:
             telegram.press_button(1, answer, data, chat_id=SUPERGROUP)
         telegram.press_button(10, 999, "prof:delete_yes", language_code="ru", chat_id=GROUP)
         await settle(telegram)
@@ -121,8 +123,8 @@ async def test_commands_in_groups_point_to_the_private_chat_and_show_nothing_per
     assert strangers == (0,)
     assert kept == (2,) and pending == (1,)
     # (two people's presses: handled in parallel, answered in either order)
-    assert sorted(a[1] or "" for a in telegram.callback_answers[-4:]) == sorted(
-        [PRESSED["en"]] * 3 + [PRESSED["ru"]]
+    assert sorted(a[1] or "" for a in telegram.callback_answers[-7:]) == sorted(
+        [PRESSED["en"]] * 6 + [PRESSED["ru"]]
     )
     assert telegram.unanswered_callbacks == []
 

@@ -83,6 +83,16 @@ def big(postgres_server: str, template_database: str) -> Iterator[psycopg.Connec
             select id, owner_id - 2 from teams where owner_id % 9 = 2 and owner_id > 2
             """
         )
+        # 20 events, a third of the users in one
+        conn.execute(
+            "insert into events (slug, name, starts_on, ends_on) select 'ev-' || g, 'e',"
+            " current_date, current_date + 1 from generate_series(1, 20) g"
+        )
+        conn.execute(
+            "insert into event_members (event_id, user_id) select e.id, g"
+            " from generate_series(1, 20000) g join events e on e.slug = 'ev-' || (1 + g % 20)"
+            " where g % 3 = 0"
+        )
         # search cards: each user was shown ten people
         conn.execute(
             """
@@ -175,10 +185,12 @@ def test_cleanup_jobs_find_their_rows_by_index(big: psycopg.Connection[Any]) -> 
 
 @pytest.mark.parametrize("types", [["team"], ["participant", "cofounder"]])
 @pytest.mark.parametrize("skill", [None, "s7", "s42"])  # none, one I look for, another
+@pytest.mark.parametrize("prefers", [False, True])  # no preferences; must-haves and filters
 def test_search_statements_use_indexes(
-    big: psycopg.Connection[Any], types: list[str], skill: str | None
+    big: psycopg.Connection[Any], types: list[str], skill: str | None, prefers: bool
 ) -> None:
     from teambot.data import search
+    from teambot.services.fit import Filters, Person
 
     me, wants, skills = 3, ["s7", "s11"], ["s3", "s5", "s9"]
     (excluded,) = planned(big, search.left_out, me)
@@ -188,36 +200,55 @@ def test_search_statements_use_indexes(
         "invitations_recipient_pending_idx",
         "team_members_one_team_idx",
     } <= indexes_in(excluded.plan)
+    person = Person(
+        skills=tuple(skills),
+        looking_for=tuple(wants),
+        hours_per_week="full_time",
+        utc_offset=180,
+        languages=("en",),
+        wanted_roles=("design",),
+        want_commitment=2 if prefers else 0,
+        want_language=2 if prefers else 0,
+        want_role=1 if prefers else 0,
+    )
+    filters = Filters(role="technical", remote=True) if prefers else Filters()
+    shape = search.shape_of(person, skill, filters, wants=len(wants), skills=len(skills))
     params = {
         **search.parameters(
-            skills=skills, wants=wants, types=types, skill=skill, excluded=[me, 5, 6]
+            skills=skills,
+            wants=wants,
+            types=types,
+            skill=skill,
+            excluded=[me, 5, 6],
+            me=person,
+            filters=filters,
         ),
         "pos": 5,
-        "scan": 2100,
-        "cap": 500,
+        "window": 2000,
+        "windows": 8,
+        "edge_active": "infinity",
+        "edge_id": 0,
+        "event": 1,
         "id": 4,
         "wants": wants,
         "skills": skills,
         "me": me,
     }
-    # every statement a search of this shape may run (the ranking runs those it needs)
-    statements = search.queries(len(wants), len(skills), skill is not None)
-    if skill in wants:  # everyone left has one of my wants: the others are not run
-        statements = {name: statements[name] for name in ("card", "overlap")}
-    for name, sql in statements.items():
+    # every statement a search of this shape may run
+    for name, sql in search.queries(shape).items():
         found = explain(big, sql, params)
-        # never a scan of every user (or invitation): the walks stop at `scan` rows of
-        # the recency index, the rest come from the GIN index or the primary key
-        assert not seq_scanned(found) & {"users", "invitations"}, name
-        if name.endswith("_walk"):
-            expected = "users_search_recent_idx"
-        elif name == "card":
-            expected = "users_pkey"
-        elif name == "level0" and skill is None:  # no tag condition: recency
-            expected = "users_search_recent_idx"
-        else:
-            expected = "users_tags_gin_idx"
-        assert expected in indexes_in(found), (name, indexes_in(found))
+        # never a scan of every user (or invitation): a window reads `window` × `windows`
+        # rows of the recency index, the card and the pool come by key
+        assert not seq_scanned(found) & {"users", "invitations", "event_members"}, name
+        # by recency, or with a skill from the GIN index
+        recent = {"users_search_recent_idx", "users_active_search_idx", "users_tags_gin_idx"}
+        expected = {
+            "window": {"users_search_recent_idx"},
+            "blockers": recent,
+            "card": {"users_pkey"},
+            "event": {"event_members_pkey", "event_members_user_idx"},
+        }[name]
+        assert expected & indexes_in(found), (name, indexes_in(found))
 
 
 def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any]) -> None:
@@ -230,8 +261,17 @@ def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any])
 def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]) -> None:
     from teambot.data import search
 
+    # everyone's pool: user 3's event holds no team (the event's statement is planned above)
     ranked = planned(
-        big, search.ranked, me=3, skills=["s3"], wants=["s7"], types=["team"], skill=None, offset=0
+        big,
+        search.ranked,
+        me=3,
+        skills=["s3"],
+        wants=["s7"],
+        types=["team"],
+        skill=None,
+        offset=0,
+        everyone=True,
     )
     # the card comes with the reference its buttons carry: made on first showing, or found
     (card,) = [statement for statement in ranked if "insert into search_cards" in statement.sql]

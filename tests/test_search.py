@@ -29,16 +29,10 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         yield connection
 
 
-@pytest.fixture(params=["walks", "walks fall short", "no walks"])
-def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The levels come from a bounded walk down the most recently active, or from the GIN
-    index when the walk falls short: both ways give the same order."""
-    if request.param == "walks fall short":
-        monkeypatch.setattr(search, "WALK", 3)
-        monkeypatch.setattr(search, "WALK_PER_PLACE", 1)
-    elif request.param == "no walks":
-        monkeypatch.setattr(search, "WALK", 0)
-        monkeypatch.setattr(search, "WALK_PER_PLACE", 0)
+@pytest.fixture
+def walk() -> None:
+    """Everyone here is in one freshness window (teambot/data/search.py), so the order is
+    the score's; tests/test_ranking.py compares several windows with the rules."""
 
 
 def add(

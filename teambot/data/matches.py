@@ -1,10 +1,13 @@
-"""Digests of new matches: who should hear that someone new matches them."""
+"""Digests of new matches: who should hear that someone new matches them (by the search's
+rules: only newcomers who fit their must-haves and whose must-haves they fit, from their
+current event's pool while they are in one)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from teambot.adapters.database import Connection
+from teambot.data.search import must_haves_met
 
 
 @dataclass(frozen=True)
@@ -14,9 +17,9 @@ class Digest:
     new_matches: dict[str, int]  # user_type of the new matches -> how many
 
 
-_DIGESTS = """
+_DIGESTS = f"""
 with changed as (
-    select id, user_type, skills from users
+    select * from users
     where id = any(%(changed)s) and is_searching and deleted_at is null and not is_banned
       and registered_at is not null
 ),
@@ -25,12 +28,21 @@ pairs as (
     select r.id as recipient, c.user_type as match_type
     from changed c
     join users r on r.looking_for && c.skills
+    -- r's current event (the most recently joined that has not ended): its pool only
+    left join lateral (
+        select m.event_id from event_members m join events e on e.id = m.event_id
+        where m.user_id = r.id and e.ended_at is null and e.ends_on >= current_date
+        order by m.joined_at desc, e.id desc limit 1) cur on true
     where r.is_searching and r.deleted_at is null and not r.is_banned
       and r.registered_at is not null
       and r.id <> c.id
       and r.id <> all(%(changed)s)
       and (r.user_type || ':' || c.user_type) = any(%(visible)s)
       and (r.digest_sent_at is null or r.digest_sent_at < now() - interval '1 day')
+      -- the search's rules: each fits the other's must-haves, and r's event's pool
+      and {must_haves_met("r", "c")} and {must_haves_met("c", "r")}
+      and (cur.event_id is null or exists (
+          select 1 from event_members m where m.event_id = cur.event_id and m.user_id = c.id))
       and not exists (
           select 1 from hidden_users h where h.user_id = r.id and h.hidden_id = c.id)
       and not exists (

@@ -1,21 +1,31 @@
-"""The ranked search: one candidate at a time, scored and filtered inside PostgreSQL.
+"""The ranked search: one candidate at a time, filtered and scored inside PostgreSQL.
 
-Candidates come in the order score desc, last active desc, id, where score = 2 × |their
-skills ∩ my wants| + |their wants ∩ my skills| (tags as sets). Scoring every visible
-candidate costs a heap visit each (hundreds of milliseconds at 100 000 users), so the order
-is put together level by level, each through an index, only as far as the offset reaches:
+The rules are teambot/services/fit.py's (its docstring states them; the tests compare this
+module with it): must-haves filter both ways, quick filters and the skill filter narrow,
+and candidates come in the order score desc, last active desc, id, where
 
-- score 3 and up needs two of my tags or more to match: those candidates are few, found in
-  the GIN index over (skills, looking_for) as pairs of matches, and ranked exactly;
-- score 2 (one of my wants, or two of my skills), score 1 (one of my skills) and score 0
-  (no overlap): each level in recency order, from a walk down `users_search_recent_idx`
-  bounded to the most recently active, or, when that falls short, from the GIN index;
-- with a skill filter, everyone overlapping that has the skill is ranked at once from the
-  GIN index (few enough), then score 0 as above.
+    score = 2 × |their skills ∩ my wants| + |their wants ∩ my skills|
+          + 2 × (my nice-to-haves they fit) − (1 when last active over 14 days ago).
 
-Left out, read once per search into arrays: the people I hid, those I have a pending
-invitation with either way (they are in /invitations, not new), my own team and its members.
-The total is counted exactly up to a cap (500, or the next multiple of 500 past the offset).
+The criteria are SQL functions (migration 0012, `fit_*`), inlined by the planner.
+
+Freshness windows: the searching people are taken in windows of WINDOW (1 000) by recency
+(users_search_recent_idx: the most recently active first); each window is ranked by score,
+and the next window comes after it. So the order is (window, score desc, last active desc,
+id), and a search reads one window of rows for the first cards, however many people there
+are: ranking everyone by score costs a heap visit per visible person (0.6 s at a million,
+measured), and no index can hand out the best scores of a sum of tag and preference fits.
+At a hackathon's scale (a few thousand people) one window holds everyone: the order is the
+score's. At a million the first window is the people active in the last minutes to hours,
+the best of them first: fresh pools, as the issue asks. A search reaches REACH windows (the
+50 000 most recently active) at most: at a million, one that nobody fits would otherwise
+read everyone. An event's pool is ranked whole.
+
+Left out, read once per search (with my matching fields and my current event): the people
+I hid, those I have a pending invitation with either way (they are in /invitations, not
+new), my own team and its members. The total is what the windows read so far hold (exact
+once the walk reaches the end, "+" when it stops at REACH), shown up to a cap (500, or the
+next multiple of 500 past the offset) with "+" when there may be more.
 
 The buttons under a card name it by a reference of mine (`search_cards`), never by the
 person's Telegram id.
@@ -23,20 +33,52 @@ person's Telegram id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Final
 
 from teambot.adapters.database import Connection
-from teambot.domain import Candidate, CardTarget
+from teambot.domain import MUST_HAVE, NICE_TO_HAVE, Candidate, CardTarget
+from teambot.services.fit import (
+    CRITERIA,
+    NO_FILTERS,
+    Criterion,
+    Filters,
+    Person,
+    applies,
+    level,
+)
 
 TOTAL_CAP: Final = 500
-# how many of the most recently active a level walk looks at before it ranks the level whole
-WALK: Final = 2000
-WALK_PER_PLACE: Final = 20
+# the size of a freshness window: how many of the most recently active are ranked together
+WINDOW: Final = 1000
+# how many windows a search reaches at most: the 50 000 most recently active (at a million
+# a search that nobody fits would otherwise read everyone, seconds of work)
+REACH: Final = 50
 
+# the columns of a person the rules read (fit.Person's fields, but tags)
+MATCHING = (
+    "hours_per_week",
+    "utc_offset",
+    "work_mode",
+    "city",
+    "role_focus",
+    "stage",
+    "languages",
+    "want_commitment",
+    "want_time_zone",
+    "time_zone_hours",
+    "want_work_mode",
+    "want_role",
+    "wanted_roles",
+    "want_stage",
+    "wanted_stages",
+    "want_language",
+    "last_active",
+)
 
-_EXCLUDED = """
+_EXCLUDED = f"""
 select array(select hidden_id from hidden_users where user_id = %(me)s) as hidden,
        array(select recipient_id from invitations where sender_id = %(me)s and status = 'pending'
              union all
@@ -45,7 +87,16 @@ select array(select hidden_id from hidden_users where user_id = %(me)s) as hidde
        array(select mate.user_id from team_members mine
              join team_members mate on mate.team_id = mine.team_id
              where mine.user_id = %(me)s) as team,
-       exists(select from search_cards where id = %(ref)s and viewer_id = %(me)s) as ref_mine
+       exists(select from search_cards where id = %(ref)s and viewer_id = %(me)s) as ref_mine,
+       {", ".join(f"me.{column}" for column in MATCHING)},
+       ev.id as event_id, ev.name as event_name
+from (select) one
+left join users me on me.id = %(me)s
+left join lateral (
+    -- my current event: the most recently joined one that has not ended
+    select e.id, e.name from event_members m join events e on e.id = m.event_id
+    where m.user_id = %(me)s and e.ended_at is null and e.ends_on >= current_date
+    order by m.joined_at desc, e.id desc limit 1) ev on true
 """
 
 
@@ -60,18 +111,50 @@ class LeftOut:
         return [*self.hidden, *self.pending, *self.team]
 
 
+@dataclass(frozen=True)
+class Seeker:
+    """Me, as my search reads me: who I leave out, my matching fields, my current event."""
+
+    left_out: LeftOut
+    person: Person
+    event_id: int | None = None
+    event_name: str | None = None
+
+
 class ForeignCard(Exception):
     """The card reference a press carried is not one of the viewer's (forged, or not theirs)."""
 
 
-def left_out(conn: Connection, me: int, shown_ref: int | None = None) -> LeftOut:
-    """Who my search leaves out; with `shown_ref` (the card a press came from), ForeignCard
-    unless it is one of mine, checked in the same round trip."""
+def person_of(row: dict[str, Any], skills: list[str], wants: list[str]) -> Person:
+    values = {column: row[column] for column in MATCHING if row.get(column) is not None}
+    return Person(skills=tuple(skills), looking_for=tuple(wants), **values)
+
+
+def seeker(
+    conn: Connection,
+    me: int,
+    shown_ref: int | None = None,
+    *,
+    skills: list[str] = (),  # type: ignore[assignment]
+    wants: list[str] = (),  # type: ignore[assignment]
+) -> Seeker:
+    """Who my search leaves out, my fields and my current event, in one round trip; with
+    `shown_ref` (the card a press came from), ForeignCard unless it is one of mine."""
     row = conn.execute(_EXCLUDED, {"me": me, "ref": shown_ref}).fetchone()
     assert row is not None
     if shown_ref is not None and not row["ref_mine"]:
         raise ForeignCard(shown_ref)
-    return LeftOut(hidden=row["hidden"], pending=row["pending"], team=row["team"])
+    return Seeker(
+        LeftOut(hidden=row["hidden"], pending=row["pending"], team=row["team"]),
+        person_of(row, list(skills), list(wants)),
+        row["event_id"],
+        row["event_name"],
+    )
+
+
+def left_out(conn: Connection, me: int, shown_ref: int | None = None) -> LeftOut:
+    """Who my search leaves out (see `seeker`)."""
+    return seeker(conn, me, shown_ref).left_out
 
 
 # the predicate of users_search_recent_idx
@@ -90,123 +173,260 @@ def _visible(skill: bool) -> str:
     )
 
 
-def _tags(prefix: str, indexes: range) -> str:
-    return "array[" + ", ".join(f"%({prefix}{i})s::text" for i in indexes) + "]"
+# criterion -> (does the candidate fit my side, do I fit the candidate's side)
+_FITS: Final[dict[Criterion, tuple[str, str]]] = {
+    "commitment": (
+        "fit_commitment(%(my_hours)s::text, u.hours_per_week)",
+        "fit_commitment(u.hours_per_week, %(my_hours)s::text)",
+    ),
+    "time_zone": (
+        "fit_time_zone(%(my_offset)s::int, %(my_tz_hours)s::int, u.utc_offset)",
+        "fit_time_zone(u.utc_offset, u.time_zone_hours, %(my_offset)s::int)",
+    ),
+    "work_mode": (
+        "fit_work_mode(%(my_mode)s::text, %(my_city)s::text, u.work_mode, u.city)",
+        "fit_work_mode(u.work_mode, u.city, %(my_mode)s::text, %(my_city)s::text)",
+    ),
+    "role": (
+        "fit_one_of(%(my_roles)s::text[], u.role_focus)",
+        "fit_one_of(u.wanted_roles, %(my_role)s::text)",
+    ),
+    "stage": (
+        "fit_one_of(%(my_stages)s::text[], u.stage)",
+        "fit_one_of(u.wanted_stages, %(my_stage)s::text)",
+    ),
+    "language": (
+        "fit_language(%(my_languages)s::text[], u.languages)",
+        "fit_language(u.languages, %(my_languages)s::text[])",
+    ),
+}
+_LEVEL_COLUMN: Final[dict[Criterion, str]] = {
+    "commitment": "want_commitment",
+    "time_zone": "want_time_zone",
+    "work_mode": "want_work_mode",
+    "role": "want_role",
+    "stage": "want_stage",
+    "language": "want_language",
+}
 
 
-def _score(wants: int, skills: int) -> str:
-    """2 per want of mine among their skills + 1 per skill of mine among their wants."""
-    have = " + ".join(f"(%(w{i})s::text = any(u.skills))::int" for i in range(wants))
-    want = " + ".join(f"(%(s{i})s::text = any(u.looking_for))::int" for i in range(skills))
-    return " + ".join(part for part in (f"2 * ({have})" if have else "", want) if part) or "0"
+# the same, between two people's rows: {s} the seeker's alias, {o} the other's
+_ROW_FITS: Final[dict[Criterion, str]] = {
+    "commitment": "fit_commitment({s}.hours_per_week, {o}.hours_per_week)",
+    "time_zone": "fit_time_zone({s}.utc_offset, {s}.time_zone_hours, {o}.utc_offset)",
+    "work_mode": "fit_work_mode({s}.work_mode, {s}.city, {o}.work_mode, {o}.city)",
+    "role": "fit_one_of({s}.wanted_roles, {o}.role_focus)",
+    "stage": "fit_one_of({s}.wanted_stages, {o}.stage)",
+    "language": "fit_language({s}.languages, {o}.languages)",
+}
 
 
-def _overlaps(wants: int, skills: int) -> list[str]:
-    """GIN conditions: they have one of my wants; they want one of my skills."""
-    found = []
-    if wants:
-        found.append(f"u.skills && {_tags('w', range(wants))}")
-    if skills:
-        found.append(f"u.looking_for && {_tags('s', range(skills))}")
-    return found
+def must_haves_met(seeker: str, other: str) -> str:
+    """SQL over two rows: `other` fails none of `seeker`'s must-haves (teambot/services/fit.py)."""
+    return " and ".join(
+        f"({seeker}.{_LEVEL_COLUMN[criterion]} < 2"
+        f" or {fits.format(s=seeker, o=other)} is not false)"
+        for criterion, fits in _ROW_FITS.items()
+    )
 
 
-def _two_matches(wants: int, skills: int) -> str:
-    """GIN conditions for "at least two of my tags match": each tag and any later one."""
-    terms = []
-    for i in range(wants):
-        later = []
-        if i + 1 < wants:
-            later.append(f"u.skills && {_tags('w', range(i + 1, wants))}")
-        if skills:
-            later.append(f"u.looking_for && {_tags('s', range(skills))}")
-        if later:
-            terms.append(f"(u.skills @> array[%(w{i})s::text] and ({' or '.join(later)}))")
-    for i in range(skills - 1):
-        terms.append(
-            f"(u.looking_for @> array[%(s{i})s::text]"
-            f" and u.looking_for && {_tags('s', range(i + 1, skills))})"
-        )
-    return " or ".join(terms)
+def mutual() -> str:
+    """I fit every must-have of theirs (one that applies to them)."""
+    return " and ".join(
+        f"(u.{_LEVEL_COLUMN[criterion]} < 2 or {theirs} is not false)"
+        for criterion, (_, theirs) in _FITS.items()
+    )
 
 
-def _whole(visible: str, score: str, condition: str, test: str) -> str:
-    """Rank a set from the GIN index exactly: its first pos + 1, each with the set's size
-    (a bounded sort: only the first pos + 1 are kept in order)."""
-    return f"""
-        select id, count(*) over () as n from (
-            select u.id, u.last_active, {score} as score from users u
-            where {visible} and ({condition})) d
-        where {test}
-        order by score desc, last_active desc, id
-        limit %(pos)s + 1"""
+@dataclass(frozen=True)
+class Shape:
+    """What decides the statements of one search: how many wants and skills I have (each
+    tag is a parameter of its own), my must-haves and nice-to-haves that apply, the skill
+    filter and the quick filters."""
+
+    wants: int
+    skills: int
+    skill: bool
+    musts: tuple[Criterion, ...] = ()
+    nices: tuple[Criterion, ...] = ()
+    role: bool = False
+    hours: bool = False
+    remote: bool = False
+
+
+def shape_of(me: Person, skill: str | None, filters: Filters, *, wants: int, skills: int) -> Shape:
+    return Shape(
+        wants=wants,
+        skills=skills,
+        skill=skill is not None,
+        musts=tuple(
+            criterion
+            for criterion in CRITERIA
+            if level(me, criterion) == MUST_HAVE
+            and applies(me, criterion)
+            and criterion not in filters.relaxed
+        ),
+        nices=tuple(
+            criterion
+            for criterion in CRITERIA
+            if level(me, criterion) == NICE_TO_HAVE and applies(me, criterion)
+        ),
+        role=filters.role is not None,
+        hours=filters.hours is not None,
+        remote=filters.remote,
+    )
+
+
+def _eligible(shape: Shape, *, musts: bool = True) -> str:
+    """Visible, the quick filters, my must-haves (unless `musts` is false) and mutual fit:
+    the cheap and narrow tests first (`and` stops at the first false)."""
+    parts = [_visible(shape.skill)]
+    if shape.role:
+        parts.append("u.role_focus = %(f_role)s::text")
+    if shape.hours:
+        parts.append("u.hours_per_week = %(f_hours)s::text")
+    if shape.remote:
+        parts.append("u.work_mode in ('remote', 'either')")
+    if musts:
+        parts += [_FITS[criterion][0] for criterion in shape.musts]
+    return " and ".join([*parts, mutual()])
+
+
+def _score(shape: Shape) -> str:
+    """2 per want of mine among their skills + 1 per skill of mine among their wants + 2 per
+    nice-to-have of mine they fit − 1 when stale."""
+    have = " + ".join(f"(%(w{i})s::text = any(u.skills))::int" for i in range(shape.wants))
+    want = " + ".join(f"(%(s{i})s::text = any(u.looking_for))::int" for i in range(shape.skills))
+    nice = " + ".join(f"({_FITS[criterion][0]} is true)::int" for criterion in shape.nices)
+    parts = [f"2 * ({have})" if have else "", want, f"2 * ({nice})" if nice else ""]
+    fit = " + ".join(part for part in parts if part) or "0"
+    return f"({fit} - (u.last_active < now() - interval '14 days')::int)"
+
+
+_OLDER = (
+    "(u.last_active < %(edge_active)s or (u.last_active = %(edge_active)s and u.id > %(edge_id)s))"
+)
 
 
 @lru_cache(maxsize=512)
-def queries(wants: int, skills: int, skill: bool) -> dict[str, str]:
-    """The statements for one shape of search: how many wants and skills I have (each tag
-    is a parameter of its own), with or without a skill filter."""
-    visible = _visible(skill)
-    score = _score(wants, skills)
-    # the card, and how many there are up to the cap (or one more): the most recently
-    # active (users_search_recent_idx rather than a scan of users that would read them
-    # all when few are searching), or, with a skill, from the GIN index
+def queries(shape: Shape) -> dict[str, str]:
+    """The statements for one shape of search."""
+    eligible = _eligible(shape)
+    score = _score(shape)
+    pool = "event_members m join users u on u.id = m.user_id"
     found = {
-        # the card, and the reference its buttons carry (made on first showing: `made`
-        # returns it then, the select after it every time after)
-        "card": f"""
-            with made as (
-                insert into search_cards (viewer_id, candidate_id) values (%(me)s, %(id)s)
-                on conflict (viewer_id, candidate_id) do nothing returning id)
-            select (select id from made union all
-                    select id from search_cards where viewer_id = %(me)s and candidate_id = %(id)s
-                    limit 1) as ref,
-                   c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
-                   c.bio, t.name as team_name, t.description as team_description,
-                   array(select s from unnest(c.skills) with ordinality as x(s, n)
-                         where s = any(%(wants)s::text[]) order by n) as they_have,
-                   array(select s from unnest(c.looking_for) with ordinality as x(s, n)
-                         where s = any(%(skills)s::text[]) order by n) as they_want,
-                   (select count(*) from (select from users u where {visible}
-                                          {"" if skill else "order by u.last_active desc"}
-                                          limit %(cap)s + 1) x) as total
-            from users c left join teams t on t.owner_id = c.id
-            where c.id = %(id)s"""
+        # `windows` freshness windows: the next `window` × `windows` most recently active
+        # after the edge (the last row read before), how many of them may be shown, and the
+        # one at `pos` in their order (window, score desc, last active desc, id)
+        "window": f"""
+            with walked as materialized (
+                -- the score only of those who may be shown (a few in a window, often)
+                select u.id, u.last_active, case when {eligible} then {score} end as score,
+                       (row_number() over (order by u.last_active desc, u.id) - 1)
+                           / %(window)s::bigint as win
+                from users u
+                where {_RECENT} and {_OLDER}
+                order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint),
+            edge as (
+                select count(*) as scanned, count(score) as eligible,
+                       (array_agg(last_active order by last_active, id desc))[1] as edge_active,
+                       (array_agg(id order by last_active, id desc))[1] as edge_id
+                from walked)
+            select edge.*, (select id from walked where score is not null
+                            order by win, score desc, last_active desc, id
+                            offset %(pos)s limit 1) as id
+            from edge""",
+        "event": f"""
+            select u.id, count(*) over () as n from {pool}
+            where m.event_id = %(event)s and {eligible}
+            order by {score} desc, u.last_active desc, u.id
+            offset %(pos)s limit 1""",
     }
-    pairs = _two_matches(wants, skills)
-    if pairs and 2 * wants + skills >= 3:
-        found["high"] = _whole(visible, score, pairs, "score >= 3")
-    overlaps = _overlaps(wants, skills)
-    if overlaps:
-        found["overlap"] = _whole(visible, score, " or ".join(overlaps), "true")
-    levels = {
-        "level2": (" or ".join(overlaps) if wants or skills > 1 else "", 2),
-        "level1": (overlaps[-1] if skills else "", 1),
-        "level0": (" and ".join(f"not ({overlap})" for overlap in overlaps) or "true", 0),
-    }
-    for name, (condition, level) in levels.items():
-        if not condition:
-            continue
-        test = f"({condition})" + (f" and {score} = {level}" if level else "")
-        # The first pos + 1 of the level, most recently active first. The planner cannot
-        # tell how many of the searching users a skill, the GIN conditions and the score
-        # leave (tags go together), and a walk it expects to stop early reads everyone
-        # when the level turns out empty. So the walk is bounded: it looks at the `scan`
-        # most recently active only (users_search_recent_idx). When it falls short, the
-        # level is rare among them, and the second form takes it from the GIN index and
-        # sorts it (the planner's guess of 0.5 % for the score test leans it that way).
-        found[f"{name}_walk"] = f"""
-            select id from (
-                select u.id, {visible} and {test} as hit from users u
-                where {_RECENT}
-                order by u.last_active desc, u.id limit %(scan)s) x
-            where hit limit %(pos)s + 1"""
-        found[name] = f"""
-            select u.id from users u
-            where {visible} and {test}
-            order by u.last_active desc, u.id
-            limit %(pos)s + 1"""
+    # the card, and the reference its buttons carry (made on first showing: `made` returns
+    # it then, the select after it every time after)
+    found["card"] = f"""
+        with made as (
+            insert into search_cards (viewer_id, candidate_id) values (%(me)s, %(id)s)
+            on conflict (viewer_id, candidate_id) do nothing returning id)
+        select (select id from made union all
+                select id from search_cards where viewer_id = %(me)s and candidate_id = %(id)s
+                limit 1) as ref,
+               c.id, c.user_type, c.display_name, c.username, c.skills, c.looking_for,
+               c.bio, t.name as team_name, t.description as team_description,
+               {", ".join(f"c.{column}" for column in MATCHING)},
+               array(select s from unnest(c.skills) with ordinality as x(s, n)
+                     where s = any(%(wants)s::text[]) order by n) as they_have,
+               array(select s from unnest(c.looking_for) with ordinality as x(s, n)
+                     where s = any(%(skills)s::text[]) order by n) as they_want
+        from users c left join teams t on t.owner_id = c.id
+        where c.id = %(id)s"""
+    # Of the most recently active who would be shown but for my must-haves: how many each
+    # must-have of mine leaves out (the empty answer offers to search once without the one
+    # that leaves out most).
+    if shape.musts:
+        counts = ", ".join(
+            f"count(*) filter (where {_FITS[criterion][0]} is not true) as {criterion}"
+            for criterion in shape.musts
+        )
+        found["blockers"] = f"""
+            select {counts} from (
+                select u.* from users u where {_eligible(shape, musts=False)}
+                order by u.last_active desc, u.id limit %(window)s) u"""
     return found
+
+
+@dataclass(frozen=True)
+class Found:
+    """A candidate, with what the reasons are made of: me and them as the rules see us."""
+
+    candidate: Candidate
+    me: Person
+    them: Person
+    event_name: str | None = None  # my current event's, if I am in one
+    scoped: bool = False  # the pool searched was my event's
+    path: str = "window 1"  # how it was found: in the n-th window, or in an event's pool
+
+
+@dataclass(frozen=True)
+class Search:
+    """What one search asks for, besides who I am."""
+
+    skill: str | None = None
+    filters: Filters = field(default_factory=Filters)
+    everyone: bool = False  # everyone's pool, though I am in an event
+
+
+def parameters(
+    *,
+    skills: list[str],
+    wants: list[str],
+    types: list[str],
+    skill: str | None,
+    excluded: list[int],
+    me: Person | None = None,
+    filters: Filters = NO_FILTERS,
+) -> dict[str, Any]:
+    """The values the statements of `queries` share (each of them adds its own)."""
+    person = me or Person()
+    return {
+        "types": types,
+        "skill": skill,
+        "excluded": excluded,
+        "my_hours": person.hours_per_week,
+        "my_offset": person.utc_offset,
+        "my_tz_hours": person.time_zone_hours,
+        "my_mode": person.work_mode,
+        "my_city": person.city,
+        "my_roles": list(person.wanted_roles),
+        "my_role": person.role_focus,
+        "my_stages": list(person.wanted_stages),
+        "my_stage": person.stage,
+        "my_languages": list(person.languages),
+        "f_role": filters.role,
+        "f_hours": filters.hours,
+        **{f"w{i}": tag for i, tag in enumerate(wants)},
+        **{f"s{i}": tag for i, tag in enumerate(skills)},
+    }
 
 
 def ranked(
@@ -219,60 +439,137 @@ def ranked(
     skill: str | None,
     offset: int,
     shown_ref: int | None = None,
+    filters: Filters = NO_FILTERS,
+    everyone: bool = False,
 ) -> Candidate | None:
     """The candidate at `offset` of my ranking, with the reference my card's buttons carry
-    (made on first showing); `shown_ref`: see `left_out`."""
+    (made on first showing); `shown_ref`: see `seeker`."""
+    found = find(
+        conn,
+        me=me,
+        skills=skills,
+        wants=wants,
+        types=types,
+        skill=skill,
+        offset=offset,
+        shown_ref=shown_ref,
+        filters=filters,
+        everyone=everyone,
+    )
+    return None if found is None else found.candidate
+
+
+def find(
+    conn: Connection,
+    *,
+    me: int,
+    skills: list[str],
+    wants: list[str],
+    types: list[str],
+    skill: str | None,
+    offset: int,
+    shown_ref: int | None = None,
+    filters: Filters = NO_FILTERS,
+    everyone: bool = False,
+) -> Found | None:
+    """`ranked`, with me and them as the rules see us (for the reasons)."""
     skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
-    statements = queries(len(wants), len(skills), skill is not None)
-    excluded = [*left_out(conn, me, shown_ref).all, me]
-    params = parameters(skills=skills, wants=wants, types=types, skill=skill, excluded=excluded)
+    mine = seeker(conn, me, shown_ref, skills=skills, wants=wants)
+    shape = shape_of(mine.person, skill, filters, wants=len(wants), skills=len(skills))
+    statements = queries(shape)
+    params = parameters(
+        skills=skills,
+        wants=wants,
+        types=types,
+        skill=skill,
+        excluded=[*mine.left_out.all, me],
+        me=mine.person,
+        filters=filters,
+    )
+    event = None if everyone else mine.event_id
 
     def run(name: str, **extra: Any) -> list[dict[str, Any]]:
         # planned with the values every time: a generic plan cannot tell a rare tag from a
         # common one, which decides between the GIN index and the recency walk
         return conn.execute(statements[name], {**params, **extra}, prepare=False).fetchall()
 
-    steps: tuple[str, ...]
-    if skill is None:
-        steps = ("high", "level2", "level1", "level0")
-    elif skill in wants:  # everyone left has one of my wants: score 2 or more
-        steps = ("overlap",)
-    else:  # the skill leaves few enough overlapping to rank them all at once
-        steps = ("overlap", "level0")
-    pos = offset  # the place still to go, within the levels not yet passed
-    found: int | None = None
-    for name in (step for step in steps if step in statements):
-        rows: list[dict[str, Any]] = []
-        if f"{name}_walk" in statements:
-            rows = run(f"{name}_walk", pos=pos, scan=WALK + WALK_PER_PLACE * pos)
-        if len(rows) <= pos:  # no walk, or it fell short: the level whole
-            rows = run(name, pos=pos)
-        if len(rows) > pos:
-            found = rows[pos]["id"]
-            break
-        # passed: the level's size (a level walked whole has fewer than pos + 1)
-        pos -= rows[0]["n"] if rows and "n" in rows[0] else len(rows)
-    if found is None:
+    if event is not None:
+        rows = run("event", event=event, pos=offset)
+        at, counted = (rows[0]["id"], rows[0]["n"]) if rows else (None, 0)
+        end, path = True, "event"
+    else:
+        at, counted, end, path = _windows(run, offset)
+    if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
-    cards = run("card", id=found, cap=cap, wants=wants, skills=skills, me=me)
+    cards = run("card", id=at, wants=wants, skills=skills, me=me)
     if not cards:
         return None
     card = cards[0]
-    return Candidate(**{**card, "total": min(card["total"], cap), "more": card["total"] > cap})
+    them = person_of(card, card["skills"], card["looking_for"])
+    fields = {name: card[name] for name in Candidate.__dataclass_fields__ if name in card}
+    candidate = Candidate(**fields, total=min(counted, cap), more=counted > cap or not end)
+    return Found(candidate, mine.person, them, mine.event_name, event is not None, path)
 
 
-def parameters(
-    *, skills: list[str], wants: list[str], types: list[str], skill: str | None, excluded: list[int]
-) -> dict[str, Any]:
-    """The values the statements of `queries` share (each of them adds its own)."""
-    return {
-        "types": types,
-        "skill": skill,
-        "excluded": excluded,
-        **{f"w{i}": tag for i, tag in enumerate(wants)},
-        **{f"s{i}": tag for i, tag in enumerate(skills)},
-    }
+def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
+    """The one at `offset`, window after window: its id (None past the end), how many the
+    windows read so far may show, whether they reached the end, and how many windows were
+    read. One window first (enough unless few may be shown to me), then as many as the
+    share shown so far says the place needs (half as many again, at least one more; eight
+    times as many when none was shown): a rare fit costs a few statements, not one per
+    window, nor a batch far past the place."""
+    pos, counted, edge_active, edge_id, read, windows = offset, 0, "infinity", 0, 0, 1
+    while True:
+        row = run(
+            "window",
+            pos=pos,
+            window=WINDOW,
+            windows=windows,
+            edge_active=edge_active,
+            edge_id=edge_id,
+        )[0]
+        counted += row["eligible"]
+        read += windows
+        end = row["scanned"] < WINDOW * windows  # past the least recently active
+        if row["id"] is not None or end or read >= REACH:  # at the reach: "N+", not "N"
+            return row["id"], counted, end, f"window {read}"
+        pos -= row["eligible"]
+        edge_active, edge_id = row["edge_active"], row["edge_id"]
+        needed = math.ceil(1.5 * (pos + 1) * read / counted) if counted else 8 * windows
+        windows = min(max(1, needed), REACH - read)
+
+
+def blockers(
+    conn: Connection,
+    *,
+    me: int,
+    skills: list[str],
+    wants: list[str],
+    types: list[str],
+    skill: str | None,
+    filters: Filters = NO_FILTERS,
+) -> dict[Criterion, int]:
+    """Of the most recently active who would be shown but for my must-haves, how many each
+    of my must-haves leaves out (none: I have no must-have that applies)."""
+    skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
+    mine = seeker(conn, me, skills=skills, wants=wants)
+    shape = shape_of(mine.person, skill, filters, wants=len(wants), skills=len(skills))
+    statement = queries(shape).get("blockers")
+    if statement is None:
+        return {}
+    params = parameters(
+        skills=skills,
+        wants=wants,
+        types=types,
+        skill=skill,
+        excluded=[*mine.left_out.all, me],
+        me=mine.person,
+        filters=filters,
+    )
+    row = conn.execute(statement, {**params, "window": WINDOW}, prepare=False).fetchone()
+    assert row is not None
+    return {criterion: int(row[criterion]) for criterion in shape.musts}
 
 
 def count_left_out_sql(skill: bool) -> str:

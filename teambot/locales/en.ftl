@@ -322,6 +322,90 @@ dashboard_link = Your dashboard link: { $url }
 dashboard_not_configured = The dashboard is not configured: the operator sets DASHBOARD_SECRET (and PUBLIC_URL, where admins reach the bot's web page) in the bot's settings.
 dashboard_open_app = Open in Telegram
 
+## Ranking
+
+# the reasons on a /search card (at most three, strongest first); $band: h_under_10, h_10_20,
+# h_20_40, h_full_time; $role: technical, product, design, business, science; $stage: exploring,
+# idea, prototype, users, revenue
+rank_band = { $band ->
+    [h_under_10] under 10 h a week
+    [h_10_20] 10–20 h a week
+    [h_20_40] 20–40 h a week
+   *[h_full_time] full time
+}
+rank_role = { $role ->
+    [technical] technical
+    [product] product
+    [design] design
+    [business] business and sales
+   *[science] science
+}
+reason_both_hours = Both { $band }
+reason_hours = Works { $band }, close to you
+reason_time_zone = { $hours ->
+    [0] Same time zone
+   *[other] ±{ $hours } h time zones
+}
+reason_both_remote = Both work remotely
+reason_same_city = Both on site in { $city }
+reason_role = Role: { $role }, as you want
+reason_needs_you = Needs { $role ->
+    [technical] a technical person
+    [product] a product person
+    [design] a designer
+    [business] a business person
+   *[science] a scientist
+}: you are one
+reason_stage = Stage: { $stage ->
+    [exploring] just exploring
+    [idea] an idea
+    [prototype] a prototype
+    [users] has users
+   *[revenue] has revenue
+}
+reason_language = Speaks { $languages }, like you
+# quick filters under a /search card: $role / $band "any" when not set
+rank_filter_role = Role: { $role ->
+    [any] any
+    [technical] technical
+    [product] product
+    [design] design
+    [business] business
+   *[science] science
+}
+rank_filter_hours = { $band ->
+    [any] Hours: any
+    [h_under_10] Under 10 h
+    [h_10_20] 10–20 h
+    [h_20_40] 20–40 h
+   *[h_full_time] Full time
+}
+rank_filter_remote = { $on ->
+    [yes] ✓ Remote
+   *[no] Remote: any
+}
+rank_scope_event = Only { $event }
+rank_scope_everyone = Everyone
+rank_in_event = Among the people of { $event }.
+# the empty answer when a must-have of the searcher's leaves out most people
+rank_blocker = Your must-have «{ $criterion ->
+    [commitment] commitment
+    [time_zone] time zone
+    [work_mode] remote or on site
+    [role] role focus
+    [stage] stage
+   *[language] language
+}» leaves out the most people.
+rank_relax = Search once without it
+rank_relaxed = Searching once without your must-have «{ $criterion ->
+    [commitment] commitment
+    [time_zone] time zone
+    [work_mode] remote or on site
+    [role] role focus
+    [stage] stage
+   *[language] language
+}».
+
 ## Events
 cmd_events = Your events
 event_ask_name = A new event. What is it called? (up to { $max } characters; /cancel to stop)

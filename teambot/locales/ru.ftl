@@ -351,6 +351,90 @@ dashboard_link = Ссылка на панель: { $url }
 dashboard_not_configured = Панель не настроена: оператор задаёт DASHBOARD_SECRET (и PUBLIC_URL — адрес, по которому админы открывают веб-страницу бота) в настройках бота.
 dashboard_open_app = Открыть в Telegram
 
+## Ranking
+
+# причины на карточке /search (не больше трёх, сильнейшая первой); $band: h_under_10, h_10_20,
+# h_20_40, h_full_time; $role: technical, product, design, business, science; $stage: exploring,
+# idea, prototype, users, revenue
+rank_band = { $band ->
+    [h_under_10] до 10 ч в неделю
+    [h_10_20] 10–20 ч в неделю
+    [h_20_40] 20–40 ч в неделю
+   *[h_full_time] полный день
+}
+rank_role = { $role ->
+    [technical] техническая
+    [product] продукт
+    [design] дизайн
+    [business] бизнес и продажи
+   *[science] наука
+}
+reason_both_hours = У обоих { $band }
+reason_hours = Занятость: { $band }, близко к вашей
+reason_time_zone = { $hours ->
+    [0] Тот же часовой пояс
+   *[other] Часовые пояса ±{ $hours } ч
+}
+reason_both_remote = Оба работают удалённо
+reason_same_city = Оба готовы работать очно в городе { $city }
+reason_role = Роль: { $role }, как вы ищете
+reason_needs_you = { $role ->
+    [technical] Нужен технический специалист
+    [product] Нужен продакт
+    [design] Нужен дизайнер
+    [business] Нужен специалист по бизнесу
+   *[science] Нужен учёный
+}: это вы
+reason_stage = Стадия: { $stage ->
+    [exploring] пока присматриваются
+    [idea] идея
+    [prototype] прототип
+    [users] есть пользователи
+   *[revenue] есть выручка
+}
+reason_language = Говорит: { $languages }, как и вы
+# быстрые фильтры под карточкой /search: $role / $band "any", когда не заданы
+rank_filter_role = Роль: { $role ->
+    [any] любая
+    [technical] техническая
+    [product] продукт
+    [design] дизайн
+    [business] бизнес
+   *[science] наука
+}
+rank_filter_hours = { $band ->
+    [any] Занятость: любая
+    [h_under_10] До 10 ч
+    [h_10_20] 10–20 ч
+    [h_20_40] 20–40 ч
+   *[h_full_time] Полный день
+}
+rank_filter_remote = { $on ->
+    [yes] ✓ Удалённо
+   *[no] Удалённо: неважно
+}
+rank_scope_event = Только { $event }
+rank_scope_everyone = Все
+rank_in_event = Среди участников события «{ $event }».
+# пустой ответ, когда больше всего людей отсекает обязательное условие самого ищущего
+rank_blocker = Больше всего людей отсекает ваше обязательное условие «{ $criterion ->
+    [commitment] занятость
+    [time_zone] часовой пояс
+    [work_mode] удалённо или очно
+    [role] роль
+    [stage] стадия
+   *[language] язык
+}».
+rank_relax = Искать один раз без него
+rank_relaxed = Ищем один раз без вашего обязательного условия «{ $criterion ->
+    [commitment] занятость
+    [time_zone] часовой пояс
+    [work_mode] удалённо или очно
+    [role] роль
+    [stage] стадия
+   *[language] язык
+}».
+
 ## Events
 cmd_events = Ваши события
 event_ask_name = Новое событие. Как оно называется? (до { $max } символов; /cancel — отменить)

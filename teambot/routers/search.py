@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from contextlib import suppress
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from aiogram import Bot, F, Router
@@ -25,13 +26,14 @@ from pydantic import Field
 from teambot import notices
 from teambot.adapters.database import Database
 from teambot.config import Settings
-from teambot.domain import UserRow
+from teambot.domain import HOURS_PER_WEEK, ROLE_FOCUSES, Reason, UserRow
 from teambot.routers.invitations import INVITE_REFUSALS
 from teambot.routers.views import DatabaseKey, Position, profile_card
 from teambot.services import invitations
 from teambot.services import search as search_rules
+from teambot.services.fit import CRITERIA, Criterion, Filters
 from teambot.services.matching import invitation_kind
-from teambot.services.search import Emptiness, Empty, NoCard, Shown
+from teambot.services.search import Emptiness, Empty, NoCard, Query, Shown
 from teambot.services.skills import normalize_tag
 from teambot.texts import text
 from teambot.utils import escape
@@ -46,12 +48,26 @@ INVITE_ACTIONS = {
     "connect": "action_connect",
 }
 Nonce = Annotated[int, Field(ge=0, le=2**31 - 1)]
+NEW_SEARCH = Query()  # /search as typed: no quick filter, my event's pool if I am in one
 
 
 class Card(CallbackData, prefix="card"):
     action: Literal["connect", "next", "hide", "report", "save"]
     ref: DatabaseKey  # the viewer's reference to the card (search_cards), not a Telegram id
     offset: Position
+
+
+class Quick(CallbackData, prefix="qf"):
+    """A quick filter pressed: the next value of that filter (kept in the dialogue's state,
+    so Next goes on with it); scope switches between my event's pool and everyone."""
+
+    kind: Literal["role", "hours", "remote", "scope"]
+
+
+class Relax(CallbackData, prefix="relax"):
+    """Search once without one of my must-haves (the one the empty answer named)."""
+
+    criterion: Criterion
 
 
 class SendWithoutNote(CallbackData, prefix="note"):
@@ -67,7 +83,9 @@ class Inviting(StatesGroup):
 _NOTE_KEYS = ("invite_target", "invite_nonce", "invite_prompt")
 
 
-def _card(lang: str, me: UserRow, shown: Shown) -> tuple[str, InlineKeyboardMarkup]:
+def _card(
+    lang: str, me: UserRow, shown: Shown, query: Query = NEW_SEARCH
+) -> tuple[str, InlineKeyboardMarkup]:
     candidate, ref, offset = shown.candidate, shown.ref, shown.offset
     body = profile_card(
         lang,
@@ -79,16 +97,14 @@ def _card(lang: str, me: UserRow, shown: Shown) -> tuple[str, InlineKeyboardMark
         team_name=candidate.team_name,
         team_description=candidate.team_description or "",
     )
-    reasons = []
-    if candidate.they_have:
-        reasons.append(text(lang, "why_they_have", tags=escape(", ".join(candidate.they_have))))
-    if candidate.they_want:
-        reasons.append(text(lang, "why_they_want", tags=escape(", ".join(candidate.they_want))))
+    reasons = [_reason(lang, reason) for reason in candidate.reasons]
     why = "\n".join(reasons) if reasons else text(lang, "why_recent")
     # the total is counted up to a cap: "613 of 1000+"
     position = text(
         lang, "position_more" if candidate.more else "position", n=offset + 1, total=candidate.total
     )
+    if shown.scoped and shown.event:
+        position = f"{position}\n{text(lang, 'rank_in_event', event=escape(shown.event))}"
     kind = invitation_kind(me.user_type or "", candidate.user_type) or "connect"
     builder = InlineKeyboardBuilder()
     builder.button(
@@ -109,7 +125,101 @@ def _card(lang: str, me: UserRow, shown: Shown) -> tuple[str, InlineKeyboardMark
         callback_data=Card(action="report", ref=ref, offset=offset),
     )
     builder.adjust(2, 3)
+    builder.attach(_quick_filters(lang, query, shown.event))
     return f"{body}\n\n<i>{why}</i>\n{position}", builder.as_markup()
+
+
+def _reason(lang: str, reason: Reason) -> str:
+    value = escape(reason.value)
+    match reason.code:
+        case "they_have":
+            return text(lang, "why_they_have", tags=value)
+        case "they_want":
+            return text(lang, "why_they_want", tags=value)
+        case "both_hours":
+            band = text(lang, "rank_band", band=f"h_{value}")
+            return text(lang, "reason_both_hours", band=band)
+        case "hours":
+            return text(lang, "reason_hours", band=text(lang, "rank_band", band=f"h_{value}"))
+        case "time_zone":  # a number, so "0" picks "same time zone"
+            hours = float(reason.value)
+            return text(lang, "reason_time_zone", hours=int(hours) if hours.is_integer() else hours)
+        case "both_remote":
+            return text(lang, "reason_both_remote")
+        case "same_city":
+            return text(lang, "reason_same_city", city=value)
+        case "role":
+            return text(lang, "reason_role", role=text(lang, "rank_role", role=value))
+        case "needs_you":
+            return text(lang, "reason_needs_you", role=value)
+        case "stage":
+            return text(lang, "reason_stage", stage=value)
+        case _:
+            return text(lang, "reason_language", languages=value)
+
+
+def _quick_filters(lang: str, query: Query, event: str | None) -> InlineKeyboardBuilder:
+    """The quick filters' row (and, in an event, the pool's switch)."""
+    filters = query.filters
+    row = InlineKeyboardBuilder()
+    row.button(
+        text=text(lang, "rank_filter_role", role=filters.role or "any"),
+        callback_data=Quick(kind="role"),
+    )
+    row.button(
+        # the bands start with a digit, which Fluent's variant keys may not: "h_" before
+        text=text(lang, "rank_filter_hours", band=f"h_{filters.hours}" if filters.hours else "any"),
+        callback_data=Quick(kind="hours"),
+    )
+    row.button(
+        text=text(lang, "rank_filter_remote", on="yes" if filters.remote else "no"),
+        callback_data=Quick(kind="remote"),
+    )
+    if event is not None:  # the other pool: everyone, or back to my event's
+        label = (
+            text(lang, "rank_scope_event", event=event)
+            if query.everyone
+            else text(lang, "rank_scope_everyone")
+        )
+        row.button(text=label, callback_data=Quick(kind="scope"))
+    row.adjust(3, 1)
+    return row
+
+
+def _query(data: dict[str, Any]) -> Query:
+    """The search under way, as the dialogue's state keeps it (anything odd: none)."""
+    role, hours = data.get("search_role"), data.get("search_hours")
+    relaxed = data.get("search_relaxed")
+    return Query(
+        skill=data.get("search_skill") if isinstance(data.get("search_skill"), str) else None,
+        filters=Filters(
+            role=role if role in ROLE_FOCUSES else None,
+            hours=hours if hours in HOURS_PER_WEEK else None,
+            remote=data.get("search_remote") is True,
+            relaxed=frozenset({relaxed}) if relaxed in CRITERIA else frozenset(),
+        ),
+        everyone=data.get("search_everyone") is True,
+    )
+
+
+async def _keep(state: FSMContext, query: Query) -> None:
+    relaxed = next(iter(query.filters.relaxed), None)
+    await state.update_data(
+        search_skill=query.skill,
+        search_role=query.filters.role,
+        search_hours=query.filters.hours,
+        search_remote=query.filters.remote,
+        search_relaxed=relaxed,
+        search_everyone=query.everyone,
+    )
+
+
+def _cycle(value: str | None, values: tuple[str, ...]) -> str | None:
+    """The next value: none, the first, ..., the last, none."""
+    if value not in values:
+        return values[0]
+    at = values.index(value)
+    return values[at + 1] if at + 1 < len(values) else None
 
 
 def _empty_text(lang: str, empty: Empty, skill: str | None) -> str:
@@ -119,16 +229,41 @@ def _empty_text(lang: str, empty: Empty, skill: str | None) -> str:
         why = text(lang, "search_empty_left_out", hidden=empty.hidden, pending=empty.pending)
     else:
         why = text(lang, "search_empty")
+    if empty.scoped and empty.event:
+        why = f"{why}\n{text(lang, 'rank_in_event', event=escape(empty.event))}"
+    if empty.blocker is not None:
+        why = f"{why}\n{text(lang, 'rank_blocker', criterion=empty.blocker)}"
     return f"{why}\n{text(lang, 'search_hint', hint=empty.hint.value)}"
 
 
+def _empty_markup(lang: str, empty: Empty, query: Query) -> InlineKeyboardMarkup | None:
+    """The quick filters (and the pool's switch) when any is set, and the offer to relax."""
+    builder = InlineKeyboardBuilder()
+    if empty.blocker is not None:
+        builder.button(text=text(lang, "rank_relax"), callback_data=Relax(criterion=empty.blocker))
+        builder.adjust(1)
+    filters = query.filters
+    if filters.role or filters.hours or filters.remote or empty.event is not None:
+        builder.attach(_quick_filters(lang, query, empty.event))
+    return builder.as_markup() if builder.buttons else None
+
+
 async def _show(
-    target: Message, me: UserRow, lang: str, skill: str | None, page: Shown | Empty, *, edit: bool
+    target: Message,
+    me: UserRow,
+    lang: str,
+    query: Query,
+    page: Shown | Empty,
+    *,
+    edit: bool,
 ) -> None:
     if isinstance(page, Empty):
-        body, markup = _empty_text(lang, page, skill), None
+        body, markup = _empty_text(lang, page, query.skill), _empty_markup(lang, page, query)
     else:
-        body, markup = _card(lang, me, page)
+        body, markup = _card(lang, me, page, query)
+    relaxed = next(iter(query.filters.relaxed), None)
+    if relaxed is not None:
+        body = f"{text(lang, 'rank_relaxed', criterion=relaxed)}\n\n{body}"
     if edit:
         await target.edit_text(body, reply_markup=markup)
     else:
@@ -151,9 +286,62 @@ async def search(
     if command.args and skill is None:
         await message.answer(text(lang, "skills_refused", text=escape(command.args[:64])))
         return
-    await state.update_data(search_skill=skill)
-    page = await search_rules.page(database, me, skill, 0)
-    await _show(message, me, lang, skill, page, edit=False)
+    query = replace(NEW_SEARCH, skill=skill)
+    await _keep(state, query)
+    page = await search_rules.page(database, me, query, 0)
+    await _show(message, me, lang, query, page, edit=False)
+
+
+@router.callback_query(Quick.filter())
+async def quick_filter(
+    query: CallbackQuery,
+    callback_data: Quick,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+) -> None:
+    if not me.registered or not isinstance(query.message, Message):
+        await query.answer(text(lang, "stale_button"))
+        return
+    search = _query(await state.get_data())
+    filters = search.filters
+    match callback_data.kind:
+        case "role":
+            filters = replace(filters, role=_cycle(filters.role, ROLE_FOCUSES))
+        case "hours":
+            filters = replace(filters, hours=_cycle(filters.hours, HOURS_PER_WEEK))
+        case "remote":
+            filters = replace(filters, remote=not filters.remote)
+        case "scope":
+            search = replace(search, everyone=not search.everyone)
+    search = replace(search, filters=filters)
+    await _keep(state, search)
+    page = await search_rules.page(database, me, search, 0)
+    await _show(query.message, me, lang, search, page, edit=True)
+    await query.answer()
+
+
+@router.callback_query(Relax.filter())
+async def relax(
+    query: CallbackQuery,
+    callback_data: Relax,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+) -> None:
+    if not me.registered or not isinstance(query.message, Message):
+        await query.answer(text(lang, "stale_button"))
+        return
+    search = _query(await state.get_data())
+    search = replace(
+        search, filters=replace(search.filters, relaxed=frozenset({callback_data.criterion}))
+    )
+    await _keep(state, search)
+    page = await search_rules.page(database, me, search, 0)
+    await _show(query.message, me, lang, search, page, edit=True)
+    await query.answer()
 
 
 @router.callback_query(Card.filter(F.action == "next"))
@@ -168,9 +356,9 @@ async def next_card(
     if not me.registered or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return
-    skill = (await state.get_data()).get("search_skill")
+    search = _query(await state.get_data())
     shown = await search_rules.next_card(
-        database, me, callback_data.ref, skill, callback_data.offset
+        database, me, callback_data.ref, search, callback_data.offset
     )
     if shown is NoCard.STALE:
         await query.answer(text(lang, "stale_button"))
@@ -179,7 +367,10 @@ async def next_card(
         # the card stays: an edit into the same card would change nothing on the screen
         await query.answer(text(lang, "search_end", hint=search_rules.hint(me).value))
         return
-    body, markup = _card(lang, me, shown)
+    body, markup = _card(lang, me, shown, search)
+    relaxed = next(iter(search.filters.relaxed), None)
+    if relaxed is not None:
+        body = f"{text(lang, 'rank_relaxed', criterion=relaxed)}\n\n{body}"
     await query.message.edit_text(body, reply_markup=markup)
     await query.answer()
 
@@ -198,14 +389,14 @@ async def hide_or_report(
     if not me.registered or not isinstance(query.message, Message):
         await query.answer(text(lang, "stale_button"))
         return
-    skill = (await state.get_data()).get("search_skill")
+    search = _query(await state.get_data())
     ref, offset = callback_data.ref, callback_data.offset
     page: Shown | Empty | None
     if callback_data.action == "hide":
-        page = await search_rules.hide(database, me, ref, skill, offset)
+        page = await search_rules.hide(database, me, ref, search, offset)
         answer = text(lang, "hidden")
     else:
-        reported = await search_rules.report(database, me, ref, skill, offset, settings.admin_ids)
+        reported = await search_rules.report(database, me, ref, search, offset, settings.admin_ids)
         page = reported.page if reported is not None else None
         if reported is not None and reported.report is not None:
             await notices.send_report(bot, reported.report)
@@ -214,7 +405,7 @@ async def hide_or_report(
         await query.answer(text(lang, "stale_button"))
         return
     # the one hidden left the list: the next one took its place
-    await _show(query.message, me, lang, skill, page, edit=True)
+    await _show(query.message, me, lang, search, page, edit=True)
     await query.answer(answer)
 
 

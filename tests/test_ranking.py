@@ -1,0 +1,224 @@
+"""The SQL ranking (teambot/data/search.py) against the plain-Python rules
+(teambot/services/fit.py): random people with random fields, preferences and tags, several
+searchers, with and without quick filters, a relaxed must-have and a skill filter; the whole
+order is compared, with everyone in one freshness window and across several."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from teambot.data import search
+from teambot.domain import HOURS_PER_WEEK, ROLE_FOCUSES, STAGES, WORK_MODES
+from teambot.services import fit
+from teambot.services.matching import visible_types
+
+TAGS = ["python", "ml", "go", "design", "sales", "law", "rust", "ops"]
+CITIES = ["Berlin", "berlin", "Paris", None]
+LANGUAGES = ["en", "ru", "de"]
+
+
+@pytest.fixture
+def conn(database_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as connection:
+        yield connection
+
+
+@pytest.fixture(params=[(2000, 50), (25, 50), (7, 50), (7, 9)])
+def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """One window for everyone (a hackathon's scale), or several (a million's, in small),
+    and a reach short of everyone."""
+    size, reach = request.param
+    monkeypatch.setattr(search, "WINDOW", size)
+    monkeypatch.setattr(search, "REACH", reach)
+    return size, reach
+
+
+def maybe(rng: random.Random, value: Any, filled: float = 0.7) -> Any:
+    return value if rng.random() < filled else None
+
+
+def random_person(rng: random.Random, now: datetime) -> tuple[str, fit.Person]:
+    user_type = rng.choice(["participant", "cofounder", "team"])
+    base = rng.randrange(len(TAGS))
+    skills = list(dict.fromkeys(TAGS[(base + rng.choice([0, 1, 3])) % 8] for _ in range(2)))
+    # whole hours or days apart, never near the 14-day edge of staleness
+    days = rng.choice([0, 0, 1, 2, 5, 9, 20, 25])
+    person = fit.Person(
+        skills=tuple(skills),
+        looking_for=tuple(rng.sample(TAGS, rng.choice([0, 1, 2]))),
+        hours_per_week=maybe(rng, rng.choice(HOURS_PER_WEEK)),
+        utc_offset=maybe(rng, rng.choice([-300, 0, 60, 120, 180, 330])),
+        work_mode=maybe(rng, rng.choice(WORK_MODES)),
+        city=maybe(rng, rng.choice(CITIES)),
+        role_focus=maybe(rng, rng.choice(ROLE_FOCUSES)),
+        stage=maybe(rng, rng.choice(STAGES)),
+        languages=tuple(rng.sample(LANGUAGES, rng.choice([0, 1, 1, 2]))),
+        want_commitment=rng.choice([0, 0, 1, 2]),
+        want_time_zone=rng.choice([0, 0, 1, 2]),
+        time_zone_hours=rng.choice([0, 1, 3]),
+        want_work_mode=rng.choice([0, 0, 1, 2]),
+        want_role=rng.choice([0, 1, 2]),
+        wanted_roles=tuple(rng.sample(ROLE_FOCUSES, rng.choice([0, 1, 2]))),
+        want_stage=rng.choice([0, 0, 1, 2]),
+        wanted_stages=tuple(rng.sample(STAGES, rng.choice([0, 1, 2]))),
+        want_language=rng.choice([0, 0, 1, 2]),
+        last_active=now - timedelta(days=days, hours=rng.choice([0, 1, 2, 3])),
+    )
+    return user_type, person
+
+
+def insert(
+    conn: psycopg.Connection[dict[str, Any]], user_id: int, user_type: str, p: fit.Person
+) -> None:
+    conn.execute(
+        """
+        insert into users (id, display_name, user_type, skills, looking_for, last_active,
+                           is_searching, registered_at, hours_per_week, utc_offset, work_mode,
+                           city, role_focus, stage, languages, want_commitment, want_time_zone,
+                           time_zone_hours, want_work_mode, want_role, wanted_roles, want_stage,
+                           wanted_stages, want_language)
+        values (%s, %s, %s, %s, %s, %s, true, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                %s, %s, %s, %s, %s, %s)
+        """,
+        (
+            user_id,
+            f"user {user_id}",
+            user_type,
+            list(p.skills),
+            list(p.looking_for),
+            p.last_active,
+            p.hours_per_week,
+            p.utc_offset,
+            p.work_mode,
+            p.city,
+            p.role_focus,
+            p.stage,
+            list(p.languages),
+            p.want_commitment,
+            p.want_time_zone,
+            p.time_zone_hours,
+            p.want_work_mode,
+            p.want_role,
+            list(p.wanted_roles),
+            p.want_stage,
+            list(p.wanted_stages),
+            p.want_language,
+        ),
+    )
+
+
+def browse(
+    conn: psycopg.Connection[dict[str, Any]],
+    me: int,
+    user_type: str,
+    person: fit.Person,
+    skill: str | None,
+    filters: fit.Filters,
+) -> list[int]:
+    seen = []
+    for offset in range(300):
+        candidate = search.ranked(
+            conn,
+            me=me,
+            skills=list(person.skills),
+            wants=list(person.looking_for),
+            types=visible_types(user_type),
+            skill=skill,
+            offset=offset,
+            filters=filters,
+        )
+        if candidate is None:
+            break
+        seen.append(candidate.id)
+    return seen
+
+
+def test_the_sql_ranking_is_the_plain_python_sort(
+    conn: psycopg.Connection[dict[str, Any]], window: tuple[int, int]
+) -> None:
+    rng = random.Random(12)
+    now = datetime.now(UTC)
+    people = {user_id: random_person(rng, now) for user_id in range(1, 121)}
+    for user_id, (user_type, person) in people.items():
+        insert(conn, user_id, user_type, person)
+    searching = {user_id: person for user_id, (_, person) in people.items()}
+    searches = [
+        fit.Filters(),
+        fit.Filters(role="technical"),
+        fit.Filters(remote=True, hours="full_time"),
+        fit.Filters(relaxed=frozenset({"commitment", "role"})),
+    ]
+    compared = 0
+    for me in range(1, 9):
+        my_type, mine = people[me]
+        for filters in searches:
+            for skill in (None, "python"):
+                expected = fit.ranking(
+                    mine,
+                    searching,
+                    now,
+                    window=window[0],
+                    reach=window[1],
+                    filters=filters,
+                    visible=lambda user_id: (
+                        user_id != me  # noqa: B023
+                        and people[user_id][0] in visible_types(my_type)  # noqa: B023
+                        and (skill is None or skill in people[user_id][1].skills)  # noqa: B023
+                    ),
+                )
+                assert browse(conn, me, my_type, mine, skill, filters) == expected, (
+                    me,
+                    filters,
+                    skill,
+                )
+                compared += len(expected)
+    assert compared > 300  # the searches were not (nearly) empty
+
+
+def test_the_rules() -> None:
+    """The rules as the issue states them, one example each."""
+    me = fit.Person(
+        hours_per_week="20_40",
+        utc_offset=180,
+        time_zone_hours=1,
+        work_mode="on_site",
+        city="Berlin",
+        role_focus="design",
+        wanted_roles=("technical",),
+        languages=("ru",),
+        want_commitment=2,
+        want_time_zone=1,
+    )
+    other = fit.Person(
+        hours_per_week="full_time", utc_offset=120, work_mode="either", city="BERLIN"
+    )
+    assert fit.fits(me, other, "commitment") and fit.fits(me, other, "time_zone")
+    assert fit.fits(me, other, "work_mode")  # on site in the same city, whatever the case
+    assert fit.fits(me, other, "role") is False  # no role focus of theirs: no fit
+    assert fit.fits(me, replace_(other, role_focus="technical"), "role")
+    assert not fit.fits(me, replace_(other, hours_per_week="under_10"), "commitment")  # 2 steps
+    assert not fit.fits(me, replace_(other, utc_offset=60), "time_zone")  # 2 h, I allow 1
+    assert fit.fits(fit.Person(), other, "commitment") is None  # my side says nothing
+    assert fit.shown(me, other)
+    assert not fit.shown(me, replace_(other, hours_per_week=None))  # a must-have unfilled
+    # mutual: their must-have language, which I do not speak
+    assert not fit.shown(me, replace_(other, languages=("en",), want_language=2))
+    # a nice-to-have counts like a tag I look for: 2; stale costs 1
+    now = datetime.now(UTC)
+    assert fit.score(me, other, now) == 2
+    assert fit.score(me, replace_(other, last_active=now - timedelta(days=15)), now) == 1
+    reasons = fit.reasons(me, replace_(other, wanted_roles=("design",), want_role=1))
+    assert [reason.code for reason in reasons] == ["hours", "time_zone", "needs_you"]
+
+
+def replace_(person: fit.Person, **changes: Any) -> fit.Person:
+    from dataclasses import replace
+
+    return replace(person, **changes)
