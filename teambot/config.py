@@ -93,6 +93,10 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: no HTTP listener
+    # where admins reach the HTTP listener (a reverse proxy, a tunnel): the dashboard's links
+    public_url: str | None = None
+    # signs the dashboard's one-time links and session cookies; unset: no dashboard
+    dashboard_secret: SecretStr | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -139,6 +143,20 @@ class Settings(BaseSettings):
             raise ValueError("expected the path of a PEM file of CA certificates")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("expected an http(s) URL such as https://bot.example.org")
+        return None if value is None else value.rstrip("/")
+
+    @field_validator("dashboard_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("expected at least 32 characters (openssl rand -hex 32 makes one)")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -167,6 +185,16 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None and self.db_host is None
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """Where the dashboard is, or None when it is not served (no secret, no listener)."""
+        if self.dashboard_secret is None or not self.http_port:
+            return None
+        if self.public_url is not None:
+            return self.public_url + "/dashboard"
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}/dashboard"
 
     def database_conninfo(self) -> str | None:
         """The PostgreSQL URL to use, or None when the embedded server should provide one."""

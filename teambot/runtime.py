@@ -40,6 +40,7 @@ from teambot.jobs import build_jobs
 from teambot.logs import redactor
 from teambot.metrics import Metrics
 from teambot.supervisor import ChildSpec, Supervisor
+from teambot.web.dashboard import DashboardSite
 
 log = logger.bind(actor="runtime")
 
@@ -133,7 +134,14 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     children: list[ChildSpec] = []
     if settings.http_port:
         # first: a busy port fails the start at once, and the probes answer during start-up
-        server = HttpServer(health, database, metrics, settings.http_host, settings.http_port)
+        server = HttpServer(
+            health,
+            database,
+            metrics,
+            settings.http_host,
+            settings.http_port,
+            DashboardSite(database, settings),
+        )
         children.append(
             ChildSpec("http", server.run, request_stop=server.request_stop, stop_timeout=3)
         )

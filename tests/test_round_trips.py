@@ -1,7 +1,7 @@
 """What one update costs the database: the common paths (/start for a registered person,
 /search, Next, sending an invitation, accepting one) each run in one transaction (their
 sent-marks are written apart, by the outbox's group-commit writer, for many updates at
-once) and at most 5 round trips to PostgreSQL, but for the paths in OVER_BUDGET."""
+once) and at most 5 round trips to PostgreSQL."""
 
 from __future__ import annotations
 
@@ -29,9 +29,6 @@ from tests.test_teams import seed
 pytestmark = pytest.mark.anyio
 
 ROUND_TRIPS = 5
-# Paths allowed more than ROUND_TRIPS (none now: the ranking reads one freshness window in
-# one statement, so /search and Next came down from 6 to 5).
-OVER_BUDGET: dict[str, int] = {}
 
 
 @dataclass
@@ -123,4 +120,4 @@ async def test_the_common_paths_take_one_transaction_and_few_round_trips(
     for name, update_id in paths.items():
         cost = costs[update_id]
         assert cost.transactions == 1, (name, cost)
-        assert cost.round_trips <= OVER_BUDGET.get(name, ROUND_TRIPS), (name, cost)
+        assert cost.round_trips <= ROUND_TRIPS, (name, cost)

@@ -1,4 +1,5 @@
-"""The HTTP listener: /healthz (liveness), /readyz (readiness), /metrics (Prometheus)."""
+"""The HTTP listener: /healthz (liveness), /readyz (readiness), /metrics (Prometheus), and
+the organizers' dashboard under /dashboard (teambot/web/dashboard.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from teambot.adapters.database import Database
 from teambot.adapters.http import serve_asgi
 from teambot.health import Health
 from teambot.metrics import Metrics
+from teambot.web.dashboard import DashboardSite
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -19,9 +21,16 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class HttpServer:
     def __init__(
-        self, health: Health, database: Database, metrics: Metrics, host: str, port: int
+        self,
+        health: Health,
+        database: Database,
+        metrics: Metrics,
+        host: str,
+        port: int,
+        dashboard: DashboardSite | None = None,
     ) -> None:
         self.health = health
+        self.dashboard = dashboard
         self.database = database
         self.metrics = metrics
         self.host = host
@@ -47,6 +56,8 @@ class HttpServer:
             await _reply(
                 send, 200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"
             )
+        elif self.dashboard is not None and path.split("/")[1] == "dashboard":
+            await self.dashboard(scope, receive, send)
         else:
             await _reply(send, 404, "not found\n")
 

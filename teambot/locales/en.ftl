@@ -316,6 +316,12 @@ private_only_button = This works only in the private chat with me.
 ## Throttle, failures and stale buttons
 
 
+## Dashboard
+dashboard_link = Your dashboard link: { $url }
+    It works once, for 10 minutes, in the browser you open it in. Send /dashboard again for a new one.
+dashboard_not_configured = The dashboard is not configured: the operator sets DASHBOARD_SECRET (and PUBLIC_URL, where admins reach the bot's web page) in the bot's settings.
+dashboard_open_app = Open in Telegram
+
 ## Ranking
 
 # the reasons on a /search card (at most three, strongest first); $band: h_under_10, h_10_20,

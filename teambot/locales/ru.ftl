@@ -345,6 +345,12 @@ private_only_button = Это работает только в личном ча�
 ## Throttle, failures and stale buttons
 
 
+## Dashboard
+dashboard_link = Ссылка на панель: { $url }
+    Она действует один раз и 10 минут, в том браузере, где её открыли. Новая ссылка — снова /dashboard.
+dashboard_not_configured = Панель не настроена: оператор задаёт DASHBOARD_SECRET (и PUBLIC_URL — адрес, по которому админы открывают веб-страницу бота) в настройках бота.
+dashboard_open_app = Открыть в Telegram
+
 ## Ranking
 
 # причины на карточке /search (не больше трёх, сильнейшая первой); $band: h_under_10, h_10_20,

@@ -1,18 +1,27 @@
-"""Admin commands (/stats, /ban, /unban) and the Ban button on reports. Only ADMIN_IDS get
-here: for anyone else these commands are unknown and the buttons stale (the fallback)."""
+"""Admin commands (/stats, /ban, /unban, /dashboard) and the Ban button on reports. Only
+ADMIN_IDS get here: for anyone else these commands are unknown and the buttons stale (the
+fallback)."""
 
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    TelegramObject,
+    WebAppInfo,
+)
 from loguru import logger
 
 from teambot import notices
 from teambot.adapters.database import Database
 from teambot.config import Settings
 from teambot.routers.views import Moderate
-from teambot.services import moderation
+from teambot.services import dashboard, moderation
 from teambot.services.moderation import Outcome
 from teambot.texts import text
 
@@ -51,6 +60,32 @@ def _target(command: CommandObject) -> int | None:
 @router.message(Command("stats"))
 async def stats(message: Message, database: Database, lang: str) -> None:
     await message.answer(text(lang, "stats", **await moderation.stats(database)))
+
+
+@router.message(Command("dashboard"))
+async def dashboard_link(message: Message, settings: Settings, lang: str) -> None:
+    url, secret = settings.dashboard_url, settings.dashboard_secret
+    if url is None or secret is None or message.from_user is None:
+        await message.answer(text(lang, "dashboard_not_configured"))
+        return
+    link = dashboard.login_link(
+        url, secret.get_secret_value(), settings.admin_ids, message.from_user.id
+    )
+    log.info("admin {} asked for a dashboard link", message.from_user.id)
+    # Behind https the page also opens inside Telegram, as a Mini App (Telegram allows
+    # only https there)
+    app = None
+    if url.startswith("https://"):
+        button = InlineKeyboardButton(
+            text=text(lang, "dashboard_open_app"), web_app=WebAppInfo(url=f"{url}/app")
+        )
+        app = InlineKeyboardMarkup(inline_keyboard=[[button]])
+    # no preview: a preview would fetch the link (its page keeps it unused, but why show it)
+    await message.answer(
+        text(lang, "dashboard_link", url=link),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=app,
+    )
 
 
 @router.message(Command("ban"))

@@ -254,7 +254,7 @@ def _chat_of(update: Update | None) -> int | None:
     return None
 
 
-ADMIN_COMMANDS = ("stats", "ban", "unban", "event", "broadcast")  # not in the menu
+ADMIN_COMMANDS = ("stats", "ban", "unban", "event", "broadcast", "dashboard")  # not in the menu
 COMMANDS = {
     "start": "cmd_start",
     "search": "cmd_search",

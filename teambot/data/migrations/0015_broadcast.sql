@@ -1,7 +1,9 @@
 -- Announcements from the organizers (issue 13): an admin writes one, picks who gets it,
 -- and the broadcast actor (teambot/actors/broadcast.py) writes it into the outbox a batch
 -- at a time, each batch with the advance of its cursor, so a restart resumes where it was.
-set local lock_timeout = '5s';
+-- a short wait for the users table's lock, tried again by teambot/data/migrations.py: an
+-- ALTER waiting behind a long reader would hold up every query on users (bench/migration.py)
+set local lock_timeout = '300ms';
 
 -- a person may turn announcements off in /profile (a constant default: no table rewrite)
 alter table users add column announcements boolean not null default true;

@@ -1,0 +1,1 @@
+"""Pages the bot's HTTP listener serves to people (the organizers' dashboard)."""
