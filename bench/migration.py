@@ -33,7 +33,14 @@ import anyio
 import psycopg
 from loguru import logger
 
-from bench.scale import percentiles, populate, searches, server_conninfo
+from bench.scale import (
+    describe,
+    insert_teams_and_invitations,
+    insert_users,
+    percentiles,
+    searches,
+    server_conninfo,
+)
 from teambot.adapters.database import Database
 from teambot.data.migrations import (
     Migration,
@@ -115,8 +122,8 @@ async def old_profiles_search(conninfo: str) -> None:
                 "select id, user_type, skills, looking_for from users"
                 " where is_searching and hours_per_week is null limit 5000"
             ).fetchall()
-        await searches(database, searchers, False)  # warm the cache
-        timings = await searches(database, searchers, False)
+        await searches(database, searchers)  # warm the cache
+        timings = await searches(database, searchers)
         print(f"old profiles' /search after the migrations: {percentiles(timings)}")
     finally:
         await database.close()
@@ -188,11 +195,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--invitations", type=int, default=0)
     parser.add_argument("--runs", type=int, default=3, help="runs per migration (>= 1)")
+    parser.add_argument("--shared-buffers", default="1GB", help="the embedded server's")
     parser.add_argument(
         "--blocker", type=float, default=2.0, help="seconds of the long reader in the last run"
     )
     args = parser.parse_args()
-    server = server_conninfo(args.url, None)
+    server = server_conninfo(args.url, None, args.shared_buffers)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname="teambot_migration")
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute("drop database if exists teambot_migration with (force)")
@@ -201,7 +209,12 @@ def main() -> None:
     before = [m for m in migrations if m.version < FIRST]
     measured = [m for m in migrations if m.version >= FIRST]
     apply_migrations(conninfo, before)
-    populate(conninfo, args.users, args.invitations)
+    with psycopg.connect(conninfo, autocommit=True) as conn:  # bench.scale's people
+        started = time.perf_counter()
+        insert_users(conn, args.users)
+        insert_teams_and_invitations(conn, args.users, args.invitations)
+        conn.execute("vacuum analyze")
+        print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
     probes = [
         Probe("reader", conninfo, "select 1 from users where id >= %(id)s limit 1"),
         Probe(
@@ -265,6 +278,7 @@ def main() -> None:
     print("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(
         f"rerun: python -m bench.migration --users {args.users} --runs {args.runs}"
+        f" --invitations {args.invitations}"
         f" --blocker {args.blocker:g}"
     )
 

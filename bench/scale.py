@@ -72,11 +72,22 @@ def server_conninfo(url: str | None, pgdata: str | None, shared_buffers: str) ->
 
 
 def populate(conninfo: str, users: int, invites: int) -> None:
-    tags = list(CURATED)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         started = time.perf_counter()
-        conn.execute(
-            """
+        insert_users(conn, users)
+        profiles(conn)
+        insert_teams_and_invitations(conn, users, invites)
+        conn.execute("vacuum full users")
+        conn.execute("vacuum analyze")
+        print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
+
+
+def insert_users(conn: psycopg.Connection[Any], users: int) -> None:
+    """`users` people with tags, as the schema before the matching fields (0010) had them
+    (bench/migration.py fills that schema with them; `profiles` adds the fields after)."""
+    tags = list(CURATED)
+    conn.execute(
+        """
             insert into users (id, display_name, user_type, skills, looking_for, is_searching,
                                registered_at, last_active)
             select g, 'user ' || g,
@@ -88,22 +99,24 @@ def populate(conninfo: str, users: int, invites: int) -> None:
                    now() - (random() ^ 2) * interval '30 days'
             from generate_series(1, %(users)s) g
             """,
-            {"tags": tags, "n": len(tags), "users": users},
-        )
-        profiles(conn)
-        conn.execute(
-            """
+        {"tags": tags, "n": len(tags), "users": users},
+    )
+
+
+def insert_teams_and_invitations(conn: psycopg.Connection[Any], users: int, invites: int) -> None:
+    conn.execute(
+        """
             insert into teams (owner_id, name) select id, 'team ' || id from users
             where user_type = 'team'
             """
-        )
-        conn.execute("insert into team_members (team_id, user_id) select id, owner_id from teams")
-        # 10 % pending and overdue (the cleanup's work), the rest answered long ago. Every
-        # pair is distinct: round k = g / users gives each sender (a permutation of the users)
-        # the recipient 1 + 7k places on, so no two rounds meet on the same pair and the one-
-        # pending-per-pair index keeps every pending row.
-        conn.execute(
-            """
+    )
+    conn.execute("insert into team_members (team_id, user_id) select id, owner_id from teams")
+    # 10 % pending and overdue (the cleanup's work), the rest answered long ago. Every
+    # pair is distinct: round k = g / users gives each sender (a permutation of the users)
+    # the recipient 1 + 7k places on, so no two rounds meet on the same pair and the one-
+    # pending-per-pair index keeps every pending row.
+    conn.execute(
+        """
             insert into invitations (sender_id, recipient_id, kind, status, created_at,
                                      expires_at, answered_at)
             select s, 1 + (s + 7 * (g / %(users)s)) %% %(users)s, 'connect',
@@ -114,11 +127,8 @@ def populate(conninfo: str, users: int, invites: int) -> None:
                   from generate_series(0::bigint, %(invites)s - 1) g) x
             on conflict do nothing
             """,
-            {"users": users, "invites": invites},
-        )
-        conn.execute("vacuum full users")
-        conn.execute("vacuum analyze")
-        print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
+        {"users": users, "invites": invites},
+    )
 
 
 CITIES = [
