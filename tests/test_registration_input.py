@@ -189,7 +189,13 @@ async def test_the_profile_card_changes_in_place_and_keeps_one_keyboard(
         live = live_keyboards(telegram, 1)
         ids = [m.message_id for m in telegram.messages(1)]
     assert ids[-2:] == [card.message_id, ids[-1]]  # nothing sent but the skills prompt
-    assert card.buttons == ["Edit profile", "Preferences", "Pause searching", "Delete account"]
+    assert card.buttons == [
+        "Edit profile",
+        "Preferences",
+        "Pause searching",
+        "Turn announcements off",
+        "Delete account",
+    ]
     assert asked.message_id == card.message_id
     assert asked.text.startswith("Delete your account?")
     assert asked.buttons == ["Yes, delete", "No, keep it"]

@@ -46,12 +46,13 @@ def _markup(lang: str, me: UserRow) -> InlineKeyboardMarkup:
         builder.button(
             text=text(lang, "action_resume"), callback_data=ProfileAction(action="resume")
         )
-    builder.button(text=text(lang, "action_delete"), callback_data=ProfileAction(action="delete"))
     announcements = "action_announcements_off" if me.announcements else "action_announcements_on"
     builder.button(
         text=text(lang, announcements),
         callback_data=Announcements(turn="off" if me.announcements else "on"),
     )
+    # the one that cannot be taken back goes last, on a row of its own
+    builder.button(text=text(lang, "action_delete"), callback_data=ProfileAction(action="delete"))
     builder.adjust(2, 2, 1)
     for link in link_buttons(me.links):  # what others see under my card
         builder.row(link)

@@ -52,10 +52,12 @@ alter table users
         check (stage in ('exploring', 'idea', 'prototype', 'users', 'revenue')) not valid,
     add constraint users_languages_check check (cardinality(languages) <= 10) not valid,
     add constraint users_links_check check (cardinality(links) <= 3) not valid,
+    -- IN, not BETWEEN: six BETWEENs deparse as nested ANDs, which a restore flattens, so
+    -- a dump of a restored database would differ from the original's
     add constraint users_want_levels_check check (
-        want_commitment between 0 and 2 and want_time_zone between 0 and 2
-        and want_work_mode between 0 and 2 and want_role between 0 and 2
-        and want_stage between 0 and 2 and want_language between 0 and 2) not valid,
+        want_commitment in (0, 1, 2) and want_time_zone in (0, 1, 2)
+        and want_work_mode in (0, 1, 2) and want_role in (0, 1, 2)
+        and want_stage in (0, 1, 2) and want_language in (0, 1, 2)) not valid,
     add constraint users_time_zone_hours_check check (time_zone_hours between 0 and 12) not valid;
 
 alter table teams
