@@ -71,6 +71,35 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[TEST_PGDATA] = str(pgdata)  # the workers inherit it
 
 
+# A conversation test parametrized by language runs each language on one backend (English
+# on asyncio, Russian on trio): both languages and both backends are covered, and the main
+# suite stays inside its 5 minutes on 2 cores. TEAMBOT_TEST_ALL_PAIRS=1 runs all four.
+LANGUAGE_BACKEND_PAIRS = {("en", "asyncio"), ("ru", "trio")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("TEAMBOT_TEST_ALL_PAIRS"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        pair = (
+            None
+            if params is None
+            else (
+                params.params.get("lang"),
+                params.params.get("anyio_backend"),
+            )
+        )
+        if pair is None or None in pair or pair in LANGUAGE_BACKEND_PAIRS:
+            kept.append(item)
+        else:
+            dropped.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.hookimpl(trylast=True)  # after the session fixtures' teardown
 def pytest_sessionfinish(session: pytest.Session) -> None:
     for pgdata in _owned_pgdata:
