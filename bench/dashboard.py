@@ -166,8 +166,9 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=40)
     parser.add_argument("--pgdata", help="embedded PostgreSQL data directory, kept between runs")
     parser.add_argument("--reuse", action="store_true", help=f"reuse a populated {DATABASE}")
+    parser.add_argument("--shared-buffers", default="1GB", help="the embedded server's cache")
     args = parser.parse_args()
-    server = server_conninfo(args.url, args.pgdata)
+    server = server_conninfo(args.url, args.pgdata, args.shared_buffers)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname=DATABASE)
     if args.reuse and populated(conninfo, args.users):
         print("reusing the populated database")
