@@ -222,6 +222,22 @@ async def _keep(state: FSMContext, query: Query) -> None:
     )
 
 
+async def _first_page(
+    target: Message,
+    state: FSMContext,
+    database: Database,
+    me: UserRow,
+    lang: str,
+    query: Query,
+    *,
+    edit: bool,
+) -> None:
+    """Keep the search in the dialogue (Next goes on from it) and show its first card."""
+    await _keep(state, query)
+    page = await search_rules.page(database, me, query, 0)
+    await _show(target, me, lang, query, page, edit=edit)
+
+
 def _cycle(value: str | None, values: tuple[str, ...]) -> str | None:
     """The next value: none, the first, ..., the last, none."""
     if value not in values:
@@ -299,9 +315,7 @@ async def search(
         await message.answer(text(lang, "skills_refused", text=escape(command.args[:64])))
         return
     query = replace(NEW_SEARCH, skill=skill)
-    await _keep(state, query)
-    page = await search_rules.page(database, me, query, 0)
-    await _show(message, me, lang, query, page, edit=False)
+    await _first_page(message, state, database, me, lang, query, edit=False)
 
 
 @router.callback_query(Quick.filter())
@@ -328,9 +342,7 @@ async def quick_filter(
         case "scope":
             search = replace(search, everyone=not search.everyone)
     search = replace(search, filters=filters)
-    await _keep(state, search)
-    page = await search_rules.page(database, me, search, 0)
-    await _show(query.message, me, lang, search, page, edit=True)
+    await _first_page(query.message, state, database, me, lang, search, edit=True)
     await query.answer()
 
 
@@ -350,9 +362,7 @@ async def relax(
     search = replace(
         search, filters=replace(search.filters, relaxed=frozenset({callback_data.criterion}))
     )
-    await _keep(state, search)
-    page = await search_rules.page(database, me, search, 0)
-    await _show(query.message, me, lang, search, page, edit=True)
+    await _first_page(query.message, state, database, me, lang, search, edit=True)
     await query.answer()
 
 
