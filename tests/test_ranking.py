@@ -37,6 +37,8 @@ def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> t
     size, reach = request.param
     monkeypatch.setattr(search, "WINDOW", size)
     monkeypatch.setattr(search, "REACH", reach)
+    # a skill's holders are reached less far (one window, where the reach is short)
+    monkeypatch.setattr(search, "SKILL_REACH", max(1, reach // 5))
     return size, reach
 
 
@@ -168,7 +170,7 @@ def test_the_sql_ranking_is_the_plain_python_sort(
                     searching,
                     now,
                     window=window[0],
-                    reach=window[1],
+                    reach=search.SKILL_REACH if skill else window[1],
                     filters=filters,
                     skill=skill,
                     visible=lambda user_id: (

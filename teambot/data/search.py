@@ -27,7 +27,8 @@ of a role focus, or of an hours band; or all of them with their work mode and sk
 in the index without a visit to the table), then ranks just those rows. Counting the
 windows among everyone instead, a restrictive filter left a few eligible rows a window and
 the walk read (and tested) up to 50 000 table rows for one card: 177 ms p95 at a million.
-The reach is then the 50 000 most recently active of those who pass. A test in the index
+The reach is then the 50 000 most recently active of those who pass (with a skill, the
+10 000 most recently active of its holders: SKILL_REACH says why). A test in the index
 skips the table only on pages the visibility map marks all-visible (vacuumed since their
 last change): the rows of people active since the last vacuum are read from the table, as
 every row was before. A quick filter against a must-have of mine (a role focus I do not
@@ -69,6 +70,12 @@ WINDOW: Final = 1000
 # how many windows a search reaches at most: the 50 000 most recently active (at a million
 # a search that nobody fits would otherwise read everyone, seconds of work)
 REACH: Final = 50
+# with a skill filter, the windows are of the skill's holders (one in nine people, often)
+# and each costs twice a window of everyone (the skill tested in the index first, then the
+# row by key): 10 of them, the 10 000 most recently active holders, reach further back than
+# the ~5 500 holders among the 50 000 most recently active that REACH gave before (migration
+# 0016), and bound a search nobody fits to about what it cost then (0.2 s at a million)
+SKILL_REACH: Final = 10
 
 # the columns of a person the rules read (fit.Person's fields, but tags)
 MATCHING = (
@@ -554,7 +561,7 @@ def find(
         at, counted = (rows[0]["id"], rows[0]["n"]) if rows else (None, 0)
         end, path = True, "event"
     else:
-        at, counted, end, path = _windows(run, offset)
+        at, counted, end, path = _windows(run, offset, SKILL_REACH if skill else REACH)
     if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
@@ -568,7 +575,7 @@ def find(
     return Found(candidate, mine.person, them, mine.event_name, event is not None, path)
 
 
-def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
+def _windows(run: Any, offset: int, reach: int) -> tuple[int | None, int, bool, str]:
     """The one at `offset`, window after window: its id (None past the end), how many the
     windows read so far may show, whether they reached the end, and how many windows were
     read. One window first (enough unless few may be shown to me), then as many as the
@@ -588,12 +595,12 @@ def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
         counted += row["eligible"]
         read += windows
         end = row["scanned"] < WINDOW * windows  # past the least recently active
-        if row["id"] is not None or end or read >= REACH:  # at the reach: "N+", not "N"
+        if row["id"] is not None or end or read >= reach:  # at the reach: "N+", not "N"
             return row["id"], counted, end, f"window {read}"
         pos -= row["eligible"]
         edge_active, edge_id = row["edge_active"], row["edge_id"]
         needed = math.ceil(1.5 * (pos + 1) * read / counted) if counted else 8 * windows
-        windows = min(max(1, needed), REACH - read)
+        windows = min(max(1, needed), reach - read)
 
 
 def blockers(
