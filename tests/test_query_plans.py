@@ -241,14 +241,38 @@ def test_search_statements_use_indexes(
         # rows of the recency index, the card and the pool come by key
         assert not seq_scanned(found) & {"users", "invitations", "event_members"}, name
         # by recency, or with a skill from the GIN index
-        recent = {"users_search_recent_idx", "users_active_search_idx", "users_tags_gin_idx"}
+        recent = {
+            "users_search_recent_idx",
+            "users_active_search_idx",
+            "users_tags_gin_idx",
+            # migration 0016's, which hold only those who pass a quick filter or test it
+            "users_search_role_idx",
+            "users_search_hours_idx",
+            "users_search_tags_idx",
+        }
+        # the walk with filters: an index of theirs (migration 0016), the role focus's when
+        # there is a role filter, the one that tests the skill in the index for a skill (or
+        # the GIN index for a skill so rare that reading all its holders costs less)
+        walk = (
+            {"users_search_role_idx"}
+            if filters.role
+            else {"users_search_tags_idx", "users_tags_gin_idx"}
+            if skill
+            else {"users_search_recent_idx"}
+        )
         expected = {
-            "window": {"users_search_recent_idx"},
+            "window": walk,
             "blockers": recent,
             "card": {"users_pkey"},
             "event": {"event_members_pkey", "event_members_user_idx"},
         }[name]
         assert expected & indexes_in(found), (name, indexes_in(found))
+        if name == "window" and skill:
+            # the filters tested in the index: no table row read for those who fail them (a
+            # role focus alone: its index holds only those who pass, read with their rows)
+            for walked in nodes(found):
+                if walked.get("Index Name") in walk - {"users_tags_gin_idx"}:
+                    assert walked["Node Type"] == "Index Only Scan", walked
 
 
 def test_digests_find_who_looks_for_the_new_skills(big: psycopg.Connection[Any]) -> None:

@@ -37,6 +37,8 @@ def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> t
     size, reach = request.param
     monkeypatch.setattr(search, "WINDOW", size)
     monkeypatch.setattr(search, "REACH", reach)
+    # a skill's holders are reached less far (one window, where the reach is short)
+    monkeypatch.setattr(search, "SKILL_REACH", max(1, reach // 5))
     return size, reach
 
 
@@ -153,6 +155,9 @@ def test_the_sql_ranking_is_the_plain_python_sort(
         fit.Filters(),
         fit.Filters(role="technical"),
         fit.Filters(remote=True, hours="full_time"),
+        fit.Filters(hours="20_40"),
+        fit.Filters(remote=True),
+        fit.Filters(role="business", remote=True),
         fit.Filters(relaxed=frozenset({"commitment", "role"})),
     ]
     compared = 0
@@ -165,12 +170,12 @@ def test_the_sql_ranking_is_the_plain_python_sort(
                     searching,
                     now,
                     window=window[0],
-                    reach=window[1],
+                    reach=search.SKILL_REACH if skill else window[1],
                     filters=filters,
+                    skill=skill,
                     visible=lambda user_id: (
                         user_id != me  # noqa: B023
                         and people[user_id][0] in visible_types(my_type)  # noqa: B023
-                        and (skill is None or skill in people[user_id][1].skills)  # noqa: B023
                     ),
                 )
                 assert browse(conn, me, my_type, mine, skill, filters) == expected, (
@@ -216,6 +221,20 @@ def test_the_rules() -> None:
     assert fit.score(me, replace_(other, last_active=now - timedelta(days=15)), now) == 1
     reasons = fit.reasons(me, replace_(other, wanted_roles=("design",), want_role=1))
     assert [reason.code for reason in reasons] == ["hours", "time_zone", "needs_you"]
+
+
+def test_a_quick_filter_against_a_must_have_finds_nobody() -> None:
+    """The search skips its walk then: the rules show nobody, whoever is searching."""
+    me = fit.Person(want_role=2, wanted_roles=("design",), hours_per_week="20_40")
+    assert fit.contradicts(me, fit.Filters(role="technical"))
+    assert not fit.contradicts(me, fit.Filters(role="design"))
+    assert not fit.contradicts(me, fit.Filters(role="technical", relaxed=frozenset({"role"})))
+    picky = replace_(me, want_commitment=2)
+    assert fit.contradicts(picky, fit.Filters(hours="under_10"))  # two bands from mine
+    assert not fit.contradicts(picky, fit.Filters(hours="full_time"))
+    assert not fit.contradicts(fit.Person(), fit.Filters(role="technical", hours="under_10"))
+    other = fit.Person(role_focus="technical", hours_per_week="under_10")
+    assert not fit.shown(me, other, fit.Filters(role="technical"))
 
 
 def replace_(person: fit.Person, **changes: Any) -> fit.Person:

@@ -21,6 +21,19 @@ the best of them first: fresh pools, as the issue asks. A search reaches REACH w
 50 000 most recently active) at most: at a million, one that nobody fits would otherwise
 read everyone. An event's pool is ranked whole.
 
+With quick filters or a skill filter, the windows are counted among the people who pass
+them: the walk reads their ids from an index of migration 0016 (one that holds only those
+of a role focus, or of an hours band; or all of them with their work mode and skills, tested
+in the index without a visit to the table), then ranks just those rows. Counting the
+windows among everyone instead, a restrictive filter left a few eligible rows a window and
+the walk read (and tested) up to 50 000 table rows for one card: 177 ms p95 at a million.
+The reach is then the 50 000 most recently active of those who pass (with a skill, the
+10 000 most recently active of its holders: SKILL_REACH says why). A test in the index
+skips the table only on pages the visibility map marks all-visible (vacuumed since their
+last change): the rows of people active since the last vacuum are read from the table, as
+every row was before. A quick filter against a must-have of mine (a role focus I do not
+want) shows nobody: the search ends before any walk.
+
 Left out, read once per search (with my matching fields and my current event): the people
 I hid, those I have a pending invitation with either way (they are in /invitations, not
 new), my own team and its members. The total is what the windows read so far hold (exact
@@ -47,6 +60,7 @@ from teambot.services.fit import (
     Filters,
     Person,
     applies,
+    contradicts,
     level,
 )
 
@@ -56,6 +70,12 @@ WINDOW: Final = 1000
 # how many windows a search reaches at most: the 50 000 most recently active (at a million
 # a search that nobody fits would otherwise read everyone, seconds of work)
 REACH: Final = 50
+# with a skill filter, the windows are of the skill's holders (one in nine people, often)
+# and each costs twice a window of everyone (the skill tested in the index first, then the
+# row by key): 10 of them, the 10 000 most recently active holders, reach further back than
+# the ~5 500 holders among the 50 000 most recently active that REACH gave before (migration
+# 0016), and bound a search nobody fits to about what it cost then (0.2 s at a million)
+SKILL_REACH: Final = 10
 
 # the columns of a person the rules read (fit.Person's fields, but tags)
 MATCHING = (
@@ -277,6 +297,21 @@ def shape_of(me: Person, skill: str | None, filters: Filters, *, wants: int, ski
     )
 
 
+def _passing(shape: Shape) -> str:
+    """The quick filters and the skill filter: a must-have of theirs that the indexes of
+    migration 0016 hold, so a walk reads only those who pass (or tests them in the index)."""
+    parts = []
+    if shape.role:
+        parts.append("u.role_focus = %(f_role)s::text")
+    if shape.hours:
+        parts.append("u.hours_per_week = %(f_hours)s::text")
+    if shape.remote:
+        parts.append("u.work_mode in ('remote', 'either')")
+    if shape.skill:
+        parts.append("u.skills @> array[%(skill)s::text]")
+    return " and ".join(parts) or "true"
+
+
 def _eligible(shape: Shape, *, musts: bool = True) -> str:
     """Visible, the quick filters, my must-haves (unless `musts` is false) and mutual fit:
     the cheap and narrow tests first (`and` stops at the first false)."""
@@ -314,19 +349,44 @@ def queries(shape: Shape) -> dict[str, str]:
     eligible = _eligible(shape)
     score = _score(shape)
     pool = "event_members m join users u on u.id = m.user_id"
+    # the score only of those who may be shown (a few in a window, often)
+    ranked_row = f"""
+        select u.id, u.last_active, case when {eligible} then {score} end as score,
+               (row_number() over (order by u.last_active desc, u.id) - 1)
+                   / %(window)s::bigint as win"""
+    if shape.skill or (shape.remote and not (shape.role or shape.hours)):
+        # a skill, or remote alone: the windows are counted among those who pass the
+        # filters, their ids in recency order first from an index of migration 0016 that
+        # tests the filters itself (an index-only scan: no table visit for those who fail),
+        # then the table rows of just those, by key, to rank them
+        walked = f"""
+            picked as materialized (
+                select u.id from users u
+                where {_RECENT} and {_passing(shape)} and {_OLDER}
+                order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint),
+            walked as materialized (
+                {ranked_row}
+                -- each by key (offset 0 keeps it a lookup per id: a join may choose to
+                -- read the whole table when it guesses many ids)
+                from picked p cross join lateral (
+                    select * from users u where u.id = p.id offset 0) u)"""
+    else:
+        # no filter, or a role focus or an hours band (an index of migration 0016 holds only
+        # those, in recency order: each row it gives is one of the window, read once; the
+        # other quick filters are tested on the row, a few rows read for nothing)
+        walked = f"""
+            walked as materialized (
+                {ranked_row}
+                from users u
+                where {_RECENT} and {_passing(shape)} and {_OLDER}
+                order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint)"""
     found = {
         # `windows` freshness windows: the next `window` × `windows` most recently active
-        # after the edge (the last row read before), how many of them may be shown, and the
-        # one at `pos` in their order (window, score desc, last active desc, id)
+        # (of those who pass the filters) after the edge (the last row read before), how
+        # many of them may be shown, and the one at `pos` in their order (window, score
+        # desc, last active desc, id)
         "window": f"""
-            with walked as materialized (
-                -- the score only of those who may be shown (a few in a window, often)
-                select u.id, u.last_active, case when {eligible} then {score} end as score,
-                       (row_number() over (order by u.last_active desc, u.id) - 1)
-                           / %(window)s::bigint as win
-                from users u
-                where {_RECENT} and {_OLDER}
-                order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint),
+            with {walked},
             edge as (
                 select count(*) as scanned, count(score) as eligible,
                        (array_agg(last_active order by last_active, id desc))[1] as edge_active,
@@ -475,6 +535,9 @@ def find(
     """`ranked`, with me and them as the rules see us (for the reasons)."""
     skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
     mine = seeker(conn, me, shown_ref, skills=skills, wants=wants)
+    if contradicts(mine.person, filters):
+        # nobody passes both: no walk through windows of people who all fail a must-have
+        return None
     shape = shape_of(mine.person, skill, filters, wants=len(wants), skills=len(skills))
     statements = queries(shape)
     params = parameters(
@@ -498,7 +561,7 @@ def find(
         at, counted = (rows[0]["id"], rows[0]["n"]) if rows else (None, 0)
         end, path = True, "event"
     else:
-        at, counted, end, path = _windows(run, offset)
+        at, counted, end, path = _windows(run, offset, SKILL_REACH if skill else REACH)
     if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
@@ -512,7 +575,7 @@ def find(
     return Found(candidate, mine.person, them, mine.event_name, event is not None, path)
 
 
-def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
+def _windows(run: Any, offset: int, reach: int) -> tuple[int | None, int, bool, str]:
     """The one at `offset`, window after window: its id (None past the end), how many the
     windows read so far may show, whether they reached the end, and how many windows were
     read. One window first (enough unless few may be shown to me), then as many as the
@@ -532,12 +595,12 @@ def _windows(run: Any, offset: int) -> tuple[int | None, int, bool, str]:
         counted += row["eligible"]
         read += windows
         end = row["scanned"] < WINDOW * windows  # past the least recently active
-        if row["id"] is not None or end or read >= REACH:  # at the reach: "N+", not "N"
+        if row["id"] is not None or end or read >= reach:  # at the reach: "N+", not "N"
             return row["id"], counted, end, f"window {read}"
         pos -= row["eligible"]
         edge_active, edge_id = row["edge_active"], row["edge_id"]
         needed = math.ceil(1.5 * (pos + 1) * read / counted) if counted else 8 * windows
-        windows = min(max(1, needed), REACH - read)
+        windows = min(max(1, needed), reach - read)
 
 
 def blockers(

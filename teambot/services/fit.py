@@ -34,9 +34,11 @@ fresh one with the same fit, and below a fresh one half a tag-match worse.
 
 Freshness windows (`ranking`): everyone searching is taken in windows of `window` people by
 recency, most recent first; the order is window by window, each ranked as above, as far as
-`reach` windows. At a few
-thousand people one window holds all of them; at a million the best of the most recently
-active come first (teambot/data/search.py says why it is so).
+`reach` windows. With quick filters or a skill filter, the windows are counted among those
+who pass them (whatever else keeps them from me: type, must-haves, hidden): a filter narrows
+the walk, it does not thin each window out. At a few thousand people one window holds all
+of them; at a million the best of the most recently active come first
+(teambot/data/search.py says why it is so).
 """
 
 from __future__ import annotations
@@ -189,6 +191,24 @@ def filtered(other: Person, filters: Filters) -> bool:
     )
 
 
+def contradicts(me: Person, filters: Filters) -> bool:
+    """A quick filter that nobody who fits my must-haves passes (a role focus I do not
+    want, an hours band too far from mine): the search is empty, whoever is searching."""
+
+    def must(criterion: Criterion) -> bool:
+        return (
+            level(me, criterion) == MUST_HAVE
+            and applies(me, criterion)
+            and criterion not in filters.relaxed
+        )
+
+    return (filters.role is not None and must("role") and filters.role not in me.wanted_roles) or (
+        filters.hours is not None
+        and must("commitment")
+        and filters.hours not in near_hours(me.hours_per_week)
+    )
+
+
 def shown(me: Person, other: Person, filters: Filters = NO_FILTERS) -> bool:
     """Mutual fit: they fit my must-haves and the quick filters, and I fit theirs."""
     return passes(me, other, filters.relaxed) and passes(other, me) and filtered(other, filters)
@@ -268,20 +288,30 @@ def ranking(
     reach: int,
     visible: Callable[[int], bool],
     filters: Filters = NO_FILTERS,
+    skill: str | None = None,
 ) -> list[int]:
     """My whole search, in order: of `searching` (everyone searching, also those I do not
-    see: they take places in the windows), those `visible` to me and `shown` to me."""
+    see: they take places in the windows), those `visible` to me and `shown` to me. With
+    quick filters or a skill filter, only those who pass them take places in the windows."""
 
     def recency(person_id: int) -> tuple[float, int]:
         active = searching[person_id].last_active
         return (-(active.timestamp() if active else 0.0), person_id)
 
-    place = {person_id: at // window for at, person_id in enumerate(sorted(searching, key=recency))}
+    walked = [
+        person_id
+        for person_id, other in searching.items()
+        if filtered(other, filters) and (skill is None or skill in other.skills)
+    ]
+    place = {person_id: at // window for at, person_id in enumerate(sorted(walked, key=recency))}
     return sorted(
         (
             person_id
             for person_id, other in searching.items()
-            if place[person_id] < reach and visible(person_id) and shown(me, other, filters)
+            if person_id in place
+            and place[person_id] < reach
+            and visible(person_id)
+            and shown(me, other, filters)
         ),
         key=lambda person_id: (
             place[person_id],
