@@ -356,3 +356,24 @@ def test_each_broadcast_batch_finds_its_recipients_and_rows_by_index(
         )
         assert not seq_scanned(written.plan) & recipients, written.sql
         assert "broadcast_recipients_pkey" in indexes_in(written.plan), indexes_in(written.plan)
+
+
+def test_the_proposal_expiry_finds_the_open_groups_by_index(big: psycopg.Connection[Any]) -> None:
+    """The cleanup's pass over auto-fill's groups: the few still open among 100 000."""
+    from teambot.data import events
+
+    with big.transaction(force_rollback=True):
+        big.execute(
+            "insert into event_autofills (event_id, created_at) select e.id, now()"
+            " - (g % 100) * interval '1 hour' from generate_series(1, 10000) g"
+            " join events e on e.slug = 'ev-' || (1 + g % 20)"
+        )
+        big.execute(
+            "insert into event_proposals (autofill_id, number, status) select a.id, n,"
+            " case when (a.id + n) % 50 = 0 then 'pending' else 'failed' end"
+            " from event_autofills a, generate_series(1, 10) n"
+        )
+        big.execute("analyze event_autofills, event_proposals")
+        (expired,) = planned(big, events.expire_due, 72, 100)
+        assert not seq_scanned(expired.plan) & {"event_proposals"}, expired.sql
+        assert "event_proposals_pending_idx" in indexes_in(expired.plan), indexes_in(expired.plan)

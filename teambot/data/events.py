@@ -247,11 +247,12 @@ def expire_due(conn: Connection, hours: int, batch: int) -> list[dict[str, Any]]
     """Mark one batch of groups still open `hours` after their run expired; returns each
     (proposal, its number, its run, event, organizer and report message)."""
     return conn.execute(
-        "update event_proposals p set status = 'expired', decided_at = now()"
-        " from event_autofills a where a.id = p.autofill_id and p.id in ("
-        " select o.id from event_proposals o join event_autofills r on r.id = o.autofill_id"
+        "with due as (select o.id from event_proposals o"
+        " join event_autofills r on r.id = o.autofill_id"
         " where o.status = 'pending' and r.created_at <= now() - make_interval(hours => %s)"
         " order by o.id limit %s for update of o skip locked)"
+        " update event_proposals p set status = 'expired', decided_at = now()"
+        " from due, event_autofills a where p.id = due.id and a.id = p.autofill_id"
         " returning p.id, p.number, p.autofill_id, a.event_id, a.organizer_id,"
         " a.report_message_id",
         (hours, batch),

@@ -4,6 +4,6 @@
 alter table event_proposals drop constraint event_proposals_status_check;
 alter table event_proposals add constraint event_proposals_status_check
     check (status in ('pending', 'formed', 'failed', 'expired'));
--- the job's look for groups still open: the few pending ones, not every group ever proposed
-create index event_proposals_pending_idx on event_proposals (autofill_id)
-    where status = 'pending';
+-- the job's look for groups still open, in id order: the few pending ones, not every group
+-- ever proposed
+create index event_proposals_pending_idx on event_proposals (id) where status = 'pending';
