@@ -17,9 +17,11 @@ from teambot.adapters.database import Connection, Database
 from teambot.config import Settings
 from teambot.data import fsm, handled_updates, invitations, users
 from teambot.data import outbox as sent_messages
+from teambot.services import events as event_rules
 from teambot.services import invitations as invitation_rules
 
 BATCH = 1000
+PROPOSAL_BATCH = 100  # a group's members and its run's report are read one by one
 T = TypeVar("T")
 _LOCK_BASE = 0x7465616D0000  # + job number
 STILL_LOOKING_DAYS = 7
@@ -52,6 +54,25 @@ def build_jobs(
                 await notices.announce_expired(bot, batch)
             total += len(batch)
             if len(batch) < BATCH:
+                return total
+
+    async def expire_proposals() -> int:
+        # auto-fill's groups nobody finished answering: after the invitations' time
+        hours = settings.cleanup_expired_invitations_hours
+        total = 0
+        while True:
+            async with outbox.unit():
+                expiry = await database.run(
+                    _locked(
+                        _LOCK_BASE + 13,
+                        lambda c: [event_rules.expire(c, hours, PROPOSAL_BATCH)],
+                    )
+                )
+                for item in expiry:
+                    await notices.proposals_expired(bot, item)
+            done = sum(len(item.groups) for item in expiry)
+            total += done
+            if done < PROPOSAL_BATCH:
                 return total
 
     async def retire_closed_keyboards() -> int:
@@ -124,6 +145,7 @@ def build_jobs(
 
     return [
         CleanupJob("expire invitations", expire_invitations),
+        CleanupJob("expire auto-fill proposals", expire_proposals),
         CleanupJob("retire closed keyboards", retire_closed_keyboards),
         CleanupJob("stop inactive users", stop_inactive_users),
         CleanupJob("ask who is still looking", ask_still_looking),

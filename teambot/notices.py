@@ -526,8 +526,29 @@ async def proposal_decided(bot: Bot, answered: events.Answered) -> None:
 
 async def autofill_progress(bot: Bot, answered: events.Answered) -> None:
     """The organizer's report shows the run as it stands now (edited in place)."""
-    report = answered.report
-    if report is None or report.organizer is None:
+    if answered.report is not None:
+        await _show_report(bot, answered.report)
+
+
+async def proposals_expired(bot: Bot, expiry: events.Expiry) -> None:
+    """Groups nobody finished answering in time: each member's proposal is edited as an
+    expired invitation's is (`retire`: what it said, "expired without an answer", no
+    buttons), and each run's report shows where it stands now."""
+    closed = [
+        LiveMessage(group.proposal_id, member.id, message_id, body, member.language, "expired")
+        for group in expiry.groups
+        for member in group.members
+        if member.registered and not member.is_banned
+        if (message_id := group.messages.get(member.id)) is not None
+        for body in [proposal_text(member.language, group.event, group.number, group.members)]
+    ]
+    await retire(bot, closed)
+    for report in expiry.reports:
+        await _show_report(bot, report)
+
+
+async def _show_report(bot: Bot, report: events.Report) -> None:
+    if report.organizer is None:
         return
     organizer = report.organizer
     body = autofill_report(organizer.language, report.event, report.counts)

@@ -20,6 +20,7 @@ from teambot.texts import text
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
 from tests.test_conversations import settle
+from tests.test_invitations import execute, now
 from tests.test_teams import connect, join, query, says, seed, service, url_of
 
 pytestmark = pytest.mark.anyio
@@ -824,3 +825,54 @@ async def test_an_ended_event_forms_no_team_and_its_proposals_hold_nobody_back(
     assert teams_of(url) == []
     assert "Hackathon" in ivans.text and "Olga" in ivans.text
     assert ivans.buttons == [text(lang, "action_accept"), text(lang, "action_decline")]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_an_unanswered_proposal_expires_and_frees_its_people(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    url = url_of(settings)
+    seed(url, 1, lang=lang, name="Ivan", skills=("python",), wants=("design",))
+    seed(url, 2, lang=lang, name="Anna", skills=("design",), wants=("python",))
+    make_event(url, "Demo Day", members=(1, 2))
+    hours = settings.cleanup_expired_invitations_hours  # the invitations' time
+    async with running(settings) as app:
+        telegram.send_text(ADMIN, "/start", language_code=lang)  # the organizer's language
+        await settle(telegram)
+        await fill(telegram, lang)
+        reported = telegram.last_message(ADMIN)
+        ivans, annas = telegram.last_message(1), telegram.last_message(2)
+        data = annas.callback_data(text(lang, "action_accept"))
+        assert data is not None
+        await press(telegram, 1, text(lang, "action_accept"), lang)  # Anna stays silent
+        # an hour short of the deadline: still open
+        back = "update event_autofills set created_at = now() - interval '{} h'"
+        execute(settings, back.format(hours - 1))
+        await app.cleanup.run_pass()
+        early = query(url, "select status from event_proposals")
+        execute(settings, back.format(hours))
+        await app.cleanup.run_pass()
+
+        def expiry_shown() -> bool:
+            return all(now(telegram, m).buttons == [] for m in (ivans, annas)) and now(
+                telegram, reported
+            ).text == report(lang, "Demo Day", groups=1, people=2, accepted=1, failed=1)
+
+        await telegram.wait_until(expiry_shown, what="the expiry shown")
+        edited = [now(telegram, m).text for m in (ivans, annas)]
+        await press_again(telegram, 2, annas.message_id, data, lang)  # a late Accept
+        late = last_answer(telegram)
+        after_late = teams_of(url)
+        await fill(telegram, lang)  # the group dissolved: both may be proposed again
+        again = [telegram.last_message(user) for user in (1, 2)]
+    assert early == [("pending",)]
+    expired = says(lang, "closed_expired")
+    assert edited == [ivans.text + "\n\n" + expired, annas.text + "\n\n" + expired]
+    assert late == text(lang, "event_proposal_expired")
+    assert after_late == []
+    for message in again:
+        assert message.message_id not in (ivans.message_id, annas.message_id)
+        assert "Ivan" in message.text and "Anna" in message.text
+        assert message.buttons == [text(lang, "action_accept"), text(lang, "action_decline")]
+    statuses = query(url, "select number, status from event_proposals order by id")
+    assert statuses == [(1, "expired"), (1, "pending")]

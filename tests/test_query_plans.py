@@ -333,3 +333,71 @@ def test_the_outbox_sweep_finds_what_is_left_to_send_by_index(big: psycopg.Conne
     (left,) = planned(big, outbox.claim_unsent, 100)  # every few seconds
     assert "outbox_unsent" in indexes_in(left.plan)
     assert not seq_scanned(left.plan)
+
+
+def test_each_broadcast_batch_finds_its_recipients_and_rows_by_index(
+    big: psycopg.Connection[Any],
+) -> None:
+    """What the broadcast actor runs per batch of 30: the pace check before it, the next
+    recipients with the broadcast's lock, the cursor's advance; over a finished broadcast to
+    everyone and one half way through."""
+    from teambot.data import broadcasts
+
+    with big.transaction(force_rollback=True):
+        rows = big.execute(
+            "insert into broadcasts (admin_id, body, audience, status, total, progress_chat,"
+            " progress_message_id, finished_at) values"
+            " (1, 'b', 'everyone', 'done', 20000, 1, 1, now()),"
+            " (1, 'b', 'everyone', 'sending', 20000, 1, 2, null) returning id"
+        ).fetchall()
+        done, sending = (int(row["id"]) for row in rows)
+        # the finished one: every message written (and sent); the other: half of them, the
+        # rest waiting for their batch (outbox rows 1..100000, a few unsent)
+        big.execute(
+            "insert into broadcast_recipients (broadcast_id, user_id, outbox_id)"
+            " select %s, g, 20000 + g from generate_series(1, 20000) g"
+            " union all select %s, g, case when g <= 10000 then 50000 + g end"
+            " from generate_series(1, 20000) g",
+            (done, sending),
+        )
+        big.execute("analyze broadcasts, broadcast_recipients")
+        recipients = {"broadcast_recipients", "outbox", "users"}
+
+        (pace,) = planned(big, broadcasts.pace, sending)
+        assert not seq_scanned(pace.plan) & recipients, pace.sql
+        assert {"broadcast_recipients_waiting", "outbox_unsent", "broadcast_recipients_outbox"} <= (
+            indexes_in(pace.plan)
+        ), indexes_in(pace.plan)
+
+        locked, batch = planned(big, broadcasts.take_batch, sending, 30)
+        # the broadcast itself: by key, or a scan of a table of two rows
+        assert not seq_scanned(locked.plan) - {"broadcasts"}, locked.sql
+        assert not seq_scanned(batch.plan) & recipients, batch.sql
+        assert {"broadcast_recipients_waiting", "users_pkey"} <= indexes_in(batch.plan)
+
+        (written,) = planned(
+            big, broadcasts.written, sending, {10001 + n: 60001 + n for n in range(28)}, [10029]
+        )
+        assert not seq_scanned(written.plan) & recipients, written.sql
+        assert "broadcast_recipients_pkey" in indexes_in(written.plan), indexes_in(written.plan)
+
+
+def test_the_proposal_expiry_finds_the_open_groups_by_index(big: psycopg.Connection[Any]) -> None:
+    """The cleanup's pass over auto-fill's groups: the few still open among 100 000."""
+    from teambot.data import events
+
+    with big.transaction(force_rollback=True):
+        big.execute(
+            "insert into event_autofills (event_id, created_at) select e.id, now()"
+            " - (g % 100) * interval '1 hour' from generate_series(1, 10000) g"
+            " join events e on e.slug = 'ev-' || (1 + g % 20)"
+        )
+        big.execute(
+            "insert into event_proposals (autofill_id, number, status) select a.id, n,"
+            " case when (a.id + n) % 50 = 0 then 'pending' else 'failed' end"
+            " from event_autofills a, generate_series(1, 10) n"
+        )
+        big.execute("analyze event_autofills, event_proposals")
+        (expired,) = planned(big, events.expire_due, 72, 100)
+        assert not seq_scanned(expired.plan) & {"event_proposals"}, expired.sql
+        assert "event_proposals_pending_idx" in indexes_in(expired.plan), indexes_in(expired.plan)

@@ -120,10 +120,13 @@ class Pace:
 
 
 def pace(conn: Connection, broadcast_id: int) -> Pace | None:
-    # the outbox's unsent rows are few (a partial index), each looked up by its recipient
+    # the outbox's unsent rows are few (a partial index), each looked up by its recipient;
+    # the next recipient as take_batch finds it (an EXISTS would be planned as a scan that
+    # expects a match at once, and read every finished broadcast's recipients first)
     row = conn.execute(
-        "select b.status, exists(select 1 from broadcast_recipients r"
-        " where r.broadcast_id = b.id and r.outbox_id is null and not r.left_out) as to_write,"
+        "select b.status, (select r.user_id from broadcast_recipients r"
+        " where r.broadcast_id = b.id and r.outbox_id is null and not r.left_out"
+        " order by r.user_id limit 1) is not null as to_write,"
         " count(o.id) as unsent, count(o.id) filter (where o.claimed_at is null) as held"
         " from broadcasts b left join (outbox o join broadcast_recipients r"
         " on r.outbox_id = o.id) on r.broadcast_id = b.id and o.sent_at is null"

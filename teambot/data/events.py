@@ -224,7 +224,7 @@ def decide(conn: Connection, proposal_id: int, status: str, team_id: int | None)
 
 def run_counts(conn: Connection, run: int) -> dict[str, int]:
     """How a run stands: people proposed, their answers (pending: of groups still open),
-    and groups formed, failed and open."""
+    and groups formed, failed (expired ones included) and open."""
     row = conn.execute(
         "select count(*) as people,"
         " count(*) filter (where m.answer = 'accepted') as accepted,"
@@ -232,7 +232,7 @@ def run_counts(conn: Connection, run: int) -> dict[str, int]:
         " count(*) filter (where m.answer = 'pending' and p.status = 'pending') as waiting,"
         " count(distinct p.id) as groups,"
         " count(distinct p.id) filter (where p.status = 'formed') as formed,"
-        " count(distinct p.id) filter (where p.status = 'failed') as failed,"
+        " count(distinct p.id) filter (where p.status in ('failed', 'expired')) as failed,"
         " min(a.unplaced) as unplaced"
         " from event_autofills a join event_proposals p on p.autofill_id = a.id"
         " join event_proposal_members m on m.proposal_id = p.id"
@@ -241,3 +241,19 @@ def run_counts(conn: Connection, run: int) -> dict[str, int]:
     ).fetchone()
     assert row is not None
     return {key: int(value) for key, value in row.items()}
+
+
+def expire_due(conn: Connection, hours: int, batch: int) -> list[dict[str, Any]]:
+    """Mark one batch of groups still open `hours` after their run expired; returns each
+    (proposal, its number, its run, event, organizer and report message)."""
+    return conn.execute(
+        "with due as (select o.id from event_proposals o"
+        " join event_autofills r on r.id = o.autofill_id"
+        " where o.status = 'pending' and r.created_at <= now() - make_interval(hours => %s)"
+        " order by o.id limit %s for update of o skip locked)"
+        " update event_proposals p set status = 'expired', decided_at = now()"
+        " from due, event_autofills a where p.id = due.id and a.id = p.autofill_id"
+        " returning p.id, p.number, p.autofill_id, a.event_id, a.organizer_id,"
+        " a.report_message_id",
+        (hours, batch),
+    ).fetchall()

@@ -460,6 +460,7 @@ event_proposal_declined_you = ✗ You declined. You stay in the event and can ke
 event_proposal_failed_line = ✗ This team did not come together.
 event_proposal_answered = You have already answered.
 event_proposal_closed = This proposal is closed.
+event_proposal_expired = This proposal expired without everyone's answer.
 event_team_formed = Everyone accepted: you are a team, <b>{ $team }</b> (<b>{ $event }</b>). Say hello:
     { $members }
     /team shows the team.

@@ -496,6 +496,7 @@ event_proposal_declined_you = ✗ Вы отказались. Вы остаёте
 event_proposal_failed_line = ✗ Эта команда не собралась.
 event_proposal_answered = Вы уже ответили.
 event_proposal_closed = Это предложение уже закрыто.
+event_proposal_expired = Срок этого предложения истёк: ответили не все.
 event_team_formed = Все согласились — теперь вы команда <b>{ $team }</b> (<b>{ $event }</b>). Познакомьтесь:
     { $members }
     /team покажет команду.

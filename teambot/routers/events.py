@@ -427,6 +427,7 @@ async def join_event(
 PROPOSAL_REFUSALS = {
     Refusal.ALREADY: "event_proposal_answered",
     Refusal.DECIDED: "event_proposal_closed",
+    Refusal.EXPIRED: "event_proposal_expired",
     Refusal.ENDED: "event_ended_short",
 }
 

@@ -9,7 +9,8 @@
 - **Auto-fill**: an organizer asks for teams for the people still without one. The bot
   groups them (`propose_groups`), asks everyone in a group, and forms the team only when
   all of them accept; one decline and the group does not form. Nobody is placed without
-  saying yes. Knows nothing of Telegram.
+  saying yes. A group not all of whom answered within the invitations' time expires
+  (`expire`, the cleanup job) and frees its people. Knows nothing of Telegram.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Refusal(Enum):
     ALREADY = auto()  # done before: in the event already, ended already, answered already
     DECIDED = auto()  # the proposal's group formed or failed meanwhile
     NOBODY = auto()  # auto-fill found no group to propose
+    EXPIRED = auto()  # the proposal's group went unanswered too long (`expire`)
 
 
 # --- input: names, slugs, dates
@@ -435,6 +437,8 @@ def _answer(conn: Connection, user_id: int, proposal_id: int, accept: bool) -> A
         return Refusal.GONE
     if mine["answer"] != "pending":
         return Refusal.ALREADY
+    if proposal["status"] == "expired":
+        return Refusal.EXPIRED
     if proposal["status"] != "pending":
         return Refusal.DECIDED
     event = events.get(conn, proposal["event_id"])
@@ -493,3 +497,61 @@ async def answer(
     first decline fails the group; a second press is refused (ALREADY, DECIDED), and so
     is any press once the event has ended (ENDED)."""
     return await database.run(_answer, user_id, proposal_id, accept)
+
+
+@dataclass(frozen=True)
+class ExpiredGroup:
+    """A group nobody finished answering in time, as its members read it."""
+
+    proposal_id: int
+    event: EventRow
+    number: int
+    members: list[UserRow]
+    messages: dict[int, int]  # person → their proposal message
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """One batch of expired groups, and the reports of their runs as they stand now."""
+
+    groups: list[ExpiredGroup]
+    reports: list[Report]
+
+
+def expire(conn: Connection, hours: int, batch: int) -> Expiry:
+    """One batch of groups still unanswered `hours` after their run (the invitations'
+    time) dissolved: their people are free for the next auto-fill, their messages are to be
+    closed, their runs' reports to be brought up to date."""
+    due = events.expire_due(conn, hours, batch)
+    if not due:
+        return Expiry([], [])
+    members = {int(row["id"]): events.proposal_members(conn, int(row["id"])) for row in due}
+    ids = {int(m["user_id"]) for rows in members.values() for m in rows}
+    organizers = {int(row["organizer_id"]) for row in due if row["organizer_id"] is not None}
+    people = users.get_many(conn, [*ids, *organizers])
+    found = {int(row["event_id"]): events.get(conn, int(row["event_id"])) for row in due}
+    groups: list[ExpiredGroup] = []
+    runs: dict[int, Report] = {}
+    for row in due:
+        event = found[int(row["event_id"])]
+        if event is None:
+            continue
+        rows = members[int(row["id"])]
+        groups.append(
+            ExpiredGroup(
+                int(row["id"]),
+                event,
+                int(row["number"]),
+                [people[int(m["user_id"])] for m in rows if int(m["user_id"]) in people],
+                {int(m["user_id"]): int(m["message_id"]) for m in rows if m["message_id"]},
+            )
+        )
+        run, organizer = int(row["autofill_id"]), row["organizer_id"]
+        if run not in runs:
+            runs[run] = Report(
+                people.get(int(organizer)) if organizer is not None else None,
+                row["report_message_id"],
+                event,
+                events.run_counts(conn, run),
+            )
+    return Expiry(groups, list(runs.values()))
