@@ -114,6 +114,7 @@ class Outbox:
         done: list[outbox.Done] = []
         released: list[int] = []
         followups: list[Followup] = []
+        marked = 0  # done[:marked] are with the group-commit writer already
         try:
             for index, outgoing in enumerate(rows):
                 if not sweeping and outgoing.chat_id in self._behind:
@@ -129,16 +130,21 @@ class Outbox:
                     break
                 done.append(_done(delivery))
                 self._note(outgoing, delivery, message_ids, followups)
+                if not followups:
+                    # each as soon as Telegram took it, not once the rows are through: a
+                    # crash in a long run (a broadcast's batch) sends again only the last
+                    self._mark(done[marked:], [])
+                    marked = len(done)
         finally:
             # rows a cancellation cut short go back to the sweep, like those left for later
             settled = {item.id for item in done} | set(released)
             released += [o.id for o in rows if o.id not in settled]
             if not followups:
-                self._mark(done, released)
+                self._mark(done[marked:], released)
         if followups:
             # the actor hears that their message did not arrive, recorded with the outcome
             async with self.unit():
-                await self.database.run(outbox.mark_done, done, released)
+                await self.database.run(outbox.mark_done, done[marked:], released)
                 for followup in followups:
                     assert followup.chat_id is not None and followup.text is not None
                     await self.bot.send_message(followup.chat_id, followup.text)
