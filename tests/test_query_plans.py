@@ -288,7 +288,7 @@ def test_card_buttons_and_empty_answers_use_indexes(big: psycopg.Connection[Any]
     # everyone's pool: user 3's event holds no team (the event's statement is planned above)
     ranked = planned(
         big,
-        search.ranked,
+        search.find,
         me=3,
         skills=["s3"],
         wants=["s7"],

@@ -126,7 +126,7 @@ def browse(
 ) -> list[int]:
     seen = []
     for offset in range(300):
-        candidate = search.ranked(
+        found = search.find(
             conn,
             me=me,
             skills=list(person.skills),
@@ -136,9 +136,9 @@ def browse(
             offset=offset,
             filters=filters,
         )
-        if candidate is None:
+        if found is None:
             break
-        seen.append(candidate.id)
+        seen.append(found.candidate.id)
     return seen
 
 

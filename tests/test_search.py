@@ -99,7 +99,7 @@ def browse(
     """Next, Next, Next... until the search runs out."""
     seen = []
     for offset in range(limit):
-        candidate = search.ranked(
+        found = search.find(
             conn,
             me=me,
             skills=skills,
@@ -108,9 +108,9 @@ def browse(
             skill=skill,
             offset=offset,
         )
-        if candidate is None:
+        if found is None:
             break
-        seen.append(candidate)
+        seen.append(found.candidate)
     return seen
 
 

@@ -489,36 +489,6 @@ def parameters(
     }
 
 
-def ranked(
-    conn: Connection,
-    *,
-    me: int,
-    skills: list[str],
-    wants: list[str],
-    types: list[str],
-    skill: str | None,
-    offset: int,
-    shown_ref: int | None = None,
-    filters: Filters = NO_FILTERS,
-    everyone: bool = False,
-) -> Candidate | None:
-    """The candidate at `offset` of my ranking, with the reference my card's buttons carry
-    (made on first showing); `shown_ref`: see `seeker`."""
-    found = find(
-        conn,
-        me=me,
-        skills=skills,
-        wants=wants,
-        types=types,
-        skill=skill,
-        offset=offset,
-        shown_ref=shown_ref,
-        filters=filters,
-        everyone=everyone,
-    )
-    return None if found is None else found.candidate
-
-
 def find(
     conn: Connection,
     *,
@@ -532,7 +502,9 @@ def find(
     filters: Filters = NO_FILTERS,
     everyone: bool = False,
 ) -> Found | None:
-    """`ranked`, with me and them as the rules see us (for the reasons)."""
+    """The candidate at `offset` of my ranking, with the reference my card's buttons carry
+    (made on first showing; `shown_ref`: see `seeker`), and me and them as the rules see us
+    (for the reasons)."""
     skills, wants = list(dict.fromkeys(skills)), list(dict.fromkeys(wants))
     mine = seeker(conn, me, shown_ref, skills=skills, wants=wants)
     if contradicts(mine.person, filters):
