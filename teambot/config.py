@@ -21,6 +21,8 @@ from teambot.errors import EX_CONFIG as EX_CONFIG
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 PUBLIC_BOT_API = "https://api.telegram.org"
+# limits' storages that keep a moving window and that teambot ships the client for
+THROTTLE_STORES = {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -71,6 +73,9 @@ class Settings(BaseSettings):
     rate_limit_presses_per_minute: int = Field(default=60, ge=1, le=600)
     # The window is a minute in production; tests shorten it to see it reopen.
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # where the throttle counts: this process (memory://) or a store that several instances
+    # share (redis://[:password@]host:port/db, rediss://…, redis+sentinel://…)
+    rate_limit_storage_uri: SecretStr = SecretStr("memory://")
     cleanup_expired_invitations_hours: int = Field(default=72, ge=1)
     cleanup_inactive_users_days: int = Field(default=30, ge=1)
     cleanup_interval_minutes: float = Field(default=60, gt=0)
@@ -155,6 +160,18 @@ class Settings(BaseSettings):
     def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("expected at least 32 characters (openssl rand -hex 32 makes one)")
+        return value
+
+    @field_validator("rate_limit_storage_uri")
+    @classmethod
+    def _storage_uri_shape(cls, value: SecretStr) -> SecretStr:
+        uri = value.get_secret_value()
+        scheme = uri.partition("://")[0] if "://" in uri else ""
+        if scheme not in THROTTLE_STORES or (scheme != "memory" and not uri.partition("://")[2]):
+            raise ValueError(
+                "expected memory:// or a Redis URL such as redis://localhost:6379/0"
+                " (rediss://, redis+unix://, redis+sentinel:// also work)"
+            )
         return value
 
     @field_validator("database_url")

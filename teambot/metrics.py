@@ -49,6 +49,11 @@ class Metrics:
         self.updates_throttled = Counter(
             "teambot_updates_throttled", "Updates dropped by the per-user rate limit", registry=r
         )
+        self.throttle_store_failures = Counter(
+            "teambot_throttle_store_failures",
+            "Hits the shared throttle store did not answer (those updates were let through)",
+            registry=r,
+        )
         self.updates_failed = Counter(
             "teambot_updates_failed", "Updates whose handler raised (bug, not outage)", registry=r
         )

@@ -115,6 +115,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
             settings.rate_limit_presses_per_minute,
             settings.rate_limit_window_seconds,
             metrics,
+            settings.rate_limit_storage_uri.get_secret_value(),
         ),
         Dispatch(
             handler.handle,
