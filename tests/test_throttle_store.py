@@ -27,17 +27,12 @@ from teambot.config import ConfigError, load_settings
 from teambot.metrics import Metrics
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram
+from tests.test_operations import free_port
 from tests.test_throttle import NOTICE, pending, production_settings, settle, throttled_count
 
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "s3cret-redis-pass"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
