@@ -399,9 +399,13 @@ def queries(shape: Shape) -> dict[str, str]:
                 select u.id, m.last_active, case when {eligible} then {score} end as score,
                        (row_number() over (order by m.last_active desc, m.user_id) - 1)
                            / %(window)s::bigint as win
-                from event_members m join users u on u.id = m.user_id
-                where m.event_id = %(event)s and {_RECENT} and {_passing(shape)}
-                  and {_older("m.last_active", "m.user_id")}
+                from event_members m cross join lateral (
+                    -- each by key, in the walk's order (offset 0 keeps it a lookup per
+                    -- member: a join may read the whole table when the pool is a big
+                    -- share of it, and lose the order)
+                    select * from users u
+                    where u.id = m.user_id and {_RECENT} and {_passing(shape)} offset 0) u
+                where m.event_id = %(event)s and {_older("m.last_active", "m.user_id")}
                 order by m.last_active desc, m.user_id
                 limit %(window)s::bigint * %(windows)s::bigint)"""
     # `windows` freshness windows: the next `window` × `windows` most recently active (of
