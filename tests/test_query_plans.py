@@ -452,3 +452,25 @@ def test_every_curated_skill_has_its_index(big: psycopg.Connection[Any]) -> None
     defined = {row["indexname"]: row["indexdef"] for row in rows}
     for skill in CURATED:
         assert f"'{{{skill}}}'" in defined.get(f"users_skill_{skill}_idx", ""), skill
+
+
+def test_an_event_pool_is_walked_by_its_members_recency(big: psycopg.Connection[Any]) -> None:
+    """User 3 is in an event: the statements `find` runs walk its members from
+    event_members_recent_idx (migration 0020), each member's row by key."""
+    from teambot.data import search
+
+    statements = planned(
+        big,
+        search.find,
+        me=3,
+        skills=["s3"],
+        wants=["s7"],
+        types=["participant", "cofounder", "team"],
+        skill=None,
+        offset=2,
+    )
+    walks = [statement for statement in statements if "event_members m cross join" in statement.sql]
+    assert walks, [statement.sql[:80] for statement in statements]
+    for walk in walks:
+        assert {"event_members_recent_idx", "users_pkey"} <= indexes_in(walk.plan)
+        assert not seq_scanned(walk.plan) & {"users", "event_members"}
