@@ -33,9 +33,9 @@ them. A skill of the curated list (teambot/services/skills.py) has an index of i
 without a filter. Otherwise the walk reads their ids from an index of migration 0016 (one
 that holds only those of a role focus, or of an hours band; or all of them with their work
 mode and skills, tested in the index without a visit to the table), then ranks just those
-rows, each read by key. Counting the
-windows among everyone instead, a restrictive filter left a few eligible rows a window and
-the walk read (and tested) up to 50 000 table rows for one card: 177 ms p95 at a million.
+rows, each read by key. Counting the windows among everyone instead, a restrictive filter
+left a few eligible rows a window and the walk read (and tested) up to 50 000 table rows
+for one card: 177 ms p95 at a million.
 The reach is then the 50 000 most recently active of those who pass (with a skill, the
 10 000 most recently active of its holders: SKILL_REACH says why). A test in the index
 skips the table only on pages the visibility map marks all-visible (vacuumed since their
@@ -474,7 +474,7 @@ class Found:
     them: Person
     event_name: str | None = None  # my current event's, if I am in one
     scoped: bool = False  # the pool searched was my event's
-    path: str = "window 1"  # how it was found: in the n-th window, or in an event's pool
+    path: str = "window 1"  # how it was found: in the n-th window ("event window n": a pool's)
 
 
 @dataclass(frozen=True)
