@@ -8,6 +8,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from teambot.adapters.database import Connection
+from teambot.data import handled_updates
 
 BLOCK = 1024  # outbox ids handed out per `next_block`
 
@@ -39,21 +40,38 @@ def next_block(conn: Connection) -> int:
     return int(row["block"]) * BLOCK
 
 
-def insert(conn: Connection, update_id: int | None, rows: list[Row]) -> None:
-    conn.execute(
-        "insert into outbox (id, update_id, chat_id, method, payload, background,"
-        " if_undelivered, claimed_at)"
-        " select i, %s, c, m, p, b, u, now() from unnest(%s::bigint[], %s::bigint[], %s::text[],"
-        " %s::jsonb[], %s::boolean[], %s::jsonb[]) as t(i, c, m, p, b, u)",
-        (
+def insert(
+    conn: Connection, update_id: int | None, rows: list[Row], *, handled: bool = False
+) -> None:
+    """The unit of work's messages; with `handled`, also `update_id`'s handled mark, in the
+    same statement (a second handling of the update fails on it: see handled_updates.mark).
+    Plain VALUES rather than unnest over arrays: half the client CPU for the one or two
+    rows an update writes."""
+    if not rows:
+        if handled and update_id is not None:
+            handled_updates.mark(conn, update_id)
+        return
+    mark = (
+        "with handled as (insert into handled_updates (update_id) values (%s)) "
+        if handled and update_id is not None
+        else ""
+    )
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, now())"] * len(rows))
+    params: list[Any] = [update_id] if mark else []
+    for row in rows:
+        params += (
+            row.id,
             update_id,
-            [row.id for row in rows],
-            [row.chat_id for row in rows],
-            [row.method for row in rows],
-            [Jsonb(row.payload) for row in rows],
-            [row.background for row in rows],
-            [None if row.if_undelivered is None else Jsonb(row.if_undelivered) for row in rows],
-        ),
+            row.chat_id,
+            row.method,
+            Jsonb(row.payload),
+            row.background,
+            None if row.if_undelivered is None else Jsonb(row.if_undelivered),
+        )
+    conn.execute(
+        f"{mark}insert into outbox (id, update_id, chat_id, method, payload, background,"
+        f" if_undelivered, claimed_at) values {values}",
+        params,
     )
 
 
