@@ -6,6 +6,7 @@ stops the rest.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -265,6 +266,11 @@ class _AnnounceReady:
     task_status: TaskStatus[None]
 
     def started(self, value: None = None) -> None:
+        # What is alive now lives as long as the process (modules, aiogram's models and their
+        # validators, routers, texts): out of the collector's sight, or every full pass
+        # scans it all again. Measured in bench.capacity's bursts: 0.30 → 0.06 ms of
+        # collection per update.
+        gc.freeze()
         log.info("ready")
         self.app.notifier.notify("READY=1")
         if self.on_ready is not None:
@@ -286,6 +292,9 @@ async def serve(
     async with anyio.create_task_group() as tg:
         if handle_signals:
             tg.start_soon(watch_signals, app.supervisor, app.health, app.notifier, early_signals)
-        await app.supervisor.run(task_status=_AnnounceReady(app, on_ready, task_status))
+        try:
+            await app.supervisor.run(task_status=_AnnounceReady(app, on_ready, task_status))
+        finally:
+            gc.unfreeze()  # another app in this process (tests) starts from a clean slate
         tg.cancel_scope.cancel()  # every child has stopped: end the signal watcher too
     log.info("stopped")
