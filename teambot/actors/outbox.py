@@ -233,7 +233,7 @@ class Outbox:
             if not done and not released:
                 return
             try:
-                async with self.database.transaction() as transaction:
+                async with self.database.transaction(priority=True) as transaction:
                     transaction.before_commit(outbox.mark_done, done, released)
             except BaseException:
                 self._done[:0], self._released[:0] = done, released  # written next time

@@ -54,10 +54,11 @@ class Transaction:
     """One connection and one transaction, held across the `Database.run` calls made inside
     `Database.transaction()`. The connection is taken from the pool at the first call."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, slots: anyio.Semaphore) -> None:
         self.database = database
         self.conn: Connection | None = None
-        self.holds_slot = False  # see Database._slots
+        self.slots = slots  # the ones it takes its connection's slot from: Database._slots
+        self.holds_slot = False
         self._before_commit: list[Callable[[Connection], object]] = []
 
     def before_commit(
@@ -116,7 +117,12 @@ class Database:
         # thread never waits inside the pool while a transaction that holds a connection
         # waits for a thread (with more takers than connections, that deadlocks until the
         # pool's timeout). One thread per slot.
-        self._slots = anyio.Semaphore(max_size)
+        # One of them is kept for `transaction(priority=True)` (the outbox's sent-marks): a
+        # burst of updates queued for slots must not hold back the marks, or a crash would
+        # find many messages sent and not marked, and send them again.
+        reserved = 1 if max_size > 1 else 0
+        self._slots = anyio.Semaphore(max_size - reserved)
+        self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
         self._limiter = anyio.CapacityLimiter(max_size)
 
     @property
@@ -188,7 +194,7 @@ class Database:
         current = _transaction.get()
         if current is not None and current.database is self:
             if not current.holds_slot:
-                await self._slots.acquire()  # released when the transaction ends
+                await current.slots.acquire()  # released when the transaction ends
                 current.holds_slot = True
             call = partial(current._call, work, *args, **kwargs)
             return await anyio.to_thread.run_sync(call, limiter=self._limiter)
@@ -202,15 +208,16 @@ class Database:
         return current if current is not None and current.database is self else None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, priority: bool = False) -> AsyncIterator[Transaction]:
         """Every `run` inside the block shares one transaction, committed (with the
         `before_commit` writes) when the block ends without an error, else rolled back.
-        Inside another `transaction()` of the same database: that one."""
+        Inside another `transaction()` of the same database: that one. `priority`: its
+        connection comes from the slot kept for it, not after the queue of other work."""
         current = _transaction.get()
         if current is not None and current.database is self:
             yield current
             return
-        transaction = Transaction(self)
+        transaction = Transaction(self, self._priority_slots if priority else self._slots)
         token = _transaction.set(transaction)
         commit = False
         try:
@@ -221,7 +228,7 @@ class Database:
             with anyio.CancelScope(shield=True):
                 try:
                     if commit and transaction._before_commit and not transaction.holds_slot:
-                        await self._slots.acquire()
+                        await transaction.slots.acquire()
                         transaction.holds_slot = True
                     await anyio.to_thread.run_sync(
                         partial(transaction._end, commit), limiter=self._limiter
@@ -229,7 +236,7 @@ class Database:
                 finally:
                     if transaction.holds_slot:
                         transaction.holds_slot = False
-                        self._slots.release()
+                        transaction.slots.release()
 
     async def ping(self, timeout: float = 2) -> None:
         """`select 1` on a pooled connection, waiting at most `timeout` for one."""
