@@ -54,6 +54,12 @@ class Metrics:
             "1 while this instance leads (takes updates, sends, runs the jobs); 0 standing by",
             registry=r,
         )
+        self.inbox_oldest_age = Gauge(
+            "teambot_inbox_oldest_age_seconds",
+            "Webhook mode, on the leader: how long the oldest stored update not yet taken up"
+            " has waited in the inbox",
+            registry=r,
+        )
         self.webhook_requests = Counter(
             "teambot_webhook_requests",
             "POSTs to the webhook by outcome: stored, again (stored or handled before),"

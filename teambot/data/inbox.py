@@ -22,13 +22,15 @@ def store(conn: Connection, update_id: int, body: dict[str, Any]) -> bool:
     return cur.rowcount == 1
 
 
-def waiting(conn: Connection, skip: list[int], limit: int) -> list[dict[str, Any]]:
-    """The oldest stored updates, in update_id order, leaving out `skip` (those in hand)."""
+def waiting(conn: Connection, skip: list[int], limit: int) -> tuple[list[dict[str, Any]], float]:
+    """The oldest stored updates, in update_id order, leaving out `skip` (those in hand),
+    and how long the oldest of them has waited (seconds; 0 when none)."""
     rows = conn.execute(
-        "select body from inbox where update_id <> all(%s::bigint[]) order by update_id limit %s",
+        "select body, extract(epoch from now() - received_at)::float8 as age from inbox"
+        " where update_id <> all(%s::bigint[]) order by update_id limit %s",
         (skip, limit),
     ).fetchall()
-    return [row["body"] for row in rows]
+    return [row["body"] for row in rows], max((row["age"] for row in rows), default=0.0)
 
 
 def done(conn: Connection, update_ids: list[int]) -> None:
@@ -39,11 +41,3 @@ def done(conn: Connection, update_ids: list[int]) -> None:
         (update_ids,),
     )
     conn.execute("delete from inbox where update_id = any(%s::bigint[])", (update_ids,))
-
-
-def oldest_age(conn: Connection) -> float:
-    """Seconds the oldest waiting update has waited (0 when none waits)."""
-    row = conn.execute(
-        "select coalesce(extract(epoch from now() - min(received_at)), 0)::float8 as age from inbox"
-    ).fetchone()
-    return float(row["age"]) if row else 0.0

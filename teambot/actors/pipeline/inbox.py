@@ -89,12 +89,15 @@ class InboxReader(UpdatePoller):
                 await self._wait_for_progress()
                 continue
             self._news = anyio.Event()  # before the read: a store during it wakes the wait
+            rows: list[dict[str, Any]] = []
             try:
-                rows = await self.database.run(
+                rows, oldest = await self.database.run(
                     inbox.waiting, self.ledger.in_hand(), self.max_in_flight - self.ledger.in_flight
                 )
             except TRANSIENT_ERRORS:
-                rows = []  # the database actor reports the outage; look again in a second
+                pass  # the database actor reports the outage; look again in a second
+            else:
+                self.metrics.inbox_oldest_age.set(oldest)
             if not rows:
                 with anyio.move_on_after(1):
                     await self._news.wait()
