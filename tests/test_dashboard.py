@@ -506,3 +506,139 @@ async def test_people_who_come_through_an_event_link_are_counted_in_its_pool(
     assert header[:4] == ["name", "username", "type", "skills"]
     assert row[2:5] == ["participant", "python", "design"]
     assert looking.headers["content-disposition"] == 'attachment; filename="demo-day-looking.csv"'
+
+
+# --- the kept figures (migration 0021) follow every change ---------------------------------
+
+KEPT_EQUALS_RECOUNT = """
+with kept as (
+    select scope, day, what, sum(n) as n
+    from (select * from dashboard_counts union all select * from dashboard_deltas) f
+    group by 1, 2, 3 having sum(n) <> 0
+),
+fresh as (select scope, day, what, sum(n) as n from dashboard_recount() group by 1, 2, 3)
+(select 'kept only' as side, * from kept except select 'kept only', * from fresh)
+union all
+(select 'fresh only', * from fresh except select 'fresh only', * from kept)
+"""
+
+
+def assert_kept_figures_are_exact(conn: Any) -> None:
+    """What the triggers kept is what counting every row again gives, and each person's
+    row is what the tables say of them."""
+    assert conn.execute(KEPT_EQUALS_RECOUNT).fetchall() == []
+    assert (
+        conn.execute(
+            "(select * from dashboard_people except select * from dashboard_people_now)"
+            " union all (select * from dashboard_people_now except select * from dashboard_people)"
+        ).fetchall()
+        == []
+    )
+
+
+def numbers(conn: Any, slug: str | None) -> Any:
+    from datetime import UTC, datetime
+
+    from teambot.services.dashboard import _overview
+
+    overview = _overview(conn, slug, datetime.now(UTC).date())
+    assert overview is not None
+    return overview
+
+
+def today_of(overview: Any, what: str) -> int:
+    """Today's count of `what` in the requests per day."""
+    return int(overview.requests[what][-1])
+
+
+def test_the_figures_follow_expiry_answers_leaving_deletion_and_events(database_url: str) -> None:
+    from psycopg.rows import dict_row
+
+    from teambot.data import events, invitations, teams, users
+
+    seed(database_url)
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        assert_kept_figures_are_exact(conn)
+        before = numbers(conn, None)
+        hack_before = numbers(conn, "spring-hack")
+        assert dict(before.funnel) == {
+            "started": 9, "registered": 8, "searched": 4, "requested": 4, "accepted": 3,
+            "in_team": 3,
+        }  # fmt: skip
+
+        # Dan asks Bob; it runs out unanswered (the cleanup's expiry)
+        made = invitations.create(
+            conn, sender_id=4, recipient_id=2, team_id=None, kind="connect", note="", hours=1
+        )
+        assert made is not None
+        conn.execute("update invitations set expires_at = now() where id = %s", (made.id,))
+        assert [row.id for row in invitations.expire_due(conn, 100)] == [made.id]
+        # the outsider asks Carol, who declines
+        asked = invitations.create(
+            conn, sender_id=20, recipient_id=3, team_id=None, kind="connect", note="", hours=72
+        )
+        assert asked is not None
+        assert invitations.close(conn, asked.id, "declined") is not None
+        assert_kept_figures_are_exact(conn)
+        after = numbers(conn, None)
+        assert today_of(after, "sent") == today_of(before, "sent") + 2
+        assert today_of(after, "expired") == today_of(before, "expired") + 1
+        assert today_of(after, "declined") == today_of(before, "declined") + 1
+        assert dict(after.funnel)["requested"] == 6  # Dan and the outsider sent their first
+        hack = numbers(conn, "spring-hack")  # Dan is in the pool, the outsider is not
+        assert today_of(hack, "sent") == today_of(hack_before, "sent") + 1
+        assert today_of(hack, "expired") == today_of(hack_before, "expired") + 1
+        assert today_of(hack, "declined") == today_of(hack_before, "declined")
+
+        # Frank leaves Rocket: no longer in a team, looking again; his join delay goes
+        rocket = teams.owned_by(conn, 10)
+        assert rocket is not None and teams.remove_member(conn, rocket.id, 6)
+        assert_kept_figures_are_exact(conn)
+        left = numbers(conn, "spring-hack")
+        assert dict(left.funnel)["in_team"] == dict(hack.funnel)["in_team"] - 1
+        assert left.looking_total == hack.looking_total + 1
+        assert sum(n for _, n in left.join_delays) == sum(n for _, n in hack.join_delays) - 1
+        assert "Frank" in [person.display_name for person in left.looking]
+
+        # Alice deletes her account: she leaves every count of people, everywhere
+        users.soft_delete(conn, 1)
+        assert_kept_figures_are_exact(conn)
+        gone = numbers(conn, "spring-hack")
+        everyone = numbers(conn, None)
+        # she was at every stage; Rocket, whose team she is still in, stays in a team
+        assert dict(gone.funnel) == {stage: n - 1 for stage, n in left.funnel}
+        assert dict(gone.funnel)["in_team"] == 1
+        assert dict(everyone.funnel)["started"] == 8
+        # her requests stay sent on their day (the funnel counts people, the days requests)
+        assert everyone.requests == after.requests
+
+        # the outsider joins Demo Day: the event counts them and what they sent
+        demo = dashboard_event_id(conn, "demo-day")
+        demo_before = numbers(conn, "demo-day")
+        assert events.add_member(conn, demo, 20)
+        assert_kept_figures_are_exact(conn)
+        demo_after = numbers(conn, "demo-day")
+        assert dict(demo_after.funnel)["started"] == dict(demo_before.funnel)["started"] + 1
+        assert dict(demo_after.funnel)["requested"] == dict(demo_before.funnel)["requested"] + 1
+        # an ended event's chart shows its last weeks; today's request is kept all the same
+        from datetime import UTC, datetime
+
+        from teambot.data.dashboard import figures
+
+        today = datetime.now(UTC).date()
+        kept = figures(conn, demo, today)
+        assert (kept.get((today, "sent")), kept.get((today, "declined"))) == (1, 1)
+        # a deleted account erased for good, and a team deleted with its invitations
+        conn.execute("update users set deleted_at = now() - interval '40 days' where id = 1")
+        assert users.purge_deleted(conn, 30, 100) == 1
+        assert teams.delete(conn, rocket.id)
+        assert_kept_figures_are_exact(conn)
+        final = numbers(conn, None)
+        assert dict(final.funnel)["in_team"] == 0  # Rocket is gone, Solo is alone
+        assert dict(final.funnel)["accepted"] == 0  # both accepted requests went with Rocket
+
+
+def dashboard_event_id(conn: Any, slug: str) -> int:
+    row = conn.execute("select id from events where slug = %s", (slug,)).fetchone()
+    assert row is not None
+    return int(row["id"])
