@@ -222,6 +222,16 @@ def browse(link: str, downloads: Path, mini_app_data: str) -> dict[str, Any]:
             keep = os.environ.get("TEAMBOT_DASHBOARD_SCREENSHOT")
             if keep:
                 Path(keep).write_bytes(screenshot)
+            # the switch on the page: the same event in Russian
+            page.click("#language >> text=Русский")
+            page.wait_for_url(re.compile(r"lang=ru"))
+            seen["ru_title"] = page.inner_text("h1")
+            seen["ru_funnel"] = page.inner_text("#funnel table")
+            seen["ru_sections"] = page.locator("section h2").all_text_contents()
+            seen["ru_requests_legend"] = page.locator(
+                "#requests svg .legends text"
+            ).all_text_contents()
+            seen["ru_registrations"] = values(page, "#registrations svg")
             # the same link a second time, in a fresh browser: refused
             again = browser.new_context().new_page()
             again.goto(link)
@@ -325,6 +335,30 @@ async def test_an_admin_sees_the_seeded_numbers_in_a_browser_and_downloads_the_c
     assert seen["forged_status"] == 403 and "not valid" in seen["forged"]
     assert len(seen["screenshot"]) > 50_000  # a page of charts, not a blank one
     assert seen["mini_app"] == seen["overall_funnel"]
+    # in Russian: the same numbers, every word translated
+    assert seen["ru_title"] == "Панель: Spring Hack"
+    assert seen["ru_funnel"].splitlines() == [
+        "этап\tчеловек\tот запустивших",
+        "Запустили бота\t8\t100 %",
+        "Зарегистрировались\t7\t88 %",
+        "Искали\t4\t50 %",
+        "Отправили заявку\t4\t50 %",
+        "Заявка принята (в любую сторону)\t3\t38 %",
+        "В команде\t3\t38 %",
+    ]
+    assert seen["ru_sections"] == [
+        "Воронка",
+        "Регистрации по дням (UTC)",
+        "Заявки по дням (UTC): отправлены, приняты, отклонены, истекли",
+        "Сколько прошло от регистрации до вступления в команду",
+        "Команды по размеру (участников)",
+        "Навыки: есть и нужны у тех, кто ещё ищет",
+        "Ещё без команды и активны: 4",
+    ]
+    assert [t for t in seen["ru_requests_legend"] if t.strip()] == [
+        "отправлены", "приняты", "отклонены", "истекли"
+    ]  # fmt: skip
+    assert seen["ru_registrations"] == seen["registrations"]
 
 
 async def test_links_are_one_time_signed_and_expire(
@@ -354,6 +388,52 @@ async def test_links_are_one_time_signed_and_expire(
     assert expired.status_code == 403 and "expired" in expired.text
     assert no_cookie.status_code == 403 and "Send /dashboard to the bot" in no_cookie.text
     assert bad_event.status_code == 404
+
+
+async def test_the_page_speaks_the_language_of_the_admin_who_asked(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    """The link carries the admin's language into the session; ?lang= (the switch on the
+    page) changes it and is remembered; the CSV headers stay English, for scripts."""
+    seed(database_url)
+    settings = dashboard_settings(telegram, database_url)
+    async with running(settings):
+        reply = await ask_for_link(telegram, lang="ru")
+        link = link_in(reply)
+        base, token = link.split("/login?token=")
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            landing = await client.get(link)
+            login = await client.post(f"{base}/login", data={"token": token})
+            session = f"teambot_dashboard={login.cookies['teambot_dashboard']}"
+            client.cookies.clear()
+            russian = await client.get(f"{base}?event=spring-hack", headers={"cookie": session})
+            english = await client.get(f"{base}?lang=en", headers={"cookie": session})
+            chosen = english.headers["set-cookie"].split(";")[0]
+            remembered = await client.get(base, headers={"cookie": f"{session}; {chosen}"})
+            looking = await client.get(f"{base}/looking.csv", headers={"cookie": session})
+            client.cookies.clear()  # no session, no choice: the browser's language
+            refused = await client.get(base, headers={"accept-language": "ru-RU,ru;q=0.9"})
+    assert reply.startswith("Ссылка на панель:")
+    assert "Открыть панель" in landing.text and '<html lang="ru">' in landing.text
+    page = russian.text
+    assert '<html lang="ru">' in page and "<h1>Панель: Spring Hack</h1>" in page
+    assert funnel_of(page) == {
+        "Запустили бота": 8,
+        "Зарегистрировались": 7,
+        "Искали": 4,
+        "Отправили заявку": 4,
+        "Заявка принята (в любую сторону)": 3,
+        "В команде": 3,
+    }
+    assert "Не хватает: marketing, python." in page
+    assert "кофаундер" in page and "co-founder" not in page
+    assert re.search(r"Spring Hack: \d+ \w+\.? \d{4} г?\.? ?– \d+ \w+\.? \d{4}", page), page
+    assert english.status_code == 200 and funnel_of(english.text)["Started the bot"] == 10
+    assert chosen == "teambot_dashboard_lang=en" and "HttpOnly" in english.headers["set-cookie"]
+    assert "<h1>Dashboard: everyone</h1>" in remembered.text
+    header = looking.content.decode("utf-8-sig").splitlines()[0]
+    assert header == "name,username,type,skills,looking_for,links"
+    assert refused.status_code == 403 and "отправьте боту /dashboard" in refused.text
 
 
 def old_token(admin: int) -> str:

@@ -27,18 +27,19 @@ def event_by_slug(conn: Connection, slug: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-def fold(conn: Connection) -> None:
+def fold(conn: Connection) -> int:
     """Moves the figures' differences the triggers of 0021 wrote (dashboard_deltas) into
     dashboard_counts: one pass over what changed since the last fold. Concurrent folds
-    each move what they took (a row deleted by one is skipped by the other)."""
-    conn.execute(
+    each move what they took (a row deleted by one is skipped by the other). Returns the
+    figures changed."""
+    return conn.execute(
         """
         with moved as (delete from dashboard_deltas returning scope, day, what, n)
         insert into dashboard_counts (scope, day, what, n)
         select scope, day, what, sum(n) from moved group by 1, 2, 3 order by 1, 3, 2
         on conflict (scope, what, day) do update set n = dashboard_counts.n + excluded.n
         """
-    )
+    ).rowcount
 
 
 def figures(
