@@ -137,18 +137,24 @@ returns table (scope bigint, day date, what text, n bigint) language sql stable 
 $$;
 
 -- The people a change touches, computed again (only rows that differ are written).
-create function dashboard_restate(ids bigint[]) returns void language sql as $$
+-- Planned once per session (generic: planning the view's subqueries for the ids at hand
+-- took 1.5 ms at each call, ten times the statement's run).
+create function dashboard_restate(ids bigint[]) returns void language plpgsql
+    set plan_cache_mode = force_generic_plan as $$
+begin
     update dashboard_people p set
         searched = x.searched, requested = x.requested, accepted = x.accepted,
         in_team = x.in_team, joined_at = x.joined_at
     from dashboard_people_now x
     where x.user_id = any (ids) and p.user_id = x.user_id
       and (p.searched, p.requested, p.accepted, p.in_team, p.joined_at)
-          is distinct from (x.searched, x.requested, x.accepted, x.in_team, x.joined_at)
+          is distinct from (x.searched, x.requested, x.accepted, x.in_team, x.joined_at);
+end
 $$;
 
 -- dashboard_people's changes, as figures for everyone and the person's events
-create function dashboard_person_changed() returns trigger language plpgsql as $$
+create function dashboard_person_changed() returns trigger language plpgsql
+    set plan_cache_mode = force_generic_plan as $$
 declare
     who bigint := coalesce(new.user_id, old.user_id);
 begin
