@@ -77,7 +77,7 @@ class Access:
         """Whether a link would let in, without using it (the page that asks to go on)."""
         entry, link_id = self._read_link(token)
         if entry.admin is not None and await database.run(dashboard.link_used, link_id):
-            return Entry(None, Refusal.USED)
+            return Entry(None, Refusal.USED, entry.lang)
         return entry
 
     async def use_link(self, database: Database, token: str) -> Entry:
@@ -85,7 +85,7 @@ class Access:
         if entry.admin is None:
             return entry
         if not await database.run(dashboard.use_link, link_id, LINK_LIFETIME_SECONDS):
-            return Entry(None, Refusal.USED)
+            return Entry(None, Refusal.USED, entry.lang)
         return entry
 
     def new_session(self, admin: int, lang: str | None = None) -> str:

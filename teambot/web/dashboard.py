@@ -217,7 +217,7 @@ class DashboardSite:
         entry = await self.access.use_link(self.database, token)
         if entry.admin is None:
             assert entry.refusal is not None
-            lang = _language(scope, None)
+            lang = _language(scope, entry.lang)
             await self._refused(send, lang, entry.refusal, "dashboard_page_refused")
             return
         await self._enter(send, entry.admin, entry.lang)

@@ -432,6 +432,31 @@ create trigger dashboard_event_members_removed after delete on event_members
     referencing old table as old_event_members for each statement
     execute function dashboard_event_members_removed();
 
+-- (an event member moved: both of the above; the bot never does it)
+create function dashboard_event_members_changed() returns trigger language plpgsql as $$
+begin
+    insert into dashboard_deltas (scope, day, what, n)
+    select m.event_id, f.day, f.what, sum(m.n)
+    from (select event_id, user_id, 1 as n from new_event_members
+          union all select event_id, user_id, -1 from old_event_members) m
+    join dashboard_people p on p.user_id = m.user_id
+    cross join lateral dashboard_person_facts(p) f
+    group by 1, 2, 3 having sum(m.n) <> 0;
+    insert into dashboard_deltas (scope, day, what, n)
+    select m.event_id, f.day, f.what, sum(m.n)
+    from (select event_id, user_id, 1 as n from new_event_members
+          union all select event_id, user_id, -1 from old_event_members) m
+    join invitations i on i.sender_id = m.user_id
+    cross join lateral dashboard_invitation_facts(
+        i.status, i.created_at, i.answered_at, i.expires_at) f
+    group by 1, 2, 3 having sum(m.n) <> 0;
+    return null;
+end
+$$;
+create trigger dashboard_event_members_changed after update on event_members
+    referencing old table as old_event_members new table as new_event_members
+    for each statement execute function dashboard_event_members_changed();
+
 -- the backfill
 insert into dashboard_people select * from dashboard_people_now;
 insert into dashboard_counts (scope, day, what, n)
