@@ -7,7 +7,7 @@
 -- users (live = not deleted, registered_at, searching = is_searching and not banned,
 -- skills, looking_for) and stages derived from the other tables (searched: has a search
 -- card; requested: sent an invitation; accepted: on either side of an accepted one;
--- in_team: in a team of two or more; joined_at: when they joined the someone else's team
+-- in_team: in a team of two or more; joined_at: when they joined someone else's team
 -- they are in). Every change to a row adds its figures' differences (dashboard_person_facts)
 -- to dashboard_deltas for everyone (scope 0) and for each event the person is in.
 -- Invitations add theirs (dashboard_invitation_facts: sent, accepted, declined, expired on
@@ -19,7 +19,10 @@
 -- rows in both tables. Totals have the day '-infinity'.
 --
 -- Plain: the triggers' creation locks the tables against writes until the backfill below
--- commits (a few seconds at 1 000 000 invitations), so no change is missed or counted twice.
+-- commits (7 s at 100 000 users and 1 000 000 invitations), so no change is missed or
+-- counted twice; reads go on. Each lock is waited for 300 ms at most, then the whole is
+-- tried again (data/migrations.py), so a long reader does not stall the bot behind it.
+set local lock_timeout = '300ms';
 
 create table dashboard_people (
     user_id       bigint primary key references users (id) on delete cascade,
