@@ -100,18 +100,18 @@ REQUEST_OUTCOMES = ("sent", "accepted", "declined", "expired")
 
 
 def teams_by_size(conn: Connection, event_id: int | None) -> dict[int, int]:
-    """size -> teams; an event's teams are those with a member in its pool."""
-    pool_filter = (
-        "having bool_or(user_id in (select user_id from event_members where event_id = %(event)s))"
-        if event_id is not None
-        else ""
-    )
+    """size -> teams; an event's teams are those with a member in its pool (found from the
+    pool, each counted by its index: not every team grouped)."""
+    if event_id is None:
+        query = "select team_id, count(*) as size from team_members group by team_id"
+    else:
+        query = (
+            "select t.team_id, (select count(*) from team_members x where x.team_id = t.team_id)"
+            " as size from (select distinct m.team_id from event_members e"
+            " join team_members m on m.user_id = e.user_id where e.event_id = %(event)s) t"
+        )
     rows = conn.execute(
-        f"""
-        select size, count(*) as teams from (
-            select team_id, count(*) as size from team_members group by team_id {pool_filter}
-        ) sizes group by size order by size
-        """,
+        f"select size, count(*) as teams from ({query}) sizes group by size order by size",
         {"event": event_id},
     ).fetchall()
     return {int(row["size"]): int(row["teams"]) for row in rows}
