@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import psycopg
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -21,6 +21,10 @@ from teambot.errors import EX_CONFIG as EX_CONFIG
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 PUBLIC_BOT_API = "https://api.telegram.org"
+# limits' storages that keep a moving window and that teambot ships the client for
+THROTTLE_STORES = {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
+# served by the HTTP listener itself: a webhook path must not take one of them
+RESERVED_PATHS = {"/healthz", "/readyz", "/metrics"}
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
 
 
@@ -71,6 +75,9 @@ class Settings(BaseSettings):
     rate_limit_presses_per_minute: int = Field(default=60, ge=1, le=600)
     # The window is a minute in production; tests shorten it to see it reopen.
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # where the throttle counts: this process (memory://) or a store that several instances
+    # share (redis://[:password@]host:port/db, rediss://…, redis+sentinel://…)
+    rate_limit_storage_uri: SecretStr = SecretStr("memory://")
     cleanup_expired_invitations_hours: int = Field(default=72, ge=1)
     cleanup_inactive_users_days: int = Field(default=30, ge=1)
     cleanup_interval_minutes: float = Field(default=60, gt=0)
@@ -90,6 +97,14 @@ class Settings(BaseSettings):
     restart_period_seconds: float = Field(default=60, gt=0)
 
     teambot_backend: Literal["asyncio", "trio"] = "asyncio"
+
+    # polling: this process asks Telegram for updates (getUpdates). webhook: Telegram POSTs
+    # them to WEBHOOK_URL, which a reverse proxy with TLS forwards to HTTP_HOST:HTTP_PORT.
+    updates_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    # Telegram sends it with every POST; anything without it is refused
+    webhook_secret: SecretStr | None = None
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: no HTTP listener
@@ -150,11 +165,55 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL such as https://bot.example.org")
         return None if value is None else value.rstrip("/")
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(
+                "expected the https URL Telegram posts to, such as https://bot.example.org/telegram"
+            )
+        if port not in (None, 443, 80, 88, 8443):
+            raise ValueError("Telegram posts only to ports 443, 80, 88 and 8443")
+        if webhook_path(value) in RESERVED_PATHS or webhook_path(value).startswith("/dashboard"):
+            raise ValueError("its path is one the bot serves itself: choose another")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError(
+                "expected 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
+                " (openssl rand -hex 32 makes one)"
+            )
+        return value
+
     @field_validator("dashboard_secret")
     @classmethod
     def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("expected at least 32 characters (openssl rand -hex 32 makes one)")
+        return value
+
+    @field_validator("rate_limit_storage_uri")
+    @classmethod
+    def _storage_uri_shape(cls, value: SecretStr) -> SecretStr:
+        uri = value.get_secret_value()
+        scheme = uri.partition("://")[0] if "://" in uri else ""
+        if scheme not in THROTTLE_STORES or (scheme != "memory" and not uri.partition("://")[2]):
+            raise ValueError(
+                "expected memory:// or a Redis URL such as redis://localhost:6379/0"
+                " (rediss://, redis+unix://, redis+sentinel:// also work)"
+            )
         return value
 
     @field_validator("database_url")
@@ -182,6 +241,24 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _webhook_needs(self) -> Settings:
+        if self.updates_mode != "webhook":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("WEBHOOK_URL", self.webhook_url),
+                ("WEBHOOK_SECRET", self.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"UPDATES_MODE=webhook: set {' and '.join(missing)}")
+        if not self.http_port:
+            raise ValueError("UPDATES_MODE=webhook: HTTP_PORT must not be 0 (Telegram posts there)")
+        return self
+
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None and self.db_host is None
@@ -207,6 +284,12 @@ class Settings(BaseSettings):
         if password:
             auth += ":" + quote(password, safe="")
         return f"postgresql://{auth}@{self.db_host}:{self.db_port}/{quote(self.db_name)}"
+
+
+def webhook_path(url: str) -> str:
+    """Where on the HTTP listener the webhook's POSTs arrive (the reverse proxy keeps the
+    path)."""
+    return urlsplit(url).path or "/"
 
 
 class ConfigError(Exception):

@@ -49,6 +49,18 @@ class Metrics:
         self.updates_throttled = Counter(
             "teambot_updates_throttled", "Updates dropped by the per-user rate limit", registry=r
         )
+        self.webhook_requests = Counter(
+            "teambot_webhook_requests",
+            "POSTs to the webhook by outcome: stored, again (stored or handled before),"
+            " unavailable (503: the database is away), refused (401), malformed (400)",
+            ["outcome"],
+            registry=r,
+        )
+        self.throttle_store_failures = Counter(
+            "teambot_throttle_store_failures",
+            "Hits the shared throttle store did not answer (those updates were let through)",
+            registry=r,
+        )
         self.updates_failed = Counter(
             "teambot_updates_failed", "Updates whose handler raised (bug, not outage)", registry=r
         )

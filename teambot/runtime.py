@@ -23,6 +23,7 @@ from teambot.actors.outbox import Outbox
 from teambot.actors.pipeline import Pipeline
 from teambot.actors.pipeline.dispatch import Dispatch
 from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
+from teambot.actors.pipeline.inbox import InboxReader, WebhookSetup
 from teambot.actors.pipeline.ledger import UpdateLedger
 from teambot.actors.pipeline.poller import UpdatePoller
 from teambot.actors.pipeline.throttle import Throttle
@@ -34,13 +35,14 @@ from teambot.adapters.telegram import (
     create_bot,
     patch_aiogram,
 )
-from teambot.config import Settings
+from teambot.config import Settings, webhook_path
 from teambot.health import Health
 from teambot.jobs import build_jobs
 from teambot.logs import redactor
 from teambot.metrics import Metrics
 from teambot.supervisor import ChildSpec, Supervisor
 from teambot.web.dashboard import DashboardSite
+from teambot.web.webhook import WebhookEndpoint
 
 log = logger.bind(actor="runtime")
 
@@ -93,12 +95,30 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     ledger = UpdateLedger()
     outbox = Outbox(database, bot, metrics)
     matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
-    handler = UpdateHandler(
-        bot, build_dispatcher(database, settings, matcher, *extra_routers), outbox
-    )
-    poller = UpdatePoller(
-        bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
-    )
+    dispatcher = build_dispatcher(database, settings, matcher, *extra_routers)
+    handler = UpdateHandler(bot, dispatcher, outbox)
+    webhook: WebhookSetup | None = None
+    endpoint: tuple[str, WebhookEndpoint] | None = None
+    poller: UpdatePoller
+    if settings.updates_mode == "webhook":
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        secret = settings.webhook_secret.get_secret_value()
+        redactor.add(secret)
+        webhook = WebhookSetup(
+            settings.webhook_url,
+            secret,
+            settings.webhook_max_connections,
+            dispatcher.resolve_used_update_types(),
+        )
+        poller = reader = InboxReader(bot, database, ledger, health, metrics, webhook)
+        endpoint = (
+            webhook_path(settings.webhook_url),
+            WebhookEndpoint(database, secret, metrics, reader.received),
+        )
+    else:
+        poller = UpdatePoller(
+            bot, database, ledger, health, metrics, poll_timeout=settings.poll_timeout_seconds
+        )
     metrics.updates_in_flight_limit.set(poller.max_in_flight)
 
     def sample_progress() -> None:
@@ -115,6 +135,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
             settings.rate_limit_presses_per_minute,
             settings.rate_limit_window_seconds,
             metrics,
+            settings.rate_limit_storage_uri.get_secret_value(),
         ),
         Dispatch(
             handler.handle,
@@ -141,6 +162,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
             settings.http_host,
             settings.http_port,
             DashboardSite(database, settings),
+            endpoint,
         )
         children.append(
             ChildSpec("http", server.run, request_stop=server.request_stop, stop_timeout=3)
@@ -152,7 +174,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
                 database, health, connect_timeout=settings.db_connect_timeout_seconds
             ).run,
         ),
-        ChildSpec("telegram", TelegramActor(bot, health, handler.know_username).run),
+        ChildSpec("telegram", TelegramActor(bot, health, handler.know_username, webhook).run),
         ChildSpec("outbox", outbox.run),
         ChildSpec(
             "pipeline",
@@ -205,7 +227,10 @@ class _AnnounceReady:
 
     def started(self, value: None = None) -> None:
         log.info("ready")
-        self.app.health.set_status("polling for updates")
+        webhook = self.app.settings.updates_mode == "webhook"
+        self.app.health.set_status(
+            "receiving updates by webhook" if webhook else "polling for updates"
+        )
         self.app.notifier.notify("READY=1")
         if self.on_ready is not None:
             self.on_ready()

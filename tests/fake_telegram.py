@@ -35,9 +35,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 DEFAULT_TOKEN = "123456789:AAHfakeTokenForTestsOnly-xxxxxxxxxxxxxx"
 BOT_USER: dict[str, Any] = {
@@ -289,6 +290,18 @@ class _Stored:
         )
 
 
+def _chat_key(update: dict[str, Any]) -> int:
+    """The queue Telegram keeps an update in for webhook delivery: its chat's (a button
+    press: its sender's); an update of no chat is a queue of its own."""
+    for kind in ("message", "edited_message", "channel_post", "my_chat_member", "chat_member"):
+        if isinstance(update.get(kind), dict) and "chat" in update[kind]:
+            return int(update[kind]["chat"]["id"])
+    query = update.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("from"), dict):
+        return int(query["from"]["id"])
+    return -int(update["update_id"])
+
+
 def _copy(value: Any) -> Any:
     # JSON round trips keep the fake's state and what callers hold fully apart
     return None if value is None else json.loads(json.dumps(value))
@@ -514,6 +527,12 @@ class FakeTelegram:
         self.flood_limits = flood_limits
         self.fault_delay = 30.0
         self.fault_retry_after = 1
+        # Webhook delivery: Telegram POSTs to the https URL the bot set; in tests a "reverse
+        # proxy" maps it to the bot's plain-HTTP listener (scheme and host replaced by
+        # this base, the path kept). Unset: nothing is delivered.
+        self.webhook_proxy: str | None = None
+        self.webhook_timeout = 5.0  # seconds Telegram waits for the answer to a POST
+        self.webhook_retry_base = 0.1  # first wait after a failed POST, doubling up to 2 s
         self.port = 0
         self.api_url = ""
         self._lock = threading.RLock()
@@ -566,6 +585,13 @@ class FakeTelegram:
             self._descriptions: dict[tuple[str, str], str] = {}
             self._allowed_updates: list[str] | None = None
             self._webhook_url = ""
+            self._webhook_secret = ""
+            self._webhook_max_connections = 40
+            self._webhook_error: tuple[int, str] | None = None  # (unix time, message)
+            self._webhook_busy: set[int] = set()  # chat keys with a POST on its way
+            self._webhook_not_before: dict[int, float] = {}  # chat key -> loop time
+            self._webhook_failures: dict[int, int] = {}
+            self.webhook_posts: list[tuple[int, int | str]] = []  # (update_id, status or error)
             self._poll_generation = 0
             self._global_sends: deque[float] = deque()
             self._private_buckets: dict[int, tuple[float, float]] = {}
@@ -633,8 +659,10 @@ class FakeTelegram:
         await runner.setup()
         try:
             await web.SockSite(runner, sock, ssl_context=self.tls).start()
+            delivery = asyncio.create_task(self._deliver_by_webhook())
             ready.set()
             await self._stop_requested.wait()
+            delivery.cancel()
         finally:
             await runner.cleanup()
             sock.close()
@@ -776,8 +804,16 @@ class FakeTelegram:
         url = str(params.get("url") or "")
         if url and not url.startswith("https://"):
             raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = str(params.get("secret_token") or "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise _bad("bad webhook: secret token contains unallowed characters")
+        max_connections = _int_param(params, "max_connections", 40)
+        if not 1 <= max_connections <= 100:
+            raise _bad("bad webhook: max_connections must be between 1 and 100")
         with self._lock:
             self._webhook_url = url
+            self._webhook_secret = secret
+            self._webhook_max_connections = max_connections
             if params.get("drop_pending_updates") is True:
                 self._updates.clear()
             if isinstance(params.get("allowed_updates"), list):
@@ -799,6 +835,10 @@ class FakeTelegram:
                 "has_custom_certificate": False,
                 "pending_update_count": len(self._updates),
             }
+            if self._webhook_url:
+                info["max_connections"] = self._webhook_max_connections
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
             if self._allowed_updates:
                 info["allowed_updates"] = list(self._allowed_updates)
         return info
@@ -929,6 +969,84 @@ class FakeTelegram:
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(self._wake_waiters)
+
+    # webhook delivery ---------------------------------------------------------------------
+
+    async def _deliver_by_webhook(self) -> None:
+        """As Telegram does with a webhook set: each chat's updates are POSTed one at a time
+        in order, at most max_connections at once; a non-2xx answer, a refused connection
+        or a timeout is retried with backoff, and reported in getWebhookInfo."""
+        loop = asyncio.get_running_loop()
+        async with ClientSession() as session:
+            posts: set[asyncio.Task[None]] = set()
+            while True:
+                with self._lock:
+                    due = self._due_for_webhook(loop.time(), len(posts))
+                    if not due:
+                        waiter: asyncio.Future[None] = loop.create_future()
+                        self._waiters.add(waiter)
+                for key, update in due:
+                    task = asyncio.create_task(self._post_update(session, key, update))
+                    posts.add(task)
+                    task.add_done_callback(posts.discard)
+                if not due:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(waiter, 0.05)
+                    self._waiters.discard(waiter)
+
+    def _due_for_webhook(self, now: float, posting: int) -> list[tuple[int, dict[str, Any]]]:
+        if not self._webhook_url or self.webhook_proxy is None:
+            return []
+        due: list[tuple[int, dict[str, Any]]] = []
+        seen: set[int] = set()
+        for update in self._updates:
+            if posting + len(due) >= self._webhook_max_connections:
+                break
+            key = _chat_key(update)
+            if key in seen:
+                continue  # only a chat's oldest update is on its way
+            seen.add(key)
+            if key in self._webhook_busy or self._webhook_not_before.get(key, 0) > now:
+                continue
+            self._webhook_busy.add(key)
+            due.append((key, _copy(update)))
+        return due
+
+    async def _post_update(self, session: ClientSession, key: int, update: dict[str, Any]) -> None:
+        with self._lock:
+            url, secret = self._webhook_url, self._webhook_secret
+        target = str(self.webhook_proxy).rstrip("/") + (urlsplit(url).path or "/")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        outcome: int | str
+        try:
+            async with session.post(
+                target, json=update, headers=headers, timeout=ClientTimeout(self.webhook_timeout)
+            ) as response:
+                outcome = response.status
+                reason = f"{response.status} {response.reason}"
+        except TimeoutError:
+            outcome = reason = "Read timeout expired"
+        except ClientError:
+            outcome = reason = "Connection refused"
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._webhook_busy.discard(key)
+            self.webhook_posts.append((int(update["update_id"]), outcome))
+            if isinstance(outcome, int) and 200 <= outcome < 300:
+                self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+                self._webhook_failures.pop(key, None)
+                self._webhook_not_before.pop(key, None)
+            else:
+                failures = self._webhook_failures[key] = self._webhook_failures.get(key, 0) + 1
+                wait = min(2.0, self.webhook_retry_base * 2 ** (failures - 1))
+                self._webhook_not_before[key] = loop.time() + wait
+                message = (
+                    reason
+                    if isinstance(outcome, str)
+                    else f"Wrong response from the webhook: {reason}"
+                )
+                self._webhook_error = (int(time.time()), message)
+        self._wake_waiters()
 
     # messages -----------------------------------------------------------------------------
 
@@ -1378,6 +1496,10 @@ class FakeTelegram:
     def allowed_updates(self) -> list[str] | None:
         with self._lock:
             return None if self._allowed_updates is None else list(self._allowed_updates)
+
+    def delete_webhook_elsewhere(self) -> None:
+        """Another client with the same token removes the webhook (deleteWebhook)."""
+        self._delete_webhook({})
 
     @property
     def webhook_url(self) -> str:

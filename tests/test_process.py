@@ -25,6 +25,7 @@ import pytest
 from teambot.texts import text
 from tests.fake_telegram import FakeTelegram
 from tests.test_broadcast import ADMIN, BODY, announcement, figures, got, people
+from tests.test_operations import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -177,22 +178,41 @@ def test_sigterm_mid_burst_exits_0_after_answering_everything_it_took(
     assert set(searches) <= handled_updates(database_url)
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def webhook_env(telegram: FakeTelegram) -> dict[str, str]:
+    """UPDATES_MODE=webhook on a free port, the fake's stand-in proxy pointed at it."""
+    port = free_port()
+    telegram.webhook_proxy = f"http://127.0.0.1:{port}"
+    return {
+        "UPDATES_MODE": "webhook",
+        "WEBHOOK_URL": "https://bot.example.test/telegram",
+        "WEBHOOK_SECRET": "process-test-secret-0123456789",
+        "HTTP_PORT": str(port),
+    }
+
+
+@pytest.mark.parametrize(
+    ("backend", "mode"), [("asyncio", "polling"), ("trio", "polling"), ("trio", "webhook")]
+)
 def test_sigkill_mid_burst_then_restart_loses_nothing(
     telegram: FakeTelegram,
     start_bot: Callable[..., BotProcess],
     database_url: str,
     backend: str,
+    mode: str,
 ) -> None:
     register_everyone(database_url)
-    bot = start_bot(TEAMBOT_BACKEND=backend)
-    wait_ready(telegram, bot)
+    env = {"TEAMBOT_BACKEND": backend, **(webhook_env(telegram) if mode == "webhook" else {})}
+    bot = start_bot(**env)
+    if mode == "webhook":
+        telegram.wait_until_sync(lambda: telegram.webhook_url != "", what="the webhook set")
+    else:
+        wait_ready(telegram, bot)
     searches = burst(telegram)
     telegram.wait_until_sync(lambda: answered(telegram) >= 60, timeout=30, what="some answers")
     bot.signal(signal.SIGKILL)
     bot.wait(10)
     before = answered(telegram)
-    again = start_bot(TEAMBOT_BACKEND=backend)
+    again = start_bot(**env)
     telegram.wait_until_sync(
         lambda: min(echoes(telegram, searches).values()) >= 1,
         timeout=60,
@@ -207,7 +227,10 @@ def test_sigkill_mid_burst_then_restart_loses_nothing(
     assert [i for i, n in counts.items() if n == 0] == []  # none lost
     twice = {i: n for i, n in counts.items() if n > 1}
     # answered before the kill and not yet recorded as handled: answered again (at least once)
-    print(f"{backend}: answered before the kill {before}, answered again after it {len(twice)}")
+    print(f"{backend}, {mode}: answered before the kill {before}, again after it {len(twice)}")
+    if mode == "webhook":
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("select count(*) from inbox").fetchone() == (0,)
     assert answered(telegram) == sum(counts.values()), "an answer that belongs to no update"
 
 

@@ -1,22 +1,20 @@
-"""The HTTP listener: /healthz (liveness), /readyz (readiness), /metrics (Prometheus), and
-the organizers' dashboard under /dashboard (teambot/web/dashboard.py)."""
+"""The HTTP listener: /healthz (liveness), /readyz (readiness), /metrics (Prometheus), the
+organizers' dashboard under /dashboard (teambot/web/dashboard.py), and in webhook mode
+Telegram's POSTs at WEBHOOK_URL's path (teambot/web/webhook.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 
 from teambot.adapters.database import Database
-from teambot.adapters.http import serve_asgi
+from teambot.adapters.http import Receive, Send, respond, serve_asgi
 from teambot.health import Health
 from teambot.metrics import Metrics
 from teambot.web.dashboard import DashboardSite
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+from teambot.web.webhook import WebhookEndpoint
 
 
 class HttpServer:
@@ -28,8 +26,10 @@ class HttpServer:
         host: str,
         port: int,
         dashboard: DashboardSite | None = None,
+        webhook: tuple[str, WebhookEndpoint] | None = None,
     ) -> None:
         self.health = health
+        self.webhook = webhook
         self.dashboard = dashboard
         self.database = database
         self.metrics = metrics
@@ -45,21 +45,23 @@ class HttpServer:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if path == "/healthz":
+        if self.webhook is not None and path == self.webhook[0]:
+            await self.webhook[1](scope, receive, send)
+        elif path == "/healthz":
             problem = self.health.liveness()
-            await _reply(send, 503 if problem else 200, (problem or "ok") + "\n")
+            await respond(send, 503 if problem else 200, (problem or "ok") + "\n")
         elif path == "/readyz":
             problem = await self.health.readiness(self.database)
-            await _reply(send, 503 if problem else 200, (problem or "ok") + "\n")
+            await respond(send, 503 if problem else 200, (problem or "ok") + "\n")
         elif path == "/metrics":
             self.metrics.ready.set(await self.health.readiness(self.database) is None)
-            await _reply(
+            await respond(
                 send, 200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"
             )
         elif self.dashboard is not None and path.split("/")[1] == "dashboard":
             await self.dashboard(scope, receive, send)
         else:
-            await _reply(send, 404, "not found\n")
+            await respond(send, 404, "not found\n")
 
     def request_stop(self) -> None:
         self._shutdown.set()
@@ -67,20 +69,3 @@ class HttpServer:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         self._shutdown = anyio.Event()
         await serve_asgi(self, self.host, self.port, self._shutdown, task_status=task_status)
-
-
-async def _reply(
-    send: Send, status: int, body: str | bytes, content_type: str = "text/plain; charset=utf-8"
-) -> None:
-    data = body.encode() if isinstance(body, str) else body
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode()),
-                (b"content-length", str(len(data)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -13,6 +14,9 @@ from anyio.abc import TaskStatus
 from hypercorn.config import Config
 
 from teambot.errors import EX_CONFIG, FatalError
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def serve_asgi(
@@ -66,3 +70,43 @@ def _listen(host: str, port: int) -> socket.socket:
         else:
             problem = f"HTTP_HOST/HTTP_PORT: cannot listen on {host}:{port} ({exc.strerror})"
         raise FatalError(problem, EX_CONFIG) from None
+
+
+async def respond(
+    send: Send,
+    status: int,
+    body: str | bytes,
+    content_type: str = "text/plain; charset=utf-8",
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """One whole ASGI response."""
+    data = body.encode() if isinstance(body, str) else body
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request's body, or None when it is over `limit` bytes or the client left."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)

@@ -32,5 +32,10 @@ def forget_older_than(conn: Connection, hours: float) -> int:
 
 def mark(conn: Connection, update_id: int) -> None:
     """Written with the update's effects. A second handling of the same update fails here
-    (unique violation), so its effects are rolled back and nothing is done twice."""
-    conn.execute("insert into handled_updates (update_id) values (%s)", (update_id,))
+    (unique violation), so its effects are rolled back and nothing is done twice. In
+    webhook mode the update leaves the inbox in the same statement."""
+    conn.execute(
+        "with taken as (delete from inbox where update_id = %(id)s)"
+        " insert into handled_updates (update_id) values (%(id)s)",
+        {"id": update_id},
+    )

@@ -64,6 +64,10 @@ class UpdateLedger:
                 self._progress.set()
                 self._progress = anyio.Event()
 
+    def in_hand(self) -> list[int]:
+        """The ids being handled (or waiting for their turn)."""
+        return list(self._pending)
+
     def pending(self) -> list[PendingUpdate]:
         return list(self._pending.values())
 

@@ -11,20 +11,28 @@ the wait at once; for dropped messages the sender hears it once per window, not 
 update. A dropped update gets a key of its own, so its notice goes out ahead of the
 sender's queued updates instead of behind their (paced) replies, and the wait it states is
 read from the window when the notice is sent.
+
+The windows live in a `limits` storage: this process's memory by default, or a shared
+store (`RATE_LIMIT_STORAGE_URI=redis://…`) so that several instances count one budget per
+user. A shared store that does not answer never stops the bot: updates are let through
+(fail open), the log says so once, and the store is tried again every few seconds.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from functools import partial
-from typing import Literal
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from loguru import logger
 
@@ -35,6 +43,12 @@ from teambot.metrics import Metrics
 log = logger.bind(actor="throttle")
 
 Budget = Literal["message", "press"]
+T = TypeVar("T")
+
+# A shared store gets this long to answer one hit; after a failure it is left alone this
+# long (every update meanwhile is let through) before it is tried again.
+STORE_TIMEOUT_SECONDS = 0.5
+STORE_RETRY_SECONDS = 5.0
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -59,10 +73,31 @@ class SweptMemoryStorage(MemoryStorage):
 
 
 class Throttle:
-    def __init__(self, messages: int, presses: int, window_seconds: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        messages: int,
+        presses: int,
+        window_seconds: int,
+        metrics: Metrics,
+        storage_uri: str = "memory://",
+    ) -> None:
         self._metrics = metrics
         # the sync limits API: its asyncio flavour does not run under trio
-        self._storage = SweptMemoryStorage()
+        self._storage: Storage
+        if is_memory(storage_uri):
+            self._storage = SweptMemoryStorage()
+        else:
+            storage = storage_from_string(
+                storage_uri,
+                wrap_exceptions=True,
+                socket_timeout=STORE_TIMEOUT_SECONDS,
+                socket_connect_timeout=STORE_TIMEOUT_SECONDS,
+            )
+            if not isinstance(storage, Storage):  # config refuses limits' async+ schemes
+                raise TypeError("the throttle takes a storage of limits' sync API")
+            self._storage = storage
+        self._store_name = store_name(storage_uri)
+        self._store_down_until: float | None = None  # monotonic; None: the store answers
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._budgets: dict[Budget, RateLimitItem] = {
             "message": RateLimitItemPerSecond(messages, window_seconds),
@@ -71,7 +106,13 @@ class Throttle:
         self._window = float(window_seconds)
         self._told_until: dict[int, float] = {}
 
+    @property
+    def shared(self) -> bool:
+        """The windows are in a store outside this process (each check is a round trip)."""
+        return not isinstance(self._storage, SweptMemoryStorage)
+
     def check(self, pending: PendingUpdate) -> Work:
+        """Blocks on a shared store: `run` calls it in a worker thread then."""
         user = sender_of(pending.update)
         if user is None:
             return Work(pending, ordering_key(pending, user), user)
@@ -79,20 +120,48 @@ class Throttle:
         budget: Budget = (
             "press" if update is not None and update.callback_query is not None else "message"
         )
-        if self._limiter.hit(self._budgets[budget], budget, str(user.id)):
+        item, key = self._budgets[budget], str(user.id)
+        if self._store(lambda: self._limiter.hit(item, budget, key), default=True):
             return Work(pending, ordering_key(pending, user), user)
         self._metrics.updates_throttled.inc()
         log.debug("user {} over the {} budget (update {})", user.id, budget, pending.update_id)
+        # When one more update is taken: the window's oldest hit expires then, and no
+        # refused hit moves it, so it can be read now and the wait told later.
+        reset_at, _ = self._store(
+            lambda: self._limiter.get_window_stats(item, budget, key),
+            default=(time.time() + self._window, 0),
+        )
         throttled = Throttled(
             tell=budget == "press" or self._first_notice(user.id),
-            seconds_left=partial(self.seconds_left, budget, user.id),
+            seconds_left=partial(seconds_until, reset_at),
         )
         return Work(pending, unordered(pending), user, throttled)
 
-    def seconds_left(self, budget: Budget, user_id: int) -> int:
-        """Seconds until the user's budget takes one more update (at least 1)."""
-        reset_at, _ = self._limiter.get_window_stats(self._budgets[budget], budget, str(user_id))
-        return max(1, math.ceil(reset_at - time.time()))
+    def _store(self, call: Callable[[], T], default: T) -> T:
+        """`call()` against the storage, or `default` while a shared store is unreachable."""
+        if not self.shared:
+            return call()
+        down_until = self._store_down_until
+        if down_until is not None and time.monotonic() < down_until:
+            return default
+        try:
+            result = call()
+        except StorageError as exc:
+            self._metrics.throttle_store_failures.inc()
+            if down_until is None:
+                log.warning(
+                    "the throttle's store ({}) does not answer ({}): every update is let"
+                    " through until it does; trying it again every {:g} s",
+                    self._store_name,
+                    type(exc.storage_error).__name__,
+                    STORE_RETRY_SECONDS,
+                )
+            self._store_down_until = time.monotonic() + STORE_RETRY_SECONDS
+            return default
+        if down_until is not None:
+            log.info("the throttle's store ({}) answers again", self._store_name)
+            self._store_down_until = None
+        return result
 
     def _first_notice(self, user_id: int) -> bool:
         now = time.time()
@@ -112,13 +181,38 @@ class Throttle:
     ) -> None:
         async with anyio.create_task_group() as tg, inbox, outbox:
             tg.start_soon(self._sweep)
+            if self.shared:
+                log.info("counting each user's budget in the shared store {}", self._store_name)
             task_status.started()
             async for pending in inbox:
-                await outbox.send(self.check(pending))
+                if self.shared:
+                    await outbox.send(await anyio.to_thread.run_sync(self.check, pending))
+                else:
+                    await outbox.send(self.check(pending))
             tg.cancel_scope.cancel()
 
     async def _sweep(self) -> None:
-        """Forget hits older than the window, once a window (a walk over every user)."""
+        """Forget hits older than the window, once a window (a walk over every user). A
+        shared store expires its entries itself."""
+        storage = self._storage
+        if not isinstance(storage, SweptMemoryStorage):
+            return
         while True:
             await anyio.sleep(self._window)
-            await anyio.to_thread.run_sync(self._storage.sweep)
+            await anyio.to_thread.run_sync(storage.sweep)
+
+
+def seconds_until(reset_at: float) -> int:
+    """Whole seconds from now to `reset_at` (a time.time()), at least 1."""
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def is_memory(storage_uri: str) -> bool:
+    return urlsplit(storage_uri).scheme == "memory"
+
+
+def store_name(storage_uri: str) -> str:
+    """The store's URI for the log, without its password."""
+    parts = urlsplit(storage_uri)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -1,0 +1,167 @@
+"""Webhook mode's update source: reads the inbox table, which the webhook endpoint
+(`teambot/web/webhook.py`) fills before it answers Telegram.
+
+It keeps the poller's bookkeeping (the ledger, the skip of updates handled before a
+restart, the replay after a pipeline restart); only where updates come from differs. An
+update leaves the inbox in the transaction that handles it (its handled mark), or, when
+it is dropped (throttled, malformed), with the poller's batch of handled ids.
+
+Telegram is asked for the webhook's state every HEARTBEAT_SECONDS: that keeps /readyz
+honest while no update comes, tells the operator in the log when Telegram reports the
+webhook failing, and sets the webhook again if another setup removed or replaced it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
+from aiogram.types import WebhookInfo
+from anyio.streams.memory import MemoryObjectSendStream
+from loguru import logger
+
+from teambot.actors.pipeline.ledger import PendingUpdate, UpdateLedger
+from teambot.actors.pipeline.poller import UpdatePoller
+from teambot.adapters.database import TRANSIENT_ERRORS, Database
+from teambot.adapters.telegram import reachability_of
+from teambot.data import inbox
+from teambot.errors import FatalError
+from teambot.health import Health
+from teambot.metrics import Metrics
+
+log = logger.bind(actor="inbox")
+
+HEARTBEAT_SECONDS = 30.0
+
+
+class InboxReader(UpdatePoller):
+    def __init__(
+        self,
+        bot: Bot,
+        database: Database,
+        ledger: UpdateLedger,
+        health: Health,
+        metrics: Metrics,
+        webhook: WebhookSetup,
+        *,
+        max_in_flight: int = 200,
+    ) -> None:
+        super().__init__(bot, database, ledger, health, metrics, max_in_flight=max_in_flight)
+        self.webhook = webhook
+        self._news = anyio.Event()
+        self._reported_error_at = time.time()  # Telegram's errors from before are old news
+
+    def received(self) -> None:
+        """The endpoint stored an update: look at the inbox now rather than in a second."""
+        self._news.set()
+
+    async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
+        next_heartbeat = anyio.current_time()
+        while not self._stopping:
+            self.health.poller_alive()
+            if not await self._remove_done():
+                # a read now could hand out again a dropped update whose removal failed
+                await anyio.sleep(1)
+                continue
+            if anyio.current_time() >= next_heartbeat:
+                await self._heartbeat()
+                next_heartbeat = anyio.current_time() + HEARTBEAT_SECONDS
+            if self.ledger.in_flight >= self.max_in_flight:
+                await self._wait_for_progress()
+                continue
+            self._news = anyio.Event()  # before the read: a store during it wakes the wait
+            try:
+                rows = await self.database.run(
+                    inbox.waiting, self.ledger.in_hand(), self.max_in_flight - self.ledger.in_flight
+                )
+            except TRANSIENT_ERRORS:
+                rows = []  # the database actor reports the outage; look again in a second
+            if not rows:
+                with anyio.move_on_after(1):
+                    await self._news.wait()
+                continue
+            self.metrics.updates_received.inc(len(rows))
+            for item in await self._admit(rows):
+                await outbox.send(item)
+
+    async def _remove_done(self) -> bool:
+        """Remove what was dropped or handled from the inbox; False if that failed."""
+        done = self.ledger.take_done()
+        if not done:
+            return True
+        try:
+            await self.database.run(inbox.done, done)
+        except TRANSIENT_ERRORS:
+            self.ledger.return_done(done)
+            return False
+        return True
+
+    async def _admit(self, fresh: list[dict[str, Any]]) -> list[PendingUpdate]:
+        items = await super()._admit(fresh)
+        # Handled before a restart, or malformed: out of the ledger already, so they go
+        # with the next batch of handled ids (a malformed one may be in it twice: harmless).
+        admitted = {item.update_id for item in items}
+        self.ledger.return_done(
+            [int(raw["update_id"]) for raw in fresh if int(raw["update_id"]) not in admitted]
+        )
+        return items
+
+    async def confirm(self) -> None:
+        """Nothing to tell Telegram (it took our 200s): only write what was handled."""
+        await self._remove_done()
+
+    async def _heartbeat(self) -> None:
+        try:
+            info = await self.webhook.check(self.bot)
+        except TelegramUnauthorizedError as exc:
+            raise FatalError("BOT_TOKEN was rejected by the Bot API (401)") from exc
+        except TelegramAPIError as exc:  # an outage, or a refusal to look at again later
+            reachability_of(self.bot).failed(exc, HEARTBEAT_SECONDS)
+            return
+        error_at = info.last_error_date.timestamp() if info.last_error_date else 0.0
+        if info.last_error_message and error_at > self._reported_error_at:
+            self._reported_error_at = error_at
+            log.warning(
+                "Telegram reports a failed delivery to the webhook: {} ({} updates wait there)",
+                info.last_error_message,
+                info.pending_update_count,
+            )
+
+
+class WebhookSetup:
+    """Where Telegram should POST updates, and how."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        max_connections: int,
+        allowed_updates: list[str] | None = None,
+    ) -> None:
+        self.url = url
+        self.secret = secret
+        self.max_connections = max_connections
+        self.allowed_updates = allowed_updates
+
+    async def install(self, bot: Bot) -> None:
+        await bot.set_webhook(
+            url=self.url,
+            secret_token=self.secret,
+            max_connections=self.max_connections,
+            allowed_updates=self.allowed_updates,
+            drop_pending_updates=False,
+        )
+
+    async def check(self, bot: Bot) -> WebhookInfo:
+        """Telegram's view of the webhook; sets it again when it is not ours any more."""
+        info = await bot.get_webhook_info()
+        if info.url != self.url:
+            log.warning(
+                "the webhook was {} elsewhere (another setup of this bot?): setting it again",
+                "replaced" if info.url else "removed",
+            )
+            await self.install(bot)
+        return info
