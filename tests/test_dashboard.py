@@ -719,3 +719,142 @@ def dashboard_event_id(conn: Any, slug: str) -> int:
     row = conn.execute("select id from events where slug = %s", (slug,)).fetchone()
     assert row is not None
     return int(row["id"])
+
+
+def test_the_figures_stay_exact_through_a_long_random_run_of_the_bots_writes(
+    database_url: str,
+) -> None:
+    """Three hundred of the bot's own writes in a random order (seeded: the same run each
+    time), the kept figures checked against a full recount every 25 steps."""
+    import random
+
+    from psycopg.rows import dict_row
+
+    from teambot.data import events, invitations, teams, users
+
+    seed(database_url)
+    rng = random.Random(13)
+    people = [1, 2, 3, 4, 5, 6, 7, 10, 20, *range(30, 42)]
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(
+            "insert into users (id, display_name, user_type, skills, looking_for, is_searching,"
+            " registered_at) select g, 'p' || g, 'participant', array['s' || (g % 4)],"
+            " array['s' || (g % 3)], true, now() - (g % 9) * interval '1 day'"
+            " from generate_series(30, 41) g"
+        )
+        spring, demo = (dashboard_event_id(conn, slug) for slug in ("spring-hack", "demo-day"))
+
+        def a_pair() -> tuple[int, int]:
+            first, second = rng.sample(people, 2)
+            return first, second
+
+        def team_of(person: int) -> int | None:
+            row = conn.execute(
+                "select team_id from team_members where user_id = %s", (person,)
+            ).fetchone()
+            return None if row is None else int(row["team_id"])
+
+        def pending() -> list[int]:
+            rows = conn.execute("select id from invitations where status = 'pending'").fetchall()
+            return [int(row["id"]) for row in rows]
+
+        for step in range(300):
+            action = rng.choice(
+                [
+                    "invite", "invite", "invite", "accept", "accept", "decline", "expire",
+                    "search", "join team",
+                    "leave team", "own team", "hand over", "delete team", "event", "register",
+                    "pause", "delete account", "erase",
+                ]
+            )  # fmt: skip
+            sender, recipient = a_pair()
+            if action == "invite":
+                invitations.create(
+                    conn,
+                    sender_id=sender,
+                    recipient_id=recipient,
+                    team_id=team_of(recipient),
+                    kind=rng.choice(["invite", "request", "connect"]),
+                    note="",
+                    hours=rng.choice([1, 72]),
+                )
+            elif action in ("accept", "decline") and pending():
+                chosen = rng.choice(pending())
+                row = invitations.get(conn, chosen)
+                assert row is not None
+                team = team_of(row.sender_id) or team_of(row.recipient_id)
+                joiner = row.recipient_id if team == team_of(row.sender_id) else row.sender_id
+                joining = (
+                    (team, joiner) if action == "accept" and team and not team_of(joiner) else None
+                )
+                status = "accepted" if action == "accept" else "declined"
+                invitations.close(conn, chosen, status, unexpired=False, joining=joining)
+            elif action == "expire" and pending():
+                conn.execute(
+                    "update invitations set expires_at = now() - interval '1 minute' where id = %s",
+                    (rng.choice(pending()),),
+                )
+                invitations.expire_due(conn, 100)
+            elif action == "search":
+                conn.execute(
+                    "insert into search_cards (viewer_id, candidate_id) values (%s, %s)"
+                    " on conflict do nothing",
+                    (sender, recipient),
+                )
+            elif action == "join team" and team_of(recipient) and not team_of(sender):
+                invitations.add_member(conn, team_of(recipient), sender)
+            elif action == "leave team" and team_of(sender):
+                teams.remove_member(conn, team_of(sender), sender)
+            elif action == "own team" and not team_of(sender):
+                teams.upsert_owned(conn, sender, name=f"T{step}", description="", roles_needed=[])
+            elif action == "hand over" and team_of(sender):
+                team = team_of(sender)
+                others = conn.execute(
+                    "select user_id from team_members where team_id = %s", (team,)
+                ).fetchall()
+                teams.set_owner(conn, team, rng.choice(others)["user_id"])
+            elif action == "delete team" and team_of(sender):
+                teams.delete(conn, team_of(sender))
+            elif action == "event":
+                if rng.random() < 0.7:
+                    events.add_member(conn, rng.choice([spring, demo]), sender)
+                else:
+                    conn.execute("delete from event_members where user_id = %s", (sender,))
+            elif action == "register":
+                users.register(
+                    conn, sender, user_type="participant", display_name=f"R{step}",
+                    skills=rng.sample(["python", "go", "design", "ml"], 2),
+                    looking_for=rng.sample(["python", "marketing", "design"], 1), bio="",
+                )  # fmt: skip
+            elif action == "pause":
+                users.set_searching(conn, sender, rng.random() < 0.5)
+            elif action == "delete account":
+                users.soft_delete(conn, sender)
+            elif action == "erase":
+                conn.execute(
+                    "update users set deleted_at = now() - interval '40 days'"
+                    " where id = %s and deleted_at is not null",
+                    (sender,),
+                )
+                if users.purge_deleted(conn, 30, 100):
+                    people.remove(sender)
+            if step % 25 == 24:
+                if rng.random() < 0.5:
+                    conn.execute("select 1")  # sometimes the page folds, sometimes not
+                else:
+                    from teambot.data.dashboard import fold
+
+                    fold(conn)
+                assert_kept_figures_are_exact(conn)
+        assert_kept_figures_are_exact(conn)
+        # the run did what it means to (the seed's four invitations aside)
+        counts = conn.execute(
+            "select count(*) filter (where status = 'accepted') as accepted,"
+            " count(*) filter (where status = 'declined') as declined,"
+            " count(*) filter (where status = 'expired') as expired,"
+            " (select count(*) from users where deleted_at is not null) as deleted"
+            " from invitations"
+        ).fetchone()
+        assert counts is not None
+        assert min(counts["accepted"], counts["declined"], counts["expired"]) > 5, counts
+        assert len(people) < 21 or counts["deleted"] > 0, counts  # someone deleted or erased
