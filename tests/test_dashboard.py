@@ -730,7 +730,7 @@ def test_the_figures_stay_exact_through_a_long_random_run_of_the_bots_writes(
 
     from psycopg.rows import dict_row
 
-    from teambot.data import events, invitations, teams, users
+    from teambot.data import events, invitations, moderation, teams, users
 
     seed(database_url)
     rng = random.Random(13)
@@ -764,7 +764,7 @@ def test_the_figures_stay_exact_through_a_long_random_run_of_the_bots_writes(
                     "invite", "invite", "invite", "accept", "accept", "decline", "expire",
                     "search", "join team",
                     "leave team", "own team", "hand over", "delete team", "event", "register",
-                    "pause", "delete account", "erase",
+                    "pause", "ban", "delete account", "erase",
                 ]
             )  # fmt: skip
             sender, recipient = a_pair()
@@ -828,6 +828,8 @@ def test_the_figures_stay_exact_through_a_long_random_run_of_the_bots_writes(
                 )  # fmt: skip
             elif action == "pause":
                 users.set_searching(conn, sender, rng.random() < 0.5)
+            elif action == "ban":
+                moderation.set_banned(conn, sender, rng.random() < 0.6)
             elif action == "delete account":
                 users.soft_delete(conn, sender)
             elif action == "erase":
