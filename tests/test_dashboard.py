@@ -631,6 +631,7 @@ def test_the_figures_follow_expiry_answers_leaving_deletion_and_events(database_
             "started": 9, "registered": 8, "searched": 4, "requested": 4, "accepted": 3,
             "in_team": 3,
         }  # fmt: skip
+        assert before.teams_by_size == [(1, 1), (3, 1)]  # Solo alone, Rocket of three
 
         # Dan asks Bob; it runs out unanswered (the cleanup's expiry)
         made = invitations.create(
@@ -665,6 +666,7 @@ def test_the_figures_follow_expiry_answers_leaving_deletion_and_events(database_
         assert left.looking_total == hack.looking_total + 1
         assert sum(n for _, n in left.join_delays) == sum(n for _, n in hack.join_delays) - 1
         assert "Frank" in [person.display_name for person in left.looking]
+        assert left.teams_by_size == numbers(conn, None).teams_by_size == [(1, 1), (2, 1)]
 
         # Alice deletes her account: she leaves every count of people, everywhere
         users.soft_delete(conn, 1)
@@ -707,6 +709,7 @@ def test_the_figures_follow_expiry_answers_leaving_deletion_and_events(database_
         assert_kept_figures_are_exact(conn)
         final = numbers(conn, None)
         assert dict(final.funnel)["in_team"] == 0  # Rocket is gone, Solo is alone
+        assert final.teams_by_size == [(1, 1)]
         assert dict(final.funnel)["accepted"] == 0  # both accepted requests went with Rocket
         # and the check sees a figure written past the triggers
         from teambot.data.dashboard import differences

@@ -48,7 +48,8 @@ def figures(
     """(day, what) -> count for everyone or an event's pool, as 0021's triggers keep them:
     totals (day None) and the days from `since` on. What: the funnel's stages (started,
     registered, searched, requested, accepted, in_team), looking, delay:<bucket>,
-    offered:<skill> and sought:<skill> (people still looking), and per day registered,
+    offered:<skill> and sought:<skill> (people still looking), team_size:<n> (teams of
+    n members; everyone's only), and per day registered,
     sent, accepted, declined, expired. Read after `fold`, with the differences written
     since (so exact as of this statement)."""
     rows = conn.execute(
@@ -99,19 +100,17 @@ def differences(conn: Connection) -> list[dict[str, Any]]:
 REQUEST_OUTCOMES = ("sent", "accepted", "declined", "expired")
 
 
-def teams_by_size(conn: Connection, event_id: int | None) -> dict[int, int]:
-    """size -> teams; an event's teams are those with a member in its pool (found from the
-    pool, each counted by its index: not every team grouped)."""
-    if event_id is None:
-        query = "select team_id, count(*) as size from team_members group by team_id"
-    else:
-        query = (
-            "select t.team_id, (select count(*) from team_members x where x.team_id = t.team_id)"
-            " as size from (select distinct m.team_id from event_members e"
-            " join team_members m on m.user_id = e.user_id where e.event_id = %(event)s) t"
-        )
+def teams_by_size(conn: Connection, event_id: int) -> dict[int, int]:
+    """size -> teams with a member in the event's pool (found from the pool, each counted
+    by its index). Everyone's are a kept figure (team_size:<n>)."""
     rows = conn.execute(
-        f"select size, count(*) as teams from ({query}) sizes group by size order by size",
+        """
+        select size, count(*) as teams from (
+            select (select count(*) from team_members x where x.team_id = t.team_id) as size
+            from (select distinct m.team_id from event_members e
+                  join team_members m on m.user_id = e.user_id where e.event_id = %(event)s) t
+        ) sizes group by size order by size
+        """,
         {"event": event_id},
     ).fetchall()
     return {int(row["size"]): int(row["teams"]) for row in rows}

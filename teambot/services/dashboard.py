@@ -188,6 +188,15 @@ def _skills(counts: dict[tuple[date | None, str], int], limit: int) -> list[tupl
     return [(skill, offered, sought) for skill, (offered, sought) in ranked[:limit]]
 
 
+def _sizes(counts: dict[tuple[date | None, str], int]) -> dict[int, int]:
+    """Teams by size, from the kept figures."""
+    return {
+        int(what.removeprefix("team_size:")): n
+        for (day, what), n in counts.items()
+        if day is None and what.startswith("team_size:")
+    }
+
+
 def _overview(conn: Connection, slug: str | None, today: date) -> Overview | None:
     events = [_event(row, today) for row in dashboard.events(conn)]
     event_id, event = None, None
@@ -213,7 +222,11 @@ def _overview(conn: Connection, slug: str | None, today: date) -> Overview | Non
             (bound, counts.get((None, f"delay:{index}"), 0))
             for index, bound in enumerate(JOIN_DELAYS)
         ],
-        teams_by_size=list(dashboard.teams_by_size(conn, event_id).items()),
+        teams_by_size=sorted(
+            _sizes(counts).items()
+            if event_id is None
+            else dashboard.teams_by_size(conn, event_id).items()
+        ),
         skills=_skills(counts, SKILLS_SHOWN),
         looking_total=counts.get((None, "looking"), 0),
         looking=[_person(row) for row in looking],

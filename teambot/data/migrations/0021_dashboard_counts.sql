@@ -11,7 +11,8 @@
 -- they are in). Every change to a row adds its figures' differences (dashboard_person_facts)
 -- to dashboard_deltas for everyone (scope 0) and for each event the person is in.
 -- Invitations add theirs (dashboard_invitation_facts: sent, accepted, declined, expired on
--- their day) the same way, for the sender's events.
+-- their day) the same way, for the sender's events; a change of a team's members moves it
+-- from one size to another (dashboard_resize, everyone's only).
 --
 -- dashboard_deltas only takes inserts, so writers never wait for each other on a counter
 -- row; the dashboard folds them into dashboard_counts (one delete ... insert on conflict)
@@ -136,6 +137,10 @@ returns table (scope bigint, day date, what text, n bigint) language sql stable 
         select 0::bigint as scope
         union all select e.event_id from event_members e where e.user_id = i.sender_id
     ) s
+    group by 1, 2, 3
+    union all
+    select 0::bigint, '-infinity'::date, 'team_size:' || size, count(*)
+    from (select team_id, count(*) as size from team_members group by team_id) t
     group by 1, 2, 3
 $$;
 
@@ -337,10 +342,36 @@ create trigger dashboard_invitations_removed after delete on invitations
     referencing old table as old_invitations for each statement
     execute function dashboard_invitations_removed();
 
+-- Teams by size (everyone's): a team whose members changed by `added` (per team, less
+-- the removed) leaves its old size and takes its new one. Only the teams touched are
+-- counted, each by its index.
+create function dashboard_resize(team_ids bigint[], added bigint[]) returns void
+    language plpgsql set plan_cache_mode = force_generic_plan as $$
+begin
+    insert into dashboard_deltas (scope, day, what, n)
+    select 0, '-infinity', 'team_size:' || f.size, sum(f.n)
+    from (
+        select c.added, (select count(*) from team_members m where m.team_id = c.team_id)
+            as now
+        from unnest(team_ids, added) as c (team_id, added)
+    ) t
+    cross join lateral (
+        select t.now - t.added as size, -1 as n
+        union all
+        select t.now, 1
+    ) f
+    where f.size > 0
+    group by f.size
+    having sum(f.n) <> 0;
+end
+$$;
+
 -- team members: in a team (everyone in the teams touched: a team of one becomes two), and
 -- when they joined; a team handed over changes who joined someone else's team
 create function dashboard_members_added() returns trigger language plpgsql as $$
 begin
+    perform dashboard_resize(array(select team_id from new_members group by 1 order by 1),
+        array(select count(*) from new_members group by team_id order by team_id));
     perform dashboard_restate(array(
         select m.user_id from team_members m
         where m.team_id in (select team_id from new_members)));
@@ -353,6 +384,8 @@ create trigger dashboard_members_added after insert on team_members
 
 create function dashboard_members_removed() returns trigger language plpgsql as $$
 begin
+    perform dashboard_resize(array(select team_id from old_members group by 1 order by 1),
+        array(select -count(*) from old_members group by team_id order by team_id));
     perform dashboard_restate(array(
         select user_id from old_members
         union select m.user_id from team_members m
@@ -366,6 +399,12 @@ create trigger dashboard_members_removed after delete on team_members
 
 create function dashboard_members_changed() returns trigger language plpgsql as $$
 begin
+    perform dashboard_resize(
+        array(select team_id from (select team_id, 1 as n from new_members
+              union all select team_id, -1 from old_members) c group by 1 order by 1),
+        array(select sum(n) from (select team_id, 1 as n from new_members
+              union all select team_id, -1 from old_members) c group by team_id
+              order by team_id));
     perform dashboard_restate(array(
         select user_id from old_members union select user_id from new_members
         union select m.user_id from team_members m
