@@ -164,7 +164,8 @@ begin
         using ids;
         return;
     end if;
-    foreach one in array ids loop
+    -- in key order, as every other recomputation takes its locks
+    foreach one in array array(select distinct i from unnest(ids) i order by 1) loop
         update dashboard_people p set
             searched = x.searched, requested = x.requested, accepted = x.accepted,
             in_team = x.in_team, joined_at = x.joined_at
