@@ -156,6 +156,7 @@ class Run:
     burst: Phase
     work: DatabaseWork
     cpu: float  # the bot's, seconds
+    main_cpu: float  # of that, its main thread's (the event loop)
     peak_rss: int
 
     def per_update(self, value: float) -> float:
@@ -201,7 +202,13 @@ def measure(contender: Contender, pg: Postgres, args: argparse.Namespace, logs: 
         if child is not None:
             child.kill()
         pg.drop(name)
-    return Run(burst, work, float(after["cpu"]) - float(before["cpu"]), int(final["maxrss"]))
+    return Run(
+        burst,
+        work,
+        float(after["cpu"]) - float(before["cpu"]),
+        float(after["main_cpu"]) - float(before["main_cpu"]),
+        int(final["maxrss"]),
+    )
 
 
 FIGURES = [
@@ -211,6 +218,7 @@ FIGURES = [
     ("round trips/update", lambda r: r.per_update(r.work.round_trips), tenths),
     ("transactions/update", lambda r: r.per_update(r.work.transactions), tenths),
     ("bot CPU ms/update", lambda r: r.per_update(r.cpu * 1000), tenths),
+    ("  event-loop thread", lambda r: r.per_update(r.main_cpu * 1000), tenths),
     ("peak RSS MB", lambda r: r.peak_rss, mb),
 ]
 

@@ -71,9 +71,11 @@ class Counters:
             counted = {"round_trips": self.round_trips, "transactions": self.transactions}
         me = psutil.Process()
         cpu = me.cpu_times()
+        main = next((t for t in me.threads() if t.id == me.pid), None)  # the event loop's
         return {
             **counted,
             "cpu": cpu.user + cpu.system,
+            "main_cpu": main.user_time + main.system_time if main is not None else float("nan"),
             "rss": me.memory_info().rss,
             "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         }

@@ -10,12 +10,21 @@ work on the users table from their own connections, each with a short lock_timeo
 A probe's stall is the time from its first failed or slow attempt to its next success: the
 longest time a person would have waited for the bot. Each migration is run --runs times,
 every run but the last rolled back (the same statements, the same locks), the last one
-through teambot.data.migrations as a deployment applies it. Prints the median and range of
-the migration's time and of each probe's worst stall; then one more (rolled back) run behind a
-reader that keeps users open --blocker seconds: a migration that waited for its lock all that
-time would stall every query on users as long (a short lock_timeout and retries bound it).
+through teambot.data.migrations as a deployment applies it. A migration that runs outside a
+transaction (CREATE INDEX CONCURRENTLY) cannot be rolled back: its runs but the last are
+undone after it instead (its indexes dropped, its row deleted, UNDO's statements run).
+Prints the median and range of the migration's time and of each probe's worst stall; then
+one more (rolled back) run behind a reader that keeps users open --blocker seconds: a
+migration that waited for its lock all that time would stall every query on users as long
+(a short lock_timeout and retries bound it; a concurrent build waits for the reader without
+holding anyone up).
+
+With --first V, the migrations before V are applied unmeasured (when they reach 0012, with
+the matching fields and the events' members filled after them as bench.scale fills them),
+and only V and the later ones are measured.
 
 Run: python -m bench.migration [DATABASE_URL] [--users N] [--invitations N] [--runs N]
+                               [--first VERSION]
      (no URL: an embedded PostgreSQL in a temporary directory; a database named
      teambot_migration is created and dropped)
 """
@@ -28,6 +37,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import psycopg
@@ -38,6 +48,7 @@ from bench.scale import (
     insert_teams_and_invitations,
     insert_users,
     percentiles,
+    profiles,
     searches,
     server_conninfo,
 )
@@ -51,6 +62,9 @@ from teambot.data.migrations import (
 
 FIRST = "0010"  # the first migration measured: matching profiles (issue 12)
 PROBE_LOCK_TIMEOUT = "50ms"
+# what undoes a migration that runs outside a transaction, besides dropping its indexes and
+# its schema_migrations row: so the next run has the same work to do
+UNDO = {"0020_search_indexes": ["update event_members set last_active = null"]}
 
 
 @dataclass
@@ -154,7 +168,9 @@ def one_run(
             level="INFO",
         )
         started = time.perf_counter()
-        if apply:  # as a deployment does: its own transaction with its schema_migrations row
+        if apply or not migration.transactional:
+            # as a deployment does: its own transaction with its schema_migrations row (or
+            # outside one: undone below, after the probes, unless it is the applied run)
             assert apply_migrations_on(conn, [migration]) == [migration.version]
         else:
             try:
@@ -170,10 +186,22 @@ def one_run(
         time.sleep(0.3)
         for probe in probes:
             probe.stop()
+        if not apply and not migration.transactional:
+            undo(conn, migration)
     reader, writer = probes
     return Run(
         seconds, reader.worst(), writer.worst(), reader.timeouts, writer.timeouts, len(retries)
     )
+
+
+def undo(conn: psycopg.Connection[Any], migration: Migration) -> None:
+    """Undo a migration that ran outside a transaction: its indexes, its row, UNDO's."""
+    for index in migration.concurrent_indexes():
+        conn.execute(f"drop index concurrently if exists {index}".encode())
+    for statement in UNDO.get(migration.version, []):
+        conn.execute(statement.encode())
+    conn.execute("delete from schema_migrations where version = %s", (migration.version,))
+    conn.execute("vacuum analyze users, event_members")
 
 
 def hold_users(conninfo: str, seconds: float) -> None:
@@ -199,6 +227,7 @@ def main() -> None:
     parser.add_argument(
         "--blocker", type=float, default=2.0, help="seconds of the long reader in the last run"
     )
+    parser.add_argument("--first", default=FIRST, help=f"the first measured (default {FIRST})")
     args = parser.parse_args()
     server = server_conninfo(args.url, None, args.shared_buffers)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname="teambot_migration")
@@ -207,12 +236,18 @@ def main() -> None:
         conn.execute("create database teambot_migration")
     migrations = bundled_migrations()
     before = [m for m in migrations if m.version < FIRST]
-    measured = [m for m in migrations if m.version >= FIRST]
+    unmeasured = [m for m in migrations if FIRST <= m.version < args.first]
+    measured = [m for m in migrations if m.version >= max(FIRST, args.first)]
     apply_migrations(conninfo, before)
     with psycopg.connect(conninfo, autocommit=True) as conn:  # bench.scale's people
         started = time.perf_counter()
         insert_users(conn, args.users)
         insert_teams_and_invitations(conn, args.users, args.invitations)
+        if unmeasured:
+            apply_migrations_on(conn, unmeasured)
+            if unmeasured[-1].version >= "0012":  # matching fields, events (0010, 0011)
+                profiles(conn)
+            print(f"applied {', '.join(m.version for m in unmeasured)} unmeasured")
         conn.execute("vacuum analyze")
         print(f"populated {describe(conn)} in {time.perf_counter() - started:.0f} s")
     probes = [
@@ -279,7 +314,7 @@ def main() -> None:
     print(
         f"rerun: python -m bench.migration --users {args.users} --runs {args.runs}"
         f" --invitations {args.invitations}"
-        f" --blocker {args.blocker:g}"
+        f" --blocker {args.blocker:g} --first {args.first}"
     )
 
 

@@ -17,6 +17,8 @@ class Health:
     stale_after: float = 60.0
     status: str = "starting"
     polling: bool = False
+    # this instance holds the lead (actors/leadership.py): it takes updates and sends
+    leader: bool = False
     last_poll: float = field(default_factory=anyio.current_time)
     last_api_ok: float | None = None
     on_status: list[Callable[[str], None]] = field(default_factory=list)
@@ -49,6 +51,13 @@ class Health:
             await database.ping(timeout=2)
         except TRANSIENT_ERRORS as exc:
             return f"PostgreSQL does not answer ({type(exc).__name__})"
-        if self.last_api_ok is None or anyio.current_time() - self.last_api_ok > self.stale_after:
+        # a standby makes no Bot API calls after its start: only the leader's are news
+        if self.leader and (
+            self.last_api_ok is None or anyio.current_time() - self.last_api_ok > self.stale_after
+        ):
             return "the Bot API has not answered recently"
         return None
+
+    @property
+    def role(self) -> str:
+        return "leader" if self.leader else "standby"

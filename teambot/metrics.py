@@ -49,6 +49,11 @@ class Metrics:
         self.updates_throttled = Counter(
             "teambot_updates_throttled", "Updates dropped by the per-user rate limit", registry=r
         )
+        self.leader = Gauge(
+            "teambot_leader",
+            "1 while this instance leads (takes updates, sends, runs the jobs); 0 standing by",
+            registry=r,
+        )
         self.webhook_requests = Counter(
             "teambot_webhook_requests",
             "POSTs to the webhook by outcome: stored, again (stored or handled before),"

@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-from aiohttp import ClientError, ClientSession, ClientTimeout, web
+from aiohttp import ClientConnectorError, ClientError, ClientSession, ClientTimeout, web
 
 DEFAULT_TOKEN = "123456789:AAHfakeTokenForTestsOnly-xxxxxxxxxxxxxx"
 BOT_USER: dict[str, Any] = {
@@ -529,8 +529,11 @@ class FakeTelegram:
         self.fault_retry_after = 1
         # Webhook delivery: Telegram POSTs to the https URL the bot set; in tests a "reverse
         # proxy" maps it to the bot's plain-HTTP listener (scheme and host replaced by
-        # this base, the path kept). Unset: nothing is delivered.
-        self.webhook_proxy: str | None = None
+        # this base, the path kept). Several bases: a load balancer over instances, taking
+        # them in turn and passing over one that refuses the connection. Unset: nothing is
+        # delivered.
+        self.webhook_proxy: str | list[str] | None = None
+        self._proxy_turn = itertools.count()
         self.webhook_timeout = 5.0  # seconds Telegram waits for the answer to a POST
         self.webhook_retry_base = 0.1  # first wait after a failed POST, doubling up to 2 s
         self.port = 0
@@ -1015,19 +1018,33 @@ class FakeTelegram:
     async def _post_update(self, session: ClientSession, key: int, update: dict[str, Any]) -> None:
         with self._lock:
             url, secret = self._webhook_url, self._webhook_secret
-        target = str(self.webhook_proxy).rstrip("/") + (urlsplit(url).path or "/")
+        proxy = self.webhook_proxy
+        bases = [proxy] if isinstance(proxy, str) else list(proxy or [])
+        first = next(self._proxy_turn)
+        bases = [bases[(first + n) % len(bases)] for n in range(len(bases))]
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-        outcome: int | str
-        try:
-            async with session.post(
-                target, json=update, headers=headers, timeout=ClientTimeout(self.webhook_timeout)
-            ) as response:
-                outcome = response.status
-                reason = f"{response.status} {response.reason}"
-        except TimeoutError:
-            outcome = reason = "Read timeout expired"
-        except ClientError:
-            outcome = reason = "Connection refused"
+        reason = "Connection refused"
+        outcome: int | str = reason
+        for base in bases:
+            target = base.rstrip("/") + (urlsplit(url).path or "/")
+            try:
+                async with session.post(
+                    target,
+                    json=update,
+                    headers=headers,
+                    timeout=ClientTimeout(self.webhook_timeout),
+                ) as response:
+                    outcome = response.status
+                    reason = f"{response.status} {response.reason}"
+                    break
+            except TimeoutError:
+                outcome = reason = "Read timeout expired"
+                break
+            except ClientConnectorError:
+                continue  # the balancer passes over an instance that is not there
+            except ClientError:
+                outcome = reason = "Connection reset"
+                break
         loop = asyncio.get_running_loop()
         with self._lock:
             self._webhook_busy.discard(key)

@@ -51,7 +51,7 @@ async def test_health_endpoints_and_metrics(telegram: FakeTelegram, database_url
         await telegram.wait_for_messages(1, 1)
         assert (await get(f"{base}/healthz")).status_code == 200
         ready = await get(f"{base}/readyz")
-        assert (ready.status_code, ready.text) == (200, "ok\n")
+        assert (ready.status_code, ready.text) == (200, "ok: leader\n")
         result = await anyio.to_thread.run_sync(healthcheck, port)
         assert (result.returncode, result.stdout.strip()) == (0, "healthy")
         metrics = (await get(f"{base}/metrics")).text

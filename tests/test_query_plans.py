@@ -264,7 +264,8 @@ def test_search_statements_use_indexes(
             "window": walk,
             "blockers": recent,
             "card": {"users_pkey"},
-            "event": {"event_members_pkey", "event_members_user_idx"},
+            # an event's members in recency order (migration 0020), each row by key
+            "event": {"event_members_recent_idx"},
         }[name]
         assert expected & indexes_in(found), (name, indexes_in(found))
         if name == "window" and skill:
@@ -458,3 +459,75 @@ def test_the_proposal_expiry_finds_the_open_groups_by_index(big: psycopg.Connect
         (expired,) = planned(big, events.expire_due, 72, 100)
         assert not seq_scanned(expired.plan) & {"event_proposals"}, expired.sql
         assert "event_proposals_pending_idx" in indexes_in(expired.plan), indexes_in(expired.plan)
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_a_curated_skill_is_walked_in_its_own_index(
+    big: psycopg.Connection[Any], remote: bool
+) -> None:
+    """A skill of the curated list: its holders in recency order from its index (migration
+    0020), each row read once; the statements `find` really runs."""
+    from teambot.data import search
+    from teambot.services.fit import Filters
+
+    with big.transaction(force_rollback=True):
+        # a skill many hold (at 20 000 people, reading a rarer one's holders whole costs
+        # less than a window of random rows: the GIN index then)
+        big.execute(
+            "update users set skills = skills || '{python}',"
+            " work_mode = (array['remote', 'either', 'on_site'])[1 + id % 3] where id % 2 = 0"
+        )
+        big.execute("analyze users")
+        statements = planned(
+            big,
+            search.find,
+            me=3,
+            skills=["s3"],
+            wants=["s7"],
+            types=["participant", "cofounder"],
+            skill="python",
+            offset=3,
+            filters=Filters(remote=remote),
+            everyone=True,
+        )
+    walks = [statement for statement in statements if "walked" in statement.sql]
+    assert walks
+    for walk in walks:
+        assert "users_skill_python_idx" in indexes_in(walk.plan), indexes_in(walk.plan)
+        assert not seq_scanned(walk.plan) & {"users"}
+
+
+def test_every_curated_skill_has_its_index(big: psycopg.Connection[Any]) -> None:
+    """A skill added to the curated list needs its index (a migration like 0020), or its
+    searches walk users_search_tags_idx as a free tag's do."""
+    from teambot.services.skills import CURATED
+
+    rows = big.execute(
+        "select indexname, indexdef from pg_indexes where tablename = 'users'"
+        " and indexname like 'users_skill_%%'"
+    ).fetchall()
+    defined = {row["indexname"]: row["indexdef"] for row in rows}
+    for skill in CURATED:
+        assert f"'{{{skill}}}'" in defined.get(f"users_skill_{skill}_idx", ""), skill
+
+
+def test_an_event_pool_is_walked_by_its_members_recency(big: psycopg.Connection[Any]) -> None:
+    """User 3 is in an event: the statements `find` runs walk its members from
+    event_members_recent_idx (migration 0020), each member's row by key."""
+    from teambot.data import search
+
+    statements = planned(
+        big,
+        search.find,
+        me=3,
+        skills=["s3"],
+        wants=["s7"],
+        types=["participant", "cofounder", "team"],
+        skill=None,
+        offset=2,
+    )
+    walks = [statement for statement in statements if "event_members m cross join" in statement.sql]
+    assert walks, [statement.sql[:80] for statement in statements]
+    for walk in walks:
+        assert {"event_members_recent_idx", "users_pkey"} <= indexes_in(walk.plan)
+        assert not seq_scanned(walk.plan) & {"users", "event_members"}

@@ -187,6 +187,69 @@ def test_the_sql_ranking_is_the_plain_python_sort(
     assert compared > 300  # the searches were not (nearly) empty
 
 
+def test_an_event_pool_is_ranked_by_the_same_rules(
+    conn: psycopg.Connection[dict[str, Any]], window: tuple[int, int]
+) -> None:
+    """In an event, the search walks its members' freshness windows (their recency kept on
+    the member rows by migration 0019's triggers, also when it changes after they joined):
+    the same order as the Python rules over the pool."""
+    rng = random.Random(17)
+    now = datetime.now(UTC)
+    people = {user_id: random_person(rng, now) for user_id in range(1, 121)}
+    for user_id, (user_type, person) in people.items():
+        insert(conn, user_id, user_type, person)
+    members = {user_id for user_id in people if user_id % 4 != 0}
+    event = conn.execute(
+        "insert into events (slug, name, starts_on, ends_on)"
+        " values ('demo', 'Demo', current_date, current_date + 1) returning id"
+    ).fetchone()
+    assert event is not None
+    conn.execute(
+        "insert into event_members (event_id, user_id) select %s, unnest(%s::bigint[])",
+        (event["id"], sorted(members)),
+    )
+    # active again after joining: their member rows follow (a few move to the first window)
+    for user_id in range(5, 121, 7):
+        user_type, person = people[user_id]
+        people[user_id] = (user_type, replace_(person, last_active=now - timedelta(minutes=5)))
+        conn.execute(
+            "update users set last_active = %s where id = %s",
+            (people[user_id][1].last_active, user_id),
+        )
+    stale = conn.execute(
+        "select count(*) as n from event_members m join users u on u.id = m.user_id"
+        " where m.last_active is distinct from u.last_active"
+    ).fetchone()
+    assert stale == {"n": 0}
+    searching = {user_id: person for user_id, (_, person) in people.items()}
+    compared = 0
+    for me in sorted(members)[:12]:
+        my_type, mine = people[me]
+        for filters in (fit.Filters(), fit.Filters(role="technical"), fit.Filters(remote=True)):
+            for skill in (None, "python"):
+                expected = fit.ranking(
+                    mine,
+                    searching,
+                    now,
+                    window=window[0],
+                    reach=window[1],  # an event's pool: REACH windows, with a skill too
+                    filters=filters,
+                    skill=skill,
+                    pool=members,
+                    visible=lambda user_id: (
+                        user_id != me  # noqa: B023
+                        and people[user_id][0] in visible_types(my_type)  # noqa: B023
+                    ),
+                )
+                assert browse(conn, me, my_type, mine, skill, filters) == expected, (
+                    me,
+                    filters,
+                    skill,
+                )
+                compared += len(expected)
+    assert compared > 120  # the searches were not (nearly) empty
+
+
 def test_the_rules() -> None:
     """The rules as the issue states them, one example each."""
     me = fit.Person(

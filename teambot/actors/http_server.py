@@ -52,7 +52,9 @@ class HttpServer:
             await respond(send, 503 if problem else 200, (problem or "ok") + "\n")
         elif path == "/readyz":
             problem = await self.health.readiness(self.database)
-            await respond(send, 503 if problem else 200, (problem or "ok") + "\n")
+            await respond(
+                send, 503 if problem else 200, (problem or f"ok: {self.health.role}") + "\n"
+            )
         elif path == "/metrics":
             self.metrics.ready.set(await self.health.readiness(self.database) is None)
             await respond(

@@ -37,7 +37,7 @@ from teambot.adapters.effects import (
     method_from,
     payload_of,
 )
-from teambot.data import handled_updates, outbox
+from teambot.data import outbox
 from teambot.metrics import Metrics
 
 log = logger.bind(actor="outbox")
@@ -92,12 +92,14 @@ class Outbox:
                 with collecting(effects):
                     yield effects
                 rows = effects.in_order()
-                if rows:
+                if rows or update_id is not None:
+                    # the messages and the update's handled mark: one statement
                     transaction.before_commit(
-                        outbox.insert, update_id, [_row(self.bot, o) for o in rows]
+                        outbox.insert,
+                        update_id,
+                        [_row(self.bot, o) for o in rows],
+                        handled=update_id is not None,
                     )
-                if update_id is not None:
-                    transaction.before_commit(handled_updates.mark, update_id)
         except DUPLICATE_ERRORS:
             raise AlreadyHandled from None
         for action in effects.after_commit:

@@ -1,6 +1,6 @@
-"""The Telegram actor: owns the Bot API session. Checks the token at start (getMe), sets the
-webhook (webhook mode) or drops one left from another setup (polling mode), publishes the
-command menu, and closes the session at stop."""
+"""The Telegram actor: owns the Bot API session. Checks the token at start (getMe), drops a
+webhook left from another setup (polling mode; in webhook mode the leader sets it,
+`actors/pipeline/inbox.py`), publishes the command menu, and closes the session at stop."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from anyio.abc import TaskStatus
 from loguru import logger
 
 from teambot.actors.pipeline.handling import publish_commands
-from teambot.actors.pipeline.inbox import WebhookSetup
 from teambot.adapters.telegram import (
     CERTIFICATE_ADVICE,
     TRANSIENT_TELEGRAM_ERRORS,
@@ -40,10 +39,11 @@ class TelegramActor:
         bot: Bot,
         health: Health,
         on_username: Callable[[str | None], None] = lambda _: None,
-        webhook: WebhookSetup | None = None,
+        *,
+        polling: bool = True,
     ) -> None:
         self.bot = bot
-        self.webhook = webhook
+        self.polling = polling
         self.health = health
         self.reachability = reachability_of(bot)
         self.username: str | None = None
@@ -65,9 +65,7 @@ class TelegramActor:
         while True:
             try:
                 me = await self.bot.get_me()
-                if self.webhook is not None:
-                    await self.webhook.install(self.bot)
-                else:
+                if self.polling:
                     await self.bot.delete_webhook(drop_pending_updates=False)
                 await publish_commands(self.bot)
                 break
@@ -90,9 +88,3 @@ class TelegramActor:
         self.username = me.username
         self.on_username(me.username)
         log.info("connected as @{}", me.username)
-        if self.webhook is not None:
-            log.info(
-                "Telegram posts updates to {} (at most {} at once)",
-                self.webhook.url,
-                self.webhook.max_connections,
-            )

@@ -33,6 +33,8 @@ REPLY_EARLY = 1  # slots a reply may go ahead of the pace
 PRIVATE_INTERVAL = 1.05  # seconds between messages to one private chat, sustained
 PRIVATE_BURST = 3
 GROUP_INTERVAL = 3.1  # 20 a minute, evenly spread
+# the longest any pace above remembers a message: after it nothing sent before counts
+HANDOVER_QUIET = GROUP_INTERVAL
 
 LIMITED = frozenset(
     {
@@ -75,6 +77,10 @@ class _Pace:
         self.tolerance = interval * (burst - 1)
         self.due = 0.0  # theoretical arrival time of the next message
 
+    def hold(self, until: float) -> None:
+        """No message before `until`, and none of a burst right then."""
+        self.due = max(self.due, until + self.tolerance)
+
     def reserve(self, now: float, early: int = 0) -> float:
         """Book the next slot (`early`: that many slots ahead of the pace); returns how long
         to wait for it."""
@@ -100,6 +106,18 @@ class FloodControl:
         self._group_interval = group_interval
         self._chats: dict[int | str, _Pace] = {}
         self._background_turn = anyio.Lock()
+        self._held_until = 0.0
+
+    def hold_until(self, until: float) -> None:
+        """Send nothing before `until` (anyio's clock), and then no chat a burst. For an
+        instance taking over from another (actors/leadership.py), whose last messages it
+        cannot see: once HANDOVER_QUIET has passed since the other last sent, no limit
+        remembers them. Each chat's pace starts at `until` too, so the messages held back
+        keep their spacing instead of leaving together."""
+        self._held_until = max(self._held_until, until)
+        self._global.due = max(self._global.due, until)
+        for pace in self._chats.values():
+            pace.hold(until)
 
     async def __call__(self, make_request: Any, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if method.__api_method__ in LIMITED:
@@ -144,5 +162,6 @@ class FloodControl:
                 if private
                 else _Pace(self._group_interval)
             )
+            pace.hold(self._held_until)
             self._chats[chat_id] = pace
         return pace

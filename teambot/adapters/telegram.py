@@ -96,6 +96,7 @@ class BotApiSession(BaseSession):
             proxy=parse_proxy(proxy) if proxy else None,
         )
         self.reachability = Reachability(api_url)
+        self.flood: FloodControl | None = None  # create_bot's pacing, when it paces
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -236,6 +237,13 @@ def reachability_of(bot: Bot) -> Reachability:
     return session.reachability
 
 
+def flood_control_of(bot: Bot) -> FloodControl | None:
+    session = bot.session
+    if not isinstance(session, BotApiSession):
+        raise TypeError("the bot was not made by create_bot")
+    return session.flood
+
+
 class RetryTransient:
     """Session middleware: wait out 429s and retry 5xx / network errors with jittered backoff.
 
@@ -366,7 +374,8 @@ def create_bot(
     session.middleware(IgnoreHarmlessRefusals())
     session.middleware(RetryTransient(session.reachability))
     if flood_control:
-        session.middleware(FloodControl(metrics))
+        session.flood = FloodControl(metrics)
+        session.middleware(session.flood)
     session.middleware(ObserveRequests(health, metrics))
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 

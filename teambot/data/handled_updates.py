@@ -30,12 +30,17 @@ def forget_older_than(conn: Connection, hours: float) -> int:
     return cur.rowcount
 
 
+# The handled mark as common table expressions (parameter: update_id): the update leaves the
+# inbox (webhook mode) and is marked handled. `mark` runs them alone; outbox.insert puts
+# them in front of the update's messages, so that both take one statement.
+MARKING = (
+    "taken as (delete from inbox where update_id = %(update_id)s),"
+    " marked as (insert into handled_updates (update_id) values (%(update_id)s))"
+)
+
+
 def mark(conn: Connection, update_id: int) -> None:
     """Written with the update's effects. A second handling of the same update fails here
     (unique violation), so its effects are rolled back and nothing is done twice. In
     webhook mode the update leaves the inbox in the same statement."""
-    conn.execute(
-        "with taken as (delete from inbox where update_id = %(id)s)"
-        " insert into handled_updates (update_id) values (%(id)s)",
-        {"id": update_id},
-    )
+    conn.execute(f"with {MARKING} select", {"update_id": update_id})

@@ -8,6 +8,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from teambot.adapters.database import Connection
+from teambot.data import handled_updates
 
 BLOCK = 1024  # outbox ids handed out per `next_block`
 
@@ -39,21 +40,37 @@ def next_block(conn: Connection) -> int:
     return int(row["block"]) * BLOCK
 
 
-def insert(conn: Connection, update_id: int | None, rows: list[Row]) -> None:
+def insert(
+    conn: Connection, update_id: int | None, rows: list[Row], *, handled: bool = False
+) -> None:
+    """The unit of work's messages; with `handled`, also `update_id`'s handled mark
+    (handled_updates.MARKING), in the same statement. Plain VALUES rather than unnest over
+    arrays: half the client CPU for the one or two rows an update writes."""
+    mark = handled and update_id is not None
+    if not rows:
+        if mark:
+            assert update_id is not None
+            handled_updates.mark(conn, update_id)
+        return
+    params: dict[str, Any] = {"update_id": update_id}
+    values = []
+    for n, row in enumerate(rows):
+        values.append(
+            f"(%(i{n})s, %(update_id)s, %(c{n})s, %(m{n})s, %(p{n})s, %(b{n})s, %(u{n})s, now())"
+        )
+        params |= {
+            f"i{n}": row.id,
+            f"c{n}": row.chat_id,
+            f"m{n}": row.method,
+            f"p{n}": Jsonb(row.payload),
+            f"b{n}": row.background,
+            f"u{n}": None if row.if_undelivered is None else Jsonb(row.if_undelivered),
+        }
     conn.execute(
-        "insert into outbox (id, update_id, chat_id, method, payload, background,"
-        " if_undelivered, claimed_at)"
-        " select i, %s, c, m, p, b, u, now() from unnest(%s::bigint[], %s::bigint[], %s::text[],"
-        " %s::jsonb[], %s::boolean[], %s::jsonb[]) as t(i, c, m, p, b, u)",
-        (
-            update_id,
-            [row.id for row in rows],
-            [row.chat_id for row in rows],
-            [row.method for row in rows],
-            [Jsonb(row.payload) for row in rows],
-            [row.background for row in rows],
-            [None if row.if_undelivered is None else Jsonb(row.if_undelivered) for row in rows],
-        ),
+        (f"with {handled_updates.MARKING} " if mark else "")
+        + "insert into outbox (id, update_id, chat_id, method, payload, background,"
+        " if_undelivered, claimed_at) values " + ", ".join(values),
+        params,
     )
 
 

@@ -19,14 +19,23 @@ At a hackathon's scale (a few thousand people) one window holds everyone: the or
 score's. At a million the first window is the people active in the last minutes to hours,
 the best of them first: fresh pools, as the issue asks. A search reaches REACH windows (the
 50 000 most recently active) at most: at a million, one that nobody fits would otherwise
-read everyone. An event's pool is ranked whole.
+read everyone.
+
+An event's pool is walked the same way, among its members: event_members_recent_idx
+(migration 0020) gives them most recently active first, each member row carrying its
+person's last_active (migration 0019's triggers copy it when a person joins and whenever it
+changes), and each is read from users by key. Ranking a pool of ~2 900 whole read all of
+them for every search (34 ms p95 at a million); a window reads 1 000.
 
 With quick filters or a skill filter, the windows are counted among the people who pass
-them: the walk reads their ids from an index of migration 0016 (one that holds only those
-of a role focus, or of an hours band; or all of them with their work mode and skills, tested
-in the index without a visit to the table), then ranks just those rows. Counting the
-windows among everyone instead, a restrictive filter left a few eligible rows a window and
-the walk read (and tested) up to 50 000 table rows for one card: 177 ms p95 at a million.
+them. A skill of the curated list (teambot/services/skills.py) has an index of its own
+(migration 0020: its holders, most recently active first), read as the recency index is
+without a filter. Otherwise the walk reads their ids from an index of migration 0016 (one
+that holds only those of a role focus, or of an hours band; or all of them with their work
+mode and skills, tested in the index without a visit to the table), then ranks just those
+rows, each read by key. Counting the windows among everyone instead, a restrictive filter
+left a few eligible rows a window and the walk read (and tested) up to 50 000 table rows
+for one card: 177 ms p95 at a million.
 The reach is then the 50 000 most recently active of those who pass (with a skill, the
 10 000 most recently active of its holders: SKILL_REACH says why). A test in the index
 skips the table only on pages the visibility map marks all-visible (vacuumed since their
@@ -48,7 +57,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Final
 
 from teambot.adapters.database import Connection
@@ -63,6 +72,7 @@ from teambot.services.fit import (
     contradicts,
     level,
 )
+from teambot.services.skills import CURATED
 
 TOTAL_CAP: Final = 500
 # the size of a freshness window: how many of the most recently active are ranked together
@@ -70,11 +80,11 @@ WINDOW: Final = 1000
 # how many windows a search reaches at most: the 50 000 most recently active (at a million
 # a search that nobody fits would otherwise read everyone, seconds of work)
 REACH: Final = 50
-# with a skill filter, the windows are of the skill's holders (one in nine people, often)
-# and each costs twice a window of everyone (the skill tested in the index first, then the
-# row by key): 10 of them, the 10 000 most recently active holders, reach further back than
-# the ~5 500 holders among the 50 000 most recently active that REACH gave before (migration
-# 0016), and bound a search nobody fits to about what it cost then (0.2 s at a million)
+# with a skill filter, the windows are of the skill's holders (one in nine people, often):
+# 10 of them, the 10 000 most recently active holders, reach further back than the ~5 500
+# holders among the 50 000 most recently active that REACH gave before (migration 0016),
+# and bound a search nobody fits (a curated skill's window, from its own index, costs what
+# a window of everyone does; a free tag's, twice as much: tested in an index, then by key)
 SKILL_REACH: Final = 10
 
 # the columns of a person the rules read (fit.Person's fields, but tags)
@@ -272,6 +282,8 @@ class Shape:
     role: bool = False
     hours: bool = False
     remote: bool = False
+    # the skill has an index of its own (migration 0020: one per curated skill)
+    skill_index: bool = False
 
 
 def shape_of(me: Person, skill: str | None, filters: Filters, *, wants: int, skills: int) -> Shape:
@@ -294,6 +306,7 @@ def shape_of(me: Person, skill: str | None, filters: Filters, *, wants: int, ski
         role=filters.role is not None,
         hours=filters.hours is not None,
         remote=filters.remote,
+        skill_index=skill in CURATED,
     )
 
 
@@ -338,9 +351,12 @@ def _score(shape: Shape) -> str:
     return f"({fit} - (u.last_active < now() - interval '14 days')::int)"
 
 
-_OLDER = (
-    "(u.last_active < %(edge_active)s or (u.last_active = %(edge_active)s and u.id > %(edge_id)s))"
-)
+def _older(active: str, key: str) -> str:
+    """After the edge (the last row the windows read so far) in recency order."""
+    return f"({active} < %(edge_active)s or ({active} = %(edge_active)s and {key} > %(edge_id)s))"
+
+
+_OLDER = _older("u.last_active", "u.id")
 
 
 @lru_cache(maxsize=512)
@@ -348,14 +364,17 @@ def queries(shape: Shape) -> dict[str, str]:
     """The statements for one shape of search."""
     eligible = _eligible(shape)
     score = _score(shape)
-    pool = "event_members m join users u on u.id = m.user_id"
     # the score only of those who may be shown (a few in a window, often)
     ranked_row = f"""
         select u.id, u.last_active, case when {eligible} then {score} end as score,
                (row_number() over (order by u.last_active desc, u.id) - 1)
                    / %(window)s::bigint as win"""
-    if shape.skill or (shape.remote and not (shape.role or shape.hours)):
-        # a skill, or remote alone: the windows are counted among those who pass the
+    narrowed = shape.role or shape.hours  # an index of migration 0016 holds only those
+    if (shape.skill and (narrowed or not shape.skill_index)) or (
+        shape.remote and not narrowed and not shape.skill
+    ):
+        # a skill without an index of its own (a free tag), a skill beside a role focus or
+        # an hours band, or remote alone: the windows are counted among those who pass the
         # filters, their ids in recency order first from an index of migration 0016 that
         # tests the filters itself (an index-only scan: no table visit for those who fail),
         # then the table rows of just those, by key, to rank them
@@ -371,22 +390,38 @@ def queries(shape: Shape) -> dict[str, str]:
                 from picked p cross join lateral (
                     select * from users u where u.id = p.id offset 0) u)"""
     else:
-        # no filter, or a role focus or an hours band (an index of migration 0016 holds only
-        # those, in recency order: each row it gives is one of the window, read once; the
-        # other quick filters are tested on the row, a few rows read for nothing)
+        # no filter, a role focus or an hours band (an index of migration 0016 holds only
+        # those), or a curated skill (its own index, migration 0020), in recency order: each
+        # row the index gives is one of the window, read once; the other quick filters are
+        # tested on the row, a few rows read for nothing
         walked = f"""
             walked as materialized (
                 {ranked_row}
                 from users u
                 where {_RECENT} and {_passing(shape)} and {_OLDER}
                 order by u.last_active desc, u.id limit %(window)s::bigint * %(windows)s::bigint)"""
-    found = {
-        # `windows` freshness windows: the next `window` × `windows` most recently active
-        # (of those who pass the filters) after the edge (the last row read before), how
-        # many of them may be shown, and the one at `pos` in their order (window, score
-        # desc, last active desc, id)
-        "window": f"""
-            with {walked},
+    # an event's pool: its members in recency order from event_members_recent_idx (migration
+    # 0020; each member row carries its person's last_active, 0019's triggers keep it), the
+    # windows counted among those who pass the filters (tested on the row: a pool is small)
+    event_walked = f"""
+            walked as materialized (
+                select u.id, m.last_active, case when {eligible} then {score} end as score,
+                       (row_number() over (order by m.last_active desc, m.user_id) - 1)
+                           / %(window)s::bigint as win
+                from event_members m cross join lateral (
+                    -- each by key, in the walk's order (offset 0 keeps it a lookup per
+                    -- member: a join may read the whole table when the pool is a big
+                    -- share of it, and lose the order)
+                    select * from users u
+                    where u.id = m.user_id and {_RECENT} and {_passing(shape)} offset 0) u
+                where m.event_id = %(event)s and {_older("m.last_active", "m.user_id")}
+                order by m.last_active desc, m.user_id
+                limit %(window)s::bigint * %(windows)s::bigint)"""
+    # `windows` freshness windows: the next `window` × `windows` most recently active (of
+    # those who pass the filters) after the edge (the last row read before), how many of
+    # them may be shown, and the one at `pos` in their order (window, score desc, last
+    # active desc, id)
+    pick = """,
             edge as (
                 select count(*) as scanned, count(score) as eligible,
                        (array_agg(last_active order by last_active, id desc))[1] as edge_active,
@@ -395,13 +430,8 @@ def queries(shape: Shape) -> dict[str, str]:
             select edge.*, (select id from walked where score is not null
                             order by win, score desc, last_active desc, id
                             offset %(pos)s limit 1) as id
-            from edge""",
-        "event": f"""
-            select u.id, count(*) over () as n from {pool}
-            where m.event_id = %(event)s and {eligible}
-            order by {score} desc, u.last_active desc, u.id
-            offset %(pos)s limit 1""",
-    }
+            from edge"""
+    found = {"window": f"with {walked}{pick}", "event": f"with {event_walked}{pick}"}
     # the card, and the reference its buttons carry (made on first showing: `made` returns
     # it then, the select after it every time after)
     found["card"] = f"""
@@ -444,7 +474,7 @@ class Found:
     them: Person
     event_name: str | None = None  # my current event's, if I am in one
     scoped: bool = False  # the pool searched was my event's
-    path: str = "window 1"  # how it was found: in the n-th window, or in an event's pool
+    path: str = "window 1"  # how it was found: in the n-th window ("event window n": a pool's)
 
 
 @dataclass(frozen=True)
@@ -529,11 +559,12 @@ def find(
         return conn.execute(statements[name], {**params, **extra}, prepare=False).fetchall()
 
     if event is not None:
-        rows = run("event", event=event, pos=offset)
-        at, counted = (rows[0]["id"], rows[0]["n"]) if rows else (None, 0)
-        end, path = True, "event"
+        # an event's pool: REACH windows of its members (a pool is smaller, often)
+        at, counted, end, path = _windows(partial(run, "event", event=event), offset, REACH)
+        path = f"event {path}"
     else:
-        at, counted, end, path = _windows(run, offset, SKILL_REACH if skill else REACH)
+        walk = partial(run, "window")
+        at, counted, end, path = _windows(walk, offset, SKILL_REACH if skill else REACH)
     if at is None:
         return None
     cap = TOTAL_CAP * (offset // TOTAL_CAP + 1)
@@ -557,7 +588,6 @@ def _windows(run: Any, offset: int, reach: int) -> tuple[int | None, int, bool, 
     pos, counted, edge_active, edge_id, read, windows = offset, 0, "infinity", 0, 0, 1
     while True:
         row = run(
-            "window",
             pos=pos,
             window=WINDOW,
             windows=windows,

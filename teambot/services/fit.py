@@ -36,14 +36,15 @@ Freshness windows (`ranking`): everyone searching is taken in windows of `window
 recency, most recent first; the order is window by window, each ranked as above, as far as
 `reach` windows. With quick filters or a skill filter, the windows are counted among those
 who pass them (whatever else keeps them from me: type, must-haves, hidden): a filter narrows
-the walk, it does not thin each window out. At a few thousand people one window holds all
-of them; at a million the best of the most recently active come first
-(teambot/data/search.py says why it is so).
+the walk, it does not thin each window out. In an event's pool, the windows are counted
+among its members the same way (the pool is "everyone searching" then). At a few thousand
+people one window holds all of them; at a million the best of the most recently active
+come first (teambot/data/search.py says why it is so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
@@ -289,10 +290,12 @@ def ranking(
     visible: Callable[[int], bool],
     filters: Filters = NO_FILTERS,
     skill: str | None = None,
+    pool: Collection[int] | None = None,
 ) -> list[int]:
     """My whole search, in order: of `searching` (everyone searching, also those I do not
     see: they take places in the windows), those `visible` to me and `shown` to me. With
-    quick filters or a skill filter, only those who pass them take places in the windows."""
+    quick filters or a skill filter, only those who pass them take places in the windows;
+    with a `pool` (an event's members), only its members."""
 
     def recency(person_id: int) -> tuple[float, int]:
         active = searching[person_id].last_active
@@ -301,7 +304,9 @@ def ranking(
     walked = [
         person_id
         for person_id, other in searching.items()
-        if filtered(other, filters) and (skill is None or skill in other.skills)
+        if filtered(other, filters)
+        and (skill is None or skill in other.skills)
+        and (pool is None or person_id in pool)
     ]
     place = {person_id: at // window for at, person_id in enumerate(sorted(walked, key=recency))}
     return sorted(

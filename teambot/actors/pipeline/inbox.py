@@ -20,6 +20,7 @@ import anyio
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiogram.types import WebhookInfo
+from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 from loguru import logger
 
@@ -54,12 +55,25 @@ class InboxReader(UpdatePoller):
         self._news = anyio.Event()
         self._reported_error_at = time.time()  # Telegram's errors from before are old news
 
+    async def run(
+        self,
+        outbox: MemoryObjectSendStream[PendingUpdate],
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        # set before reporting started, so that "ready" means Telegram posts to us; if
+        # Telegram does not take it now, the heartbeat tries again in a moment
+        await self._heartbeat()
+        await super().run(outbox, task_status=task_status)
+
     def received(self) -> None:
         """The endpoint stored an update: look at the inbox now rather than in a second."""
         self._news.set()
 
     async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
-        next_heartbeat = anyio.current_time()
+        next_heartbeat = anyio.current_time() + (
+            HEARTBEAT_SECONDS if self.webhook.installed else min(2.0, HEARTBEAT_SECONDS)
+        )
         while not self._stopping:
             self.health.poller_alive()
             if not await self._remove_done():
@@ -68,7 +82,9 @@ class InboxReader(UpdatePoller):
                 continue
             if anyio.current_time() >= next_heartbeat:
                 await self._heartbeat()
-                next_heartbeat = anyio.current_time() + HEARTBEAT_SECONDS
+                # not set yet (Telegram away at the first try): again soon
+                wait = HEARTBEAT_SECONDS if self.webhook.installed else min(2.0, HEARTBEAT_SECONDS)
+                next_heartbeat = anyio.current_time() + wait
             if self.ledger.in_flight >= self.max_in_flight:
                 await self._wait_for_progress()
                 continue
@@ -145,6 +161,7 @@ class WebhookSetup:
         self.secret = secret
         self.max_connections = max_connections
         self.allowed_updates = allowed_updates
+        self.installed = False  # by this process
 
     async def install(self, bot: Bot) -> None:
         await bot.set_webhook(
@@ -154,14 +171,23 @@ class WebhookSetup:
             allowed_updates=self.allowed_updates,
             drop_pending_updates=False,
         )
+        if not self.installed:
+            log.info(
+                "Telegram posts updates to {} (at most {} at once)", self.url, self.max_connections
+            )
+        self.installed = True
 
     async def check(self, bot: Bot) -> WebhookInfo:
-        """Telegram's view of the webhook; sets it again when it is not ours any more."""
+        """Telegram's view of the webhook; sets it when it is not ours (at the leader's
+        first check, or after another setup removed or replaced it)."""
         info = await bot.get_webhook_info()
         if info.url != self.url:
-            log.warning(
-                "the webhook was {} elsewhere (another setup of this bot?): setting it again",
-                "replaced" if info.url else "removed",
-            )
+            if self.installed:
+                log.warning(
+                    "the webhook was {} elsewhere (another setup of this bot?): setting it again",
+                    "replaced" if info.url else "removed",
+                )
             await self.install(bot)
+        elif not self.installed:
+            await self.install(bot)  # the same URL, perhaps with an older secret
         return info

@@ -1,0 +1,184 @@
+"""Three `teambot run` processes of one bot on one PostgreSQL (actors/leadership.py): one
+leads, two stand by. Mid-burst the leader is SIGKILLed, then a random instance, then all
+three are restarted one by one (a rolling upgrade). Nothing is lost, every person's
+updates are answered in the order they sent them, a standby takes the lead within 5 s,
+getUpdates never meets a second poller (no 409). Telegram's flood limits are on (the 429s
+are printed, see the end). In polling mode and in webhook mode (a load balancer in front
+of the three)."""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from teambot.texts import text
+from tests.fake_telegram import FakeTelegram
+from tests.test_operations import free_port
+from tests.test_process import (
+    USERS,
+    BotProcess,
+    bot_processes,
+    burst,
+    echoes,
+    handled_updates,
+    register_everyone,
+)
+
+pytestmark = pytest.mark.slow
+
+WEBHOOK = {
+    "UPDATES_MODE": "webhook",
+    "WEBHOOK_URL": "https://bot.example.test/telegram",
+    "WEBHOOK_SECRET": "instances-test-secret-0123456789",
+}
+
+
+class Instance:
+    def __init__(self, start: Callable[..., BotProcess], env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.process = start(HTTP_PORT=str(self.port), **env)
+
+    def role(self) -> str | None:
+        """What /readyz says: "leader", "standby", or None (not answering, not ready)."""
+        try:
+            reply = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1, trust_env=False)
+        except httpx.HTTPError:
+            return None
+        return reply.text.strip().removeprefix("ok: ") if reply.status_code == 200 else None
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> float:
+    """Seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def the_leader(instances: list[Instance]) -> Instance:
+    roles = {instance: instance.role() for instance in instances}
+    [leader] = [i for i, role in roles.items() if role == "leader"]
+    assert sorted(r for i, r in roles.items() if i is not leader) == ["standby"] * (
+        len(instances) - 1
+    ), roles
+    return leader
+
+
+# the answer to "/search u7n2", with the skill cut out (cheap to match: the test polls it
+# while the fake Bot API shares this process's GIL, and a slow check would bunch its clock)
+ANSWER = re.compile(
+    re.escape(text("en", "search_empty_filtered", skill="@")).replace("@", r"u(\d+)n(\d+)")
+)
+
+
+def answered_skills(telegram: FakeTelegram) -> dict[int, list[int]]:
+    """Each user's answered searches, by their n, in the order the answers came."""
+    answers: dict[int, list[int]] = {}
+    for user in range(1, USERS + 1):
+        found = (ANSWER.match(m.html) for m in telegram.messages(user))
+        answers[user] = [int(match.group(2)) for match in found if match]
+    return answers
+
+
+def answers_in_order(telegram: FakeTelegram) -> list[int]:
+    """Users whose answers came in an order other than the one they asked in."""
+    late = []
+    for user, skills in answered_skills(telegram).items():
+        first_seen = list(dict.fromkeys(skills))
+        if first_seen != sorted(first_seen):
+            late.append(user)
+    return late
+
+
+@pytest.fixture
+def start_bot(bot_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., BotProcess]]:
+    with bot_processes(bot_env, tmp_path / "bots.log") as start:
+        yield start
+
+
+@pytest.mark.parametrize(("mode", "backend"), [("polling", "asyncio"), ("webhook", "trio")])
+def test_three_instances_survive_kills_and_a_rolling_restart_losing_nothing(
+    telegram: FakeTelegram,
+    start_bot: Callable[..., BotProcess],
+    database_url: str,
+    mode: str,
+    backend: str,
+) -> None:
+    rng = random.Random(7)
+    telegram.flood_limits = True
+    env = {"TEAMBOT_BACKEND": backend, "FLOOD_CONTROL": "true"}
+    if mode == "webhook":
+        env.update(WEBHOOK)
+    register_everyone(database_url)
+    instances = [Instance(start_bot, env) for _ in range(3)]
+
+    def balance() -> None:  # the load balancer's upstreams follow the instances
+        telegram.webhook_proxy = [f"http://127.0.0.1:{i.port}" for i in instances]
+
+    balance()
+    wait_for(lambda: all(i.role() for i in instances), "three instances ready")
+    leader = the_leader(instances)
+    searches = burst(telegram)
+    t0 = time.monotonic()
+    marks = {}
+
+    def answered() -> int:  # searches answered at least once
+        return sum(len(set(skills)) for skills in answered_skills(telegram).values())
+
+    wait_for(lambda: answered() >= 40, "some answers")
+    marks["kill1"] = round(time.monotonic() - t0, 2)
+    leader.process.signal(signal.SIGKILL)
+    leader.process.wait(10)
+    instances.remove(leader)
+    failover = wait_for(lambda: any(i.role() == "leader" for i in instances), "a new leader")
+
+    wait_for(lambda: answered() >= 120, "more answers", timeout=60)
+    victim = rng.choice(instances)
+    marks["kill2"] = round(time.monotonic() - t0, 2)
+    victim.process.signal(signal.SIGKILL)
+    victim.process.wait(10)
+    instances.remove(victim)
+    instances.append(Instance(start_bot, env))
+    balance()
+
+    for n in range(3):  # a rolling restart: each stops cleanly and is replaced
+        old = instances.pop(0)
+        marks[f"term{n}"] = round(time.monotonic() - t0, 2)
+        old.process.signal(signal.SIGTERM)
+        assert old.process.wait(30) == 0, old.process.output()[-3000:]
+        instances.append(Instance(start_bot, env))
+        balance()
+        wait_for(lambda: all(i.role() for i in instances), f"restart {n + 1} ready")
+
+    wait_for(lambda: answered() == len(searches), "every update answered", timeout=90)
+    wait_for(lambda: telegram.pending_update_count == 0, "Telegram's queue empty")
+    the_leader(instances)
+    for instance in instances:
+        instance.process.signal(signal.SIGTERM)
+        assert instance.process.wait(30) == 0
+
+    counts = echoes(telegram, searches)
+    assert [i for i, n in counts.items() if n == 0] == []  # none lost
+    assert sorted(set(searches) - handled_updates(database_url)) == []
+    assert answers_in_order(telegram) == []
+    conflicts = [c for c in telegram.calls_of("getUpdates") if c.status == 409]
+    assert conflicts == []  # one poller at a time
+    twice = sum(n > 1 for n in counts.values())
+    # Telegram's flood limits are on, and the fake's 429s are reported, not asserted: with
+    # three bot processes and the fake (a thread of this process) on 2 busy cores, the fake
+    # stamps requests late and in clumps; a single instance at the parent commit drew 0-18
+    # in the same burst. Every 429 is waited out and retried (none lost, above).
+    print(
+        f"{mode}/{backend}: failover {failover:.2f} s; answered again {twice} (two kills);"
+        f" 429s {telegram.flood_rejections}; steps at {marks}"
+    )
+    assert failover <= 5
