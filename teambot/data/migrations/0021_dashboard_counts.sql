@@ -491,20 +491,22 @@ create trigger dashboard_event_members_removed after delete on event_members
     referencing old table as old_event_members for each statement
     execute function dashboard_event_members_removed();
 
--- (an event member moved: both of the above; the bot never does it)
-create function dashboard_event_members_changed() returns trigger language plpgsql as $$
+-- An event member moved (the bot never does it; by hand): both of the above. A row
+-- trigger whose condition is checked without calling it: the member rows' last_active
+-- (0019) changes with every person's and costs nothing here.
+create function dashboard_event_member_moved() returns trigger language plpgsql as $$
 begin
     insert into dashboard_deltas (scope, day, what, n)
     select m.event_id, f.day, f.what, sum(m.n)
-    from (select event_id, user_id, 1 as n from new_event_members
-          union all select event_id, user_id, -1 from old_event_members) m
+    from (select new.event_id as event_id, new.user_id as user_id, 1 as n
+          union all select old.event_id, old.user_id, -1) m
     join dashboard_people p on p.user_id = m.user_id
     cross join lateral dashboard_person_facts(p) f
     group by 1, 2, 3 having sum(m.n) <> 0;
     insert into dashboard_deltas (scope, day, what, n)
     select m.event_id, f.day, f.what, sum(m.n)
-    from (select event_id, user_id, 1 as n from new_event_members
-          union all select event_id, user_id, -1 from old_event_members) m
+    from (select new.event_id as event_id, new.user_id as user_id, 1 as n
+          union all select old.event_id, old.user_id, -1) m
     join invitations i on i.sender_id = m.user_id
     cross join lateral dashboard_invitation_facts(
         i.status, i.created_at, i.answered_at, i.expires_at) f
@@ -512,9 +514,9 @@ begin
     return null;
 end
 $$;
-create trigger dashboard_event_members_changed after update on event_members
-    referencing old table as old_event_members new table as new_event_members
-    for each statement execute function dashboard_event_members_changed();
+create trigger dashboard_event_member_moved after update on event_members for each row
+    when (old.event_id is distinct from new.event_id or old.user_id is distinct from new.user_id)
+    execute function dashboard_event_member_moved();
 
 -- the backfill
 insert into dashboard_people select * from dashboard_people_now;
