@@ -20,7 +20,7 @@
 -- rows in both tables. Totals have the day '-infinity'.
 --
 -- Plain: the triggers' creation locks the tables against writes until the backfill below
--- commits (7 s at 100 000 users and 1 000 000 invitations), so no change is missed or
+-- commits (4 to 9 s at 100 000 users and 1 000 000 invitations), so no change is missed or
 -- counted twice; reads go on. Each lock is waited for 300 ms at most, then the whole is
 -- tried again (data/migrations.py), so a long reader does not stall the bot behind it.
 set local lock_timeout = '300ms';
