@@ -863,3 +863,91 @@ def test_the_figures_stay_exact_through_a_long_random_run_of_the_bots_writes(
         assert counts is not None
         assert min(counts["accepted"], counts["declined"], counts["expired"]) > 5, counts
         assert len(people) < 21 or counts["deleted"] > 0, counts  # someone deleted or erased
+
+
+def test_the_figures_stay_exact_when_writers_and_folds_run_at_once(database_url: str) -> None:
+    """Four connections writing at once (requests, answers, cards, teams, events) while a
+    fifth folds the differences again and again: nothing counted twice or lost, and no
+    writer waits on another for a figure (each would otherwise deadlock or serialize)."""
+    import random
+    import threading
+
+    from psycopg.rows import dict_row
+
+    from teambot.data import events, invitations, teams
+    from teambot.data.dashboard import differences, fold
+
+    seed(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into users (id, display_name, user_type, skills, looking_for, is_searching,"
+            " registered_at) select g, 'p' || g, 'participant', array['s' || (g % 4)],"
+            " array['s' || (g % 3)], true, now() from generate_series(100, 199) g"
+        )
+    failures: list[BaseException] = []
+    writing = threading.Event()
+    writing.set()
+
+    def writer(number: int) -> None:
+        rng = random.Random(number)
+        mine = list(range(100 + 25 * number, 125 + 25 * number))
+        try:
+            with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+                spring = conn.execute("select id from events where slug = 'spring-hack'")
+                event = int(spring.fetchone()["id"])  # type: ignore[index]
+                for step in range(60):
+                    me, other = rng.choice(mine), rng.randrange(100, 200)
+                    if me == other:
+                        continue
+                    with conn.transaction():
+                        made = invitations.create(
+                            conn, sender_id=me, recipient_id=other, team_id=None,
+                            kind="connect", note="", hours=72,
+                        )  # fmt: skip
+                        conn.execute(
+                            "insert into search_cards (viewer_id, candidate_id)"
+                            " values (%s, %s) on conflict do nothing",
+                            (me, other),
+                        )
+                    if made is not None and rng.random() < 0.6:
+                        status = rng.choice(["accepted", "declined"])
+                        invitations.close(conn, made.id, status, unexpired=False)
+                    if step % 10 == 0:
+                        events.add_member(conn, event, me)
+                    if step % 15 == 0:
+                        team = teams.owned_by(conn, mine[0]) or None
+                        if team is None:
+                            teams.upsert_owned(
+                                conn, mine[0], name=f"W{number}", description="",
+                                roles_needed=[],
+                            )  # fmt: skip
+                        elif rng.random() < 0.5:
+                            invitations.add_member(conn, team.id, me)
+                        else:
+                            teams.remove_member(conn, team.id, me)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    def folder() -> None:
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                while writing.is_set():
+                    with conn.transaction():
+                        fold(conn)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    folding = threading.Thread(target=folder)
+    folding.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    writing.clear()
+    folding.join(30)
+    assert failures == []
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        assert differences(conn) == []
+        written = conn.execute("select count(*) as n from invitations").fetchone()
+        assert written is not None and written["n"] > 100
