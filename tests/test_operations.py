@@ -143,3 +143,29 @@ def test_systemd_notify_messages_in_order(bot_env: dict[str, str], tmp_path: Pat
     assert messages.index("STATUS=polling for updates") < messages.index("READY=1")
     assert "WATCHDOG=1" in messages[messages.index("READY=1") :]
     assert "STATUS=draining updates in flight" in messages
+
+
+def test_the_template_unit_is_the_service_unit_run_per_instance() -> None:
+    """systemd/teambot@.service (several instances on a host) keeps teambot.service's
+    settings and sandbox line for line; only what names an instance differs."""
+    systemd = Path(__file__).resolve().parents[1] / "systemd"
+
+    def settings(name: str) -> list[str]:
+        text = (systemd / name).read_text()
+        return [line for line in text[text.index("[Unit]") :].splitlines() if line.strip()]
+
+    def shared(lines: list[str]) -> list[str]:
+        naming = ("Description=", "StateDirectory=", "EnvironmentFile=-")
+        return [
+            line
+            for line in lines
+            if not line.startswith(naming) and "journalctl" not in line and "STATE_DIR" not in line
+        ]
+
+    single, template = settings("teambot.service"), settings("teambot@.service")
+    assert shared(template) == shared(single)
+    assert {
+        "Description=teambot instance %i, Launch Lab's teammate finder for Telegram",
+        "EnvironmentFile=-/etc/teambot/teambot-%i.env",
+        "StateDirectory=teambot/%i",
+    } <= set(template)
