@@ -5,7 +5,9 @@ Prints the page's render time (p50 / p95 / max, served by the dashboard's ASGI a
 session cookie: queries, charts and HTML) for everyone and for the event, and the exports'.
 
 Run: python -m bench.dashboard [DATABASE_URL] [--users N] [--invitations N] [--renders N]
-     [--pgdata DIR] [--reuse]   (as bench.scale; its database is teambot_dashboard_scale)
+     [--pgdata DIR] [--reuse] [--check]   (as bench.scale; its database is
+     teambot_dashboard_scale; --check compares the figures 0021's triggers keep with a
+     count of every row)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import psycopg
 from bench.scale import populate, server_conninfo
 from teambot.adapters.database import Database
 from teambot.config import load_settings
+from teambot.data.dashboard import differences
 from teambot.data.migrations import apply_migrations
 from teambot.services.dashboard import Access
 from teambot.web.dashboard import COOKIE, DashboardSite
@@ -158,6 +161,18 @@ async def measure(conninfo: str, renders: int) -> None:
     await database.close()
 
 
+def check(conninfo: str) -> None:
+    """The kept figures against a count of every row (0021's dashboard_recount)."""
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(conninfo, autocommit=True, row_factory=dict_row) as conn:
+        started = time.perf_counter()
+        found = differences(conn)
+        took = time.perf_counter() - started
+    verdict = "the same" if not found else f"{len(found)} differ, e.g. {found[:3]}"
+    print(f"kept figures against a full recount: {verdict} (the recount took {took:.1f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", nargs="?")
@@ -167,6 +182,9 @@ def main() -> None:
     parser.add_argument("--pgdata", help="embedded PostgreSQL data directory, kept between runs")
     parser.add_argument("--reuse", action="store_true", help=f"reuse a populated {DATABASE}")
     parser.add_argument("--shared-buffers", default="1GB", help="the embedded server's cache")
+    parser.add_argument(
+        "--check", action="store_true", help="compare the kept figures with a full recount"
+    )
     args = parser.parse_args()
     server = server_conninfo(args.url, args.pgdata, args.shared_buffers)
     conninfo = psycopg.conninfo.make_conninfo(server, dbname=DATABASE)
@@ -183,6 +201,8 @@ def main() -> None:
         populate(conninfo, args.users, args.invitations)
         enrich(conninfo)
     anyio.run(measure, conninfo, args.renders)
+    if args.check:
+        check(conninfo)
 
 
 if __name__ == "__main__":

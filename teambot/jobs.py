@@ -15,7 +15,7 @@ from teambot.actors.cleanup import CleanupJob
 from teambot.actors.outbox import Outbox
 from teambot.adapters.database import Connection, Database
 from teambot.config import Settings
-from teambot.data import fsm, handled_updates, invitations, users
+from teambot.data import dashboard, fsm, handled_updates, invitations, users
 from teambot.data import outbox as sent_messages
 from teambot.services import events as event_rules
 from teambot.services import invitations as invitation_rules
@@ -143,6 +143,11 @@ def build_jobs(
         # past the time a dialogue would still edit the messages they sent
         return await database.run(sent_messages.forget_sent, 7 * 24)
 
+    async def fold_dashboard_figures() -> int:
+        # the differences the bot's writes added since the last pass (or page), so that
+        # they never pile up while nobody looks at the dashboard
+        return await database.run(dashboard.fold)
+
     return [
         CleanupJob("expire invitations", expire_invitations),
         CleanupJob("expire auto-fill proposals", expire_proposals),
@@ -153,4 +158,5 @@ def build_jobs(
         CleanupJob("forget handled update ids", forget_handled_updates),
         CleanupJob("forget idle dialogues", forget_idle_dialogues),
         CleanupJob("forget sent messages", forget_sent_messages),
+        CleanupJob("fold the dashboard's figures", fold_dashboard_figures),
     ]

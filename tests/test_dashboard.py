@@ -222,6 +222,16 @@ def browse(link: str, downloads: Path, mini_app_data: str) -> dict[str, Any]:
             keep = os.environ.get("TEAMBOT_DASHBOARD_SCREENSHOT")
             if keep:
                 Path(keep).write_bytes(screenshot)
+            # the switch on the page: the same event in Russian
+            page.click("#language >> text=Русский")
+            page.wait_for_url(re.compile(r"lang=ru"))
+            seen["ru_title"] = page.inner_text("h1")
+            seen["ru_funnel"] = page.inner_text("#funnel table")
+            seen["ru_sections"] = page.locator("section h2").all_text_contents()
+            seen["ru_requests_legend"] = page.locator(
+                "#requests svg .legends text"
+            ).all_text_contents()
+            seen["ru_registrations"] = values(page, "#registrations svg")
             # the same link a second time, in a fresh browser: refused
             again = browser.new_context().new_page()
             again.goto(link)
@@ -325,6 +335,30 @@ async def test_an_admin_sees_the_seeded_numbers_in_a_browser_and_downloads_the_c
     assert seen["forged_status"] == 403 and "not valid" in seen["forged"]
     assert len(seen["screenshot"]) > 50_000  # a page of charts, not a blank one
     assert seen["mini_app"] == seen["overall_funnel"]
+    # in Russian: the same numbers, every word translated
+    assert seen["ru_title"] == "Панель: Spring Hack"
+    assert seen["ru_funnel"].splitlines() == [
+        "этап\tчеловек\tот запустивших",
+        "Запустили бота\t8\t100 %",
+        "Зарегистрировались\t7\t88 %",
+        "Искали\t4\t50 %",
+        "Отправили заявку\t4\t50 %",
+        "Заявка принята (отправленная или полученная)\t3\t38 %",
+        "В команде\t3\t38 %",
+    ]
+    assert seen["ru_sections"] == [
+        "Воронка",
+        "Регистрации по дням (UTC)",
+        "Заявки по дням (UTC): отправлены, приняты, отклонены, истекли",
+        "Сколько прошло от регистрации до вступления в команду",
+        "Команды по размеру (участников)",
+        "Навыки: есть и нужны у тех, кто ещё ищет",
+        "Ещё без команды и активны: 4",
+    ]
+    assert [t for t in seen["ru_requests_legend"] if t.strip()] == [
+        "отправлены", "приняты", "отклонены", "истекли"
+    ]  # fmt: skip
+    assert seen["ru_registrations"] == seen["registrations"]
 
 
 async def test_links_are_one_time_signed_and_expire(
@@ -354,6 +388,55 @@ async def test_links_are_one_time_signed_and_expire(
     assert expired.status_code == 403 and "expired" in expired.text
     assert no_cookie.status_code == 403 and "Send /dashboard to the bot" in no_cookie.text
     assert bad_event.status_code == 404
+
+
+async def test_the_page_speaks_the_language_of_the_admin_who_asked(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    """The link carries the admin's language into the session; ?lang= (the switch on the
+    page) changes it and is remembered; the CSV headers stay English, for scripts."""
+    seed(database_url)
+    settings = dashboard_settings(telegram, database_url)
+    async with running(settings):
+        reply = await ask_for_link(telegram, lang="ru")
+        link = link_in(reply)
+        base, token = link.split("/login?token=")
+        async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            landing = await client.get(link)
+            login = await client.post(f"{base}/login", data={"token": token})
+            session = f"teambot_dashboard={login.cookies['teambot_dashboard']}"
+            client.cookies.clear()
+            russian = await client.get(f"{base}?event=spring-hack", headers={"cookie": session})
+            english = await client.get(f"{base}?lang=en", headers={"cookie": session})
+            chosen = english.headers["set-cookie"].split(";")[0]
+            remembered = await client.get(base, headers={"cookie": f"{session}; {chosen}"})
+            looking = await client.get(f"{base}/looking.csv", headers={"cookie": session})
+            client.cookies.clear()
+            again = await client.post(f"{base}/login", data={"token": token})
+            client.cookies.clear()  # no session, no choice: the browser's language
+            refused = await client.get(base, headers={"accept-language": "ru-RU,ru;q=0.9"})
+    assert reply.startswith("Ссылка на панель:")
+    assert "Открыть панель" in landing.text and '<html lang="ru">' in landing.text
+    page = russian.text
+    assert '<html lang="ru">' in page and "<h1>Панель: Spring Hack</h1>" in page
+    assert funnel_of(page) == {
+        "Запустили бота": 8,
+        "Зарегистрировались": 7,
+        "Искали": 4,
+        "Отправили заявку": 4,
+        "Заявка принята (отправленная или полученная)": 3,
+        "В команде": 3,
+    }
+    assert "Не хватает: marketing, python." in page
+    assert "кофаундер" in page and "co-founder" not in page
+    assert re.search(r"Spring Hack: \d+ \w+\.? \d{4} г?\.? ?– \d+ \w+\.? \d{4}", page), page
+    assert english.status_code == 200 and funnel_of(english.text)["Started the bot"] == 10
+    assert chosen == "teambot_dashboard_lang=en" and "HttpOnly" in english.headers["set-cookie"]
+    assert "<h1>Dashboard: everyone</h1>" in remembered.text
+    header = looking.content.decode("utf-8-sig").splitlines()[0]
+    assert header == "name,username,type,skills,looking_for,links"
+    assert refused.status_code == 403 and "отправьте боту /dashboard" in refused.text
+    assert again.status_code == 403 and "По этой ссылке уже входили" in again.text
 
 
 def old_token(admin: int) -> str:
@@ -506,3 +589,365 @@ async def test_people_who_come_through_an_event_link_are_counted_in_its_pool(
     assert header[:4] == ["name", "username", "type", "skills"]
     assert row[2:5] == ["participant", "python", "design"]
     assert looking.headers["content-disposition"] == 'attachment; filename="demo-day-looking.csv"'
+
+
+# --- the kept figures (migration 0021) follow every change ---------------------------------
+
+
+def assert_kept_figures_are_exact(conn: Any) -> None:
+    """What the triggers kept is what counting every row again gives, and each person's
+    row is what the tables say of them."""
+    from teambot.data.dashboard import differences
+
+    assert differences(conn) == []
+
+
+def numbers(conn: Any, slug: str | None) -> Any:
+    from datetime import UTC, datetime
+
+    from teambot.services.dashboard import _overview
+
+    overview = _overview(conn, slug, datetime.now(UTC).date())
+    assert overview is not None
+    return overview
+
+
+def today_of(overview: Any, what: str) -> int:
+    """Today's count of `what` in the requests per day."""
+    return int(overview.requests[what][-1])
+
+
+def test_the_figures_follow_expiry_answers_leaving_deletion_and_events(database_url: str) -> None:
+    from psycopg.rows import dict_row
+
+    from teambot.data import events, invitations, teams, users
+
+    seed(database_url)
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        assert_kept_figures_are_exact(conn)
+        before = numbers(conn, None)
+        hack_before = numbers(conn, "spring-hack")
+        assert dict(before.funnel) == {
+            "started": 9, "registered": 8, "searched": 4, "requested": 4, "accepted": 3,
+            "in_team": 3,
+        }  # fmt: skip
+        assert before.teams_by_size == [(1, 1), (3, 1)]  # Solo alone, Rocket of three
+
+        # Dan asks Bob; it runs out unanswered (the cleanup's expiry)
+        made = invitations.create(
+            conn, sender_id=4, recipient_id=2, team_id=None, kind="connect", note="", hours=1
+        )
+        assert made is not None
+        conn.execute("update invitations set expires_at = now() where id = %s", (made.id,))
+        assert [row.id for row in invitations.expire_due(conn, 100)] == [made.id]
+        # the outsider asks Carol, who declines
+        asked = invitations.create(
+            conn, sender_id=20, recipient_id=3, team_id=None, kind="connect", note="", hours=72
+        )
+        assert asked is not None
+        assert invitations.close(conn, asked.id, "declined") is not None
+        assert_kept_figures_are_exact(conn)
+        after = numbers(conn, None)
+        assert today_of(after, "sent") == today_of(before, "sent") + 2
+        assert today_of(after, "expired") == today_of(before, "expired") + 1
+        assert today_of(after, "declined") == today_of(before, "declined") + 1
+        assert dict(after.funnel)["requested"] == 6  # Dan and the outsider sent their first
+        hack = numbers(conn, "spring-hack")  # Dan is in the pool, the outsider is not
+        assert today_of(hack, "sent") == today_of(hack_before, "sent") + 1
+        assert today_of(hack, "expired") == today_of(hack_before, "expired") + 1
+        assert today_of(hack, "declined") == today_of(hack_before, "declined")
+
+        # Frank leaves Rocket: no longer in a team, looking again; his join delay goes
+        rocket = teams.owned_by(conn, 10)
+        assert rocket is not None and teams.remove_member(conn, rocket.id, 6)
+        assert_kept_figures_are_exact(conn)
+        left = numbers(conn, "spring-hack")
+        assert dict(left.funnel)["in_team"] == dict(hack.funnel)["in_team"] - 1
+        assert left.looking_total == hack.looking_total + 1
+        assert sum(n for _, n in left.join_delays) == sum(n for _, n in hack.join_delays) - 1
+        assert "Frank" in [person.display_name for person in left.looking]
+        assert left.teams_by_size == numbers(conn, None).teams_by_size == [(1, 1), (2, 1)]
+
+        # Alice deletes her account: she leaves every count of people, everywhere
+        users.soft_delete(conn, 1)
+        assert_kept_figures_are_exact(conn)
+        gone = numbers(conn, "spring-hack")
+        everyone = numbers(conn, None)
+        # she was at every stage; Rocket, whose team she is still in, stays in a team
+        assert dict(gone.funnel) == {stage: n - 1 for stage, n in left.funnel}
+        assert dict(gone.funnel)["in_team"] == 1
+        assert dict(everyone.funnel)["started"] == 8
+        # her requests stay sent on their day (the funnel counts people, the days requests)
+        assert everyone.requests == after.requests
+
+        # the outsider joins Demo Day: the event counts them and what they sent
+        demo = dashboard_event_id(conn, "demo-day")
+        demo_before = numbers(conn, "demo-day")
+        assert events.add_member(conn, demo, 20)
+        assert_kept_figures_are_exact(conn)
+        demo_after = numbers(conn, "demo-day")
+        assert dict(demo_after.funnel)["started"] == dict(demo_before.funnel)["started"] + 1
+        assert dict(demo_after.funnel)["requested"] == dict(demo_before.funnel)["requested"] + 1
+        # an ended event's chart shows its last weeks; today's request is kept all the same
+        from datetime import UTC, datetime
+
+        from teambot.data.dashboard import figures
+
+        today = datetime.now(UTC).date()
+        kept = figures(conn, demo, today)
+        assert (kept.get((today, "sent")), kept.get((today, "declined"))) == (1, 1)
+        # by hand: a member moved from one event to the other
+        conn.execute(
+            "update event_members set event_id = %s where user_id = 2 and event_id = %s",
+            (demo, dashboard_event_id(conn, "spring-hack")),
+        )
+        assert_kept_figures_are_exact(conn)
+        # a deleted account erased for good, and a team deleted with its invitations
+        conn.execute("update users set deleted_at = now() - interval '40 days' where id = 1")
+        assert users.purge_deleted(conn, 30, 100) == 1
+        assert teams.delete(conn, rocket.id)
+        assert_kept_figures_are_exact(conn)
+        final = numbers(conn, None)
+        assert dict(final.funnel)["in_team"] == 0  # Rocket is gone, Solo is alone
+        assert final.teams_by_size == [(1, 1)]
+        assert dict(final.funnel)["accepted"] == 0  # both accepted requests went with Rocket
+        # and the check sees a figure written past the triggers
+        from teambot.data.dashboard import differences
+
+        conn.execute("insert into dashboard_deltas values (0, '-infinity', 'started', 1)")
+        assert sorted(row["side"] for row in differences(conn)) == ["kept", "recounted"]
+
+
+def dashboard_event_id(conn: Any, slug: str) -> int:
+    row = conn.execute("select id from events where slug = %s", (slug,)).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+def test_the_figures_stay_exact_through_a_long_random_run_of_the_bots_writes(
+    database_url: str,
+) -> None:
+    """Three hundred of the bot's own writes in a random order (seeded: the same run each
+    time), the kept figures checked against a full recount every 25 steps."""
+    import random
+
+    from psycopg.rows import dict_row
+
+    from teambot.data import events, invitations, moderation, teams, users
+
+    seed(database_url)
+    rng = random.Random(13)
+    people = [1, 2, 3, 4, 5, 6, 7, 10, 20, *range(30, 42)]
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(
+            "insert into users (id, display_name, user_type, skills, looking_for, is_searching,"
+            " registered_at) select g, 'p' || g, 'participant', array['s' || (g % 4)],"
+            " array['s' || (g % 3)], true, now() - (g % 9) * interval '1 day'"
+            " from generate_series(30, 41) g"
+        )
+        spring, demo = (dashboard_event_id(conn, slug) for slug in ("spring-hack", "demo-day"))
+
+        def a_pair() -> tuple[int, int]:
+            first, second = rng.sample(people, 2)
+            return first, second
+
+        def team_of(person: int) -> int | None:
+            row = conn.execute(
+                "select team_id from team_members where user_id = %s", (person,)
+            ).fetchone()
+            return None if row is None else int(row["team_id"])
+
+        def pending() -> list[int]:
+            rows = conn.execute("select id from invitations where status = 'pending'").fetchall()
+            return [int(row["id"]) for row in rows]
+
+        for step in range(300):
+            action = rng.choice(
+                [
+                    "invite", "invite", "invite", "accept", "accept", "decline", "expire",
+                    "search", "join team",
+                    "leave team", "own team", "hand over", "delete team", "event", "register",
+                    "pause", "ban", "delete account", "erase",
+                ]
+            )  # fmt: skip
+            sender, recipient = a_pair()
+            if action == "invite":
+                invitations.create(
+                    conn,
+                    sender_id=sender,
+                    recipient_id=recipient,
+                    team_id=team_of(recipient),
+                    kind=rng.choice(["invite", "request", "connect"]),
+                    note="",
+                    hours=rng.choice([1, 72]),
+                )
+            elif action in ("accept", "decline") and pending():
+                chosen = rng.choice(pending())
+                row = invitations.get(conn, chosen)
+                assert row is not None
+                team = team_of(row.sender_id) or team_of(row.recipient_id)
+                joiner = row.recipient_id if team == team_of(row.sender_id) else row.sender_id
+                joining = (
+                    (team, joiner) if action == "accept" and team and not team_of(joiner) else None
+                )
+                status = "accepted" if action == "accept" else "declined"
+                invitations.close(conn, chosen, status, unexpired=False, joining=joining)
+            elif action == "expire" and pending():
+                conn.execute(
+                    "update invitations set expires_at = now() - interval '1 minute' where id = %s",
+                    (rng.choice(pending()),),
+                )
+                invitations.expire_due(conn, 100)
+            elif action == "search":
+                conn.execute(
+                    "insert into search_cards (viewer_id, candidate_id) values (%s, %s)"
+                    " on conflict do nothing",
+                    (sender, recipient),
+                )
+            elif action == "join team" and team_of(recipient) and not team_of(sender):
+                invitations.add_member(conn, team_of(recipient), sender)
+            elif action == "leave team" and team_of(sender):
+                teams.remove_member(conn, team_of(sender), sender)
+            elif action == "own team" and not team_of(sender):
+                teams.upsert_owned(conn, sender, name=f"T{step}", description="", roles_needed=[])
+            elif action == "hand over" and team_of(sender):
+                team = team_of(sender)
+                others = conn.execute(
+                    "select user_id from team_members where team_id = %s", (team,)
+                ).fetchall()
+                teams.set_owner(conn, team, rng.choice(others)["user_id"])
+            elif action == "delete team" and team_of(sender):
+                teams.delete(conn, team_of(sender))
+            elif action == "event":
+                if rng.random() < 0.7:
+                    events.add_member(conn, rng.choice([spring, demo]), sender)
+                else:
+                    conn.execute("delete from event_members where user_id = %s", (sender,))
+            elif action == "register":
+                users.register(
+                    conn, sender, user_type="participant", display_name=f"R{step}",
+                    skills=rng.sample(["python", "go", "design", "ml"], 2),
+                    looking_for=rng.sample(["python", "marketing", "design"], 1), bio="",
+                )  # fmt: skip
+            elif action == "pause":
+                users.set_searching(conn, sender, rng.random() < 0.5)
+            elif action == "ban":
+                moderation.set_banned(conn, sender, rng.random() < 0.6)
+            elif action == "delete account":
+                users.soft_delete(conn, sender)
+            elif action == "erase":
+                conn.execute(
+                    "update users set deleted_at = now() - interval '40 days'"
+                    " where id = %s and deleted_at is not null",
+                    (sender,),
+                )
+                if users.purge_deleted(conn, 30, 100):
+                    people.remove(sender)
+            if step % 25 == 24:
+                if rng.random() < 0.5:
+                    conn.execute("select 1")  # sometimes the page folds, sometimes not
+                else:
+                    from teambot.data.dashboard import fold
+
+                    fold(conn)
+                assert_kept_figures_are_exact(conn)
+        assert_kept_figures_are_exact(conn)
+        # the run did what it means to (the seed's four invitations aside)
+        counts = conn.execute(
+            "select count(*) filter (where status = 'accepted') as accepted,"
+            " count(*) filter (where status = 'declined') as declined,"
+            " count(*) filter (where status = 'expired') as expired,"
+            " (select count(*) from users where deleted_at is not null) as deleted"
+            " from invitations"
+        ).fetchone()
+        assert counts is not None
+        assert min(counts["accepted"], counts["declined"], counts["expired"]) > 5, counts
+        assert len(people) < 21 or counts["deleted"] > 0, counts  # someone deleted or erased
+
+
+def test_the_figures_stay_exact_when_writers_and_folds_run_at_once(database_url: str) -> None:
+    """Four connections writing at once (requests, answers, cards, teams, events) while a
+    fifth folds the differences again and again: nothing counted twice or lost, and no
+    writer waits on another for a figure (each would otherwise deadlock or serialize)."""
+    import random
+    import threading
+
+    from psycopg.rows import dict_row
+
+    from teambot.data import events, invitations, teams
+    from teambot.data.dashboard import differences, fold
+
+    seed(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into users (id, display_name, user_type, skills, looking_for, is_searching,"
+            " registered_at) select g, 'p' || g, 'participant', array['s' || (g % 4)],"
+            " array['s' || (g % 3)], true, now() from generate_series(100, 199) g"
+        )
+    failures: list[BaseException] = []
+    writing = threading.Event()
+    writing.set()
+
+    def writer(number: int) -> None:
+        rng = random.Random(number)
+        mine = list(range(100 + 25 * number, 125 + 25 * number))
+        try:
+            with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+                spring = conn.execute("select id from events where slug = 'spring-hack'")
+                event = int(spring.fetchone()["id"])  # type: ignore[index]
+                for step in range(60):
+                    me, other = rng.choice(mine), rng.randrange(100, 200)
+                    if me == other:
+                        continue
+                    with conn.transaction():
+                        made = invitations.create(
+                            conn, sender_id=me, recipient_id=other, team_id=None,
+                            kind="connect", note="", hours=72,
+                        )  # fmt: skip
+                        conn.execute(
+                            "insert into search_cards (viewer_id, candidate_id)"
+                            " values (%s, %s) on conflict do nothing",
+                            (me, other),
+                        )
+                    if made is not None and rng.random() < 0.6:
+                        status = rng.choice(["accepted", "declined"])
+                        invitations.close(conn, made.id, status, unexpired=False)
+                    if step % 10 == 0:
+                        events.add_member(conn, event, me)
+                    if step % 15 == 0:
+                        team = teams.owned_by(conn, mine[0]) or None
+                        if team is None:
+                            teams.upsert_owned(
+                                conn, mine[0], name=f"W{number}", description="",
+                                roles_needed=[],
+                            )  # fmt: skip
+                        elif rng.random() < 0.5:
+                            invitations.add_member(conn, team.id, me)
+                        else:
+                            teams.remove_member(conn, team.id, me)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    def folder() -> None:
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                while writing.is_set():
+                    with conn.transaction():
+                        fold(conn)
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    folding = threading.Thread(target=folder)
+    folding.start()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    writing.clear()
+    folding.join(30)
+    assert failures == []
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+        assert differences(conn) == []
+        written = conn.execute("select count(*) as n from invitations").fetchone()
+        assert written is not None and written["n"] > 100

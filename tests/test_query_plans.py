@@ -383,6 +383,63 @@ def test_each_broadcast_batch_finds_its_recipients_and_rows_by_index(
         assert "broadcast_recipients_pkey" in indexes_in(written.plan), indexes_in(written.plan)
 
 
+def test_a_broadcasts_progress_reads_counters_and_index_bounded_counts(
+    big: psycopg.Connection[Any],
+) -> None:
+    """The admin's figures, every 3 s while a broadcast runs: its counters, its unsent
+    messages (few) and the undelivered since it started, never all its recipients and
+    outbox rows; the same figures as counted over them all."""
+    from teambot.data import broadcasts
+
+    with big.transaction(force_rollback=True):
+        rows = big.execute(
+            "insert into broadcasts (admin_id, body, audience, status, total, progress_chat,"
+            " progress_message_id, finished_at) values"
+            " (1, 'b', 'everyone', 'done', 20000, 1, 1, now()),"
+            " (1, 'b', 'everyone', 'sending', 20000, 1, 2, null) returning id"
+        ).fetchall()
+        done, sending = (int(row["id"]) for row in rows)
+        # the finished one's 20 000 messages sent (one in 20 refused); the running one's first
+        # 15 000 written, 14 950 of them sent (one in 25 refused) and 50 waiting, 500 skipped
+        big.execute(
+            "insert into outbox (id, chat_id, method, payload, background, sent_at, error)"
+            " select g, g, 'sendMessage', '{}'::jsonb, true, now(),"
+            " case when g % 20 = 0 then 'Forbidden' end from generate_series(2000001, 2020000) g"
+            " union all select g, g, 'sendMessage', '{}'::jsonb, true,"
+            " case when g <= 5014950 then now() end,"
+            " case when g <= 5014950 and g % 25 = 0 then 'Forbidden' end"
+            " from generate_series(5000001, 5015000) g"
+        )
+        big.execute(
+            "insert into broadcast_recipients (broadcast_id, user_id, outbox_id)"
+            " select %s, g, 2000000 + g from generate_series(1, 20000) g",
+            (done,),
+        )
+        big.execute(
+            "insert into broadcast_recipients (broadcast_id, user_id, outbox_id, left_out)"
+            " select %s, g, case when g <= 15000 then 5000000 + g end, g between 15001 and 15500"
+            " from generate_series(1, 20000) g",
+            (sending,),
+        )
+        big.execute("analyze broadcasts, broadcast_recipients, outbox")
+
+        (progress,) = planned(big, broadcasts.progress, sending)
+        assert not seq_scanned(progress.plan) & {"broadcast_recipients", "outbox"}, progress.sql
+        assert {"outbox_unsent", "outbox_undelivered", "broadcast_recipients_outbox"} <= (
+            indexes_in(progress.plan)
+        ), indexes_in(progress.plan)
+        figures = broadcasts.progress(big, sending)
+        assert figures is not None
+        assert (figures.delivered, figures.undelivered, figures.skipped) == (14352, 598, 500)
+        assert figures.remaining == 20000 - 14352 - 598 - 500
+        # withdrawn (a stop): the waiting messages go, their people count as not sent
+        big.execute("update broadcasts set status = 'stopped' where id = %s", (sending,))
+        assert broadcasts.withdraw(big, sending) == 50
+        after = broadcasts.progress(big, sending)
+        assert after is not None and after.remaining == figures.remaining
+        assert (after.delivered, after.undelivered, after.skipped) == (14352, 598, 500)
+
+
 def test_the_proposal_expiry_finds_the_open_groups_by_index(big: psycopg.Connection[Any]) -> None:
     """The cleanup's pass over auto-fill's groups: the few still open among 100 000."""
     from teambot.data import events

@@ -12,22 +12,6 @@ from typing import Any
 
 from teambot.adapters.database import Connection
 
-# the two scopes; chosen by the caller's event, never built from input
-_EVERYONE = "select * from users where deleted_at is null"
-_POOL = (
-    "select u.* from event_members e join users u on u.id = e.user_id"
-    " where e.event_id = %(event)s and u.deleted_at is null"
-)
-# members of teams of two or more
-_TEAMED = (
-    "select user_id from team_members where team_id in"
-    " (select team_id from team_members group by team_id having count(*) >= 2)"
-)
-
-
-def _people(event_id: int | None) -> str:
-    return _POOL if event_id is not None else _EVERYONE
-
 
 def events(conn: Connection) -> list[dict[str, Any]]:
     return conn.execute(
@@ -43,139 +27,88 @@ def event_by_slug(conn: Connection, slug: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-# For everyone, each stage's set is read whole and joined by hash; for an event's pool (a
-# few thousand people), each person is looked up by index. (An `in (subquery)` per stage
-# is probed row by row once the set outgrows work_mem.)
-_FUNNEL_OF_EVERYONE = f"""
-    with people as ({_EVERYONE}),
-    searched as (select distinct viewer_id as id from search_cards),
-    requested as (select distinct sender_id as id from invitations),
-    accepted as (
-        select sender_id as id from invitations where status = 'accepted'
-        union
-        select recipient_id from invitations where status = 'accepted'
-    ),
-    teamed as ({_TEAMED})
-    select count(*) as started, count(p.registered_at) as registered,
-        count(s.id) as searched, count(r.id) as requested, count(a.id) as accepted,
-        count(t.user_id) as in_team
-    from people p
-    left join searched s on s.id = p.id
-    left join requested r on r.id = p.id
-    left join accepted a on a.id = p.id
-    left join teamed t on t.user_id = p.id
-"""
-_FUNNEL_OF_POOL = f"""
-    with people as ({_POOL}),
-    teamed as ({_TEAMED})
-    select count(*) as started, count(p.registered_at) as registered,
-        count(*) filter (where exists (select from search_cards s where s.viewer_id = p.id))
-            as searched,
-        count(*) filter (where exists (select from invitations i where i.sender_id = p.id))
-            as requested,
-        count(*) filter (where exists (
-                select from invitations i where i.sender_id = p.id and i.status = 'accepted')
-            or exists (
-                select from invitations i where i.recipient_id = p.id and i.status = 'accepted'))
-            as accepted,
-        count(t.user_id) as in_team
-    from people p
-    left join teamed t on t.user_id = p.id
-"""
+def fold(conn: Connection) -> int:
+    """Moves the figures' differences the triggers of 0021 wrote (dashboard_deltas) into
+    dashboard_counts: one pass over what changed since the last fold. Concurrent folds
+    each move what they took (a row deleted by one is skipped by the other). Returns the
+    figures changed."""
+    return conn.execute(
+        """
+        with moved as (delete from dashboard_deltas returning scope, day, what, n)
+        insert into dashboard_counts (scope, day, what, n)
+        select scope, day, what, sum(n) from moved group by 1, 2, 3 order by 1, 3, 2
+        on conflict (scope, what, day) do update set n = dashboard_counts.n + excluded.n
+        """
+    ).rowcount
 
 
-def funnel(conn: Connection, event_id: int | None) -> dict[str, int]:
-    """People at each stage."""
-    query = _FUNNEL_OF_EVERYONE if event_id is None else _FUNNEL_OF_POOL
-    row = conn.execute(query, {"event": event_id}).fetchone()
-    assert row is not None
-    return {key: int(value) for key, value in row.items()}
-
-
-def registrations_per_day(
-    conn: Connection, event_id: int | None, since: date, until: date
-) -> dict[date, int]:
+def figures(
+    conn: Connection, event_id: int | None, since: date
+) -> dict[tuple[date | None, str], int]:
+    """(day, what) -> count for everyone or an event's pool, as 0021's triggers keep them:
+    totals (day None) and the days from `since` on. What: the funnel's stages (started,
+    registered, searched, requested, accepted, in_team), looking, delay:<bucket>,
+    offered:<skill> and sought:<skill> (people still looking), team_size:<n> (teams of
+    n members; everyone's only), and per day registered,
+    sent, accepted, declined, expired. Read after `fold`, with the differences written
+    since (so exact as of this statement)."""
     rows = conn.execute(
-        f"""
-        with people as ({_people(event_id)})
-        select (registered_at at time zone 'UTC')::date as day, count(*) as n from people
-        where registered_at >= %(since)s::date and registered_at < %(until)s::date + 1
-        group by 1
+        """
+        select nullif(day, '-infinity') as day, what, sum(n) as n from (
+            select day, what, n from dashboard_counts
+            where scope = %(scope)s and (day = '-infinity' or day >= %(since)s)
+            union all
+            select day, what, n from dashboard_deltas
+            where scope = %(scope)s and (day = '-infinity' or day >= %(since)s)
+        ) f
+        group by day, what having sum(n) <> 0
         """,
-        {"event": event_id, "since": since, "until": until},
+        {"scope": event_id or 0, "since": since},
     ).fetchall()
-    return {row["day"]: int(row["n"]) for row in rows}
+    return {(row["day"], row["what"]): int(row["n"]) for row in rows}
 
 
-# An event's requests are the ones its members sent.
+def differences(conn: Connection) -> list[dict[str, Any]]:
+    """Where the kept figures (and people's rows) differ from counting every row again
+    (dashboard_recount, dashboard_people_now of 0021): nothing, unless something changed
+    the tables without their triggers. For the tests and bench/dashboard.py --check: a full
+    pass over the tables (seconds at 1 000 000 invitations)."""
+    return conn.execute(
+        """
+        with kept as (
+            select scope, day, what, sum(n) as n
+            from (select * from dashboard_counts union all select * from dashboard_deltas) f
+            group by 1, 2, 3 having sum(n) <> 0
+        ),
+        fresh as (select scope, day, what, sum(n) as n from dashboard_recount() group by 1, 2, 3)
+        (select 'kept' as side, scope, day::text, what, n from kept
+         except select 'kept', scope, day::text, what, n from fresh)
+        union all
+        (select 'recounted', scope, day::text, what, n from fresh
+         except select 'recounted', scope, day::text, what, n from kept)
+        union all
+        select 'person', p.user_id, null, null, null from (
+            (select * from dashboard_people except select * from dashboard_people_now)
+            union all
+            (select * from dashboard_people_now except select * from dashboard_people)
+        ) p
+        """
+    ).fetchall()
+
+
+# the kinds of figures per day
 REQUEST_OUTCOMES = ("sent", "accepted", "declined", "expired")
-_ALL_INVITATIONS = "select * from invitations"
-_POOL_INVITATIONS = (
-    "select i.* from event_members e join invitations i on i.sender_id = e.user_id"
-    " where e.event_id = %(event)s"
-)
 
 
-def requests_per_day(
-    conn: Connection, event_id: int | None, since: date, until: date
-) -> dict[tuple[date, str], int]:
-    """(day, what) -> count, what being sent, accepted, declined or expired: each counted on
-    the day it happened (sent, answered, ran out)."""
-    scope = _POOL_INVITATIONS if event_id is not None else _ALL_INVITATIONS
-    # One pass, grouped by the day sent, the outcome and the day it came (a few thousand
-    # groups at most), folded here: half the time of a row per event through a lateral
-    # join (bench/dashboard.py, 1 000 000 invitations)
+def teams_by_size(conn: Connection, event_id: int) -> dict[int, int]:
+    """size -> teams with a member in the event's pool (found from the pool, each counted
+    by its index). Everyone's are a kept figure (team_size:<n>)."""
     rows = conn.execute(
-        f"""
-        select (i.created_at at time zone 'UTC')::date as sent_on, i.status,
-            (i.ended_at at time zone 'UTC')::date as ended_on, count(*) as n
-        from (
-            select created_at, status,
-                case status when 'expired' then expires_at
-                            when 'accepted' then answered_at
-                            when 'declined' then answered_at end as ended_at
-            from ({scope}) i
-        ) i
-        where i.created_at >= %(since)s::date or i.ended_at >= %(since)s::date
-        group by 1, 2, 3
-        """,
-        {"event": event_id, "since": since},
-    ).fetchall()
-    counts: dict[tuple[date, str], int] = {}
-    for row in rows:
-        for day, what in ((row["sent_on"], "sent"), (row["ended_on"], row["status"])):
-            if day is not None and since <= day <= until and what in REQUEST_OUTCOMES:
-                counts[day, what] = counts.get((day, what), 0) + int(row["n"])
-    return counts
-
-
-def join_delays_hours(conn: Connection, event_id: int | None) -> list[float]:
-    """Hours from registering to joining someone else's team, one per person who did."""
-    rows = conn.execute(
-        f"""
-        with people as ({_people(event_id)})
-        select extract(epoch from m.joined_at - p.registered_at) / 3600 as hours
-        from people p
-        join team_members m on m.user_id = p.id
-        join teams t on t.id = m.team_id and t.owner_id <> p.id
-        where p.registered_at is not null
-        """,
-        {"event": event_id},
-    ).fetchall()
-    return [max(0.0, float(row["hours"])) for row in rows]
-
-
-def teams_by_size(conn: Connection, event_id: int | None) -> dict[int, int]:
-    """size -> teams; an event's teams are those with a member in its pool."""
-    pool_filter = (
-        "having bool_or(user_id in (select user_id from event_members where event_id = %(event)s))"
-        if event_id is not None
-        else ""
-    )
-    rows = conn.execute(
-        f"""
+        """
         select size, count(*) as teams from (
-            select team_id, count(*) as size from team_members group by team_id {pool_filter}
+            select (select count(*) from team_members x where x.team_id = t.team_id) as size
+            from (select distinct m.team_id from event_members e
+                  join team_members m on m.user_id = e.user_id where e.event_id = %(event)s) t
         ) sizes group by size order by size
         """,
         {"event": event_id},
@@ -183,91 +116,106 @@ def teams_by_size(conn: Connection, event_id: int | None) -> dict[int, int]:
     return {int(row["size"]): int(row["teams"]) for row in rows}
 
 
-def skills_supply(conn: Connection, event_id: int | None, limit: int) -> list[dict[str, Any]]:
-    """Per skill: how many people still looking offer it and how many seek it, where the
-    supply is shortest first."""
-    rows = conn.execute(
-        f"""
-        with people as ({_people(event_id)})
-        select t.skill, count(*) filter (where t.offered)::int as offered,
-            count(*) filter (where not t.offered)::int as sought
-        from people p
-        cross join lateral (
-            select skill, true from unnest(p.skills) skill
-            union all
-            select skill, false from unnest(p.looking_for) skill
-        ) as t (skill, offered)
-        where p.registered_at is not null and p.is_searching and not p.is_banned
-          and p.id not in ({_TEAMED})
-        group by t.skill
-        order by count(*) filter (where not t.offered) - count(*) filter (where t.offered) desc,
-            count(*) filter (where not t.offered) desc, t.skill
-        limit %(limit)s
-        """,
-        {"event": event_id, "limit": limit},
-    ).fetchall()
-    return rows
-
-
-def _visible(u: str) -> str:
+def _visible(u: str, g: str) -> str:
     """What a person shows on their card, and their @username only when the bot has given
     it to someone: they are on either side of an accepted invitation (their contact goes
-    to the other side then). Nobody's Telegram id. The partial indexes of 0014 answer it."""
+    to the other side then; `g`, their dashboard_people row, says so). Nobody's Telegram
+    id."""
     return (
-        f"{u}.display_name, case when exists (select from invitations i where i.status ="
-        f" 'accepted' and i.sender_id = {u}.id) or exists (select from invitations i where"
-        f" i.status = 'accepted' and i.recipient_id = {u}.id) then {u}.username end as username,"
+        f"{u}.display_name, case when {g}.accepted then {u}.username end as username,"
         f" {u}.user_type, {u}.skills, {u}.looking_for, {u}.links"
     )
 
 
-def still_looking(
-    conn: Connection, event_id: int | None, limit: int | None
-) -> tuple[int, list[dict[str, Any]]]:
-    """People registered and searching, not banned, in no team of two or more: how many,
-    and the most recently active of them (`limit`; None: all). For everyone the list walks
-    users_search_recent_idx (0006), which has these conditions and this order."""
-    looking = f"""
-        with people as ({_people(event_id)})
-        select {{}} from people p
-        where registered_at is not null and is_searching and not is_banned
-          and id not in ({_TEAMED})
-    """
-    params: dict[str, Any] = {"event": event_id, "limit": limit}
-    rows = conn.execute(
-        looking.format(f"{_visible('p')}, last_active")
-        + " order by last_active desc, id"
-        + (" limit %(limit)s" if limit is not None else ""),
-        params,
+_LOOKING = """
+    from {scope} join dashboard_people g on g.user_id = u.id
+    where u.deleted_at is null and u.registered_at is not null and u.is_searching
+      and not u.is_banned and not g.in_team
+    order by u.last_active desc, u.id
+"""
+
+
+def _scope(event_id: int | None) -> str:
+    if event_id is None:
+        return "users u"
+    return "event_members e join users u on u.id = e.user_id and e.event_id = %(event)s"
+
+
+def still_looking(conn: Connection, event_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """People registered and searching, not banned, in no team of two or more, the `limit`
+    most recently active (how many in all is a figure, `looking`). For everyone the list
+    walks users_search_recent_idx (0006), which has these conditions and this order, and
+    looks each one's dashboard_people row up."""
+    return conn.execute(
+        f"select {_visible('u', 'g')}, u.last_active"
+        + _LOOKING.format(scope=_scope(event_id))
+        + " limit %(limit)s",
+        {"event": event_id, "limit": limit},
     ).fetchall()
-    if limit is None or len(rows) < limit:
-        return len(rows), rows
-    total = conn.execute(looking.format("count(*) as n"), params).fetchone()
-    assert total is not None
-    return int(total["n"]), rows
 
 
-def team_members(conn: Connection, event_id: int | None) -> list[dict[str, Any]]:
+# The CSV exports are written by PostgreSQL (COPY ... CSV): tens of thousands of rows
+# through Python rows took seconds (bench/dashboard.py). The cells as a spreadsheet should
+# take them: lists joined, the type a fixed word, and a cell that starts like a formula
+# prefixed with ' (OWASP's CSV injection advice). The header in English, for scripts.
+def _cell(value: str) -> str:
+    return (
+        f"case when left({value}, 1) in ('=', '+', '-', '@', chr(9), chr(13))"
+        f" then chr(39) || {value} else {value} end"
+    )
+
+
+_CSV_PERSON = ", ".join(
+    (
+        f"{_cell('u.display_name')} as name",
+        f"{_cell('case when g.accepted then u.username end')} as username",
+        "case u.user_type when 'participant' then 'participant'"
+        " when 'cofounder' then 'co-founder' when 'team' then 'team' end as type",
+        _cell("array_to_string(u.skills, ', ')") + " as skills",
+        _cell("array_to_string(u.looking_for, ', ')") + " as looking_for",
+        _cell("array_to_string(u.links, ' ')") + " as links",
+    )
+)
+
+
+def _copy(conn: Connection, query: str, event_id: int | None) -> bytes:
+    conn.execute("set local work_mem = '64MB'")  # the sort in memory
+    out = bytearray()
+    with conn.cursor().copy(
+        f"copy ({query}) to stdout with (format csv, header true)", {"event": event_id}
+    ) as copy:
+        for chunk in copy:
+            out += chunk
+    return bytes(out)
+
+
+def looking_csv(conn: Connection, event_id: int | None) -> bytes:
+    """Everyone still looking, as CSV: name, username, type, skills, looking_for, links."""
+    return _copy(conn, f"select {_CSV_PERSON}" + _LOOKING.format(scope=_scope(event_id)), event_id)
+
+
+def teams_csv(conn: Connection, event_id: int | None) -> bytes:
     """Every member of every team (an event's: teams with a member in its pool), team by
-    team, owner first, then in the order they joined; banned people left out."""
+    team, owner first, then in the order they joined; banned people left out. CSV: team,
+    team_size, role (owner, member), then looking_csv's columns."""
     pool_filter = (
         "where t.id in (select m.team_id from team_members m join event_members e"
         " on e.user_id = m.user_id where e.event_id = %(event)s)"
         if event_id is not None
         else ""
     )
-    return conn.execute(
-        f"""
-        select t.name as team, count(*) over (partition by t.id) as size,
-               u.id = t.owner_id as owner, {_visible("u")}
+    query = f"""
+        select {_cell("t.name")} as team, count(*) over (partition by t.id) as team_size,
+               case when u.id = t.owner_id then 'owner' else 'member' end as role,
+               {_CSV_PERSON}
         from teams t
         join team_members m on m.team_id = t.id
         join users u on u.id = m.user_id and u.deleted_at is null and not u.is_banned
+        join dashboard_people g on g.user_id = u.id
         {pool_filter}
         order by t.name, t.id, u.id <> t.owner_id, m.joined_at, u.id
-        """,
-        {"event": event_id},
-    ).fetchall()
+    """
+    return _copy(conn, query, event_id)
 
 
 def use_link(conn: Connection, link_id: str, lifetime_seconds: float) -> bool:

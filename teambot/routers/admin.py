@@ -69,7 +69,7 @@ async def dashboard_link(message: Message, settings: Settings, lang: str) -> Non
         await message.answer(text(lang, "dashboard_not_configured"))
         return
     link = dashboard.login_link(
-        url, secret.get_secret_value(), settings.admin_ids, message.from_user.id
+        url, secret.get_secret_value(), settings.admin_ids, message.from_user.id, lang
     )
     log.info("admin {} asked for a dashboard link", message.from_user.id)
     # Behind https the page also opens inside Telegram, as a Mini App (Telegram allows

@@ -14,31 +14,20 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from teambot.adapters.database import Connection, Database
 from teambot.data import dashboard
+from teambot.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 LINK_LIFETIME_SECONDS = 10 * 60
 SESSION_LIFETIME_SECONDS = 12 * 3600
 DAYS_SHOWN = 30
 SKILLS_SHOWN = 15
 LOOKING_SHOWN = 100
+BOM = "\ufeff".encode()
 
-FUNNEL_STAGES = (
-    ("started", "Started the bot"),
-    ("registered", "Registered"),
-    ("searched", "Searched"),
-    ("requested", "Sent a request"),
-    ("accepted", "Accepted (either way)"),
-    ("in_team", "In a team"),
-)
+FUNNEL_STAGES = ("started", "registered", "searched", "requested", "accepted", "in_team")
 REQUEST_OUTCOMES = dashboard.REQUEST_OUTCOMES
-# hours from registering to joining a team, as the chart groups them
-JOIN_DELAYS = (
-    ("under 1 h", 1),
-    ("1–24 h", 24),
-    ("1–3 days", 72),
-    ("3–7 days", 168),
-    ("1–2 weeks", 336),
-    ("2 weeks +", None),
-)
+# hours from registering to joining a team, as the chart groups them: the upper bounds
+# (the last open), and the same in dashboard_person_facts (migration 0021)
+JOIN_DELAYS = (1, 24, 72, 168, 336, None)
 
 
 class Refusal(Enum):
@@ -54,6 +43,7 @@ class Entry:
 
     admin: int | None
     refusal: Refusal | None = None
+    lang: str | None = None  # the admin's language, as the bot knew it when it gave the link
 
 
 class Access:
@@ -66,8 +56,8 @@ class Access:
         self._sessions = URLSafeTimedSerializer(secret, salt="teambot-dashboard-session")
         self.admin_ids = frozenset(admin_ids)
 
-    def new_link_token(self, admin: int) -> str:
-        return self._links.dumps({"admin": admin, "id": secrets.token_urlsafe(16)})
+    def new_link_token(self, admin: int, lang: str = DEFAULT_LANGUAGE) -> str:
+        return self._links.dumps({"admin": admin, "id": secrets.token_urlsafe(16), "lang": lang})
 
     def _read_link(self, token: str) -> tuple[Entry, str]:
         try:
@@ -81,13 +71,13 @@ class Access:
             return Entry(None, Refusal.FORGED), ""
         if admin not in self.admin_ids:
             return Entry(None, Refusal.NOT_ADMIN), ""
-        return Entry(admin), link_id
+        return Entry(admin, lang=_language(payload.get("lang"))), link_id
 
     async def check_link(self, database: Database, token: str) -> Entry:
         """Whether a link would let in, without using it (the page that asks to go on)."""
         entry, link_id = self._read_link(token)
         if entry.admin is not None and await database.run(dashboard.link_used, link_id):
-            return Entry(None, Refusal.USED)
+            return Entry(None, Refusal.USED, entry.lang)
         return entry
 
     async def use_link(self, database: Database, token: str) -> Entry:
@@ -95,11 +85,11 @@ class Access:
         if entry.admin is None:
             return entry
         if not await database.run(dashboard.use_link, link_id, LINK_LIFETIME_SECONDS):
-            return Entry(None, Refusal.USED)
+            return Entry(None, Refusal.USED, entry.lang)
         return entry
 
-    def new_session(self, admin: int) -> str:
-        return self._sessions.dumps({"admin": admin})
+    def new_session(self, admin: int, lang: str | None = None) -> str:
+        return self._sessions.dumps({"admin": admin, "lang": lang})
 
     def check_session(self, cookie: str) -> Entry:
         try:
@@ -113,12 +103,23 @@ class Access:
             return Entry(None, Refusal.FORGED)
         if admin not in self.admin_ids:
             return Entry(None, Refusal.NOT_ADMIN)
-        return Entry(admin)
+        return Entry(admin, lang=_language(payload.get("lang")))
 
 
-def login_link(dashboard_url: str, secret: str, admin_ids: Collection[int], admin: int) -> str:
-    """The one-time link an admin opens to get in."""
-    return f"{dashboard_url}/login?token={Access(secret, admin_ids).new_link_token(admin)}"
+def _language(value: object) -> str | None:
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def login_link(
+    dashboard_url: str,
+    secret: str,
+    admin_ids: Collection[int],
+    admin: int,
+    lang: str = DEFAULT_LANGUAGE,
+) -> str:
+    """The one-time link an admin opens to get in; the page speaks `lang` (theirs)."""
+    token = Access(secret, admin_ids).new_link_token(admin, lang)
+    return f"{dashboard_url}/login?token={token}"
 
 
 @dataclass(frozen=True)
@@ -143,22 +144,14 @@ class Person:
 
 
 @dataclass(frozen=True)
-class Member:
-    team: str
-    size: int
-    owner: bool
-    person: Person
-
-
-@dataclass(frozen=True)
 class Overview:
     event: Event | None  # None: everyone
     events: list[Event]
-    funnel: list[tuple[str, int]]  # label, people
+    funnel: list[tuple[str, int]]  # stage (FUNNEL_STAGES), people
     days: list[date]
     registrations: list[int]  # per day of `days`
     requests: dict[str, list[int]]  # outcome -> per day of `days`
-    join_delays: list[tuple[str, int]]  # bucket label, people
+    join_delays: list[tuple[int | None, int]]  # bucket's upper bound (hours), people
     teams_by_size: list[tuple[int, int]]  # size, teams
     skills: list[tuple[str, int, int]]  # skill, offered, sought
     looking_total: int
@@ -181,11 +174,27 @@ def _person(row: dict[str, Any]) -> Person:
     )
 
 
-def _bucket(hours: float) -> int:
-    for index, (_, bound) in enumerate(JOIN_DELAYS):
-        if bound is None or hours < bound:
-            return index
-    return len(JOIN_DELAYS) - 1
+def _skills(counts: dict[tuple[date | None, str], int], limit: int) -> list[tuple[str, int, int]]:
+    """Per skill: how many people still looking offer it and how many seek it, the
+    shortest supply first."""
+    skills: dict[str, list[int]] = {}
+    for (day, what), n in counts.items():
+        kind, _, skill = what.partition(":")
+        if day is None and kind in ("offered", "sought"):
+            skills.setdefault(skill, [0, 0])[kind == "sought"] += n
+    ranked = sorted(
+        skills.items(), key=lambda item: (item[1][0] - item[1][1], -item[1][1], item[0])
+    )
+    return [(skill, offered, sought) for skill, (offered, sought) in ranked[:limit]]
+
+
+def _sizes(counts: dict[tuple[date | None, str], int]) -> dict[int, int]:
+    """Teams by size, from the kept figures."""
+    return {
+        int(what.removeprefix("team_size:")): n
+        for (day, what), n in counts.items()
+        if day is None and what.startswith("team_size:")
+    }
 
 
 def _overview(conn: Connection, slug: str | None, today: date) -> Overview | None:
@@ -199,29 +208,27 @@ def _overview(conn: Connection, slug: str | None, today: date) -> Overview | Non
     # an event that ended shows its last weeks, not empty ones
     until = min(today, event.ends_on + timedelta(days=7)) if event else today
     days = [until - timedelta(days=n) for n in range(DAYS_SHOWN - 1, -1, -1)]
-    counts = dashboard.funnel(conn, event_id)
-    registered = dashboard.registrations_per_day(conn, event_id, days[0], until)
-    requests = dashboard.requests_per_day(conn, event_id, days[0], until)
-    delays = [0] * len(JOIN_DELAYS)
-    for hours in dashboard.join_delays_hours(conn, event_id):
-        delays[_bucket(hours)] += 1
-    looking_total, looking = dashboard.still_looking(conn, event_id, LOOKING_SHOWN)
+    dashboard.fold(conn)
+    counts = dashboard.figures(conn, event_id, days[0])
+    looking = dashboard.still_looking(conn, event_id, LOOKING_SHOWN)
     return Overview(
         event=event,
         events=events,
-        funnel=[(label, counts[key]) for key, label in FUNNEL_STAGES],
+        funnel=[(stage, counts.get((None, stage), 0)) for stage in FUNNEL_STAGES],
         days=days,
-        registrations=[registered.get(day, 0) for day in days],
-        requests={
-            what: [requests.get((day, what), 0) for day in days] for what in REQUEST_OUTCOMES
-        },
-        join_delays=[(label, n) for (label, _), n in zip(JOIN_DELAYS, delays, strict=True)],
-        teams_by_size=list(dashboard.teams_by_size(conn, event_id).items()),
-        skills=[
-            (row["skill"], row["offered"], row["sought"])
-            for row in dashboard.skills_supply(conn, event_id, SKILLS_SHOWN)
+        registrations=[counts.get((day, "registered"), 0) for day in days],
+        requests={what: [counts.get((day, what), 0) for day in days] for what in REQUEST_OUTCOMES},
+        join_delays=[
+            (bound, counts.get((None, f"delay:{index}"), 0))
+            for index, bound in enumerate(JOIN_DELAYS)
         ],
-        looking_total=looking_total,
+        teams_by_size=sorted(
+            _sizes(counts).items()
+            if event_id is None
+            else dashboard.teams_by_size(conn, event_id).items()
+        ),
+        skills=_skills(counts, SKILLS_SHOWN),
+        looking_total=counts.get((None, "looking"), 0),
         looking=[_person(row) for row in looking],
     )
 
@@ -244,30 +251,18 @@ def _event_id(conn: Connection, slug: str | None) -> int | None:
     return int(row["id"])
 
 
-def _members(conn: Connection, slug: str | None) -> list[Member]:
-    return [
-        Member(row["team"], int(row["size"]), bool(row["owner"]), _person(row))
-        for row in dashboard.team_members(conn, _event_id(conn, slug))
-    ]
+def _export(conn: Connection, which: str, slug: str | None) -> bytes:
+    event_id = _event_id(conn, slug)
+    if which == "teams":
+        return dashboard.teams_csv(conn, event_id)
+    return dashboard.looking_csv(conn, event_id)
 
 
-async def team_members(database: Database, slug: str | None) -> list[Member] | None:
-    """Every team's members (an event's teams: with a member in its pool); None: no such
-    event."""
+async def export(database: Database, which: str, slug: str | None) -> bytes | None:
+    """CSV (UTF-8 with a byte order mark, so that spreadsheets read the names right) of
+    every team's members (`which` "teams"; an event's teams: with a member in its pool)
+    or of everyone still looking ("looking"); None: no such event."""
     try:
-        return await database.run(_members, slug)
-    except NoSuchEvent:
-        return None
-
-
-def _looking(conn: Connection, slug: str | None) -> list[Person]:
-    _, rows = dashboard.still_looking(conn, _event_id(conn, slug), None)
-    return [_person(row) for row in rows]
-
-
-async def still_looking(database: Database, slug: str | None) -> list[Person] | None:
-    """Everyone still looking (searching, in no team of two or more); None: no such event."""
-    try:
-        return await database.run(_looking, slug)
+        return BOM + await database.run(_export, which, slug)
     except NoSuchEvent:
         return None

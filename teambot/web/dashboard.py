@@ -16,12 +16,11 @@ CSV exports. In English. Everything under /dashboard of the bot's HTTP listener:
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from html import escape
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
@@ -30,6 +29,7 @@ from xml.etree import ElementTree
 
 import pygal
 from aiogram.utils.web_app import safe_parse_webapp_init_data
+from babel.dates import format_date
 from pygal.style import Style
 
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
@@ -39,16 +39,19 @@ from teambot.services.dashboard import (
     LINK_LIFETIME_SECONDS,
     SESSION_LIFETIME_SECONDS,
     Access,
-    Member,
     Overview,
     Person,
     Refusal,
 )
+from teambot.texts import DEFAULT_LANGUAGE, LANGUAGES, language_from_code, text
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 COOKIE = "teambot_dashboard"
+# the language chosen on the page (?lang=), over the one the link brought
+LANG_COOKIE = "teambot_dashboard_lang"
+LANG_COOKIE_SECONDS = 365 * 24 * 3600
 MAX_FORM_BYTES = 4096
 # no script (but the Mini App's entry: its own, by hash); charts are inline SVG with their
 # own styles
@@ -62,10 +65,10 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 REFUSALS = {
-    Refusal.FORGED: "This link or session is not valid.",
-    Refusal.EXPIRED: "This link or session has expired.",
-    Refusal.USED: "This link was used already: each link lets in once.",
-    Refusal.NOT_ADMIN: "This account is no longer an admin of the bot.",
+    Refusal.FORGED: "dashboard_page_forged",
+    Refusal.EXPIRED: "dashboard_page_expired",
+    Refusal.USED: "dashboard_page_used",
+    Refusal.NOT_ADMIN: "dashboard_page_not_admin",
 }
 # The Mini App's page: Telegram hands the signed initData in the URL's fragment, which only
 # a script can read; it is posted like the link's token. The only script: allowed by hash.
@@ -74,8 +77,34 @@ APP_SCRIPT = (
     "if (data) { document.getElementById('init').value = data; document.forms[0].submit(); }"
 )
 APP_SCRIPT_HASH = base64.b64encode(hashlib.sha256(APP_SCRIPT.encode()).digest())
-ASK_THE_BOT = "Send /dashboard to the bot for a new link (admins only)."
-TYPES = {"participant": "participant", "cofounder": "co-founder", "team": "team"}
+TYPE_TEXTS = {
+    "participant": "dashboard_type_participant",
+    "cofounder": "dashboard_type_cofounder",
+    "team": "dashboard_type_team",
+}
+STAGE_TEXTS = {
+    "started": "dashboard_stage_started",
+    "registered": "dashboard_stage_registered",
+    "searched": "dashboard_stage_searched",
+    "requested": "dashboard_stage_requested",
+    "accepted": "dashboard_stage_accepted",
+    "in_team": "dashboard_stage_in_team",
+}
+OUTCOME_TEXTS = {
+    "sent": "dashboard_series_sent",
+    "accepted": "dashboard_series_accepted",
+    "declined": "dashboard_series_declined",
+    "expired": "dashboard_series_expired",
+}
+DELAY_TEXTS = {
+    1: "dashboard_delay_hour",
+    24: "dashboard_delay_day",
+    72: "dashboard_delay_days",
+    168: "dashboard_delay_week",
+    336: "dashboard_delay_weeks",
+    None: "dashboard_delay_more",
+}
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 CHART_STYLE = Style(
     font_family="DejaVu Sans, Helvetica, Arial, sans-serif",
     background="white",
@@ -105,85 +134,108 @@ class DashboardSite:
         self._bot_token = settings.bot_token.get_secret_value() if settings.bot_token else None
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        lang = _language(scope, None)
         try:
             await self._serve(scope, receive, send)
         except TRANSIENT_ERRORS:
-            await _page(send, 503, "Try again soon", "<p>The database is not reachable now.</p>")
+            await _page(
+                send,
+                503,
+                text(lang, "dashboard_page_try_again"),
+                _p(text(lang, "dashboard_page_no_database")),
+                lang=lang,
+            )
 
     async def _serve(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if self.access is None:
+            lang = _language(scope, None)
             await _page(
                 send,
                 404,
-                "Not configured",
-                "<p>The dashboard is not configured:"
-                " set DASHBOARD_SECRET in the bot's settings.</p>",
+                text(lang, "dashboard_page_not_configured_title"),
+                _p(text(lang, "dashboard_page_not_configured")),
+                lang=lang,
             )
             return
         path = scope["path"].removeprefix("/dashboard")
         method = scope["method"]
         query = _query(scope)
         if path == "/login" and method in ("GET", "HEAD"):
-            await self._landing(send, query.get("token", ""))
+            await self._landing(scope, send, query.get("token", ""))
         elif path == "/login" and method == "POST":
-            await self._login(send, _form(await _body(receive)).get("token", ""))
+            await self._login(scope, send, _form(await _body(receive)).get("token", ""))
         elif path == "/app" and method in ("GET", "HEAD"):
-            await self._app_landing(send)
+            await self._app_landing(scope, send)
         elif path == "/app" and method == "POST":
-            await self._app_login(send, _form(await _body(receive)).get("init_data", ""))
+            await self._app_login(scope, send, _form(await _body(receive)).get("init_data", ""))
         elif path == "/":  # the page's relative links need it without the slash
             await _respond(send, 308, b"", "text/plain", [(b"location", b"../dashboard")])
         elif path in ("", "/teams.csv", "/looking.csv") and method in ("GET", "HEAD"):
-            entry = self.access.check_session(_cookie(scope) or "")
+            entry = self.access.check_session(_cookie(scope, COOKIE) or "")
+            lang = _language(scope, entry.lang)
             if entry.admin is None:
-                refusal = entry.refusal if _cookie(scope) else None
-                reason = REFUSALS[refusal] + " " if refusal else ""
-                await _page(send, 403, "Sign in", f"<p>{escape(reason + ASK_THE_BOT)}</p>")
+                refusal = entry.refusal if _cookie(scope, COOKIE) else None
+                reason = text(lang, REFUSALS[refusal]) + " " if refusal else ""
+                body = _p(reason + text(lang, "dashboard_page_ask_the_bot"))
+                await _page(send, 403, text(lang, "dashboard_page_sign_in"), body, lang=lang)
             elif path.endswith(".csv"):
-                await self._export(send, path, query.get("event"))
+                await self._export(send, path, query.get("event"), lang)
             else:
-                await self._overview(send, query.get("event"))
+                await self._overview(send, query.get("event"), lang, "lang" in query)
         else:
-            await _page(send, 404, "Not found", "<p>There is no such page.</p>")
+            lang = _language(scope, None)
+            await _page(
+                send,
+                404,
+                text(lang, "dashboard_page_not_found_title"),
+                _p(text(lang, "dashboard_page_not_found")),
+                lang=lang,
+            )
 
-    async def _landing(self, send: Send, token: str) -> None:
+    async def _refused(self, send: Send, lang: str, refusal: Refusal, title: str) -> None:
+        body = _p(f"{text(lang, REFUSALS[refusal])} {text(lang, 'dashboard_page_ask_the_bot')}")
+        await _page(send, 403, text(lang, title), body, lang=lang)
+
+    async def _landing(self, scope: dict[str, Any], send: Send, token: str) -> None:
         assert self.access is not None
         entry = await self.access.check_link(self.database, token)
+        lang = _language(scope, entry.lang)
         if entry.admin is None:
             assert entry.refusal is not None
-            body = f"<p>{escape(REFUSALS[entry.refusal])} {escape(ASK_THE_BOT)}</p>"
-            await _page(send, 403, "Link refused", body)
+            await self._refused(send, lang, entry.refusal, "dashboard_page_refused")
             return
         body = (
             '<form method="post" action="login">'
             f'<input type="hidden" name="token" value="{escape(token)}">'
-            '<button type="submit" id="open">Open the dashboard</button></form>'
-            "<p>The link works once and for 10 minutes.</p>"
+            f'<button type="submit" id="open">{escape(text(lang, "dashboard_page_open"))}'
+            f"</button></form>{_p(text(lang, 'dashboard_page_once'))}"
         )
-        await _page(send, 200, "Teambot dashboard", body)
+        await _page(send, 200, "Teambot", body, lang=lang)
 
-    async def _login(self, send: Send, token: str) -> None:
+    async def _login(self, scope: dict[str, Any], send: Send, token: str) -> None:
         assert self.access is not None
         entry = await self.access.use_link(self.database, token)
         if entry.admin is None:
             assert entry.refusal is not None
-            body = f"<p>{escape(REFUSALS[entry.refusal])} {escape(ASK_THE_BOT)}</p>"
-            await _page(send, 403, "Link refused", body)
+            lang = _language(scope, entry.lang)
+            await self._refused(send, lang, entry.refusal, "dashboard_page_refused")
             return
-        await self._enter(send, entry.admin)
+        await self._enter(send, entry.admin, entry.lang)
 
-    async def _app_landing(self, send: Send) -> None:
+    async def _app_landing(self, scope: dict[str, Any], send: Send) -> None:
+        lang = _language(scope, None)
         body = (
             '<form method="post" action="app"><input type="hidden" name="init_data" id="init">'
-            "</form><p>Open the dashboard from the bot's button in Telegram.</p>"
+            f"</form>{_p(text(lang, 'dashboard_page_app'))}"
             f"<script>{APP_SCRIPT}</script>"
         )
         policy = POLICY + b"; script-src 'sha256-" + APP_SCRIPT_HASH + b"'"
-        await _page(send, 200, "Teambot dashboard", body, policy)
+        await _page(send, 200, "Teambot", body, policy, lang=lang)
 
-    async def _app_login(self, send: Send, init_data: str) -> None:
+    async def _app_login(self, scope: dict[str, Any], send: Send, init_data: str) -> None:
         """Telegram signs initData with the bot's token; it is good for as long as a link
-        (Telegram does not expire it), and for an admin only."""
+        (Telegram does not expire it), and for an admin only. The page speaks the language
+        of the user's Telegram."""
         assert self.access is not None
         try:
             data = safe_parse_webapp_init_data(self._bot_token or "", init_data)
@@ -199,15 +251,14 @@ class DashboardSite:
             refusal = None
         if refusal is not None or data is None or data.user is None:
             assert refusal is not None
-            body = f"<p>{escape(REFUSALS[refusal])} {escape(ASK_THE_BOT)}</p>"
-            await _page(send, 403, "Refused", body)
+            await self._refused(send, _language(scope, None), refusal, "dashboard_page_refused")
             return
-        await self._enter(send, data.user.id)
+        await self._enter(send, data.user.id, language_from_code(data.user.language_code))
 
-    async def _enter(self, send: Send, admin: int) -> None:
+    async def _enter(self, send: Send, admin: int, lang: str | None) -> None:
         assert self.access is not None
         cookie = (
-            f"{COOKIE}={self.access.new_session(admin)}; Path={self.cookie_path};"
+            f"{COOKIE}={self.access.new_session(admin, lang)}; Path={self.cookie_path};"
             f" Max-Age={SESSION_LIFETIME_SECONDS}; HttpOnly; SameSite=Strict"
         )
         if self.secure:
@@ -220,106 +271,176 @@ class DashboardSite:
             [(b"location", b"../dashboard"), (b"set-cookie", cookie.encode())],
         )
 
-    async def _overview(self, send: Send, slug: str | None) -> None:
+    async def _overview(self, send: Send, slug: str | None, lang: str, chosen: bool) -> None:
         numbers = await dashboard.overview(self.database, slug)
         if numbers is None:
-            await _page(
-                send,
-                404,
-                "No such event",
-                '<p>No such event. <a href="dashboard">Back to everyone</a>.</p>',
+            back = f'<a href="dashboard">{escape(text(lang, "dashboard_page_back"))}</a>'
+            body = f"<p>{escape(text(lang, 'dashboard_page_no_event'))} {back}.</p>"
+            await _page(send, 404, text(lang, "dashboard_page_no_event"), body, lang=lang)
+            return
+        headers = []
+        if chosen:  # ?lang= on the page: it stays chosen
+            cookie = (
+                f"{LANG_COOKIE}={lang}; Path={self.cookie_path}; Max-Age={LANG_COOKIE_SECONDS};"
+                " HttpOnly; SameSite=Strict" + ("; Secure" if self.secure else "")
             )
-            return
-        await _page(send, 200, _title(numbers), render(numbers))
+            headers.append((b"set-cookie", cookie.encode()))
+        await _page(
+            send, 200, _title(numbers, lang), render(numbers, lang), lang=lang, headers=headers
+        )
 
-    async def _export(self, send: Send, path: str, slug: str | None) -> None:
-        if path == "/teams.csv":
-            members = await dashboard.team_members(self.database, slug)
-            data = None if members is None else teams_csv(members)
-        else:
-            people = await dashboard.still_looking(self.database, slug)
-            data = None if people is None else looking_csv(people)
+    async def _export(self, send: Send, path: str, slug: str | None, lang: str) -> None:
+        """CSV in English whatever the page's language: its headers and values are for
+        spreadsheets and scripts (the people's own words are as they wrote them)."""
+        which = path.removeprefix("/").removesuffix(".csv")
+        data = await dashboard.export(self.database, which, slug)
         if data is None:
-            await _page(send, 404, "No such event", "<p>No such event.</p>")
+            title = text(lang, "dashboard_page_no_event")
+            await _page(send, 404, title, _p(title), lang=lang)
             return
-        name = f"{slug or 'everyone'}-{path.removeprefix('/').removesuffix('.csv')}.csv"
+        name = f"{slug or 'everyone'}-{which}.csv"
         disposition = f'attachment; filename="{name}"'.encode()
         await _respond(
             send, 200, data, "text/csv; charset=utf-8", [(b"content-disposition", disposition)]
         )
 
 
+def _language(scope: dict[str, Any], carried: str | None) -> str:
+    """The page's language: ?lang= (the switch on the page), else the one chosen before
+    (its cookie), else the admin's (the link's, carried in the session), else the
+    browser's first."""
+    chosen = _query(scope).get("lang") or _cookie(scope, LANG_COOKIE)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    if carried in LANGUAGES:
+        return str(carried)
+    for name, value in scope.get("headers", []):
+        if name == b"accept-language":
+            return language_from_code(value.decode("latin-1").split(",")[0].strip())
+    return DEFAULT_LANGUAGE
+
+
+def _p(words: str) -> str:
+    return f"<p>{escape(words)}</p>"
+
+
 # --- the page ---------------------------------------------------------------------------
 
 
-def _title(numbers: Overview) -> str:
-    return f"Dashboard: {numbers.event.name}" if numbers.event else "Dashboard: everyone"
+def _title(numbers: Overview, lang: str) -> str:
+    if numbers.event:
+        return text(lang, "dashboard_page_event", name=numbers.event.name)
+    return text(lang, "dashboard_page_everyone")
 
 
-def render(numbers: Overview) -> str:
+def _date(day: date, lang: str, pattern: str = "d MMM y") -> str:
+    return str(format_date(day, pattern, locale=lang))
+
+
+def render(numbers: Overview, lang: str = DEFAULT_LANGUAGE) -> str:
     """The page's body: the selector, the charts, the people still looking."""
+
+    def t(key: str, **values: object) -> str:
+        return escape(text(lang, key, **values))
+
     event = numbers.event
     query = f"?event={event.slug}" if event else ""
-    links = ['<a href="dashboard">Everyone</a>' if event else "<b>Everyone</b>"]
+    links = [
+        f'<a href="dashboard">{t("dashboard_page_nav_everyone")}</a>'
+        if event
+        else f"<b>{t('dashboard_page_nav_everyone')}</b>"
+    ]
     for other in numbers.events:
-        label = escape(other.name) + (" (ended)" if other.ended else "")
+        label = (
+            t("dashboard_page_nav_ended", name=other.name) if other.ended else escape(other.name)
+        )
         if event is not None and other.slug == event.slug:
             links.append(f"<b>{label}</b>")
         else:
             links.append(f'<a href="dashboard?event={escape(other.slug)}">{label}</a>')
-    header = f'<nav id="events">{" · ".join(links)}</nav>'
+    switch = " · ".join(
+        f"<b>{name}</b>"
+        if code == lang
+        else f'<a href="dashboard?{escape((query.lstrip("?") + "&") if query else "")}'
+        f'lang={code}" hreflang="{code}">{name}</a>'
+        for code, name in LANGUAGE_NAMES.items()
+    )
+    header = (
+        f'<p id="language">{t("dashboard_page_language")} {switch}</p>'
+        f'<nav id="events">{" · ".join(links)}</nav>'
+    )
     if event is not None:
-        state = "ended" if event.ended else "running"
-        header += (
-            f"<p>{escape(event.name)}: {event.starts_on:%d %b %Y} – {event.ends_on:%d %b %Y},"
-            f" {state}. Counts are of the event's pool.</p>"
+        state = "dashboard_page_event_ended" if event.ended else "dashboard_page_event_running"
+        header += "<p>{}</p>".format(
+            t(
+                state,
+                name=event.name,
+                starts=_date(event.starts_on, lang),
+                ends=_date(event.ends_on, lang),
+            )
         )
     exports = (
-        f'<p id="exports">Download: <a href="dashboard/teams.csv{escape(query)}" download>'
-        f'teams and members (CSV)</a> · <a href="dashboard/looking.csv{escape(query)}" download>'
-        "people still looking (CSV)</a></p>"
+        f'<p id="exports">{t("dashboard_page_download")}'
+        f' <a href="dashboard/teams.csv{escape(query)}" download>'
+        f"{t('dashboard_page_teams_csv')}</a>"
+        f' · <a href="dashboard/looking.csv{escape(query)}" download>'
+        f"{t('dashboard_page_looking_csv')}</a></p>"
     )
-    days = [f"{day:%d %b}" for day in numbers.days]
+    days = [_date(day, lang, "d MMM") for day in numbers.days]
     sections = [
-        _section("funnel", "Funnel", _funnel(numbers)),
+        _section("funnel", t("dashboard_page_funnel"), _funnel(numbers, lang)),
         _section(
             "registrations",
-            "Registrations per day (UTC)",
-            _bars([("registered", numbers.registrations)], days, sparse=True),
+            t("dashboard_page_registrations"),
+            _bars(
+                [(text(lang, "dashboard_series_registered"), numbers.registrations)],
+                days,
+                lang,
+                sparse=True,
+            ),
         ),
         _section(
             "requests",
-            "Requests per day (UTC): sent, accepted, declined, expired",
-            _bars(list(numbers.requests.items()), days, sparse=True, legend=True),
+            t("dashboard_page_requests"),
+            _bars(
+                [(text(lang, OUTCOME_TEXTS[what]), n) for what, n in numbers.requests.items()],
+                days,
+                lang,
+                sparse=True,
+                legend=True,
+            ),
         ),
         _section(
             "join-delays",
-            "Time from registering to joining a team",
+            t("dashboard_page_join_delays"),
             _bars(
-                [("people", [n for _, n in numbers.join_delays])],
-                [label for label, _ in numbers.join_delays],
+                [(text(lang, "dashboard_series_people"), [n for _, n in numbers.join_delays])],
+                [text(lang, DELAY_TEXTS[bound]) for bound, _ in numbers.join_delays],
+                lang,
             ),
         ),
         _section(
             "team-sizes",
-            "Teams by size (members)",
+            t("dashboard_page_team_sizes"),
             _bars(
-                [("teams", [n for _, n in numbers.teams_by_size])],
+                [(text(lang, "dashboard_series_teams"), [n for _, n in numbers.teams_by_size])],
                 [str(size) for size, _ in numbers.teams_by_size],
+                lang,
             ),
         ),
-        _section("skills", "Skills offered and sought by people still looking", _skills(numbers)),
+        _section("skills", t("dashboard_page_skills"), _skills(numbers, lang)),
         _section(
             "looking",
-            f"Still without a team and active: {numbers.looking_total}",
-            _people_table(numbers.looking, numbers.looking_total),
+            t("dashboard_page_looking", count=numbers.looking_total),
+            _people_table(numbers.looking, numbers.looking_total, lang),
         ),
     ]
     return header + exports + "".join(sections)
 
 
 def _section(ident: str, title: str, content: str) -> str:
-    return f'<section id="{ident}"><h2>{escape(title)}</h2>{content}</section>'
+    """`title` is HTML already (escaped)."""
+    return f'<section id="{ident}"><h2>{title}</h2>{content}</section>'
 
 
 def _svg(chart: Any) -> str:
@@ -350,33 +471,37 @@ def _config(counts: Sequence[int], **extra: Any) -> dict[str, Any]:
     }
 
 
-def _funnel(numbers: Overview) -> str:
+def _funnel(numbers: Overview, lang: str) -> str:
     chart = pygal.HorizontalBar(
         **_config([n for _, n in numbers.funnel], height=60 + 36 * len(numbers.funnel))
     )
-    labels = [label for label, _ in numbers.funnel]
+    labels = [text(lang, STAGE_TEXTS[stage]) for stage, _ in numbers.funnel]
     chart.x_labels = list(reversed(labels))  # the first stage on top
-    chart.add("people", [n for _, n in reversed(numbers.funnel)])
+    chart.add(text(lang, "dashboard_series_people"), [n for _, n in reversed(numbers.funnel)])
     started = numbers.funnel[0][1]
     rows = "".join(
         f"<tr><td>{escape(label)}</td><td class=n>{n}</td>"
         f"<td class=n>{(100 * n / started if started else 0):.0f} %</td></tr>"
-        for label, n in numbers.funnel
+        for label, (_, n) in zip(labels, numbers.funnel, strict=True)
     )
-    head = "<tr><th>stage</th><th>people</th><th>of started</th></tr>"
-    table = f'<table class="figures">{head}{rows}</table>'
+    head = "".join(
+        f"<th>{escape(text(lang, key))}</th>"
+        for key in ("dashboard_column_stage", "dashboard_column_people", "dashboard_column_share")
+    )
+    table = f'<table class="figures"><tr>{head}</tr>{rows}</table>'
     return _svg(chart) + table
 
 
 def _bars(
     series: Sequence[tuple[str, Sequence[int]]],
     labels: Sequence[str],
+    lang: str,
     *,
     sparse: bool = False,
     legend: bool = False,
 ) -> str:
     if not labels:
-        return "<p>Nothing yet.</p>"
+        return _p(text(lang, "dashboard_page_nothing_yet"))
     chart = pygal.Bar(
         **_config(
             [n for _, counts in series for n in counts],
@@ -394,9 +519,9 @@ def _bars(
     return _svg(chart)
 
 
-def _skills(numbers: Overview) -> str:
+def _skills(numbers: Overview, lang: str) -> str:
     if not numbers.skills:
-        return "<p>Nothing yet.</p>"
+        return _p(text(lang, "dashboard_page_nothing_yet"))
     chart = pygal.HorizontalBar(
         **_config(
             [n for _, offered, sought in numbers.skills for n in (offered, sought)],
@@ -406,69 +531,59 @@ def _skills(numbers: Overview) -> str:
         )
     )
     chart.x_labels = [skill for skill, _, _ in reversed(numbers.skills)]
-    chart.add("offered", [offered for _, offered, _ in reversed(numbers.skills)])
-    chart.add("sought", [sought for _, _, sought in reversed(numbers.skills)])
-    short = [skill for skill, offered, sought in numbers.skills if sought > offered]
-    note = f"<p>Short supply: {escape(', '.join(short))}.</p>" if short else "<p>No shortage.</p>"
-    return note + _svg(chart)
-
-
-def _people_table(people: Sequence[Person], total: int) -> str:
-    if not people:
-        return "<p>Nobody.</p>"
-    head = "".join(
-        f"<th>{name}</th>"
-        for name in ("name", "username", "type", "skills", "looking for", "links")
+    chart.add(
+        text(lang, "dashboard_series_offered"),
+        [offered for _, offered, _ in reversed(numbers.skills)],
     )
+    chart.add(
+        text(lang, "dashboard_series_sought"), [sought for _, _, sought in reversed(numbers.skills)]
+    )
+    short = [skill for skill, offered, sought in numbers.skills if sought > offered]
+    note = (
+        text(lang, "dashboard_page_short_supply", skills=", ".join(short))
+        if short
+        else text(lang, "dashboard_page_no_shortage")
+    )
+    return _p(note) + _svg(chart)
+
+
+PEOPLE_COLUMNS = (
+    "dashboard_column_name",
+    "dashboard_column_username",
+    "dashboard_column_type",
+    "dashboard_column_skills",
+    "dashboard_column_looking_for",
+    "dashboard_column_links",
+)
+
+
+def _people_table(people: Sequence[Person], total: int, lang: str) -> str:
+    if not people:
+        return _p(text(lang, "dashboard_page_nobody"))
+    head = "".join(f"<th>{escape(text(lang, key))}</th>" for key in PEOPLE_COLUMNS)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in _fields(person)) + "</tr>"
+        "<tr>" + "".join(f"<td>{escape(value)}</td>" for value in _fields(person, lang)) + "</tr>"
         for person in people
     )
     more = (
-        f"<p>The {len(people)} most recently active shown; the CSV has all {total}.</p>"
+        _p(text(lang, "dashboard_page_more", shown=len(people), total=total))
         if total > len(people)
         else ""
     )
     return f'<table class="people"><tr>{head}</tr>{rows}</table>{more}'
 
 
-# --- CSV ----------------------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PERSON_COLUMNS = ["name", "username", "type", "skills", "looking_for", "links"]
-
-
-def _fields(person: Person) -> list[str]:
+def _fields(person: Person, lang: str) -> list[str]:
+    """A person's cells in the table of people still looking."""
+    kind = person.user_type or ""
     return [
         person.display_name,
         person.username or "",
-        TYPES.get(person.user_type or "", ""),
+        text(lang, TYPE_TEXTS[kind]) if kind in TYPE_TEXTS else "",
         ", ".join(person.skills),
         ", ".join(person.looking_for),
         " ".join(person.links),
     ]
-
-
-def _csv(header: list[str], rows: list[list[str]]) -> bytes:
-    """UTF-8 with a byte order mark, so that spreadsheets read the names right."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        # a cell that starts like a formula is taken as text by spreadsheets (OWASP)
-        writer.writerow(["'" + cell if cell[:1] in FORMULA_STARTS else cell for cell in row])
-    return "\ufeff".encode() + out.getvalue().encode()
-
-
-def teams_csv(members: Sequence[Member]) -> bytes:
-    rows = [
-        [m.team, str(m.size), "owner" if m.owner else "member", *_fields(m.person)] for m in members
-    ]
-    return _csv(["team", "team_size", "role", *PERSON_COLUMNS], rows)
-
-
-def looking_csv(people: Sequence[Person]) -> bytes:
-    return _csv(PERSON_COLUMNS, [_fields(person) for person in people])
 
 
 # --- HTTP -----------------------------------------------------------------------------------
@@ -491,9 +606,12 @@ async def _page(
     title: str,
     body: str,
     policy: bytes = POLICY,
+    *,
+    lang: str = DEFAULT_LANGUAGE,
+    headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{PAGE_STYLE}</style></head>"
         f"<body><h1>{escape(title)}</h1>{body}</body></html>"
@@ -503,7 +621,7 @@ async def _page(
         status,
         html.encode(),
         "text/html; charset=utf-8",
-        [(b"content-security-policy", policy)],
+        [(b"content-security-policy", policy), *headers],
     )
 
 
@@ -549,13 +667,13 @@ async def _body(receive: Receive) -> bytes:
     return body[:MAX_FORM_BYTES]
 
 
-def _cookie(scope: dict[str, Any]) -> str | None:
+def _cookie(scope: dict[str, Any], cookie: str) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"cookie":
             try:
                 jar = SimpleCookie(value.decode("latin-1"))
             except CookieError:
                 return None
-            if COOKIE in jar:
-                return jar[COOKIE].value
+            if cookie in jar:
+                return jar[cookie].value
     return None
