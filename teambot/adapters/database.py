@@ -290,6 +290,32 @@ async def run_interruptible(conninfo: str, work: Callable[[psycopg.Connection[An
         raise
 
 
+async def listen(conninfo: str, channel: str, heard: Callable[[], None]) -> None:
+    """Call `heard()` (in the event loop) on every NOTIFY on `channel`, until cancelled.
+    A connection of its own, in a worker thread; a lost connection is opened again. The
+    thread looks up once a second, so a cancel lets it go within about a second."""
+    stop = threading.Event()
+
+    def wait_for_notifies() -> None:
+        while not stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as conn:
+                    conn.execute(f"listen {channel}")
+                    anyio.from_thread.run_sync(heard)  # what came before the LISTEN
+                    while not stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            anyio.from_thread.run_sync(heard)
+            except psycopg.Error:
+                stop.wait(1.0)  # the database is away: its actor says so; try again
+            except RuntimeError:
+                return  # the event loop is gone: cancelled, and the thread was let go
+
+    try:
+        await anyio.to_thread.run_sync(wait_for_notifies, abandon_on_cancel=True)
+    finally:
+        stop.set()
+
+
 def describe(conninfo: str) -> str:
     """Which database, for an operator: host, port, database and user; never the password."""
     try:

@@ -8,16 +8,21 @@ from psycopg.types.json import Jsonb
 
 from teambot.adapters.database import Connection
 
+# NOTIFYed when an update is stored: the leader may be another instance (actors/leadership.py)
+CHANNEL = "teambot_inbox"
+
 
 def store(conn: Connection, update_id: int, body: dict[str, Any]) -> bool:
-    """Keep the update until it is handled; False when it is here or was handled already
-    (Telegram delivers again when it missed our answer)."""
+    """Keep the update until it is handled, and tell the listening leader at the commit;
+    False when it is here or was handled already (Telegram delivers again when it missed
+    our answer)."""
     cur = conn.execute(
-        "insert into inbox (update_id, body)"
+        "with stored as (insert into inbox (update_id, body)"
         " select %(id)s, %(body)s"
         " where not exists (select 1 from handled_updates where update_id = %(id)s)"
-        " on conflict do nothing",
-        {"id": update_id, "body": Jsonb(body)},
+        " on conflict do nothing returning update_id)"
+        " select pg_notify(%(channel)s, '') from stored",
+        {"id": update_id, "body": Jsonb(body), "channel": CHANNEL},
     )
     return cur.rowcount == 1
 

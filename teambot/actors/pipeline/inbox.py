@@ -26,7 +26,7 @@ from loguru import logger
 
 from teambot.actors.pipeline.ledger import PendingUpdate, UpdateLedger
 from teambot.actors.pipeline.poller import UpdatePoller
-from teambot.adapters.database import TRANSIENT_ERRORS, Database
+from teambot.adapters.database import TRANSIENT_ERRORS, Database, listen
 from teambot.adapters.telegram import reachability_of
 from teambot.data import inbox
 from teambot.errors import FatalError
@@ -64,10 +64,15 @@ class InboxReader(UpdatePoller):
         # set before reporting started, so that "ready" means Telegram posts to us; if
         # Telegram does not take it now, the heartbeat tries again in a moment
         await self._heartbeat()
-        await super().run(outbox, task_status=task_status)
+        async with anyio.create_task_group() as tg:
+            # other instances store what Telegram posts to them: they NOTIFY
+            tg.start_soon(listen, self.database.conninfo, inbox.CHANNEL, self.received)
+            await super().run(outbox, task_status=task_status)
+            tg.cancel_scope.cancel()
 
     def received(self) -> None:
-        """The endpoint stored an update: look at the inbox now rather than in a second."""
+        """An update was stored (here or by another instance): look at the inbox now
+        rather than in a second."""
         self._news.set()
 
     async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
