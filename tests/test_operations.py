@@ -14,6 +14,7 @@ import anyio
 import httpx
 import psycopg
 import pytest
+import yaml
 
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
@@ -169,3 +170,15 @@ def test_the_template_unit_is_the_service_unit_run_per_instance() -> None:
         "EnvironmentFile=-/etc/teambot/teambot-%i.env",
         "StateDirectory=teambot/%i",
     } <= set(template)
+
+
+def test_the_standby_compose_service_is_the_bot_service_under_another_name() -> None:
+    """compose.standby.yaml's second bot runs exactly as compose.yaml's (same image, env,
+    sandbox); only its name differs, and it is not built (the first one's image)."""
+    root = Path(__file__).resolve().parents[1]
+    bot = yaml.safe_load((root / "compose.yaml").read_text())["services"]["bot"]
+    standby = yaml.safe_load((root / "compose.standby.yaml").read_text())["services"]
+    assert list(standby) == ["bot-standby"]
+    expected = {k: v for k, v in bot.items() if k not in ("container_name", "build")}
+    assert {k: v for k, v in standby["bot-standby"].items() if k != "container_name"} == expected
+    assert standby["bot-standby"]["container_name"] == "teambot-standby"

@@ -156,6 +156,7 @@ def compose_project(tmp_path: Path) -> Path:
     project = tmp_path / "teambot"
     project.mkdir()
     shutil.copy(ROOT / "compose.yaml", project / "compose.yaml")
+    shutil.copy(ROOT / "compose.standby.yaml", project / "compose.standby.yaml")
     bash(doc.block("compose-env-files"), cwd=project, stdin="123456:" + "A" * 35 + "\n")
     return project
 
@@ -205,6 +206,25 @@ def test_debian_12_podman_compose_runs_what_the_file_says(compose_project: Path)
         assert arg in bot, (arg, bot)
     assert db.endswith(" docker.io/library/postgres:17-bookworm")
     assert bot.endswith(" localhost/teambot:latest")
+
+
+def test_podman_compose_with_the_standby_runs_two_bots_on_one_database(
+    compose_project: Path,
+) -> None:
+    """compose.standby.yaml on top (deploy.md section 9): docker-compose validates the pair,
+    and podman-compose 1.0.3 would run a second bot like the first."""
+    files = ["-f", str(compose_project / "compose.yaml")]
+    files += ["-f", str(compose_project / "compose.standby.yaml")]
+    run([tool("docker-compose"), *files, "config", "-q"])
+    up = [tool("podman-compose"), *files, "--dry-run", "up", "-d", "--no-build"]
+    out = run(up, env=podman_env(), timeout=60).stdout
+    runs = {match[1]: match[0] for match in re.finditer(r"^podman run --name=(\S+) .*$", out, re.M)}
+    assert set(runs) == {"teambot-db", "teambot", "teambot-standby"}, out
+    standby = runs["teambot-standby"]
+    assert f"--env-file {compose_project}/teambot.env" in standby
+    for arg in ("--read-only", "--cap-drop ALL", "--restart always", "--stop-signal SIGTERM"):
+        assert arg in standby, (arg, standby)
+    assert standby.endswith(" localhost/teambot:latest")
 
 
 def test_debian_13_podman_compose_reads_the_file(compose_project: Path) -> None:
