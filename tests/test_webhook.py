@@ -256,3 +256,14 @@ def test_webhook_settings_are_checked_one_clear_line_each(
     [line] = refused.value.problems
     assert problem in line
     assert SECRET not in line
+
+
+async def test_a_webhook_telegram_refuses_at_start_is_set_a_moment_later(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    telegram.inject_fault("setWebhook", "500", times=2)
+    async with running(webhook_settings(telegram, database_url)):
+        await telegram.wait_until(lambda: telegram.webhook_url == URL, what="set", timeout=15)
+        telegram.send_text(1, "/help")
+        await telegram.wait_for_messages(1, 1)
+    assert [c.status for c in telegram.calls_of("setWebhook")][:2] == [500, 500]
