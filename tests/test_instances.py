@@ -23,6 +23,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.test_operations import free_port
 from tests.test_process import (
     USERS,
+    WEBHOOK,
     BotProcess,
     bot_processes,
     burst,
@@ -32,12 +33,6 @@ from tests.test_process import (
 )
 
 pytestmark = pytest.mark.slow
-
-WEBHOOK = {
-    "UPDATES_MODE": "webhook",
-    "WEBHOOK_URL": "https://bot.example.test/telegram",
-    "WEBHOOK_SECRET": "instances-test-secret-0123456789",
-}
 
 
 class Instance:

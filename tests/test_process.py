@@ -178,16 +178,18 @@ def test_sigterm_mid_burst_exits_0_after_answering_everything_it_took(
     assert set(searches) <= handled_updates(database_url)
 
 
+WEBHOOK = {
+    "UPDATES_MODE": "webhook",
+    "WEBHOOK_URL": "https://bot.example.test/telegram",
+    "WEBHOOK_SECRET": "process-test-secret-0123456789",
+}
+
+
 def webhook_env(telegram: FakeTelegram) -> dict[str, str]:
     """UPDATES_MODE=webhook on a free port, the fake's stand-in proxy pointed at it."""
     port = free_port()
     telegram.webhook_proxy = f"http://127.0.0.1:{port}"
-    return {
-        "UPDATES_MODE": "webhook",
-        "WEBHOOK_URL": "https://bot.example.test/telegram",
-        "WEBHOOK_SECRET": "process-test-secret-0123456789",
-        "HTTP_PORT": str(port),
-    }
+    return {**WEBHOOK, "HTTP_PORT": str(port)}
 
 
 @pytest.mark.parametrize(

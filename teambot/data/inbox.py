@@ -7,6 +7,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from teambot.adapters.database import Connection
+from teambot.data import handled_updates
 
 # NOTIFYed when an update is stored: the leader may be another instance (actors/leadership.py)
 CHANNEL = "teambot_inbox"
@@ -40,9 +41,5 @@ def waiting(conn: Connection, skip: list[int], limit: int) -> tuple[list[dict[st
 
 def done(conn: Connection, update_ids: list[int]) -> None:
     """Handled (or to be dropped): out of the inbox, and remembered as handled."""
-    conn.execute(
-        "insert into handled_updates (update_id) select unnest(%s::bigint[])"
-        " on conflict do nothing",
-        (update_ids,),
-    )
+    handled_updates.record(conn, update_ids)
     conn.execute("delete from inbox where update_id = any(%s::bigint[])", (update_ids,))

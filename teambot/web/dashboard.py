@@ -19,7 +19,7 @@ import base64
 import hashlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from html import escape
 from http.cookies import CookieError, SimpleCookie
@@ -33,6 +33,7 @@ from babel.dates import format_date
 from pygal.style import Style
 
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
+from teambot.adapters.http import Receive, Send, respond
 from teambot.config import Settings
 from teambot.services import dashboard
 from teambot.services.dashboard import (
@@ -44,9 +45,6 @@ from teambot.services.dashboard import (
     Refusal,
 )
 from teambot.texts import DEFAULT_LANGUAGE, LANGUAGES, language_from_code, text
-
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 COOKIE = "teambot_dashboard"
 # the language chosen on the page (?lang=), over the one the link brought
@@ -632,19 +630,7 @@ async def _respond(
     content_type: str,
     headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type.encode()),
-                (b"content-length", str(len(body)).encode()),
-                *SECURITY_HEADERS,
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, status, body, content_type, [*SECURITY_HEADERS, *headers])
 
 
 def _query(scope: dict[str, Any]) -> dict[str, str]:
