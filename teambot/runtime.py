@@ -35,7 +35,7 @@ from teambot.actors.telegram import TelegramActor
 from teambot.actors.watchdog import SystemdNotifier, Watchdog
 from teambot.adapters.database import Database
 from teambot.adapters.flood_control import HANDOVER_QUIET
-from teambot.adapters.leader_lock import LeaderLock
+from teambot.adapters.leader_lock import LeaderLock, instance_name
 from teambot.adapters.telegram import create_bot, flood_control_of, patch_aiogram
 from teambot.config import Settings, webhook_path
 from teambot.health import Health
@@ -87,8 +87,10 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         flood_control=settings.flood_control,
         proxy=proxy,
     )
+    name = instance_name()  # every session of this process carries it (the lease's fence)
     database = Database(
         conninfo,
+        application_name=name,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         max_lifetime=settings.db_pool_max_lifetime_seconds,
@@ -193,7 +195,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         metrics.actor_restarts.labels(actor).inc()
 
     leadership = Leadership(
-        LeaderLock(conninfo),
+        LeaderLock(conninfo, name),
         leading,
         health,
         metrics,

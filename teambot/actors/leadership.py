@@ -3,7 +3,9 @@ the updates (polls Telegram, or reads the webhook inbox), sends the messages and
 cleanup jobs, the matcher and broadcasts: the actors given here, under a supervisor of
 their own. The others stand by: they answer the probes and, in webhook mode, store what
 Telegram posts to them for the leader; one of them takes over within a few seconds of the
-leader's database session ending (`adapters/leader_lock.py`).
+leader's database session ending, or of its lease going stale (a leader frozen, or cut off
+from the network): `adapters/leader_lock.py`, which also explains the fence that keeps a
+replaced leader from sending or committing anything when it thaws.
 
 Why one instance does the work instead of all of them sharing it: Telegram's flood limits
 (30 messages a second per bot, one a second per chat) hold for the bot as a whole, a
@@ -20,7 +22,7 @@ import anyio
 from anyio.abc import TaskStatus
 from loguru import logger
 
-from teambot.adapters.leader_lock import LeaderLock
+from teambot.adapters.leader_lock import CHECK_EVERY, RENEW_EVERY, LeaderLock, leading
 from teambot.health import Health
 from teambot.metrics import Metrics
 from teambot.supervisor import ChildSpec, Supervisor
@@ -39,7 +41,8 @@ class Leadership:
         intensity: int,
         period: float,
         on_restart: Callable[[str], None] | None = None,
-        check_every: float = 1.0,
+        check_every: float = CHECK_EVERY,
+        renew_every: float = RENEW_EVERY,
         leading_status: str = "leading",
         on_lead: Callable[[], None] = lambda: None,
     ) -> None:
@@ -52,7 +55,8 @@ class Leadership:
         self.intensity = intensity
         self.period = period
         self.on_restart = on_restart
-        self.check_every = check_every
+        self.check_every = check_every  # a standby looks at the lock and the lease
+        self.renew_every = renew_every  # the leader renews its lease
         self._stopping = False
         self._stop_requested = anyio.Event()
         self._supervisor: Supervisor | None = None
@@ -97,6 +101,9 @@ class Leadership:
             period=self.period,
             on_restart=self.on_restart,
         )
+        # the actors started below (their tasks copy this context) ask the lease before
+        # each Bot API call (adapters/telegram.py)
+        token = leading.set(self.lock.lease)
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch_lock, tg.cancel_scope)
@@ -105,15 +112,19 @@ class Leadership:
                 await supervisor.run(task_status=started)
                 tg.cancel_scope.cancel()
         finally:
+            leading.reset(token)
             self._supervisor = None
 
-    async def _watch_lock(self, leading: anyio.CancelScope) -> None:
+    async def _watch_lock(self, scope: anyio.CancelScope) -> None:
         while True:
-            await anyio.sleep(self.check_every)
-            if not await self.lock.still_held():
+            await anyio.sleep(self.renew_every)
+            if not await self.lock.renew():
                 # another instance may lead already: stop at once, not gracefully
-                log.error("lost the database session that holds the lead: stepping down")
-                leading.cancel()
+                log.error(
+                    "lost the lead (the lease was taken over, or its database session"
+                    " ended): stepping down"
+                )
+                scope.cancel()
                 return
 
     def _set_leader(self, leader: bool) -> None:

@@ -106,8 +106,11 @@ class Database:
         max_size: int = 30,
         max_lifetime: float = 3600,
         acquire_timeout: float = 10,
+        application_name: str | None = None,
     ) -> None:
         self.conninfo = conninfo
+        # the instance's name on every pooled session (adapters/leader_lock.py: the fence)
+        self.application_name = application_name
         self._min_size = min_size
         self._max_size = max_size
         self._max_lifetime = max_lifetime
@@ -142,7 +145,11 @@ class Database:
             # No check on checkout: it costs a round trip per unit of work. A connection
             # the server dropped fails its work with OperationalError, which is retried
             # (TRANSIENT_ERRORS), and the pool discards the broken connection.
-            kwargs={"row_factory": dict_row, "autocommit": False},
+            kwargs={
+                "row_factory": dict_row,
+                "autocommit": False,
+                **({"application_name": self.application_name} if self.application_name else {}),
+            },
             timeout=self._acquire_timeout,
             open=False,
             name="teambot",

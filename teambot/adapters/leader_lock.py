@@ -1,16 +1,59 @@
-"""A PostgreSQL session advisory lock on a connection of its own: whoever holds it leads.
+"""Who leads, kept in PostgreSQL: a session advisory lock, a lease, and a fence.
 
-The lock lives as long as the session. A process killed with SIGKILL closes its socket and
+**The lock.** A session advisory lock on a connection of its own: whoever holds it leads.
+It lives as long as the session. A process killed with SIGKILL closes its socket and
 PostgreSQL ends the session at once; a host that vanishes is noticed by TCP keepalives,
-which this session asks the server to send every second (`tcp_keepalives_*`), so the lock
-is free within a few seconds either way. The holder checks its session every second and
-steps down the moment the check fails: it cannot know whether the server still counts it
-as the holder.
+which this session asks the server to send every second (`tcp_keepalives_*`).
+
+**The lease** (table `leader_lease`, migration 0024). The lock alone cannot tell a dead
+leader from a frozen one: a process stopped by SIGSTOP, a paused VM, or a host whose
+network drops packets while the server's keepalives still reach a live kernel keeps its
+session, and so the lock, for ever. So the leader also renews a lease every RENEW_EVERY
+second on the lock's session (`renewed_at = now()`, the server's clock: no clock skew
+between hosts enters). A standby that finds the lease not renewed for STALE_AFTER seconds
+takes over, in one transaction holding the lease's row lock (so no renewal slips in
+between): it ends every session of the holder (`pg_terminate_backend`, found by the
+holder's `application_name`, and the lock's pid in `pg_locks`), and writes its own name as
+holder, epoch + 1. Then it waits for the lock the ended session held, and leads.
+
+**The fence.** A replaced leader that thaws could still act for up to a second before its
+next renewal fails and it steps down. Two things stop it:
+- In the database, refused by the database: every session of an instance is named
+  `teambot/<id>` (application_name). A trigger (migration 0024) refuses any write to the
+  outbox (new messages, claims, sent-marks), the handled marks and the inbox's removals
+  from a teambot session that is not the lease's holder. Its pool connections were ended
+  by the takeover anyway, so an open transaction is rolled back and a new one cannot
+  commit an update or claim a message.
+- Towards Telegram, by its own clock: what the database cannot see is a Bot API call. The
+  leader's actors run with `leading` set to the Lease; before each call the Bot API session
+  asks `Lease.fresh()`: the last renewal was sent less than FRESH_FOR seconds ago (a
+  monotonic clock, which runs on while the process is stopped). FRESH_FOR < STALE_AFTER,
+  so by the time any standby can take over, the old leader has stopped calling Telegram.
+  A thawed leader finds its lease stale, waits for a renewal, which fails (its session
+  was ended): it steps down without a call.
+
+**The numbers.** Renewal every 1 s; stale after 3 s; a standby looks every 0.5 s. Failover
+after a freeze takes 3–4.5 s (up to 1 s since the last renewal, 3 s of staleness, up to
+0.5 s until a standby looks, then the takeover, ~0.1 s): within the 5 s asked. A false
+alarm needs three renewals in a row to miss, that is the leader's event loop or its
+renewal blocked for over 2 s; the renewal commits without waiting for the disk
+(synchronous_commit off: a lost renewal costs nothing) and runs on a thread of its own,
+so a busy pool or a slow fsync does not delay it. Should it happen anyway, the cost is a
+failover (no message lost or doubled: the fence holds either way).
+
+What remains: a Bot API request already on the wire when the leader froze is answered by
+Telegram whatever happens after; its message may be sent again by the new leader, as for
+a SIGKILL between Telegram taking a message and its sent-mark. And a monotonic clock that
+does not advance while a VM is paused would let a thawed VM send what it holds in memory
+until its renewal fails (at most a second): the database fence still refuses its writes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
+import time
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
@@ -21,24 +64,81 @@ import psycopg
 LEADER_LOCK_KEY = 0x7465616D6C656164
 # the server drops a silent client after idle + interval × count seconds
 KEEPALIVE = {"idle": 1, "interval": 1, "count": 2}
+RENEW_EVERY = 1.0  # the leader renews its lease
+STALE_AFTER = 3.0  # a standby takes over a lease not renewed for this long
+FRESH_FOR = 2.5  # the leader calls Telegram only while its last renewal is this recent
+CHECK_EVERY = 0.5  # a standby looks at the lock and the lease
+FRESH_WAIT = 2.0  # a Bot API call waits this long for a late renewal before giving up
+
+
+def instance_name() -> str:
+    """The application_name of every session of this process: the lease's holder, the
+    name a takeover ends sessions by, and what the fence compares."""
+    return f"teambot/{secrets.token_hex(6)}"
+
+
+class Lease:
+    """The leader's own view of its lease, asked before each Bot API call."""
+
+    def __init__(self) -> None:
+        self.renewed_at = -float("inf")  # time.monotonic() when the last renewal was sent
+        self.lost = False
+
+    def fresh(self) -> bool:
+        return not self.lost and time.monotonic() - self.renewed_at < FRESH_FOR
+
+    async def wait_fresh(self, timeout: float = FRESH_WAIT) -> bool:
+        """True once fresh; False if it is lost, or still stale after `timeout`."""
+        with anyio.move_on_after(timeout):
+            while not self.fresh():
+                if self.lost:
+                    return False
+                await anyio.sleep(0.05)
+            return True
+        return False
+
+
+# set (to the leader's Lease) in the leader's actors: the Bot API session asks it
+leading: ContextVar[Lease | None] = ContextVar("teambot_leading", default=None)
 
 
 class LeaderLock:
-    def __init__(self, conninfo: str, key: int = LEADER_LOCK_KEY) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        name: str | None = None,
+        key: int = LEADER_LOCK_KEY,
+        *,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
         self.conninfo = conninfo
+        self.name = name or instance_name()
         self.key = key
+        self.stale_after = stale_after
+        self.lease = Lease()
+        self.epoch: int | None = None
         self._conn: psycopg.Connection[Any] | None = None
+        self._limiter = anyio.CapacityLimiter(1)  # its own thread: never queued behind work
+
+    async def _run(self, work: Any, *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(work, *args), limiter=self._limiter)
 
     async def try_acquire(self) -> bool:
-        """Take the lock if it is free; False if another session holds it (or the
-        database does not answer)."""
+        """Take the lead: the lock if it is free, or the lease if its holder stopped
+        renewing it. False if another instance leads (or the database does not answer)."""
         try:
-            return await anyio.to_thread.run_sync(self._try_acquire)
+            epoch = await self._run(self._try_acquire)
         except psycopg.Error:
             await self.release()
             return False
+        if epoch is None:
+            return False
+        self.epoch = epoch
+        self.lease = Lease()
+        self.lease.renewed_at = time.monotonic()
+        return True
 
-    def _try_acquire(self) -> bool:
+    def _connect(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(
                 self.conninfo,
@@ -48,28 +148,105 @@ class LeaderLock:
                 keepalives_idle=KEEPALIVE["idle"],
                 keepalives_interval=KEEPALIVE["interval"],
                 keepalives_count=KEEPALIVE["count"],
-                application_name="teambot leader lock",
+                application_name=self.name,
             )
             for name, seconds in KEEPALIVE.items():
                 self._conn.execute(f"set tcp_keepalives_{name} = {int(seconds)}")
-        row = self._conn.execute("select pg_try_advisory_lock(%s)", (self.key,)).fetchone()
+            # a renewal lost in a crash costs nothing; one waiting for a slow disk could
+            # look stale to the standbys
+            self._conn.execute("set synchronous_commit = off")
+        return self._conn
+
+    def _try_acquire(self) -> int | None:
+        conn = self._connect()
+        if self._try_lock(conn):
+            return self._claim(conn, only_if_stale=False)
+        if self._claim(conn, only_if_stale=True) is None:
+            return None
+        # the holder's sessions were ended: its lock goes with them in a moment
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self._try_lock(conn):
+                return self._claim(conn, only_if_stale=False)
+            time.sleep(0.02)
+        return None  # another standby took the free lock first: it leads
+
+    def _try_lock(self, conn: psycopg.Connection[Any]) -> bool:
+        row = conn.execute("select pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         return bool(row and row[0])
 
-    async def still_held(self) -> bool:
-        """The session is alive (and so is the lock it holds). A server that went silent
-        fails this within about three seconds (the client's own keepalives)."""
+    def _claim(self, conn: psycopg.Connection[Any], *, only_if_stale: bool) -> int | None:
+        """Write this instance into the lease (epoch + 1) after ending every session of
+        the previous holder; with `only_if_stale`, only if the lease is stale. One
+        transaction under the lease's row lock: a renewal cannot slip in between."""
+        with conn.transaction():
+            row = conn.execute(
+                "select holder, renewed_at < now() - make_interval(secs => %s) as stale"
+                " from leader_lease for update",
+                (self.stale_after,),
+            ).fetchone()
+            assert row is not None, "migration 0024 writes the lease's row"
+            holder, stale = row
+            if only_if_stale and not stale:
+                return None
+            if holder != self.name:  # '' (nobody): only a lock holder without a lease
+                conn.execute(
+                    "select pg_terminate_backend(pid, 2000) from pg_stat_activity"
+                    " where pid <> pg_backend_pid() and datname = current_database()"
+                    " and ((application_name = %(holder)s and %(holder)s like 'teambot/%%')"
+                    "  or pid in (select pid from pg_locks where locktype = 'advisory'"
+                    "   and database = (select oid from pg_database"
+                    "    where datname = current_database())"
+                    "   and classid::bigint = %(high)s and objid::bigint = %(low)s"
+                    "   and objsubid = 1 and granted))",
+                    {"holder": holder, "high": self.key >> 32, "low": self.key & 0xFFFFFFFF},
+                )
+            epoch = conn.execute(
+                "update leader_lease set holder = %s, epoch = epoch + 1, renewed_at = now()"
+                " returning epoch",
+                (self.name,),
+            ).fetchone()
+            assert epoch is not None
+            return int(epoch[0])
+
+    async def renew(self) -> bool:
+        """Renew the lease; False if this instance no longer holds it (taken over, or the
+        session is gone: the lock may be someone else's already)."""
         conn = self._conn
         if conn is None:
             return False
+        sent = time.monotonic()
         try:
-            await anyio.to_thread.run_sync(partial(conn.execute, "select 1"))
+            row = await self._run(
+                lambda: conn.execute(
+                    "update leader_lease set renewed_at = now() where holder = %s returning epoch",
+                    (self.name,),
+                ).fetchone()
+            )
         except psycopg.Error:
+            row = None
+        if row is None or row[0] != self.epoch:
+            self.lease.lost = True
             return False
+        self.lease.renewed_at = sent
         return True
 
+    async def still_held(self) -> bool:
+        return await self.renew()
+
     async def release(self) -> None:
-        """Let the lock go by ending the session."""
+        """Let the lead go: the lease says nobody leads, and the session (and its lock)
+        ends."""
+        self.lease.lost = True
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await anyio.to_thread.run_sync(conn.close)
+
+            def let_go() -> None:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(
+                        "update leader_lease set holder = '' where holder = %s", (self.name,)
+                    )
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
+
+            await self._run(let_go)

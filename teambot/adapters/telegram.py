@@ -49,6 +49,7 @@ from teambot.adapters.http_client import (
     HttpFailure,
     parse_proxy,
 )
+from teambot.adapters.leader_lock import leading
 from teambot.health import Health
 from teambot.metrics import Metrics
 
@@ -116,6 +117,13 @@ class BotApiSession(BaseSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> TelegramType:
+        lease = leading.get()
+        if lease is not None and not await lease.wait_fresh():
+            # a leader whose lease may have been taken over (it was frozen, or cut off)
+            # calls Telegram no more: adapters/leader_lock.py
+            raise TelegramNetworkError(
+                method=method, message="not sent: this instance may no longer lead"
+            )
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
         try:
             response = await self._http.request(
