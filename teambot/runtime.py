@@ -79,6 +79,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     notifier = SystemdNotifier()
     health.on_status.append(notifier.status)
     proxy = settings.telegram_proxy.get_secret_value() if settings.telegram_proxy else None
+    name = instance_name()  # every session of this process carries it (the lease's fence)
     bot = create_bot(
         token,
         settings.telegram_api_url,
@@ -86,8 +87,8 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
         metrics,
         flood_control=settings.flood_control,
         proxy=proxy,
+        instance=name,
     )
-    name = instance_name()  # every session of this process carries it (the lease's fence)
     database = Database(
         conninfo,
         application_name=name,

@@ -240,6 +240,7 @@ class ApiCall:
     at: float
     fault: str | None = None
     result: Any = None  # what a successful call answered
+    agent: str = ""  # the User-Agent: teambot names its instance there
 
 
 @dataclass(frozen=True)
@@ -736,7 +737,7 @@ class FakeTelegram:
             unreadable: ApiError | None = None
         except ApiError as exc:
             params, unreadable = {}, exc
-        call = ApiCall(method, params, 0, arrived)
+        call = ApiCall(method, params, 0, arrived, agent=request.headers.get("User-Agent", ""))
         with self._lock:
             self._calls.append(call)
         try:

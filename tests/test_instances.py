@@ -8,23 +8,28 @@ of the three)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import signal
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from teambot.texts import text
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import ApiCall, FakeTelegram
 from tests.test_operations import free_port
 from tests.test_process import (
     USERS,
     WEBHOOK,
     BotProcess,
+    Search,
     bot_processes,
     burst,
     echoes,
@@ -177,3 +182,160 @@ def test_three_instances_survive_kills_and_a_rolling_restart_losing_nothing(
         f" 429s {telegram.flood_rejections}; steps at {marks}"
     )
     assert failover <= 5
+
+
+class BlackholeProxy:
+    """A TCP port in front of PostgreSQL's socket that can be cut off the way a host's
+    network fails: packets vanish, yet the sockets stay open and this host's kernel still
+    answers keepalives, so neither side's session ends. Healing closes what was open during
+    the cut (their streams lost bytes), as a host coming back finds its connections gone."""
+
+    def __init__(self, unix_socket: str) -> None:
+        self.unix_socket = unix_socket
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self._open: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.unix_socket)
+            with self._lock:
+                self._open.append((client, upstream))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                if not self.cut.is_set():
+                    dst.sendall(data)
+            while self.cut.is_set():  # not even the end of a stream gets through
+                time.sleep(0.05)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def heal(self) -> None:
+        with self._lock:
+            broken, self._open = self._open, []
+        for pair in broken:
+            for sock in pair:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        self.cut.clear()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.heal()
+
+
+def lease_holder(database_url: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("select holder from leader_lease").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def answer_calls(telegram: FakeTelegram, searches: dict[int, Search]) -> dict[int, list[ApiCall]]:
+    """The sendMessage calls Telegram took with each update's answer, in arrival order."""
+    by_skill = {search.skill: update_id for update_id, search in searches.items()}
+    calls: dict[int, list[ApiCall]] = {update_id: [] for update_id in searches}
+    for call in telegram.calls_of("sendMessage"):
+        found = ANSWER.match(str(call.params.get("text", "")))
+        if call.status == 200 and found:
+            calls[by_skill[f"u{found.group(1)}n{found.group(2)}"]].append(call)
+    return calls
+
+
+@pytest.mark.parametrize("fault", ["freeze", "cut off"])
+def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_after(
+    telegram: FakeTelegram,
+    start_bot: Callable[..., BotProcess],
+    database_url: str,
+    fault: str,
+) -> None:
+    """SIGSTOP (a frozen process, a paused VM) or a network that drops every packet while
+    the sockets stay open: the lock's session never ends, the lease goes stale, a standby
+    ends the leader's sessions and leads. Thawed or reconnected, the old leader steps down
+    and nothing it does reaches Telegram or the database (adapters/leader_lock.py)."""
+    register_everyone(database_url)
+    params = psycopg.conninfo.conninfo_to_dict(database_url)
+    proxy = BlackholeProxy(f"{params['host']}/.s.PGSQL.{params.get('port', 5432)}")
+    try:
+        through_proxy = psycopg.conninfo.make_conninfo(
+            database_url, host="127.0.0.1", port=str(proxy.port)
+        )
+        first = Instance(start_bot, {"DATABASE_URL": through_proxy})
+        wait_for(lambda: first.role() == "leader", "the first instance leading")
+        others = [Instance(start_bot, {}) for _ in range(2)]
+        wait_for(lambda: all(i.role() == "standby" for i in others), "two standbys")
+        old_name = lease_holder(database_url)
+        searches = burst(telegram)
+        wait_for(lambda: sum(map(len, answered_skills(telegram).values())) >= 40, "answers")
+
+        if fault == "freeze":
+            first.process.signal(signal.SIGSTOP)
+        else:
+            proxy.cut.set()
+        faulted = time.monotonic()
+        failover = wait_for(
+            lambda: any(i.role() == "leader" for i in others), "a new leader", timeout=15
+        )
+        taken_over = time.monotonic()
+        wait_for(
+            lambda: sum(len(set(s)) for s in answered_skills(telegram).values()) == len(searches),
+            "every update answered",
+            timeout=90,
+        )
+        if fault == "freeze":
+            first.process.signal(signal.SIGCONT)
+        else:
+            proxy.heal()
+        step_down = wait_for(lambda: first.role() == "standby", "the old leader standing by")
+        time.sleep(3)  # room for anything it still had in hand to show
+        the_leader([first, *others])
+        assert lease_holder(database_url) != old_name
+
+        calls = answer_calls(telegram, searches)
+        assert [u for u, c in calls.items() if not c] == []  # none lost
+        assert sorted(set(searches) - handled_updates(database_url)) == []
+        assert answers_in_order(telegram) == []
+        # Nothing from the old leader reached Telegram after the takeover...
+        late = [
+            (c.method, round(c.at - taken_over, 2))
+            for c in telegram.calls
+            if old_name in c.agent and c.at > taken_over
+        ]
+        assert late == []
+        # ...and an answer went out twice only when the old leader's copy was on its way
+        # when it froze (Telegram took it, its sent-mark was not written): the rule for a
+        # SIGKILL. The fake stamps a request when it reads it, up to a moment later.
+        twice = {u: c for u, c in calls.items() if len(c) > 1}
+        for copies in twice.values():
+            first_copy, *again = copies
+            assert old_name in first_copy.agent and first_copy.at < faulted + 1, copies
+            assert all(old_name not in c.agent for c in again), copies
+        print(
+            f"{fault}: failover {failover:.2f} s, the old leader stood by"
+            f" {step_down:.2f} s after it came back; answered twice {len(twice)}"
+        )
+        assert failover <= 5
+        for instance in (first, *others):
+            instance.process.signal(signal.SIGTERM)
+        for instance in (first, *others):
+            assert instance.process.wait(30) == 0, instance.process.output()[-3000:]
+    finally:
+        if fault == "freeze":
+            with contextlib.suppress(ProcessLookupError):
+                first.process.signal(signal.SIGCONT)
+        proxy.close()

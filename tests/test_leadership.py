@@ -16,8 +16,8 @@ from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.adapters.leader_lock import (
     FRESH_FOR,
     STALE_AFTER,
-    Lease,
     LeaderLock,
+    Lease,
     instance_name,
     leading,
 )
@@ -168,9 +168,7 @@ async def test_the_pool_carries_the_instance_name_and_is_fenced_with_it(
 async def test_a_stale_lease_stops_bot_api_calls_before_they_leave(
     telegram: FakeTelegram, anyio_backend: str
 ) -> None:
-    bot = create_bot(
-        telegram.token, telegram.api_url, Health(), Metrics(), flood_control=False
-    )
+    bot = create_bot(telegram.token, telegram.api_url, Health(), Metrics(), flood_control=False)
     try:
         lease = Lease()
         lease.renewed_at = time.monotonic()

@@ -92,7 +92,7 @@ class Leadership:
                 await self._stop_requested.wait()
 
     async def _lead(self, started: _Once) -> None:
-        log.info("leading: this instance takes the updates")
+        log.info("leading: this instance ({}) takes the updates", self.lock.name)
         self._set_leader(True)
         self.health.set_status(self.leading_status)
         supervisor = self._supervisor = Supervisor(

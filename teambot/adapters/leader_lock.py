@@ -216,20 +216,31 @@ class LeaderLock:
         if conn is None:
             return False
         sent = time.monotonic()
-        try:
-            row = await self._run(
-                lambda: conn.execute(
-                    "update leader_lease set renewed_at = now() where holder = %s returning epoch",
-                    (self.name,),
-                ).fetchone()
-            )
-        except psycopg.Error:
-            row = None
+        row = None
+        with anyio.move_on_after(STALE_AFTER):
+            try:
+                row = await anyio.to_thread.run_sync(
+                    partial(self._renew, conn), limiter=self._limiter, abandon_on_cancel=True
+                )
+            except psycopg.Error:
+                row = None
+        if sent + STALE_AFTER <= time.monotonic():
+            # No answer: the network may drop our packets while the server's keepalives
+            # still reach this host's kernel. A standby has taken over by now; the thread
+            # waiting for the answer is left to its fate, with the connection.
+            self._conn = None
+            self._limiter = anyio.CapacityLimiter(1)
         if row is None or row[0] != self.epoch:
             self.lease.lost = True
             return False
         self.lease.renewed_at = sent
         return True
+
+    def _renew(self, conn: psycopg.Connection[Any]) -> Any:
+        return conn.execute(
+            "update leader_lease set renewed_at = now() where holder = %s returning epoch",
+            (self.name,),
+        ).fetchone()
 
     async def still_held(self) -> bool:
         return await self.renew()

@@ -89,11 +89,13 @@ class BotApiSession(BaseSession):
         timeout: float = 30,
         connections: int = 16,
         proxy: str | None = None,
+        instance: str | None = None,
     ) -> None:
         super().__init__(api=TelegramAPIServer.from_base(api_url), timeout=timeout)
         self._http = HttpClient(
             connections=connections,
-            user_agent=f"teambot/{__version__}",
+            # the instance's name (leader_lock.instance_name) tells whose a request was
+            user_agent=f"teambot/{__version__}" + (f" ({instance})" if instance else ""),
             proxy=parse_proxy(proxy) if proxy else None,
         )
         self.reachability = Reachability(api_url)
@@ -374,8 +376,9 @@ def create_bot(
     *,
     flood_control: bool = True,
     proxy: str | None = None,
+    instance: str | None = None,
 ) -> Bot:
-    session = BotApiSession(api_url, proxy=proxy)
+    session = BotApiSession(api_url, proxy=proxy, instance=instance)
     # outermost first: inside a unit of work nothing is sent (effects.py); every attempt
     # of a retried request is paced and observed
     session.middleware(CollectEffects())
