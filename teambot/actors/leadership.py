@@ -73,7 +73,19 @@ class Leadership:
         started = _Once(task_status)
         standing_by = False
         while not self._stopping:
-            if await self.lock.try_acquire():
+            acquired = await self.lock.try_acquire()
+            if self.lock.took_over is not None:
+                holder, age, ended, took = self.lock.took_over
+                self.lock.took_over = None
+                log.warning(
+                    "the leader {} has not renewed its lease for {:.1f} s: ended its {}"
+                    " sessions in {:.2f} s",
+                    holder,
+                    age,
+                    ended,
+                    took,
+                )
+            if acquired:
                 standing_by = False
                 self.on_lead()
                 try:

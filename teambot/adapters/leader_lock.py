@@ -117,6 +117,9 @@ class LeaderLock:
         self.stale_after = stale_after
         self.lease = Lease()
         self.epoch: int | None = None
+        # the last stale lease this instance ended: its holder, its age (s), the
+        # sessions ended and the time that took (s)
+        self.took_over: tuple[str, float, int, float] | None = None
         self._conn: psycopg.Connection[Any] | None = None
         self._limiter = anyio.CapacityLimiter(1)  # its own thread: never queued behind work
 
@@ -159,48 +162,77 @@ class LeaderLock:
 
     def _try_acquire(self) -> int | None:
         conn = self._connect()
-        if self._try_lock(conn):
-            return self._claim(conn, only_if_stale=False)
-        if self._claim(conn, only_if_stale=True) is None:
-            return None
-        # the holder's sessions were ended: its lock goes with them in a moment
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self._try_lock(conn):
-                return self._claim(conn, only_if_stale=False)
-            time.sleep(0.02)
-        return None  # another standby took the free lock first: it leads
+        if not self._try_lock(conn):
+            if not self._end_stale_holder(conn):
+                return None
+            # its lock goes with its session in a moment, unless a standby takes it first
+            deadline = time.monotonic() + 2
+            while not self._try_lock(conn):
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.02)
+        return self._claim(conn)
 
     def _try_lock(self, conn: psycopg.Connection[Any]) -> bool:
         row = conn.execute("select pg_try_advisory_lock(%s)", (self.key,)).fetchone()
         return bool(row and row[0])
 
-    def _claim(self, conn: psycopg.Connection[Any], *, only_if_stale: bool) -> int | None:
-        """Write this instance into the lease (epoch + 1) after ending every session of
-        the previous holder; with `only_if_stale`, only if the lease is stale. One
-        transaction under the lease's row lock: a renewal cannot slip in between."""
+    def _end_stale_holder(self, conn: psycopg.Connection[Any]) -> bool:
+        """If the lease's holder has not renewed it for `stale_after` seconds, end its
+        sessions (its lock's among them) and say so. Under the lease's row lock, so a
+        renewal cannot slip in between the look and the ending; the lease is left to
+        whoever takes the lock next (`_claim`)."""
         with conn.transaction():
             row = conn.execute(
-                "select holder, renewed_at < now() - make_interval(secs => %s) as stale"
-                " from leader_lease for update",
+                "select holder, extract(epoch from clock_timestamp() - renewed_at)::float8"
+                " from leader_lease"
+                " where renewed_at < now() - make_interval(secs => %s) for update",
                 (self.stale_after,),
             ).fetchone()
+            if row is None:
+                return False
+            started = time.monotonic()
+            ended = self._end_sessions(conn, row[0])
+        self.took_over = (row[0], row[1], ended, time.monotonic() - started)
+        return True
+
+    def _end_sessions(self, conn: psycopg.Connection[Any], holder: str) -> int:
+        """End every session of the instance named `holder`, and the lock's session if it
+        bears that name or is not an instance's (an older teambot holding the lock without
+        a lease). Never the caller's, nor another instance's that took the lock
+        meanwhile."""
+        row = conn.execute(
+            # Not waiting for them to be gone: a session told to end runs no further
+            # command (a frozen client's sessions all wait for one); one blocked writing to
+            # its client can take seconds to notice, and would delay the takeover.
+            "select count(*) filter (where pg_terminate_backend(pid))"
+            " from pg_stat_activity"
+            " where pid <> pg_backend_pid() and datname = current_database()"
+            " and (application_name = %(holder)s"
+            "  or (pid in (select pid from pg_locks where locktype = 'advisory'"
+            "    and database = (select oid from pg_database"
+            "     where datname = current_database())"
+            "    and classid::bigint = %(high)s and objid::bigint = %(low)s"
+            "    and objsubid = 1 and granted)"
+            "   and application_name not like 'teambot/%%'))",
+            {
+                # '' (nobody leads) names no session
+                "holder": holder or "-",
+                "high": self.key >> 32,
+                "low": self.key & 0xFFFFFFFF,
+            },
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _claim(self, conn: psycopg.Connection[Any]) -> int:
+        """Holding the lock: write this instance into the lease (epoch + 1), after ending
+        what is left of the previous holder (a host gone: its pool's sessions may outlive
+        its lock's)."""
+        with conn.transaction():
+            row = conn.execute("select holder from leader_lease for update").fetchone()
             assert row is not None, "migration 0024 writes the lease's row"
-            holder, stale = row
-            if only_if_stale and not stale:
-                return None
-            if holder != self.name:  # '' (nobody): only a lock holder without a lease
-                conn.execute(
-                    "select pg_terminate_backend(pid, 2000) from pg_stat_activity"
-                    " where pid <> pg_backend_pid() and datname = current_database()"
-                    " and ((application_name = %(holder)s and %(holder)s like 'teambot/%%')"
-                    "  or pid in (select pid from pg_locks where locktype = 'advisory'"
-                    "   and database = (select oid from pg_database"
-                    "    where datname = current_database())"
-                    "   and classid::bigint = %(high)s and objid::bigint = %(low)s"
-                    "   and objsubid = 1 and granted))",
-                    {"holder": holder, "high": self.key >> 32, "low": self.key & 0xFFFFFFFF},
-                )
+            if row[0] != self.name:
+                self._end_sessions(conn, row[0])
             epoch = conn.execute(
                 "update leader_lease set holder = %s, epoch = epoch + 1, renewed_at = now()"
                 " returning epoch",
