@@ -95,6 +95,33 @@ async def test_a_leader_that_stops_renewing_is_replaced_and_fenced_off(
     await b.release()
 
 
+async def test_two_standbys_racing_for_a_stale_lease_leave_one_leader_in_peace(
+    database_url: str, anyio_backend: str
+) -> None:
+    a, b, c = (LeaderLock(database_url) for _ in range(3))
+    assert await a.try_acquire()
+    await anyio.sleep(STALE_AFTER + 0.2)  # A froze
+    took_lead: list[LeaderLock] = []
+
+    async def stand_by(lock: LeaderLock) -> None:
+        """What Leadership.run does: a standby tries every half second, a leader renews."""
+        started = time.monotonic()
+        while time.monotonic() - started < STALE_AFTER + 3:
+            if lock in took_lead:
+                assert await lock.renew()  # nobody ends the new leader's session
+            elif await lock.try_acquire():
+                took_lead.append(lock)
+            await anyio.sleep(0.5)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stand_by, b)
+        tg.start_soon(stand_by, c)
+    assert len(took_lead) == 1
+    assert not await a.renew()
+    for lock in (a, b, c):
+        await lock.release()
+
+
 async def test_a_leader_that_renews_is_never_taken_over(
     database_url: str, anyio_backend: str
 ) -> None:

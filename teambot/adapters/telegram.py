@@ -78,6 +78,12 @@ TRANSIENT_TELEGRAM_ERRORS: tuple[type[TelegramAPIError], ...] = (
 )
 
 
+class NotLeading(TelegramNetworkError):
+    """The call was not made: this instance's lease may have been taken over (it was
+    frozen, or cut off from the database), so it calls Telegram no more
+    (adapters/leader_lock.py). Not retried; the leader steps down in a moment."""
+
+
 class BotApiSession(BaseSession):
     """A Bot API session on our small HTTP client, which runs on whichever anyio backend
     is current."""
@@ -123,9 +129,7 @@ class BotApiSession(BaseSession):
         if lease is not None and not await lease.wait_fresh():
             # a leader whose lease may have been taken over (it was frozen, or cut off)
             # calls Telegram no more: adapters/leader_lock.py
-            raise TelegramNetworkError(
-                method=method, message="not sent: this instance may no longer lead"
-            )
+            raise NotLeading(method=method, message="not sent: this instance may no longer lead")
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
         try:
             response = await self._http.request(
@@ -283,6 +287,8 @@ class RetryTransient:
                 wait = float(exc.retry_after)
                 log.warning("{} flood-limited, retrying in {} s", method.__api_method__, wait)
             except (TelegramNetworkError, TelegramServerError, RestartingTelegram) as exc:
+                if isinstance(exc, NotLeading):
+                    raise
                 if isinstance(exc, CertificateNotTrustedError) and not self.reachability.reached:
                     raise
                 failure = exc
