@@ -227,6 +227,27 @@ def test_podman_compose_with_the_standby_runs_two_bots_on_one_database(
     assert standby.endswith(" localhost/teambot:latest")
 
 
+def test_compose_with_redis_gives_both_bots_one_throttle_store(compose_project: Path) -> None:
+    """compose.redis.yaml on top of the pair (deploy.md section 9): docker-compose validates
+    the three, and podman-compose 1.0.3 would run Redis and point both bots at it."""
+    shutil.copy(ROOT / "compose.redis.yaml", compose_project / "compose.redis.yaml")
+    files = []
+    for name in ("compose.yaml", "compose.standby.yaml", "compose.redis.yaml"):
+        files += ["-f", str(compose_project / name)]
+    config = json.loads(run([tool("docker-compose"), *files, "config", "--format", "json"]).stdout)
+    services = config["services"]
+    for bot in ("bot", "bot-standby"):
+        environment = services[bot]["environment"]
+        assert environment["RATE_LIMIT_STORAGE_URI"] == "redis://teambot-redis:6379/0"
+    assert services["redis"]["read_only"] is True
+    up = [tool("podman-compose"), *files, "--dry-run", "up", "-d", "--no-build"]
+    out = run(up, env=podman_env(), timeout=60).stdout
+    runs = {match[1]: match[0] for match in re.finditer(r"^podman run --name=(\S+) .*$", out, re.M)}
+    assert set(runs) == {"teambot-db", "teambot", "teambot-standby", "teambot-redis"}, out
+    for bot in ("teambot", "teambot-standby"):
+        assert "-e RATE_LIMIT_STORAGE_URI=redis://teambot-redis:6379/0" in runs[bot], runs[bot]
+
+
 def test_debian_13_podman_compose_reads_the_file(compose_project: Path) -> None:
     """podman-compose 1.3.0 (Debian 13) parses it to the same services."""
     # Debian's python3 has podman-compose's dependencies (python3-yaml, python3-dotenv)
