@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import psycopg
@@ -24,6 +25,7 @@ import pytest
 
 from teambot.adapters.leader_lock import FRESH_FOR
 from teambot.texts import text
+from tests.fake_process import FakeTelegramProcess
 from tests.fake_telegram import ApiCall, FakeTelegram
 from tests.test_operations import free_port
 from tests.test_process import (
@@ -98,6 +100,18 @@ def answers_in_order(telegram: FakeTelegram) -> list[int]:
         if first_seen != sorted(first_seen):
             late.append(user)
     return late
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    """The fake Bot API in a process of its own (tests/fake_process.py): in a thread of
+    pytest it reads the three bots' requests late and in clumps, and counts a paced
+    30-a-second as more."""
+    fake = FakeTelegramProcess()
+    try:
+        yield cast(FakeTelegram, fake)
+    finally:
+        fake.close()
 
 
 @pytest.fixture
