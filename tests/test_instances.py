@@ -188,13 +188,18 @@ def test_three_instances_survive_kills_and_a_rolling_restart_losing_nothing(
     conflicts = [c for c in telegram.calls_of("getUpdates") if c.status == 409]
     assert conflicts == []  # one poller at a time
     twice = sum(n > 1 for n in counts.values())
-    # Telegram's flood limits are on, and the fake's 429s are reported, not asserted: with
-    # three bot processes and the fake (a thread of this process) on 2 busy cores, the fake
-    # stamps requests late and in clumps; a single instance at the parent commit drew 0-18
-    # in the same burst. Every 429 is waited out and retried (none lost, above).
+    rejected = [
+        (round(c.at - t0, 1), c.params.get("chat_id")) for c in telegram.calls if c.status == 429
+    ]
+    # Telegram's flood limits are on, and the fake's 429s are reported, not asserted. With
+    # the fake in a thread of pytest it read the bots' requests late and in clumps (11-18
+    # a run). In its own process (tests/fake_process.py), at the default priority: 0 in 7
+    # of 9 runs, 11 and 2 in the others (the 2: two chats' burst just after a rolling
+    # restart's handover). The bot paces at exactly Telegram's limits, so any jitter on
+    # the way can cost a 429; each is waited out and retried (none lost, above).
     print(
         f"{mode}/{backend}: failover {failover:.2f} s; answered again {twice} (two kills);"
-        f" 429s {telegram.flood_rejections}; steps at {marks}"
+        f" 429s {telegram.flood_rejections} at {rejected}; steps at {marks}"
     )
     assert failover <= 5
 
