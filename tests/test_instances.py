@@ -192,11 +192,12 @@ def test_three_instances_survive_kills_and_a_rolling_restart_losing_nothing(
         (round(c.at - t0, 1), c.params.get("chat_id")) for c in telegram.calls if c.status == 429
     ]
     # Telegram's flood limits are on, and the fake's 429s are reported, not asserted. With
-    # the fake in a thread of pytest it read the bots' requests late and in clumps (11-18
-    # a run). In its own process (tests/fake_process.py), at the default priority: 0 in 7
-    # of 9 runs, 11 and 2 in the others (the 2: two chats' burst just after a rolling
-    # restart's handover). The bot paces at exactly Telegram's limits, so any jitter on
-    # the way can cost a 429; each is waited out and retried (none lost, above).
+    # the fake in a thread of pytest it read the bots' requests late and in clumps (a
+    # single instance drew 0-18 in the same burst). In its own process
+    # (tests/fake_process.py), at the default priority: 0 in 7 of 9 runs, 11 and 2 in the
+    # others (the 2: two chats' bursts just after a rolling restart's handover). The bot
+    # paces at exactly Telegram's limits, so any jitter on the way can cost a 429; each is
+    # waited out and retried (none lost, above).
     print(
         f"{mode}/{backend}: failover {failover:.2f} s; answered again {twice} (two kills);"
         f" 429s {telegram.flood_rejections} at {rejected}; steps at {marks}"
