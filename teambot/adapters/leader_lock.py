@@ -11,10 +11,14 @@ network drops packets while the server's keepalives still reach a live kernel ke
 session, and so the lock, for ever. So the leader also renews a lease every RENEW_EVERY
 second on the lock's session (`renewed_at = now()`, the server's clock: no clock skew
 between hosts enters). A standby that finds the lease not renewed for STALE_AFTER seconds
-takes over, in one transaction holding the lease's row lock (so no renewal slips in
-between): it ends every session of the holder (`pg_terminate_backend`, found by the
-holder's `application_name`, and the lock's pid in `pg_locks`), and writes its own name as
-holder, epoch + 1. Then it waits for the lock the ended session held, and leads.
+ends every session of the holder (`pg_terminate_backend`, found by the holder's
+`application_name`), its lock's among them, in a transaction holding the lease's row lock,
+so that no renewal slips in between the look and the ending. Whoever then takes the free
+lock (that standby, or another one quicker) writes its own name into the lease, epoch + 1,
+ending again whatever of the previous holder is left (a host gone: its pool's sessions may
+outlive its lock's), and leads. A standby never ends the sessions of an instance that
+holds the lock with a fresh lease, so two standbys racing for the lead leave the winner
+alone.
 
 **The fence.** A replaced leader that thaws could still act for up to a second before its
 next renewal fails and it steps down. Two things stop it:
@@ -42,7 +46,11 @@ renewal blocked for over 2 s; the renewal commits without waiting for the disk
 so a busy pool or a slow fsync does not delay it. Should it happen anyway, the cost is a
 failover (no message lost or doubled: the fence holds either way).
 
-What remains: a Bot API request already on the wire when the leader froze is answered by
+What remains: a session the old leader opens in the instant between the new holder's
+look at `pg_stat_activity` and its commit of the lease passes the fence's check once (the
+trigger reads the lease without locking it, to cost writers nothing); only a leader that
+is alive, reaches the database and has not yet noticed the takeover can do that, and it
+calls Telegram no more. A Bot API request already on the wire when the leader froze is answered by
 Telegram whatever happens after; its message may be sent again by the new leader, as for
 a SIGKILL between Telegram taking a message and its sent-mark. And a monotonic clock that
 does not advance while a VM is paused would let a thawed VM send what it holds in memory
