@@ -15,6 +15,7 @@ from aiogram.exceptions import TelegramNetworkError
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.adapters.leader_lock import (
     FRESH_FOR,
+    LEADER_LOCK_KEY,
     STALE_AFTER,
     LeaderLock,
     Lease,
@@ -230,3 +231,20 @@ async def test_a_stale_lease_stops_bot_api_calls_before_they_leave(
         "after a late renewal",
         "outside the leader's actors",
     ]
+
+
+async def test_an_older_teambot_holding_the_lock_without_a_lease_hands_over_at_once(
+    database_url: str, anyio_backend: str
+) -> None:
+    """The upgrade to the version with the lease: the old leader holds the lock and never
+    renews a lease. The first new instance ends its lock's session and leads; the old one
+    notices within a second (its check of the session) and steps down."""
+    with psycopg.connect(
+        database_url, autocommit=True, application_name="teambot leader lock"
+    ) as old:
+        old.execute("select pg_advisory_lock(%s)", (LEADER_LOCK_KEY,))
+        new = LeaderLock(database_url)
+        assert await new.try_acquire()
+        with pytest.raises(psycopg.OperationalError):
+            old.execute("select 1")
+    await new.release()
