@@ -293,12 +293,15 @@ def start_logged(bot_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[.
         yield start
 
 
-@pytest.mark.parametrize("fault", ["freeze", "cut off"])
+@pytest.mark.parametrize(
+    ("fault", "mode"), [("freeze", "polling"), ("cut off", "polling"), ("freeze", "webhook")]
+)
 def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_after(
     telegram: FakeTelegram,
     start_logged: Callable[..., BotProcess],
     database_url: str,
     fault: str,
+    mode: str,
 ) -> None:
     """SIGSTOP (a frozen process, a paused VM) or a network that drops every packet while
     the sockets stay open: the lock's session never ends, the lease goes stale, a standby
@@ -311,10 +314,13 @@ def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_aft
         through_proxy = psycopg.conninfo.make_conninfo(
             database_url, host="127.0.0.1", port=str(proxy.port)
         )
-        first = Instance(start_logged, {"DATABASE_URL": through_proxy})
+        env = dict(WEBHOOK) if mode == "webhook" else {}
+        first = Instance(start_logged, {**env, "DATABASE_URL": through_proxy})
         wait_for(lambda: first.role() == "leader", "the first instance leading")
-        others = [Instance(start_logged, {}) for _ in range(2)]
+        others = [Instance(start_logged, env) for _ in range(2)]
         wait_for(lambda: all(i.role() == "standby" for i in others), "two standbys")
+        if mode == "webhook":  # a load balancer over the three, the frozen one included
+            telegram.webhook_proxy = [f"http://127.0.0.1:{i.port}" for i in (first, *others)]
         old_name = lease_holder(database_url)
         searches = burst(telegram)
         wait_for(lambda: sum(map(len, answered_skills(telegram).values())) >= 40, "answers")
@@ -365,7 +371,7 @@ def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_aft
             assert old_name in first_copy.agent and first_copy.at < until, copies
             assert all(old_name not in c.agent for c in again), copies
         print(
-            f"{fault}: failover {failover:.2f} s, the old leader stood by"
+            f"{fault}/{mode}: failover {failover:.2f} s, the old leader stood by"
             f" {step_down:.2f} s after it came back; answered twice {len(twice)}"
         )
         assert failover <= 5
