@@ -22,7 +22,7 @@ from teambot.adapters.leader_lock import (
     instance_name,
     leading,
 )
-from teambot.adapters.telegram import create_bot
+from teambot.adapters.telegram import NotLeading, create_bot
 from teambot.health import Health
 from teambot.metrics import Metrics
 from tests.fake_telegram import FakeTelegram
@@ -193,6 +193,16 @@ async def test_the_pool_carries_the_instance_name_and_is_fenced_with_it(
         await lock.release()
 
 
+class GoesStaleAfterOneLook(Lease):
+    def __init__(self) -> None:
+        super().__init__()
+        self.looks = 0
+
+    def fresh(self) -> bool:
+        self.looks += 1
+        return self.looks == 1
+
+
 async def test_a_stale_lease_stops_bot_api_calls_before_they_leave(
     telegram: FakeTelegram, anyio_backend: str
 ) -> None:
@@ -221,6 +231,16 @@ async def test_a_stale_lease_stops_bot_api_calls_before_they_leave(
             lease.lost = True
             with pytest.raises(TelegramNetworkError):
                 await bot.send_message(1, "after the lease was lost")
+        finally:
+            leading.reset(token)
+        # fresh when the call starts, stale once a connection is in hand (it waited for
+        # one across a freeze): asked again just before the request is written
+        stale_soon = GoesStaleAfterOneLook()
+        token = leading.set(stale_soon)
+        try:
+            with pytest.raises(NotLeading):
+                await bot.send_message(1, "after waiting for a connection")
+            assert stale_soon.looks == 2
         finally:
             leading.reset(token)
         await bot.send_message(1, "outside the leader's actors")  # not gated

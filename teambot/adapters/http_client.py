@@ -21,6 +21,7 @@ import select
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import unquote, urlsplit
@@ -191,7 +192,11 @@ class HttpClient:
         body: bytes = b"",
         content_type: str = "application/x-www-form-urlencoded",
         timeout: float,
+        go_ahead: Callable[[], None] | None = None,
     ) -> Response:
+        """`go_ahead`, if given, is asked once a connection is in hand, just before the
+        request is written (the wait for a connection can be long): raising there sends
+        nothing."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise HttpFailure("not an http(s) URL")
@@ -215,6 +220,8 @@ class HttpClient:
             try:
                 with anyio.fail_after(timeout):
                     connection = await self._reuse(origin) or await self._connect(origin)
+                    if go_ahead is not None:
+                        go_ahead()
                     response = await connection.exchange(request, body)
             except BaseException as exc:
                 if connection is not None:

@@ -131,12 +131,22 @@ class BotApiSession(BaseSession):
             # calls Telegram no more: adapters/leader_lock.py
             raise NotLeading(method=method, message="not sent: this instance may no longer lead")
         url = self.api.api_url(token=bot.token, method=method.__api_method__)
+
+        def go_ahead() -> None:
+            # asked again at the last moment: the wait for a free connection may have
+            # spanned a freeze
+            if lease is not None and not lease.fresh():
+                raise NotLeading(
+                    method=method, message="not sent: this instance may no longer lead"
+                )
+
         try:
             response = await self._http.request(
                 "POST",
                 url,
                 body=self._form(bot, method),
                 timeout=self.timeout if timeout is None else timeout,
+                go_ahead=go_ahead if lease is not None else None,
             )
         except CertificateNotTrusted as exc:
             raise CertificateNotTrustedError(method=method, message=str(exc)) from None
