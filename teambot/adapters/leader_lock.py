@@ -30,8 +30,9 @@ next renewal fails and it steps down. Two things stop it:
   commit an update or claim a message.
 - Towards Telegram, by its own clock: what the database cannot see is a Bot API call. The
   leader's actors run with `leading` set to the Lease; before each call the Bot API session
-  asks `Lease.fresh()`: the last renewal was sent less than FRESH_FOR seconds ago (a
-  monotonic clock, which runs on while the process is stopped). FRESH_FOR < STALE_AFTER,
+  asks `Lease.fresh()`, and asks again once it has a connection, just before writing the
+  request: the last renewal was sent less than FRESH_FOR seconds ago (a monotonic clock,
+  which runs on while the process is stopped). FRESH_FOR < STALE_AFTER,
   so by the time any standby can take over, the old leader has stopped calling Telegram.
   A thawed leader finds its lease stale, waits for a renewal, which fails (its session
   was ended): it steps down without a call.
@@ -39,7 +40,7 @@ next renewal fails and it steps down. Two things stop it:
 **The numbers.** Renewal every 1 s; stale after 3 s; a standby looks every 0.5 s. Failover
 after a freeze takes 2–3.5 s (3 s of staleness counted from the last renewal, which came up
 to 1 s before the freeze; up to 0.5 s until a standby looks; the takeover, ~0.05 s): within
-the 5 s asked (tests/test_instances.py measured 2.3–3.0 s). A false
+the 5 s asked (tests/test_instances.py measured 2.1–3.5 s). A false
 alarm needs three renewals in a row to miss, that is the leader's event loop or its
 renewal blocked for over 2 s; the renewal commits without waiting for the disk
 (synchronous_commit off: a lost renewal costs nothing) and runs on a thread of its own,
