@@ -117,10 +117,11 @@ class Database:
         # thread never waits inside the pool while a transaction that holds a connection
         # waits for a thread (with more takers than connections, that deadlocks until the
         # pool's timeout). One thread per slot.
-        # One of them is kept for `transaction(priority=True)` (the outbox's sent-marks): a
-        # burst of updates queued for slots must not hold back the marks, or a crash would
-        # find many messages sent and not marked, and send them again.
-        reserved = 1 if max_size > 1 else 0
+        # Two are kept for `transaction(priority=True)`, the short writes a burst of updates
+        # queued for slots must not hold back: the outbox's sent-marks (or a crash would find
+        # many messages sent and not marked, and send them again) and the poller's storing
+        # of each fetched batch (or the updates behind the burst would wait for it).
+        reserved = min(2, max_size - 1)
         self._slots = anyio.Semaphore(max_size - reserved)
         self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
         self._limiter = anyio.CapacityLimiter(max_size)
