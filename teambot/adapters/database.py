@@ -117,10 +117,11 @@ class Database:
         # thread never waits inside the pool while a transaction that holds a connection
         # waits for a thread (with more takers than connections, that deadlocks until the
         # pool's timeout). One thread per slot.
-        # Two are kept for `transaction(priority=True)`, the short writes a burst of updates
-        # queued for slots must not hold back: the outbox's sent-marks (or a crash would find
-        # many messages sent and not marked, and send them again) and the poller's storing
-        # of each fetched batch (or the updates behind the burst would wait for it).
+        # Two are kept for `transaction(priority=True)`, the short statements a burst of
+        # updates queued for slots must not hold back: the outbox's sent-marks (or a crash
+        # would find many messages sent and not marked, and send them again) and the
+        # pipeline's front, storing and reading the inbox (or the updates behind the burst
+        # would wait for it).
         reserved = min(2, max_size - 1)
         self._slots = anyio.Semaphore(max_size - reserved)
         self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
@@ -202,6 +203,14 @@ class Database:
         async with self._slots:
             call = partial(self._transaction, work, *args, **kwargs)
             return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    async def run_ahead(
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`run`, on a connection kept for short writes that must not queue behind a burst
+        of updates waiting for one (`transaction(priority=True)`)."""
+        async with self.transaction(priority=True):
+            return await self.run(work, *args, **kwargs)
 
     def current(self) -> Transaction | None:
         """The `transaction()` the caller is inside, if any."""

@@ -97,7 +97,7 @@ class InboxReader(UpdatePoller):
             self._news = anyio.Event()  # before the read: a store during it wakes the wait
             rows: list[dict[str, Any]] = []
             try:
-                rows, oldest = await self.database.run(
+                rows, oldest = await self.database.run_ahead(
                     inbox.waiting, self.ledger.in_hand(), self.max_in_flight - self.ledger.in_flight
                 )
             except TRANSIENT_ERRORS:

@@ -150,7 +150,7 @@ class UpdatePoller:
                 continue
             try:
                 await self._record_handled()
-                rows, _ = await self.database.run(inbox.waiting, self.ledger.in_hand(), free)
+                rows, _ = await self.database.run_ahead(inbox.waiting, self.ledger.in_hand(), free)
             except TRANSIENT_ERRORS:
                 await anyio.sleep(1)  # the database actor reports the outage
                 continue
@@ -180,11 +180,8 @@ class UpdatePoller:
 
     async def _store(self, fresh: list[dict[str, Any]]) -> set[int]:
         """Store the batch in the inbox; the ids handled before (Telegram hands out again
-        what a crash kept it from being told), which are not stored. On the connection kept
-        for the pipeline's front: a burst queued for connections must not hold back the
-        updates behind it."""
-        async with self.database.transaction(priority=True):
-            return await self.database.run(inbox.store_fetched, fresh)
+        what a crash kept it from being told), which are not stored."""
+        return await self.database.run_ahead(inbox.store_fetched, fresh)
 
     def _admit(
         self, fresh: list[dict[str, Any]], handled: Collection[int] = ()
