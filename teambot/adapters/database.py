@@ -11,9 +11,11 @@ pipeline mode: one round trip). Works the same on asyncio and trio.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -22,6 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import anyio
 import psycopg
 import psycopg.errors
+import sniffio
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -126,6 +129,7 @@ class Database:
         self._slots = anyio.Semaphore(max_size - reserved)
         self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
         self._limiter = anyio.CapacityLimiter(max_size)
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def is_open(self) -> bool:
@@ -151,6 +155,8 @@ class Database:
         )
 
     async def open(self, timeout: float = 10) -> None:
+        if sniffio.current_async_library() == "asyncio" and self._executor is None:
+            self._executor = ThreadPoolExecutor(self._max_size, thread_name_prefix="database")
         pool = self._make_pool()
         try:
             await anyio.to_thread.run_sync(partial(pool.open, wait=True, timeout=timeout))
@@ -163,6 +169,9 @@ class Database:
         pool, self._pool = self._pool, None
         if pool is not None:
             await anyio.to_thread.run_sync(partial(pool.close, timeout=5))
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)  # its threads end once idle
 
     def _transaction(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -186,6 +195,25 @@ class Database:
         else:
             pool.putconn(conn)
 
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        """`call()` in a database thread. A cancelled caller still waits for it to end, so
+        cancellation never leaves a transaction half-done.
+
+        On asyncio the call goes straight to an executor of the pool's size: anyio's
+        `to_thread.run_sync` gives the event loop a turn before it starts the thread (two
+        checkpoints), and under a burst a turn lasts as long as every busy worker's step;
+        paid twice an update while the update holds a connection. On trio, trio's threads."""
+        executor = self._executor
+        if executor is None or sniffio.current_async_library() != "asyncio":
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        import asyncio  # the adapter's own business: the core never sees it
+
+        context = contextvars.copy_context()  # as anyio's threads see the caller's
+        future = asyncio.get_running_loop().run_in_executor(executor, context.run, call)
+        with anyio.CancelScope(shield=True):
+            result = await future
+        return result
+
     async def run(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -198,11 +226,9 @@ class Database:
             if not current.holds_slot:
                 await current.slots.acquire()  # released when the transaction ends
                 current.holds_slot = True
-            call = partial(current._call, work, *args, **kwargs)
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+            return await self._in_thread(partial(current._call, work, *args, **kwargs))
         async with self._slots:
-            call = partial(self._transaction, work, *args, **kwargs)
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
 
     async def run_ahead(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -240,9 +266,7 @@ class Database:
                     if commit and transaction._before_commit and not transaction.holds_slot:
                         await transaction.slots.acquire()
                         transaction.holds_slot = True
-                    await anyio.to_thread.run_sync(
-                        partial(transaction._end, commit), limiter=self._limiter
-                    )
+                    await self._in_thread(partial(transaction._end, commit))
                 finally:
                     if transaction.holds_slot:
                         transaction.holds_slot = False
