@@ -186,6 +186,7 @@ def telegram() -> Iterator[FakeTelegram]:
     from tests.fake_telegram import FakeTelegram
 
     with FakeTelegram() as fake:
+        fake.in_hand = in_hand
         yield fake
 
 
@@ -220,13 +221,29 @@ def settings(telegram: FakeTelegram, database_url: str) -> Settings:
     return make_settings(telegram, database_url)
 
 
+RUNNING: list[App] = []  # the bots `running` runs now
+
+
+def in_hand() -> set[int]:
+    """The updates the running bots have taken (stored, and told Telegram so) and not yet
+    finished handling."""
+    return {update_id for app in RUNNING for update_id in app.ledger.in_hand()}
+
+
+def all_handled(telegram: FakeTelegram) -> bool:
+    """Every update put on the server is handled, its messages sent."""
+    return telegram.pending_update_count == 0 and not in_hand()
+
+
 @asynccontextmanager
 async def running(settings: Settings, *routers: Router) -> AsyncIterator[App]:
     """The whole bot, in this process, on the test's anyio backend."""
     app = build_app(settings, settings.database_conninfo() or "", routers)
     async with anyio.create_task_group() as tg:
         await tg.start(partial(serve, app, handle_signals=False))
+        RUNNING.append(app)
         try:
             yield app
         finally:
+            RUNNING.remove(app)
             app.supervisor.request_stop()

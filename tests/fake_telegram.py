@@ -32,7 +32,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -523,6 +523,8 @@ class FakeTelegram:
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self.token = token
+        # the update ids a bot in this process has taken and not finished (tests' `running`)
+        self.in_hand: Callable[[], Container[int]] = frozenset
         self.tls = tls  # serve HTTPS with this server context
         self.bot_user: dict[str, Any] = dict(BOT_USER)
         self.flood_limits = flood_limits
@@ -1622,18 +1624,23 @@ class FakeTelegram:
         update_id: int,
         timeout: float = 10.0,  # noqa: ASYNC109 - a deadline for a polled condition
     ) -> None:
-        """Wait until a getUpdates offset has confirmed update_id."""
+        """Wait until update_id and every update before it are done: a getUpdates offset
+        confirmed them, and no bot in this process still has one in hand (the bot confirms
+        what it has stored, before handling it: `in_hand`, set by the tests' `running`)."""
         await self.wait_until(
-            lambda: self.confirmed_offset > update_id,
+            lambda: self._done_with(update_id),
             timeout,
-            f"update {update_id} to be confirmed (confirmed offset {self.confirmed_offset})",
+            f"update {update_id} to be handled (confirmed offset {self.confirmed_offset})",
         )
 
     def wait_confirmed_sync(self, update_id: int, timeout: float = 10.0) -> None:
         self.wait_until_sync(
-            lambda: self.confirmed_offset > update_id,
-            timeout,
-            f"update {update_id} to be confirmed",
+            lambda: self._done_with(update_id), timeout, f"update {update_id} to be handled"
+        )
+
+    def _done_with(self, update_id: int) -> bool:
+        return self.confirmed_offset > update_id and not any(
+            in_hand <= update_id for in_hand in self.in_hand()
         )
 
 

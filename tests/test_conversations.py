@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from teambot.config import Settings
-from tests.conftest import running
+from tests.conftest import all_handled, running
 from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.anyio
@@ -20,7 +20,7 @@ async def reply(telegram: FakeTelegram, user: int, count: int) -> str:
 
 
 async def settle(telegram: FakeTelegram) -> None:
-    await telegram.wait_until(lambda: telegram.pending_update_count == 0, what="all handled")
+    await telegram.wait_until(lambda: all_handled(telegram), what="all handled")
     await anyio.sleep(0.05)
 
 

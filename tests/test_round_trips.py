@@ -21,6 +21,7 @@ from teambot.actors.pipeline.work import Work
 from teambot.config import Settings
 from teambot.runtime import App, build_app, serve
 from teambot.texts import text
+from tests.conftest import RUNNING
 from tests.fake_telegram import FakeTelegram
 from tests.round_trips import exchanges
 from tests.test_conversations import settle
@@ -82,9 +83,11 @@ async def counting(settings: Settings) -> AsyncIterator[tuple[App, dict[int, Cos
     dispatch._handle = counted
     async with anyio.create_task_group() as tg:
         await tg.start(partial(serve, app, handle_signals=False))
+        RUNNING.append(app)
         try:
             yield app, costs
         finally:
+            RUNNING.remove(app)
             app.supervisor.request_stop()
 
 

@@ -20,7 +20,7 @@ from teambot.config import ConfigError, Settings, load_settings
 from teambot.metrics import Metrics
 from teambot.runtime import App
 from teambot.services.skills import CURATED
-from tests.conftest import make_settings, running
+from tests.conftest import all_handled, make_settings, running
 from tests.fake_telegram import FakeTelegram
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,7 @@ def throttled_count(app: App) -> float:
 
 
 async def settle(telegram: FakeTelegram) -> None:
-    await telegram.wait_until(lambda: telegram.pending_update_count == 0, what="all handled")
+    await telegram.wait_until(lambda: all_handled(telegram), what="all handled")
     await telegram.wait_until(lambda: not telegram.unanswered_callbacks, what="presses answered")
 
 

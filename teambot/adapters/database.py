@@ -11,9 +11,11 @@ pipeline mode: one round trip). Works the same on asyncio and trio.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -22,6 +24,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import anyio
 import psycopg
 import psycopg.errors
+import sniffio
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -120,13 +123,16 @@ class Database:
         # thread never waits inside the pool while a transaction that holds a connection
         # waits for a thread (with more takers than connections, that deadlocks until the
         # pool's timeout). One thread per slot.
-        # One of them is kept for `transaction(priority=True)` (the outbox's sent-marks): a
-        # burst of updates queued for slots must not hold back the marks, or a crash would
-        # find many messages sent and not marked, and send them again.
-        reserved = 1 if max_size > 1 else 0
+        # Two are kept for `transaction(priority=True)`, the short statements a burst of
+        # updates queued for slots must not hold back: the outbox's sent-marks (or a crash
+        # would find many messages sent and not marked, and send them again) and the
+        # pipeline's front, storing and reading the inbox (or the updates behind the burst
+        # would wait for it).
+        reserved = min(2, max_size - 1)
         self._slots = anyio.Semaphore(max_size - reserved)
         self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
         self._limiter = anyio.CapacityLimiter(max_size)
+        self._executor: ThreadPoolExecutor | None = None
 
     @property
     def is_open(self) -> bool:
@@ -156,6 +162,8 @@ class Database:
         )
 
     async def open(self, timeout: float = 10) -> None:
+        if sniffio.current_async_library() == "asyncio" and self._executor is None:
+            self._executor = ThreadPoolExecutor(self._max_size, thread_name_prefix="database")
         pool = self._make_pool()
         try:
             await anyio.to_thread.run_sync(partial(pool.open, wait=True, timeout=timeout))
@@ -168,6 +176,9 @@ class Database:
         pool, self._pool = self._pool, None
         if pool is not None:
             await anyio.to_thread.run_sync(partial(pool.close, timeout=5))
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)  # its threads end once idle
 
     def _transaction(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -191,6 +202,25 @@ class Database:
         else:
             pool.putconn(conn)
 
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        """`call()` in a database thread. A cancelled caller still waits for it to end, so
+        cancellation never leaves a transaction half-done.
+
+        On asyncio the call goes straight to an executor of the pool's size: anyio's
+        `to_thread.run_sync` gives the event loop a turn before it starts the thread (two
+        checkpoints), and under a burst a turn lasts as long as every busy worker's step;
+        paid twice an update while the update holds a connection. On trio, trio's threads."""
+        executor = self._executor
+        if executor is None or sniffio.current_async_library() != "asyncio":
+            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        import asyncio  # the adapter's own business: the core never sees it
+
+        context = contextvars.copy_context()  # as anyio's threads see the caller's
+        future = asyncio.get_running_loop().run_in_executor(executor, context.run, call)
+        with anyio.CancelScope(shield=True):
+            result = await future
+        return result
+
     async def run(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -203,11 +233,17 @@ class Database:
             if not current.holds_slot:
                 await current.slots.acquire()  # released when the transaction ends
                 current.holds_slot = True
-            call = partial(current._call, work, *args, **kwargs)
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+            return await self._in_thread(partial(current._call, work, *args, **kwargs))
         async with self._slots:
-            call = partial(self._transaction, work, *args, **kwargs)
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
+
+    async def run_ahead(
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`run`, on a connection kept for short writes that must not queue behind a burst
+        of updates waiting for one (`transaction(priority=True)`)."""
+        async with self.transaction(priority=True):
+            return await self.run(work, *args, **kwargs)
 
     def current(self) -> Transaction | None:
         """The `transaction()` the caller is inside, if any."""
@@ -237,9 +273,7 @@ class Database:
                     if commit and transaction._before_commit and not transaction.holds_slot:
                         await transaction.slots.acquire()
                         transaction.holds_slot = True
-                    await anyio.to_thread.run_sync(
-                        partial(transaction._end, commit), limiter=self._limiter
-                    )
+                    await self._in_thread(partial(transaction._end, commit))
                 finally:
                     if transaction.holds_slot:
                         transaction.holds_slot = False

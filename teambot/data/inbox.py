@@ -1,7 +1,10 @@
-"""Updates received by webhook and not yet handled (webhook mode's durable inbox)."""
+"""Updates received and not yet handled: the durable inbox. The webhook endpoint stores each
+update Telegram posts before answering it; the poller stores each batch of getUpdates
+before confirming it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -23,9 +26,45 @@ def store(conn: Connection, update_id: int, body: dict[str, Any]) -> bool:
         " where not exists (select 1 from handled_updates where update_id = %(id)s)"
         " on conflict do nothing returning update_id)"
         " select pg_notify(%(channel)s, '') from stored",
-        {"id": update_id, "body": Jsonb(body), "channel": CHANNEL},
+        {"id": update_id, "body": _jsonb(body), "channel": CHANNEL},
     )
     return cur.rowcount == 1
+
+
+def store_fetched(conn: Connection, updates: list[dict[str, Any]]) -> set[int]:
+    """Keep a batch of polled updates until each is handled; returns the ids handled
+    before, which are left out."""
+    ids = [int(u["update_id"]) for u in updates]
+    rows = conn.execute(
+        "with handled as (select update_id from handled_updates"
+        "  where update_id = any(%(ids)s::bigint[])),"
+        " stored as (insert into inbox (update_id, body)"
+        "  select u.id, u.body from unnest(%(ids)s::bigint[], %(bodies)s::jsonb[]) as u(id, body)"
+        "  where u.id not in (select update_id from handled) on conflict do nothing)"
+        " select update_id from handled",
+        {"ids": ids, "bodies": [_jsonb(u) for u in updates]},
+    ).fetchall()
+    return {int(row["update_id"]) for row in rows}
+
+
+def _jsonb(body: dict[str, Any]) -> Jsonb:
+    """jsonb refuses the NUL character, which a forged update may carry in any string:
+    stored as U+FFFD instead, so such an update is handled (and refused) like any other
+    rather than never stored."""
+    text = json.dumps(body)
+    if "\\u0000" in text:
+        text = json.dumps(_without_nul(body))
+    return Jsonb(body, dumps=lambda _: text)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def waiting(conn: Connection, skip: list[int], limit: int) -> tuple[list[dict[str, Any]], float]:

@@ -17,6 +17,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from loguru import logger
 
 from teambot.actors.pipeline.ledger import UpdateLedger
+from teambot.actors.pipeline.streams import ready
 from teambot.actors.pipeline.work import Work
 from teambot.adapters.database import TRANSIENT_ERRORS
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS
@@ -60,14 +61,18 @@ class Dispatch:
         slots = anyio.Semaphore(self._max_concurrency)
         async with anyio.create_task_group() as workers, inbox:
             task_status.started()
-            async for work in inbox:
-                queue = queues.get(work.key)
-                if queue is not None:
-                    queue.append(work)
-                    continue
-                await slots.acquire()
-                queues[work.key] = deque([work])
-                workers.start_soon(self._drain, queues, work.key, slots)
+            async for first in inbox:
+                for work in ready(inbox, first):
+                    queue = queues.get(work.key)
+                    if queue is not None:
+                        queue.append(work)
+                        continue
+                    try:
+                        slots.acquire_nowait()
+                    except anyio.WouldBlock:
+                        await slots.acquire()
+                    queues[work.key] = deque([work])
+                    workers.start_soon(self._drain, queues, work.key, slots)
         # leaving the task group waited for every worker: all fed updates are handled
 
     async def _drain(

@@ -1,10 +1,10 @@
 """Webhook mode's update source: reads the inbox table, which the webhook endpoint
 (`teambot/web/webhook.py`) fills before it answers Telegram.
 
-It keeps the poller's bookkeeping (the ledger, the skip of updates handled before a
-restart, the replay after a pipeline restart); only where updates come from differs. An
-update leaves the inbox in the transaction that handles it (its handled mark), or, when
-it is dropped (throttled, malformed), with the poller's batch of handled ids.
+It keeps the poller's bookkeeping (the ledger, the replay after a pipeline restart); only
+where updates come from differs. An update leaves the inbox in the transaction that
+handles it (its handled mark), or, when it is dropped (throttled, malformed), with the
+poller's batch of handled ids.
 
 Telegram is asked for the webhook's state every HEARTBEAT_SECONDS: that keeps /readyz
 honest while no update comes, tells the operator in the log when Telegram reports the
@@ -26,6 +26,7 @@ from loguru import logger
 
 from teambot.actors.pipeline.ledger import PendingUpdate, UpdateLedger
 from teambot.actors.pipeline.poller import UpdatePoller
+from teambot.actors.pipeline.streams import send_all
 from teambot.adapters.database import TRANSIENT_ERRORS, Database, listen
 from teambot.adapters.telegram import reachability_of
 from teambot.data import inbox
@@ -81,7 +82,7 @@ class InboxReader(UpdatePoller):
         )
         while not self._stopping:
             self.health.poller_alive()
-            if not await self._remove_done():
+            if not await self._record_handled():
                 # a read now could hand out again a dropped update whose removal failed
                 await anyio.sleep(1)
                 continue
@@ -96,7 +97,7 @@ class InboxReader(UpdatePoller):
             self._news = anyio.Event()  # before the read: a store during it wakes the wait
             rows: list[dict[str, Any]] = []
             try:
-                rows, oldest = await self.database.run(
+                rows, oldest = await self.database.run_ahead(
                     inbox.waiting, self.ledger.in_hand(), self.max_in_flight - self.ledger.in_flight
                 )
             except TRANSIENT_ERRORS:
@@ -108,34 +109,11 @@ class InboxReader(UpdatePoller):
                     await self._news.wait()
                 continue
             self.metrics.updates_received.inc(len(rows))
-            for item in await self._admit(rows):
-                await outbox.send(item)
-
-    async def _remove_done(self) -> bool:
-        """Remove what was dropped or handled from the inbox; False if that failed."""
-        done = self.ledger.take_done()
-        if not done:
-            return True
-        try:
-            await self.database.run(inbox.done, done)
-        except TRANSIENT_ERRORS:
-            self.ledger.return_done(done)
-            return False
-        return True
-
-    async def _admit(self, fresh: list[dict[str, Any]]) -> list[PendingUpdate]:
-        items = await super()._admit(fresh)
-        # Handled before a restart, or malformed: out of the ledger already, so they go
-        # with the next batch of handled ids (a malformed one may be in it twice: harmless).
-        admitted = {item.update_id for item in items}
-        self.ledger.return_done(
-            [int(raw["update_id"]) for raw in fresh if int(raw["update_id"]) not in admitted]
-        )
-        return items
+            await send_all(outbox, self._admit(rows))
 
     async def confirm(self) -> None:
         """Nothing to tell Telegram (it took our 200s): only write what was handled."""
-        await self._remove_done()
+        await self._record_handled()
 
     async def _heartbeat(self) -> None:
         try:

@@ -1,8 +1,9 @@
-"""Which fetched updates are still being handled, and so how far Telegram may be told.
+"""Which updates are being handled, and how far Telegram may be told.
 
-Telegram's getUpdates `offset` confirms every update below it, so the offset may only move
-past an update once it and every update before it is handled. The ledger outlives the actors
-that fill and drain it: when the pipeline restarts, what was in flight is fed again.
+Telegram's getUpdates `offset` confirms every update below it. The poller stores each
+batch in the inbox before it enters the ledger, so the offset may move past everything the
+ledger has seen. The ledger outlives the actors that fill and drain it: when the pipeline
+restarts, what was in flight is fed again.
 """
 
 from __future__ import annotations
@@ -34,9 +35,7 @@ class UpdateLedger:
 
     @property
     def offset(self) -> int | None:
-        """The getUpdates offset that confirms exactly what has been handled."""
-        if self._pending:
-            return next(iter(self._pending))
+        """The getUpdates offset that confirms what has been stored."""
         return None if self._highest_seen is None else self._highest_seen + 1
 
     def is_new(self, update_id: int) -> bool:
@@ -45,8 +44,13 @@ class UpdateLedger:
     def add(self, update_id: int, update: Update | None) -> PendingUpdate:
         item = PendingUpdate(update_id, update)
         self._pending[update_id] = item
-        self._highest_seen = update_id
+        self.seen(update_id)
         return item
+
+    def seen(self, update_id: int) -> None:
+        """Updates up to `update_id` are stored or handled: not to be taken again."""
+        if self._highest_seen is None or update_id > self._highest_seen:
+            self._highest_seen = update_id
 
     def done(self, update_id: int, *, marked: bool = False) -> None:
         """`marked`: its handled mark committed with its effects; the poller need not

@@ -1,13 +1,18 @@
 """The update poller: long-polls getUpdates and feeds the pipeline through a bounded stream.
 
-Telegram is told an update is done (the `offset`) only once it and all before it are
-handled, so a crash at any moment loses nothing. What is in flight is bounded by
+Each batch Telegram returns is stored in the inbox table (one statement) before it is fed,
+and the next getUpdates confirms it: an update leaves the inbox in the transaction that
+handles it. So a crash at any moment loses nothing, and the poller need not wait for the
+oldest update in hand before taking newer ones (Telegram hands out at most 100 updates past
+the last confirmed one: waiting for the slowest would starve a burst). At start, what a
+previous run stored and did not finish goes first. What is in flight is bounded by
 `max_in_flight`, so memory stays flat however large the backlog on Telegram's side.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from typing import Any, cast
 
 import anyio
@@ -24,9 +29,10 @@ from loguru import logger
 from pydantic import ValidationError
 
 from teambot.actors.pipeline.ledger import PendingUpdate, UpdateLedger
+from teambot.actors.pipeline.streams import send_all
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, parse_update, reachability_of
-from teambot.data import handled_updates
+from teambot.data import inbox
 from teambot.errors import FatalError
 from teambot.health import Health
 from teambot.metrics import Metrics
@@ -86,28 +92,29 @@ class UpdatePoller:
             task_status.started()
             self.health.polling = True
             self.health.poller_alive()
-            for item in replay:
-                await outbox.send(item)
+            await send_all(outbox, replay)
             try:
                 await self._poll(outbox)
             finally:
                 self.health.polling = False
 
     async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
+        await self._take_leftovers(outbox)
         failures = 0
         while not self._stopping:
             await self._record_handled()
-            if self.ledger.in_flight >= self.max_in_flight:
+            free = self.max_in_flight - self.ledger.in_flight
+            if free <= 0:
                 await self._wait_for_progress()
                 self.health.poller_alive()
                 continue
             try:
-                raw_updates = await self._fetch()
+                raw_updates = await self._fetch(min(100, free))
             except TelegramUnauthorizedError as exc:
                 raise FatalError("BOT_TOKEN was rejected by the Bot API (401)") from exc
             except RETRY_POLL as exc:
                 failures += 1
-                wait = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)
+                wait = backoff(failures)
                 if isinstance(exc, TelegramConflictError):
                     log.warning("getUpdates refused ({}), retrying in {:.1f} s", exc, wait)
                 else:
@@ -121,21 +128,45 @@ class UpdatePoller:
             self.health.poller_alive()
             self.health.api_succeeded()
             fresh = [u for u in raw_updates if self.ledger.is_new(int(u["update_id"]))]
-            if raw_updates and not fresh:
-                # everything returned is still being handled: wait before asking again
-                await self._wait_for_progress()
+            if not fresh:
+                continue
+            try:
+                handled = await self._store(fresh)
+            except TRANSIENT_ERRORS as exc:
+                # not stored, so not confirmed: Telegram hands the batch out again
+                wait = backoff(1)
+                log.warning("updates wait for the database to store them: {!r}", exc)
+                await anyio.sleep(wait)
                 continue
             self.metrics.updates_received.inc(len(fresh))
-            for item in await self._admit(fresh):
-                await outbox.send(item)
+            await send_all(outbox, self._admit(fresh, handled))
 
-    async def _fetch(self) -> list[dict[str, Any]] | None:
+    async def _take_leftovers(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
+        """Feed what a previous run stored and did not finish, before anything new."""
+        while not self._stopping:
+            free = self.max_in_flight - self.ledger.in_flight
+            if free <= 0:
+                await self._wait_for_progress()
+                continue
+            try:
+                await self._record_handled()
+                rows, _ = await self.database.run_ahead(inbox.waiting, self.ledger.in_hand(), free)
+            except TRANSIENT_ERRORS:
+                await anyio.sleep(1)  # the database actor reports the outage
+                continue
+            if rows:
+                log.info("feeding {} updates stored before a restart", len(rows))
+                await send_all(outbox, self._admit(rows))
+            if len(rows) < free:
+                return
+
+    async def _fetch(self, limit: int) -> list[dict[str, Any]] | None:
         with anyio.CancelScope() as self._fetch_scope:
             if self._stopping:
                 self._fetch_scope.cancel()
             method = GetRawUpdates(
                 offset=self.ledger.offset,
-                limit=100,
+                limit=limit,
                 timeout=self.poll_timeout,
                 allowed_updates=self.allowed_updates,
             )
@@ -147,11 +178,20 @@ class UpdatePoller:
         with anyio.move_on_after(1):
             await self.ledger.wait_progress()
 
-    async def _admit(self, fresh: list[dict[str, Any]]) -> list[PendingUpdate]:
-        """Put new updates in the ledger; return those that still need handling."""
+    async def _store(self, fresh: list[dict[str, Any]]) -> set[int]:
+        """Store the batch in the inbox; the ids handled before (Telegram hands out again
+        what a crash kept it from being told), which are not stored."""
+        return await self.database.run_ahead(inbox.store_fetched, fresh)
+
+    def _admit(
+        self, fresh: list[dict[str, Any]], handled: Collection[int] = ()
+    ) -> list[PendingUpdate]:
+        """Put stored updates in the ledger; return those that need handling."""
         items: list[PendingUpdate] = []
         for raw in fresh:
             update_id = int(raw["update_id"])
+            if update_id in handled:
+                continue
             try:
                 update = parse_update(raw, self.bot)
             except ValidationError as exc:
@@ -160,26 +200,23 @@ class UpdatePoller:
                 self.ledger.done(update_id)
                 continue
             items.append(self.ledger.add(update_id, update))
-        if not items:
-            return items
-        ids = [item.update_id for item in items]
-        try:
-            seen = await self.database.run(handled_updates.already_handled, ids)
-        except TRANSIENT_ERRORS:
-            seen = set()  # handling will wait for the database anyway
-        if seen:
-            log.info("skipping {} updates handled before a restart", len(seen))
-            self.ledger.skip(seen)
-        return [item for item in items if item.update_id not in seen]
+        self.ledger.seen(max(int(raw["update_id"]) for raw in fresh))
+        if handled:
+            log.info("skipping {} updates handled before a restart", len(handled))
+        return items
 
-    async def _record_handled(self) -> None:
+    async def _record_handled(self) -> bool:
+        """Out of the inbox and marked handled: the updates dropped (throttled, malformed)
+        or handled without a mark of their own. False if the database did not take it."""
         done = self.ledger.take_done()
         if not done:
-            return
+            return True
         try:
-            await self.database.run(handled_updates.record, done)
+            await self.database.run(inbox.done, done)
         except TRANSIENT_ERRORS:
             self.ledger.return_done(done)
+            return False
+        return True
 
     async def confirm(self) -> None:
         """Tell Telegram what has been handled, without taking anything new."""
@@ -189,3 +226,8 @@ class UpdatePoller:
             return
         await self.bot(GetRawUpdates(offset=offset, limit=1, timeout=0), request_timeout=5)
         log.info("confirmed updates below {}", offset)
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: doubling up to 30 s, jittered."""
+    return min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1)

@@ -37,6 +37,7 @@ from limits.strategies import MovingWindowRateLimiter
 from loguru import logger
 
 from teambot.actors.pipeline.ledger import PendingUpdate
+from teambot.actors.pipeline.streams import ready, send_all
 from teambot.actors.pipeline.work import Throttled, Work, ordering_key, sender_of, unordered
 from teambot.metrics import Metrics
 
@@ -111,6 +112,9 @@ class Throttle:
         """The windows are in a store outside this process (each check is a round trip)."""
         return not isinstance(self._storage, SweptMemoryStorage)
 
+    def check_all(self, batch: list[PendingUpdate]) -> list[Work]:
+        return [self.check(pending) for pending in batch]
+
     def check(self, pending: PendingUpdate) -> Work:
         """Blocks on a shared store: `run` calls it in a worker thread then."""
         user = sender_of(pending.update)
@@ -184,11 +188,13 @@ class Throttle:
             if self.shared:
                 log.info("counting each user's budget in the shared store {}", self._store_name)
             task_status.started()
-            async for pending in inbox:
+            async for first in inbox:
+                batch = ready(inbox, first)
                 if self.shared:
-                    await outbox.send(await anyio.to_thread.run_sync(self.check, pending))
+                    checked = await anyio.to_thread.run_sync(self.check_all, batch)
                 else:
-                    await outbox.send(self.check(pending))
+                    checked = self.check_all(batch)
+                await send_all(outbox, checked)
             tg.cancel_scope.cancel()
 
     async def _sweep(self) -> None:
