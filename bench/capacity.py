@@ -242,16 +242,25 @@ def report(
         cells += [ratio(spreads[c].median, spreads[REFERENCE].median) for c in ours]
         rows.append([name, *cells])
     print_table(header, rows)
-    print("\n== every run, in the order run")
+    print("\n== every run, in the order run; the ratio is to the reference of the same round")
     rows = []
     seen: Counter[Contender] = Counter()
     for n, round_ in enumerate(order, 1):
+        reference = runs[REFERENCE][n - 1].burst.rate
         for c in round_:
             r = runs[c][seen[c]]
             seen[c] += 1
             stalled = f" ({r.burst.stalled} unanswered)" if r.burst.stalled else ""
-            rows.append([str(n), title(c) + stalled, count(r.burst.rate), ms(r.burst.pct(99))])
-    print_table(["round", "contender", "updates/s", "p99 ms"], rows)
+            rows.append(
+                [
+                    str(n),
+                    title(c) + stalled,
+                    count(r.burst.rate),
+                    ms(r.burst.pct(99)),
+                    "" if c == REFERENCE else ratio(r.burst.rate, reference),
+                ]
+            )
+    print_table(["round", "contender", "updates/s", "p99 ms", "ratio"], rows)
     for c in ours:
         rate = [Spread(tuple(r.burst.rate for r in runs[who])).median for who in (c, REFERENCE)]
         p99 = [Spread(tuple(r.burst.pct(99) for r in runs[who])).median for who in (c, REFERENCE)]

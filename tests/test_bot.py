@@ -12,7 +12,9 @@ import pytest
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
+from psycopg.types.json import Jsonb
 
+from teambot.actors.pipeline import poller
 from teambot.config import Settings
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram
@@ -151,6 +153,33 @@ async def test_updates_stored_before_a_crash_are_handled_first_after_the_start(
         await telegram.wait_until(lambda: inbox_ids(settings) == [], what="inbox drained")
     assert done.text == "done"
     assert telegram.pending_update_count == 0
+
+
+async def test_an_update_another_instance_stored_and_left_is_handled_without_a_restart(
+    telegram: FakeTelegram, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an instance that stored a batch and lost the lead before handling it
+    monkeypatch.setattr(poller, "LEFTOVERS_EVERY_SECONDS", 0.5)
+    async with running(settings):
+        telegram.send_text(5, "/help")
+        await telegram.wait_for_messages(5, 1)
+        body = {
+            "update_id": 10**9,
+            "message": {
+                "message_id": 77,
+                "date": 0,
+                "chat": {"id": 6, "type": "private", "first_name": "A"},
+                "from": {"id": 6, "is_bot": False, "first_name": "A", "language_code": "ru"},
+                "text": "/help",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+        stored = "insert into inbox (update_id, body) values (%s, %s)"
+        with psycopg.connect(settings.database_conninfo() or "") as conn:
+            conn.execute(stored, (body["update_id"], Jsonb(body)))
+        [left] = await telegram.wait_for_messages(6, 1)
+        await telegram.wait_until(lambda: inbox_ids(settings) == [], what="inbox drained")
+    assert left.text.startswith("/start — регистрация")
 
 
 async def test_a_button_press_answered_too_late_still_does_what_it_asked(

@@ -43,6 +43,9 @@ log = logger.bind(actor="poller")
 RETRY_POLL: tuple[type[TelegramAPIError], ...] = (*TRANSIENT_TELEGRAM_ERRORS, TelegramConflictError)
 
 
+LEFTOVERS_EVERY_SECONDS = 30.0
+
+
 class GetRawUpdates(GetUpdates):
     """getUpdates whose result stays raw JSON, so one malformed update cannot block the rest."""
 
@@ -99,9 +102,14 @@ class UpdatePoller:
                 self.health.polling = False
 
     async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
-        await self._take_leftovers(outbox)
         failures = 0
+        next_leftovers = anyio.current_time()
         while not self._stopping:
+            if anyio.current_time() >= next_leftovers:
+                # at start, and now and then: a row stored by an instance that lost the lead
+                # after storing it waits for no restart
+                await self._take_leftovers(outbox)
+                next_leftovers = anyio.current_time() + LEFTOVERS_EVERY_SECONDS
             await self._record_handled()
             free = self.max_in_flight - self.ledger.in_flight
             if free <= 0:
@@ -150,12 +158,15 @@ class UpdatePoller:
                 continue
             try:
                 await self._record_handled()
-                rows, _ = await self.database.run_ahead(inbox.waiting, self.ledger.in_hand(), free)
+                rows, oldest = await self.database.run_ahead(
+                    inbox.waiting, self.ledger.in_hand(), free
+                )
             except TRANSIENT_ERRORS:
                 await anyio.sleep(1)  # the database actor reports the outage
                 continue
+            self.metrics.inbox_oldest_age.set(oldest)
             if rows:
-                log.info("feeding {} updates stored before a restart", len(rows))
+                log.info("feeding {} updates stored and not handled before", len(rows))
                 await send_all(outbox, self._admit(rows))
             if len(rows) < free:
                 return
