@@ -4,7 +4,9 @@ three are restarted one by one (a rolling upgrade). Nothing is lost, every perso
 updates are answered in the order they sent them, a standby takes the lead within 5 s,
 getUpdates never meets a second poller (no 409). Telegram's flood limits are on (the 429s
 are printed, see the end). In polling mode and in webhook mode (a load balancer in front
-of the three)."""
+of the three). Then a leader frozen (SIGSTOP) or cut off from PostgreSQL while its
+sockets stay open: the lease (adapters/leader_lock.py) moves the lead within 5 s, and
+nothing of the old leader reaches Telegram after that."""
 
 from __future__ import annotations
 
