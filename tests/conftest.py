@@ -171,6 +171,9 @@ def bot_env(telegram: FakeTelegram, database_url: str, tmp_path: Path) -> dict[s
         TELEGRAM_API_URL=telegram.api_url,
         DATABASE_URL=database_url,
         DB_POOL_MIN_SIZE="2",
+        # the test server's 100 connections are shared by parallel tests, some with three
+        # bots, each bot also holding its lock and listening sessions
+        DB_POOL_MAX_SIZE="10",
         POLL_TIMEOUT_SECONDS="2",
         SHUTDOWN_TIMEOUT_SECONDS="10",
         LOG_LEVEL="DEBUG",
