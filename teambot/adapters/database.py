@@ -98,6 +98,8 @@ class Transaction:
 
 
 _transaction: ContextVar[Transaction | None] = ContextVar("teambot_transaction", default=None)
+# how long a pooled connection may be waited for (None: the pool's own timeout)
+_acquire_within: ContextVar[float | None] = ContextVar("teambot_acquire_within", default=None)
 
 
 class Database:
@@ -181,12 +183,15 @@ class Database:
             executor.shutdown(wait=False)  # its threads end once idle
 
     def _transaction(
-        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+        self,
+        work: Callable[Concatenate[Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
         pool = self._pool
         if pool is None:
             raise DatabaseUnavailable("the database pool is not open")
-        with pool.connection() as conn:
+        with pool.connection(timeout=_acquire_within.get()) as conn:
             return work(conn, *args, **kwargs)
 
     def _checkout(self) -> Connection:
@@ -236,6 +241,30 @@ class Database:
             return await self._in_thread(partial(current._call, work, *args, **kwargs))
         async with self._slots:
             return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
+
+    async def run_within(
+        self,
+        seconds: float,
+        work: Callable[Concatenate[Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`run` in a transaction of its own that waits at most `seconds` for a connection
+        (PoolTimeout after that): for a caller that must answer soon whatever the database
+        does, such as Telegram's POST to the webhook while the database is away."""
+        deadline = anyio.current_time() + seconds
+        acquired = False
+        with anyio.move_on_at(deadline):
+            await self._slots.acquire()
+            acquired = True
+        if not acquired:
+            raise PoolTimeout(f"no database connection within {seconds:g} s")
+        token = _acquire_within.set(max(0.1, deadline - anyio.current_time()))
+        try:
+            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
+        finally:
+            _acquire_within.reset(token)
+            self._slots.release()
 
     async def run_ahead(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs

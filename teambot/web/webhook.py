@@ -26,6 +26,9 @@ log = logger.bind(actor="webhook")
 
 # Telegram's updates are a few kilobytes; a body far larger is not from Telegram.
 MAX_BODY_BYTES = 1 << 20
+# Telegram waits a while for the answer, then counts a failed delivery and retries later;
+# with the database away a quick 503 says so, rather than a wait for the pool's timeout
+STORE_WITHIN_SECONDS = 2.0
 SECRET_HEADER = b"x-telegram-bot-api-secret-token"
 
 
@@ -68,7 +71,9 @@ class WebhookEndpoint:
             await respond(send, 400, "expected one Telegram update as JSON\n")
             return
         try:
-            stored = await self.database.run(inbox.store, update_id, update)
+            stored = await self.database.run_within(
+                STORE_WITHIN_SECONDS, inbox.store, update_id, update
+            )
         except TRANSIENT_ERRORS as exc:
             # Telegram tries again later; the database actor reports the outage itself
             log.debug("update {} not stored, Telegram will retry: {!r}", update_id, exc)

@@ -103,6 +103,7 @@ class UpdatePoller:
 
     async def _poll(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
         failures = 0
+        store_failing = False  # said once per outage (the database actor says more)
         next_leftovers = anyio.current_time()
         while not self._stopping:
             if anyio.current_time() >= next_leftovers:
@@ -142,16 +143,19 @@ class UpdatePoller:
                 handled = await self._store(fresh)
             except TRANSIENT_ERRORS as exc:
                 # not stored, so not confirmed: Telegram hands the batch out again
-                wait = backoff(1)
-                log.warning("updates wait for the database to store them: {!r}", exc)
-                await anyio.sleep(wait)
+                if not store_failing:
+                    log.warning("updates wait for the database to store them: {!r}", exc)
+                store_failing = True
+                await anyio.sleep(backoff(1))
                 continue
+            store_failing = False
             self.metrics.updates_received.inc(len(fresh))
             await send_all(outbox, self._admit(fresh, handled))
 
     async def _take_leftovers(self, outbox: MemoryObjectSendStream[PendingUpdate]) -> None:
         """Feed what a previous run stored and did not finish, before anything new."""
         while not self._stopping:
+            self.health.poller_alive()  # waiting for the database is no stall of its own
             free = self.max_in_flight - self.ledger.in_flight
             if free <= 0:
                 await self._wait_for_progress()
