@@ -10,6 +10,7 @@ pipeline mode: one round trip). Works the same on asyncio and trio.
 
 from __future__ import annotations
 
+import asyncio  # the adapter's own business (its executor on asyncio): the core never sees it
 import contextlib
 import contextvars
 import re
@@ -183,10 +184,7 @@ class Database:
             executor.shutdown(wait=False)  # its threads end once idle
 
     def _transaction(
-        self,
-        work: Callable[Concatenate[Connection, P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         pool = self._pool
         if pool is None:
@@ -215,11 +213,9 @@ class Database:
         `to_thread.run_sync` gives the event loop a turn before it starts the thread (two
         checkpoints), and under a burst a turn lasts as long as every busy worker's step;
         paid twice an update while the update holds a connection. On trio, trio's threads."""
-        executor = self._executor
-        if executor is None or sniffio.current_async_library() != "asyncio":
+        executor = self._executor  # made by `open` on asyncio only
+        if executor is None:
             return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-        import asyncio  # the adapter's own business: the core never sees it
-
         context = contextvars.copy_context()  # as anyio's threads see the caller's
         future = asyncio.get_running_loop().run_in_executor(executor, context.run, call)
         with anyio.CancelScope(shield=True):

@@ -13,14 +13,6 @@ def record(conn: Connection, update_ids: list[int]) -> None:
     )
 
 
-def already_handled(conn: Connection, update_ids: list[int]) -> set[int]:
-    rows = conn.execute(
-        "select update_id from handled_updates where update_id = any(%s::bigint[])",
-        (update_ids,),
-    ).fetchall()
-    return {int(row["update_id"]) for row in rows}
-
-
 def forget_older_than(conn: Connection, hours: float) -> int:
     # Telegram keeps unconfirmed updates for 24 h; past that no redelivery can happen.
     cur = conn.execute(

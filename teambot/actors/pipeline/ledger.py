@@ -8,7 +8,6 @@ restarts, what was in flight is fed again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import anyio
@@ -60,13 +59,6 @@ class UpdateLedger:
                 self._done_since_flush.append(update_id)
             self._progress.set()
             self._progress = anyio.Event()
-
-    def skip(self, update_ids: Iterable[int]) -> None:
-        """Updates already handled in an earlier run: confirm them without handling."""
-        for update_id in update_ids:
-            if self._pending.pop(update_id, None) is not None:
-                self._progress.set()
-                self._progress = anyio.Event()
 
     def in_hand(self) -> list[int]:
         """The ids being handled (or waiting for their turn)."""

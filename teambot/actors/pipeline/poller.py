@@ -5,7 +5,8 @@ and the next getUpdates confirms it: an update leaves the inbox in the transacti
 handles it. So a crash at any moment loses nothing, and the poller need not wait for the
 oldest update in hand before taking newer ones (Telegram hands out at most 100 updates past
 the last confirmed one: waiting for the slowest would starve a burst). At start, what a
-previous run stored and did not finish goes first. What is in flight is bounded by
+previous run stored and did not finish goes first; every 30 s the poller looks again for
+stored updates nobody holds. What is in flight is bounded by
 `max_in_flight`, so memory stays flat however large the backlog on Telegram's side.
 """
 
@@ -234,7 +235,7 @@ class UpdatePoller:
         return True
 
     async def confirm(self) -> None:
-        """Tell Telegram what has been handled, without taking anything new."""
+        """Tell Telegram what has been stored, without taking anything new."""
         await self._record_handled()
         offset = self.ledger.offset
         if offset is None:
