@@ -38,6 +38,7 @@ import psutil
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from teambot.adapters.database import UnitConnection
 from tests.round_trips import exchanges
 
 if TYPE_CHECKING:
@@ -85,10 +86,12 @@ COUNTERS = Counters()  # the contender's: one per process
 
 
 def _ends_transaction(conn: Any) -> int:
+    if isinstance(conn, UnitConnection):
+        return int(conn.in_unit)
     return int(conn.pgconn.transaction_status != TransactionStatus.IDLE)
 
 
-class CountingConnection(psycopg.Connection[Any]):
+class CountingConnection(UnitConnection):
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
         COUNTERS.add(round_trips=exchanges(self, gen))
         return super().wait(gen, *args, **kwargs)

@@ -149,3 +149,53 @@ async def test_work_commits_on_success_and_rolls_back_on_error(database_url: str
         assert stats["pool_available"] == stats["pool_size"] <= 2  # every connection is back
     finally:
         await database.close()
+
+
+@pytest.mark.anyio
+async def test_a_unit_of_work_is_one_transaction_from_its_first_statement_to_its_writes(
+    database_url: str,
+) -> None:
+    """The BEGIN travels with the first statement and the deferred writes with the COMMIT,
+    their values bound on the client: still one transaction, and values arrive verbatim."""
+    database = Database(database_url, min_size=1, max_size=3)
+    await database.open()
+    awkward = "O'Brien %s %(x)s; rollback; -- \\ \" $$ ё 🙂"
+    try:
+
+        def add(conn: Connection, user_id: int, name: str) -> None:
+            conn.execute("insert into users (id, first_name) values (%s, %s)", (user_id, name))
+
+        def names(conn: Connection) -> dict[int, str]:
+            rows = conn.execute("select id, first_name from users order by id").fetchall()
+            return {r["id"]: r["first_name"] for r in rows}
+
+        # a write that fails with the COMMIT takes the unit's first statement with it
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            async with database.transaction() as unit:
+                await database.run(add, 1, awkward)
+                unit.before_commit(add, 2, awkward)
+                unit.before_commit(add, 1, "again")
+        assert await database.run(names) == {}
+
+        async with database.transaction() as unit:
+            await database.run(add, 1, awkward)
+            assert await database.run(names) == {1: awkward}  # the unit sees its own write
+            unit.before_commit(add, 2, awkward)
+        assert await database.run(names) == {1: awkward, 2: awkward}
+
+        # an error in the first statement leaves the connection usable and nothing written
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            await database.run(add, 2, "twice")
+        async with database.transaction() as unit:  # only deferred writes: BEGIN with them
+            unit.before_commit(add, 3, awkward)
+        assert await database.run(names) == {1: awkward, 2: awkward, 3: awkward}
+
+        # a statement of another unit, on a connection that went back to the pool, is not
+        # inside anything left open
+        with pytest.raises(ValueError):
+            async with database.transaction():
+                await database.run(add, 4, "rolled back")
+                raise ValueError("half-way")
+        assert 4 not in await database.run(names)
+    finally:
+        await database.close()

@@ -13,11 +13,10 @@ from functools import partial
 from typing import Any
 
 import anyio
-import psycopg
 import pytest
-from psycopg.pq import TransactionStatus
 
 from teambot.actors.pipeline.work import Work
+from teambot.adapters.database import UnitConnection
 from teambot.config import Settings
 from teambot.runtime import App, build_app, serve
 from teambot.texts import text
@@ -41,7 +40,7 @@ class Cost:
 _cost: ContextVar[Cost | None] = ContextVar("cost", default=None)
 
 
-class CountingConnection(psycopg.Connection[dict[str, Any]]):
+class CountingConnection(UnitConnection):
     def wait(self, gen: Any, *args: Any, **kwargs: Any) -> Any:
         cost = _cost.get()
         if cost is not None:
@@ -58,7 +57,7 @@ class CountingConnection(psycopg.Connection[dict[str, Any]]):
 
     def _count_transaction(self) -> None:
         cost = _cost.get()
-        if cost is not None and self.pgconn.transaction_status != TransactionStatus.IDLE:
+        if cost is not None and self.in_unit:
             cost.transactions += 1
 
 
