@@ -120,6 +120,20 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
         super().rollback()
 
 
+Statement = tuple[str, Any]  # a query and its parameters
+
+
+def together(conn: Connection, *statements: Statement) -> list[list[dict[str, Any]]]:
+    """Several statements in one round trip, run one after the other (in one string, values
+    bound on the client): each one's rows."""
+    client = psycopg.ClientCursor(conn)
+    cur = conn.execute("; ".join(client.mogrify(query, params) for query, params in statements))
+    results = [cur.fetchall()]
+    while cur.nextset():
+        results.append(cur.fetchall())
+    return results
+
+
 class DatabaseUnavailable(Exception):
     """The pool is closed (starting, restarting or stopped)."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from teambot.adapters.database import Connection
+from teambot.adapters.database import Connection, Statement, together
 from teambot.data import users
 from teambot.domain import InvitationRow, LiveMessage, PendingView, TeamRow, UserRow
 
@@ -76,10 +76,10 @@ def get(conn: Connection, invitation_id: int, *, lock: bool = False) -> Invitati
     return None if row is None else InvitationRow(**row)
 
 
-def _lock_with_joiner_team(conn: Connection, invitation_id: int) -> Any:
+def _lock_with_joiner_team(invitation_id: int) -> Statement:
     team_columns = ", ".join(f"t.{name} as joiner_team_{name}" for name in _TEAM_FIELDS)
     i_columns = ", ".join(f"i.{name.strip()}" for name in _COLUMNS.split(","))
-    return conn.execute(
+    return (
         f"select {i_columns}, {team_columns} from invitations i"
         " left join team_members m on m.user_id ="
         "  case when i.kind = 'invite' then i.recipient_id else i.sender_id end"
@@ -101,24 +101,25 @@ def lock_with_joiner_team(
 ) -> tuple[InvitationRow | None, TeamRow | None]:
     """The invitation, locked (take its team's lock first), and the team the person who
     would join by it is in now (an invite's recipient, a request's sender), if any."""
-    return _with_joiner_team(_lock_with_joiner_team(conn, invitation_id).fetchone())
+    return _with_joiner_team(conn.execute(*_lock_with_joiner_team(invitation_id)).fetchone())
 
 
 def lock_for_answer(
     conn: Connection, invitation_id: int
 ) -> tuple[TeamRow | None, InvitationRow | None, TeamRow | None]:
     """Its team locked, then the invitation (`lock_with_joiner_team`), in that order and in
-    one round trip (pipeline mode: the server runs them one after the other)."""
-    with conn.pipeline():
-        team_cursor = conn.execute(
+    one round trip (the server runs them one after the other)."""
+    teams, invitations = together(
+        conn,
+        (
             f"select {', '.join(_TEAM_FIELDS)} from teams"
             " where id = (select team_id from invitations where id = %s) for update",
             (invitation_id,),
-        )
-        invitation_cursor = _lock_with_joiner_team(conn, invitation_id)
-        team_row = team_cursor.fetchone()
-        invitation, joiner_team = _with_joiner_team(invitation_cursor.fetchone())
-    return (None if team_row is None else TeamRow(**team_row)), invitation, joiner_team
+        ),
+        _lock_with_joiner_team(invitation_id),
+    )
+    invitation, joiner_team = _with_joiner_team(invitations[0] if invitations else None)
+    return (TeamRow(**teams[0]) if teams else None), invitation, joiner_team
 
 
 def close(
@@ -158,18 +159,16 @@ def closing(
 ) -> tuple[dict[int, UserRow], list[LiveMessage]]:
     """For a closed invitation, in one round trip: the people it concerns, and the messages
     that show its buttons, taken (their edits commit with this transaction, in the outbox)."""
-    with conn.pipeline():
-        found = conn.execute(
-            f"select {users.prefixed('u')} from users u where u.id = any(%s)", (people,)
-        )
-        shown = conn.execute(
+    rows, shown = together(
+        conn,
+        (f"select {users.prefixed('u')} from users u where u.id = any(%s)", (people,)),
+        (
             f"delete from invitation_messages m using invitations i"
             f" where i.id = m.invitation_id and m.invitation_id = %s returning {_MESSAGE}",
             (invitation_id,),
-        )
-        rows = found.fetchall()
-        messages = _messages(shown.fetchall())
-    return {int(row["id"]): UserRow(**row) for row in rows}, messages
+        ),
+    )
+    return {int(row["id"]): UserRow(**row) for row in rows}, _messages(shown)
 
 
 def pending_of(conn: Connection, user_id: int) -> list[PendingView]:
