@@ -121,6 +121,14 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
 
 
 Statement = tuple[str, Any]  # a query and its parameters
+Work = TypeVar("Work", bound=Callable[..., Any])
+
+
+def one_statement(work: Work) -> Work:
+    """Marks a data function that sends a single statement: run on its own, it needs no
+    BEGIN and COMMIT (a statement is atomic by itself) and binds its values on the server."""
+    work.one_statement = True  # type: ignore[attr-defined]
+    return work
 
 
 def together(conn: Connection, *statements: Statement) -> list[list[dict[str, Any]]]:
@@ -289,7 +297,8 @@ class Database:
         if pool is None:
             raise DatabaseUnavailable("the database pool is not open")
         with pool.connection(timeout=_acquire_within.get()) as conn:
-            conn.begin_unit()
+            if not getattr(work, "one_statement", False):
+                conn.begin_unit()
             return work(conn, *args, **kwargs)
 
     def _checkout(self) -> UnitConnection:
@@ -367,10 +376,10 @@ class Database:
     async def run_ahead(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`run`, on a connection kept for short writes that must not queue behind a burst
-        of updates waiting for one (`transaction(priority=True)`)."""
-        async with self.transaction(priority=True):
-            return await self.run(work, *args, **kwargs)
+        """`run` in a transaction of its own, on a connection kept for short writes that must
+        not queue behind a burst of updates waiting for one (`transaction(priority=True)`)."""
+        async with self._priority_slots:
+            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
 
     def current(self) -> Transaction | None:
         """The `transaction()` the caller is inside, if any."""

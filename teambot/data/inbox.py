@@ -7,54 +7,56 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from teambot.adapters.database import Connection
+from teambot.adapters.database import Connection, one_statement
 from teambot.data import handled_updates
 
 # NOTIFYed when an update is stored: the leader may be another instance (actors/leadership.py)
 CHANNEL = "teambot_inbox"
 
 
+@one_statement
 def store(conn: Connection, update_id: int, body: dict[str, Any]) -> bool:
     """Keep the update until it is handled, and tell the listening leader at the commit;
     False when it is here or was handled already (Telegram delivers again when it missed
     our answer)."""
     cur = conn.execute(
         "with stored as (insert into inbox (update_id, body)"
-        " select %(id)s, %(body)s"
+        " select %(id)s, %(body)s::jsonb"
         " where not exists (select 1 from handled_updates where update_id = %(id)s)"
         " on conflict do nothing returning update_id)"
         " select pg_notify(%(channel)s, '') from stored",
-        {"id": update_id, "body": _jsonb(body), "channel": CHANNEL},
+        {"id": update_id, "body": _json(body), "channel": CHANNEL},
     )
     return cur.rowcount == 1
 
 
+@one_statement
 def store_fetched(conn: Connection, updates: list[dict[str, Any]]) -> set[int]:
     """Keep a batch of polled updates until each is handled; returns the ids handled
-    before, which are left out."""
-    ids = [int(u["update_id"]) for u in updates]
+    before, which are left out. The batch goes as one JSON text (an array of jsonb would
+    be quoted value by value on the client)."""
     rows = conn.execute(
-        "with handled as (select update_id from handled_updates"
-        "  where update_id = any(%(ids)s::bigint[])),"
+        "with batch as (select (b ->> 'update_id')::bigint as id, b as body"
+        "  from jsonb_array_elements(%(batch)s::jsonb) as b),"
+        " handled as (select update_id from handled_updates"
+        "  where update_id in (select id from batch)),"
         " stored as (insert into inbox (update_id, body)"
-        "  select u.id, u.body from unnest(%(ids)s::bigint[], %(bodies)s::jsonb[]) as u(id, body)"
-        "  where u.id not in (select update_id from handled) on conflict do nothing)"
+        "  select id, body from batch"
+        "  where id not in (select update_id from handled) on conflict do nothing)"
         " select update_id from handled",
-        {"ids": ids, "bodies": [_jsonb(u) for u in updates]},
+        {"batch": _json(updates)},
     ).fetchall()
     return {int(row["update_id"]) for row in rows}
 
 
-def _jsonb(body: dict[str, Any]) -> Jsonb:
+def _json(value: Any) -> str:
     """jsonb refuses the NUL character, which a forged update may carry in any string:
     stored as U+FFFD instead, so such an update is handled (and refused) like any other
     rather than never stored."""
-    text = json.dumps(body)
+    text = json.dumps(value)
     if "\\u0000" in text:
-        text = json.dumps(_without_nul(body))
-    return Jsonb(body, dumps=lambda _: text)
+        text = json.dumps(_without_nul(value))
+    return text
 
 
 def _without_nul(value: Any) -> Any:
@@ -67,6 +69,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+@one_statement
 def waiting(conn: Connection, skip: list[int], limit: int) -> tuple[list[dict[str, Any]], float]:
     """The oldest stored updates, in update_id order, leaving out `skip` (those in hand),
     and how long the oldest of them has waited (seconds; 0 when none)."""
