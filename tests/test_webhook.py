@@ -16,6 +16,9 @@ import anyio
 import httpx
 import psycopg
 import pytest
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
 from loguru import logger
 
 from teambot.actors.pipeline import inbox as inbox_module
@@ -290,3 +293,58 @@ async def test_a_webhook_telegram_refuses_at_start_is_set_a_moment_later(
         telegram.send_text(1, "/help")
         await telegram.wait_for_messages(1, 1)
     assert [c.status for c in telegram.calls_of("setWebhook")][:2] == [500, 500]
+
+
+async def test_while_every_slot_is_taken_the_inbox_age_keeps_growing(
+    telegram: FakeTelegram, database_url: str
+) -> None:
+    """The operator's view of updates waiting behind a saturated bot: the age on /metrics
+    (and so the TeambotInboxOld alert) rises while nothing is read, and falls once the
+    backlog is through."""
+    settings = webhook_settings(telegram, database_url)
+    release = anyio.Event()
+    router = Router(name="hold")
+
+    @router.message(Command("hold"))
+    async def hold(message: Message) -> None:
+        await release.wait()  # every slot stays taken until the test lets go
+        await message.answer("done")
+
+    def stored(first: int, count: int) -> None:
+        with psycopg.connect(database_url) as conn:
+            for n in range(first, first + count):
+                user = {"id": 5000 + n, "is_bot": False, "first_name": "A"}
+                update = {
+                    "update_id": 2000 + n,
+                    "message": {
+                        "message_id": 1,
+                        "date": 0,
+                        "chat": {**user, "type": "private"},
+                        "from": user,
+                        "text": "/hold",
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                    },
+                }
+                conn.execute(
+                    "insert into inbox (update_id, body) values (%s, %s)",
+                    (update["update_id"], json.dumps(update)),
+                )
+
+    async def exposed_age() -> float:
+        async with httpx.AsyncClient() as client:
+            body = (await client.get(f"http://127.0.0.1:{settings.http_port}/metrics")).text
+        line = next(x for x in body.splitlines() if x.startswith("teambot_inbox_oldest_age"))
+        return float(line.split()[-1])
+
+    async with running(settings, router) as app:
+        limit = app.poller.max_in_flight
+        stored(1, limit + 20)  # 20 more than the bot takes at once: they wait in the inbox
+        await telegram.wait_until(lambda: app.ledger.in_flight == limit, what="every slot taken")
+        first = await exposed_age()
+        await anyio.sleep(inbox_module.AGE_EVERY + 2)
+        assert await exposed_age() >= first + inbox_module.AGE_EVERY
+        release.set()
+        await telegram.wait_until(lambda: inbox_rows(database_url) == 0, what="inbox drained")
+        await telegram.wait_until(lambda: app.ledger.in_flight == 0, what="every update handled")
+    async with running(settings, router) as app:  # a fresh read at the start
+        assert await exposed_age() == 0

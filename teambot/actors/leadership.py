@@ -131,8 +131,9 @@ class Leadership:
         while True:
             await anyio.sleep(self.renew_every)
             if not await self.lock.renew():
-                # another instance may lead already: stop at once, not gracefully
-                log.error(
+                # another instance may lead already: stop at once, not gracefully. A
+                # warning: the failover is doing its job (the new leader says so too)
+                log.warning(
                     "lost the lead (the lease was taken over, or its database session"
                     " ended): stepping down"
                 )

@@ -70,6 +70,18 @@ def _without_nul(value: Any) -> Any:
 
 
 @one_statement
+def oldest_age(conn: Connection, skip: list[int]) -> float:
+    """How long the oldest stored update, leaving out `skip` (those in hand), has waited
+    (seconds; 0 when none)."""
+    row = conn.execute(
+        "select extract(epoch from now() - received_at)::float8 as age from inbox"
+        " where update_id <> all(%s::bigint[]) order by update_id limit 1",
+        (skip,),
+    ).fetchone()
+    return float(row["age"]) if row else 0.0
+
+
+@one_statement
 def waiting(conn: Connection, skip: list[int], limit: int) -> tuple[list[dict[str, Any]], float]:
     """The oldest stored updates, in update_id order, leaving out `skip` (those in hand),
     and how long the oldest of them has waited (seconds; 0 when none)."""

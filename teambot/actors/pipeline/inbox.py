@@ -14,6 +14,7 @@ webhook failing, and sets the webhook again if another setup removed or replaced
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from typing import Any
 
 import anyio
@@ -37,6 +38,7 @@ from teambot.metrics import Metrics
 log = logger.bind(actor="inbox")
 
 HEARTBEAT_SECONDS = 30.0
+AGE_EVERY = 5.0  # the inbox's age is looked up when no read set it for this long
 
 
 class InboxReader(UpdatePoller):
@@ -55,6 +57,7 @@ class InboxReader(UpdatePoller):
         self.webhook = webhook
         self._news = anyio.Event()
         self._reported_error_at = time.time()  # Telegram's errors from before are old news
+        self._age_set_at = 0.0
 
     async def run(
         self,
@@ -68,6 +71,7 @@ class InboxReader(UpdatePoller):
         async with anyio.create_task_group() as tg:
             # other instances store what Telegram posts to them: they NOTIFY
             tg.start_soon(listen, self.database.conninfo, inbox.CHANNEL, self.received)
+            tg.start_soon(self._watch_age)
             await super().run(outbox, task_status=task_status)
             tg.cancel_scope.cancel()
 
@@ -103,13 +107,29 @@ class InboxReader(UpdatePoller):
             except TRANSIENT_ERRORS:
                 pass  # the database actor reports the outage; look again in a second
             else:
-                self.metrics.inbox_oldest_age.set(oldest)
+                self._set_age(oldest)
             if not rows:
                 with anyio.move_on_after(1):
                     await self._news.wait()
                 continue
             self.metrics.updates_received.inc(len(rows))
             await send_all(outbox, self._admit(rows))
+
+    def _set_age(self, seconds: float) -> None:
+        self.metrics.inbox_oldest_age.set(seconds)
+        self._age_set_at = anyio.current_time()
+
+    async def _watch_age(self) -> None:
+        """While every slot is taken nothing is read from the inbox, and the age read with
+        it would stand still as the updates behind wait on: look it up on its own then."""
+        while True:
+            await anyio.sleep_until(self._age_set_at + AGE_EVERY)
+            if anyio.current_time() < self._age_set_at + AGE_EVERY:
+                continue  # a read set it meanwhile
+            self._age_set_at = anyio.current_time()  # tried, whatever comes of it
+            with suppress(*TRANSIENT_ERRORS):  # the database actor reports the outage
+                skip = self.ledger.in_hand()
+                self._set_age(await self.database.run_ahead(inbox.oldest_age, skip))
 
     async def confirm(self) -> None:
         """Nothing to tell Telegram (it took our 200s): only write what was handled."""
