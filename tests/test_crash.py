@@ -1,4 +1,5 @@
-"""SIGKILL at random moments of mixed traffic, repeated with several seeds, on both backends.
+"""SIGKILL at random moments of mixed traffic, repeated with several seeds, on both backends;
+and the same traffic against three instances of one bot whose leader is killed each time.
 
 Ten people talk to `teambot run` (a real process) through the fake Bot API, each a closed
 loop that reads the screen and does the next thing a person would: register through the
@@ -42,8 +43,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import httpx
 import psycopg
 import pytest
 from fluent.syntax import FluentParser
@@ -53,7 +55,8 @@ from teambot.services.skills import parse_tags
 from teambot.texts import LANGUAGES, locale_source, text
 from teambot.utils import escape
 from tests.fake_telegram import FakeTelegram, SentMessage
-from tests.test_process import BotProcess, wait_ready
+from tests.test_operations import free_port
+from tests.test_process import WEBHOOK, BotProcess
 
 pytestmark = pytest.mark.slow
 
@@ -281,7 +284,7 @@ class Traffic:
         fake: FakeTelegram,
         recorder: Recorder,
         people: list[Person],
-        start: Callable[[], BotProcess],
+        start: Callable[[], Bot],
     ) -> None:
         self.fake = fake
         self.recorder = recorder
@@ -493,7 +496,7 @@ class Traffic:
         while True:
             now = time.monotonic()
             assert now < deadline, self.report("the run took too long")
-            if self.bot.proc.poll() is not None:
+            if self.bot.exited():
                 raise AssertionError(f"the bot exited by itself\n{self.bot.output()[-3000:]}")
             if self.kills < KILLS:
                 if armed_at is None and self.recorder.since_restart >= kill_after:
@@ -819,6 +822,9 @@ def log_counts(log: str) -> dict[str, int]:
         "skipped as handled before a restart": sum(
             int(n) for n in re.findall(r"skipping (\d+) updates handled before a restart", log)
         ),
+        "stored, taken up after a restart": sum(
+            int(n) for n in re.findall(r"feeding (\d+) updates stored and not handled before", log)
+        ),
         "handled before, not again": len(
             re.findall(r"update \d+ (?:was handled before|took its dialogue step before)", log)
         ),
@@ -843,6 +849,33 @@ def crash_env(bot_env: dict[str, str]) -> dict[str, str]:
     }
 
 
+class Bot(Protocol):
+    """What the traffic drives: one `teambot run` process, or several instances of one bot
+    (tests/test_instances.py), killed and started again as one."""
+
+    def exited(self) -> bool: ...
+    def signal(self, signum: int) -> None: ...
+    def wait(self, timeout: float = 30) -> int: ...
+    def output(self) -> str: ...
+
+
+class OneProcess:
+    def __init__(self, process: BotProcess) -> None:
+        self.process = process
+
+    def exited(self) -> bool:
+        return self.process.proc.poll() is not None
+
+    def signal(self, signum: int) -> None:
+        self.process.signal(signum)
+
+    def wait(self, timeout: float = 30) -> int:
+        return self.process.wait(timeout)
+
+    def output(self) -> str:
+        return self.process.output()
+
+
 # each seed runs both backends: the first run on the one named, and every restart on the other
 # one than before (the database is the same; a process's backend is its own affair)
 @pytest.mark.parametrize(("seed", "backend"), [(1, "asyncio"), (2, "trio"), (3, "asyncio")])
@@ -854,34 +887,52 @@ def test_sigkill_at_random_moments_loses_no_update_and_no_notice(
     seed: int,
     backend: str,
 ) -> None:
-    recorder = Recorder(telegram)
-    people = make_people(seed)
     started: list[BotProcess] = []
     log = tmp_path / "bot.log"
     backends = (backend, "trio" if backend == "asyncio" else "asyncio")
-
     runs: list[str] = []  # the backend of each run
 
-    def start() -> BotProcess:
+    def start() -> Bot:
         runs.append(backends[len(started) % 2])
         bot = BotProcess({**crash_env, "TEAMBOT_BACKEND": runs[-1]}, log)
         started.append(bot)
-        return bot
+        return OneProcess(bot)
 
-    traffic = Traffic(telegram, recorder, people, start)
     try:
-        wait_ready(telegram, traffic.bot)
-        traffic.run(random.Random(seed), deadline=time.monotonic() + 150)
-        telegram.wait_until_sync(
-            lambda: telegram.pending_update_count == 0, timeout=30, what="everything confirmed"
+        crash_and_check(
+            telegram, database_url, log, seed, start, lambda: f"runs on {', '.join(runs)}"
         )
-        traffic.bot.signal(signal.SIGTERM)
-        assert traffic.bot.wait(30) == 0, traffic.bot.output()[-3000:]
     finally:
         for bot in started:
             if bot.proc.poll() is None:
                 bot.proc.kill()
                 bot.wait()
+
+
+def crash_and_check(
+    telegram: FakeTelegram,
+    database_url: str,
+    log: Path,
+    seed: int,
+    start: Callable[[], Bot],
+    runs: Callable[[], str],
+) -> None:
+    """The traffic of `seed` with its kills, a clean stop, and what the people and the
+    operator would notice checked (the module's docstring)."""
+    recorder = Recorder(telegram)
+    people = make_people(seed)
+    traffic = Traffic(telegram, recorder, people, start)
+    telegram.wait_until_sync(
+        lambda: telegram.get_updates_calls > 0 or telegram.webhook_url or traffic.bot.exited(),
+        timeout=30,
+        what="the bot to take updates (a poll, or its webhook set)",
+    )
+    traffic.run(random.Random(seed), deadline=time.monotonic() + 150)
+    telegram.wait_until_sync(
+        lambda: telegram.pending_update_count == 0, timeout=30, what="everything confirmed"
+    )
+    traffic.bot.signal(signal.SIGTERM)
+    assert traffic.bot.wait(30) == 0, traffic.bot.output()[-3000:]
     assert traffic.kills == KILLS
     db = Committed.read(database_url)
     output = log.read_text(errors="replace")
@@ -900,7 +951,7 @@ def test_sigkill_at_random_moments_loses_no_update_and_no_notice(
     landed = log_counts(output)
     statuses = Counter(i.status for i in db.invitations)
     print(
-        f"\nseed {seed} (runs on {', '.join(runs)}):"
+        f"\nseed {seed} ({runs()}):"
         f" {len(recorder.update_ids)} updates, {len(sends)} messages,"
         f" {traffic.kills} kills; invitations {dict(statuses)}, {len(db.reports)} reports,"
         f" {len(db.members) - len(db.teams)} joined a team\n"
@@ -971,3 +1022,89 @@ def test_sigkill_at_random_moments_loses_no_update_and_no_notice(
     # no notice lost: every committed change reached everyone it concerns
     assert owing.unexplained == [], "closed, and nobody closed it"
     assert missing == [], f"{len(missing)} notices lost"
+
+
+class Instances:
+    """Three instances of one bot on one database (actors/leadership.py), driven by the
+    traffic as one bot: a kill SIGKILLs the leader (the instance taking the updates, as its
+    /readyz says), and a start brings them back to three with a fresh one. In webhook mode
+    Telegram's POSTs go to any of them, as through a load balancer."""
+
+    def __init__(self, telegram: FakeTelegram, env: dict[str, str], log: Path) -> None:
+        self.telegram = telegram
+        self.env = env
+        self.log = log
+        self.running: list[tuple[BotProcess, int]] = []  # each with its HTTP port
+        self.started: list[BotProcess] = []
+        self._signalled: list[BotProcess] = []
+
+    def start(self) -> Bot:
+        while len(self.running) < 3:
+            port = free_port()
+            process = BotProcess({**self.env, "HTTP_PORT": str(port)}, self.log)
+            self.started.append(process)
+            self.running.append((process, port))
+        if self.env.get("UPDATES_MODE") == "webhook":
+            self.telegram.webhook_proxy = [f"http://127.0.0.1:{port}" for _, port in self.running]
+        return self
+
+    def _role(self, port: int) -> str | None:
+        try:
+            reply = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1, trust_env=False)
+        except httpx.HTTPError:
+            return None
+        return reply.text.strip().removeprefix("ok: ") if reply.status_code == 200 else None
+
+    def leader(self) -> tuple[BotProcess, int]:
+        deadline = time.monotonic() + 10
+        while True:
+            leading = [(p, port) for p, port in self.running if self._role(port) == "leader"]
+            if len(leading) == 1:
+                return leading[0]
+            assert time.monotonic() < deadline, f"{len(leading)} leaders"
+            time.sleep(0.05)
+
+    def exited(self) -> bool:
+        return any(p.proc.poll() is not None for p, _ in self.running)
+
+    def signal(self, signum: int) -> None:
+        chosen = [self.leader()] if signum == signal.SIGKILL else list(self.running)
+        for entry in chosen:
+            self.running.remove(entry)
+            entry[0].signal(signum)
+            self._signalled.append(entry[0])
+
+    def wait(self, timeout: float = 30) -> int:
+        signalled, self._signalled = self._signalled, []
+        codes = [p.wait(timeout) for p in signalled]
+        return max(codes, key=abs, default=0)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.mark.parametrize(("mode", "backend"), [("polling", "asyncio"), ("webhook", "trio")])
+def test_three_instances_whose_leader_is_killed_lose_no_update_and_no_notice(
+    telegram: FakeTelegram,
+    crash_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
+    mode: str,
+    backend: str,
+) -> None:
+    """The traffic above against three instances of one bot; every kill is the leader's,
+    mid-traffic, and a standby takes over while a fresh instance starts."""
+    env = {**crash_env, "TEAMBOT_BACKEND": backend}
+    if mode == "webhook":
+        env.update(WEBHOOK)
+    log = tmp_path / "bots.log"
+    instances = Instances(telegram, env, log)
+    try:
+        crash_and_check(
+            telegram, database_url, log, 4, instances.start, lambda: f"three instances, {mode}"
+        )
+    finally:
+        for process in instances.started:
+            if process.proc.poll() is None:
+                process.proc.kill()
+                process.wait()
