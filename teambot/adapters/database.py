@@ -121,10 +121,10 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
 
 
 Statement = tuple[str, Any]  # a query and its parameters
-Work = TypeVar("Work", bound=Callable[..., Any])
+DataFunction = TypeVar("DataFunction", bound=Callable[..., Any])
 
 
-def one_statement(work: Work) -> Work:
+def one_statement(work: DataFunction) -> DataFunction:
     """Marks a data function that sends a single statement: run on its own, it needs no
     BEGIN and COMMIT (a statement is atomic by itself) and binds its values on the server."""
     work.one_statement = True  # type: ignore[attr-defined]
