@@ -341,6 +341,7 @@ def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_aft
             "every update answered",
             timeout=90,
         )
+        thawed = time.monotonic()
         if fault == "freeze":
             first.process.signal(signal.SIGCONT)
         else:
@@ -354,13 +355,19 @@ def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_aft
         assert [u for u, c in calls.items() if not c] == []  # none lost
         assert sorted(set(searches) - handled_updates(database_url)) == []
         assert answers_in_order(telegram) == []
-        # Nothing from the old leader reached Telegram after the takeover...
+        # Nothing from the old leader reached Telegram after the takeover, but for the one
+        # request it may have been writing at the very instant it froze (its lease asked
+        # just before): that goes out as it thaws, and no client-side check can call it
+        # back. One at most: the check and the write are one step of one task.
         late = [
             (c.method, round(c.at - taken_over, 2), c.params.get("chat_id"))
             for c in telegram.calls
             if old_name in c.agent and c.at > taken_over
         ]
-        assert late == [], (late, first.process.output()[-5000:])
+        in_hand = [
+            call for call in late if fault == "freeze" and taken_over + call[1] - thawed < 0.5
+        ]
+        assert late == in_hand and len(in_hand) <= 1, (late, first.process.output()[-5000:])
         # ...and an answer went out twice only when the old leader sent it before it was
         # replaced and could not write its sent-mark: frozen, a request on its way (the
         # fake stamps it when it reads it, up to a moment later), as for a SIGKILL; cut

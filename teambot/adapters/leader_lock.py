@@ -51,8 +51,9 @@ What remains: a session the old leader opens in the instant between the new hold
 look at `pg_stat_activity` and its commit of the lease passes the fence's check once (the
 trigger reads the lease without locking it, to cost writers nothing); only a leader that
 is alive, reaches the database and has not yet noticed the takeover can do that, and it
-calls Telegram no more. A Bot API request already on the wire when the leader froze is answered by
-Telegram whatever happens after; its message may be sent again by the new leader, as for
+calls Telegram no more. A Bot API request already on the wire when the leader froze, or
+being written at that instant (its lease asked a moment before), is answered by Telegram
+whatever happens after; its message may be sent again by the new leader, as for
 a SIGKILL between Telegram taking a message and its sent-mark. And a monotonic clock that
 does not advance while a VM is paused would let a thawed VM send what it holds in memory
 until its renewal fails (at most a second): the database fence still refuses its writes.
