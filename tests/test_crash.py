@@ -859,23 +859,6 @@ class Bot(Protocol):
     def output(self) -> str: ...
 
 
-class OneProcess:
-    def __init__(self, process: BotProcess) -> None:
-        self.process = process
-
-    def exited(self) -> bool:
-        return self.process.proc.poll() is not None
-
-    def signal(self, signum: int) -> None:
-        self.process.signal(signum)
-
-    def wait(self, timeout: float = 30) -> int:
-        return self.process.wait(timeout)
-
-    def output(self) -> str:
-        return self.process.output()
-
-
 # each seed runs both backends: the first run on the one named, and every restart on the other
 # one than before (the database is the same; a process's backend is its own affair)
 @pytest.mark.parametrize(("seed", "backend"), [(1, "asyncio"), (2, "trio"), (3, "asyncio")])
@@ -896,7 +879,7 @@ def test_sigkill_at_random_moments_loses_no_update_and_no_notice(
         runs.append(backends[len(started) % 2])
         bot = BotProcess({**crash_env, "TEAMBOT_BACKEND": runs[-1]}, log)
         started.append(bot)
-        return OneProcess(bot)
+        return bot
 
     try:
         crash_and_check(

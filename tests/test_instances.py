@@ -6,7 +6,8 @@ getUpdates never meets a second poller (no 409), and with Telegram's flood limit
 one message draws a 429. In polling mode and in webhook mode (a load balancer in front
 of the three). Then a leader frozen (SIGSTOP) or cut off from PostgreSQL while its
 sockets stay open: the lease (adapters/leader_lock.py) moves the lead within 5 s, and
-nothing of the old leader reaches Telegram after that."""
+nothing of the old leader reaches Telegram after that but the one request a frozen one
+may have been writing as it froze."""
 
 from __future__ import annotations
 
@@ -359,15 +360,10 @@ def test_a_frozen_or_cut_off_leader_is_replaced_within_5_s_and_sends_nothing_aft
         # request it may have been writing at the very instant it froze (its lease asked
         # just before): that goes out as it thaws, and no client-side check can call it
         # back. One at most: the check and the write are one step of one task.
-        late = [
-            (c.method, round(c.at - taken_over, 2), c.params.get("chat_id"))
-            for c in telegram.calls
-            if old_name in c.agent and c.at > taken_over
-        ]
-        in_hand = [
-            call for call in late if fault == "freeze" and taken_over + call[1] - thawed < 0.5
-        ]
-        assert late == in_hand and len(in_hand) <= 1, (late, first.process.output()[-5000:])
+        after = [c for c in telegram.calls if old_name in c.agent and c.at > taken_over]
+        late = [(c.method, round(c.at - taken_over, 2), c.params.get("chat_id")) for c in after]
+        in_hand = [c for c in after if fault == "freeze" and c.at - thawed < 0.5]
+        assert len(after) == len(in_hand) <= 1, (late, first.process.output()[-5000:])
         # ...and an answer went out twice only when the old leader sent it before it was
         # replaced and could not write its sent-mark: frozen, a request on its way (the
         # fake stamps it when it reads it, up to a moment later), as for a SIGKILL; cut

@@ -44,6 +44,9 @@ class BotProcess:
             stderr=subprocess.STDOUT,
         )
 
+    def exited(self) -> bool:
+        return self.proc.poll() is not None
+
     def signal(self, signum: int) -> None:
         self.proc.send_signal(signum)
 
