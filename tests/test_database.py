@@ -199,3 +199,42 @@ async def test_a_unit_of_work_is_one_transaction_from_its_first_statement_to_its
         assert 4 not in await database.run(names)
     finally:
         await database.close()
+
+
+@pytest.mark.anyio
+async def test_units_of_work_leave_the_event_loop_free_while_they_wait(database_url: str) -> None:
+    """Units of work run on the event loop's thread (adapters/database.py): while one waits
+    for the server the loop goes on with everything else, other units included, and a unit
+    that finds no idle connection waits for the pool to grow without holding the loop."""
+    database = Database(database_url, min_size=0, max_size=4)  # no connection at first
+    await database.open()
+    ticks = 0
+    seen: dict[str, tuple[int, int]] = {}
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await anyio.sleep(0.01)
+            ticks += 1
+
+    def slow(conn: Connection, name: str, seconds: float) -> str:
+        before = ticks
+        conn.execute("select pg_sleep(%s)", (seconds,))
+        seen[name] = (before, ticks)
+        return name
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            async with anyio.create_task_group() as units:
+                units.start_soon(database.run, slow, "first", 0.4)
+                units.start_soon(database.run, slow, "second", 0.4)
+            tg.cancel_scope.cancel()
+        for name, (before, after) in seen.items():
+            assert after - before >= 10, f"the loop stood still while {name} waited"
+        # the two ran side by side, each on a connection of its own: each saw the other's
+        # wait go on, not begin after it ended
+        assert seen["first"][0] < seen["second"][1] and seen["second"][0] < seen["first"][1]
+        assert database.stats()["pool_size"] == 2
+    finally:
+        await database.close()

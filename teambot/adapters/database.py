@@ -1,33 +1,37 @@
-"""psycopg adapter: the sync connection pool, driven from anyio worker threads.
+"""psycopg adapter: the sync connection pool, its waits for the server awaited by the loop.
 
-psycopg's async API is asyncio-only, so a piece of work (a function taking a connection)
-runs whole in a worker thread. On its own it is one transaction: commit on success,
-rollback on error, and the connection always returns to the pool. Inside
-`Database.transaction()` every piece shares one connection and one transaction, which ends
-with the writes registered by `before_commit` and the COMMIT sent together. The BEGIN goes
-with the transaction's first statement (`UnitConnection`). Works the same on asyncio and
-trio.
+A piece of work is a plain function taking a connection, written against psycopg's sync
+API; it runs on the event loop's own thread in a greenlet (`on_loop`), and every time psycopg
+would block on the server's socket the greenlet hands the wait to the event loop (asyncio or
+trio) and resumes when the socket is ready. So units of work neither hop to a thread nor
+hold one, and the same code serves both backends (psycopg's async API is asyncio-only).
+On its own a piece of work is one transaction: commit on success, rollback on error, and the
+connection always returns to the pool. Inside `Database.transaction()` every piece shares
+one connection and one transaction, which ends with the writes registered by
+`before_commit` and the COMMIT sent together. The BEGIN goes with the transaction's first
+statement (`UnitConnection`).
 """
 
 from __future__ import annotations
 
-import asyncio  # the adapter's own business (its executor on asyncio): the core never sees it
 import contextlib
 import contextvars
 import re
+import select
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import anyio
+import greenlet
 import psycopg
 import psycopg.errors
 import sniffio
 from psycopg.rows import dict_row
+from psycopg.waiting import Ready, Wait, wait_async
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 T = TypeVar("T")
@@ -89,6 +93,13 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
         self._send_begin()
         return super().execute(query, params, prepare=prepare, binary=binary)
 
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        """Inside `on_loop`, psycopg's wait for the socket is the event loop's."""
+        loop = _loop()
+        if loop is None:
+            return super().wait(gen, interval, timeout)
+        return loop.switch(_wait_for_server(gen, self.pgconn.socket, interval, timeout))
+
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         self._send_begin()
         return super().cursor(*args, **kwargs)
@@ -118,6 +129,75 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
         self._deferred = None
         self._begin_pending = False
         super().rollback()
+
+
+class _OnLoop(greenlet.greenlet):
+    """A piece of sync database work run by `on_loop`."""
+
+
+def _loop() -> greenlet.greenlet | None:
+    """Inside `on_loop`: the greenlet the event loop runs in, which awaits what it is handed.
+    None elsewhere (a worker thread, a test calling a data function directly)."""
+    current = greenlet.getcurrent()
+    return current.parent if type(current) is _OnLoop else None
+
+
+async def on_loop(call: Callable[[], T]) -> T:
+    """`call()` on the event loop's thread, in a greenlet of its own whose waits for the
+    server (`UnitConnection.wait`) the loop awaits. A cancelled caller still waits for it to
+    end, so cancellation never leaves a transaction half-done."""
+    work = _OnLoop(call)
+    work.gr_context = contextvars.copy_context()  # as a worker thread would see the caller's
+    with anyio.CancelScope(shield=True):
+        request = work.switch()
+        while not work.dead:
+            try:
+                answer = await request
+            except BaseException as exc:  # noqa: BLE001 - raised where the work waited
+                request = work.throw(exc)
+            else:
+                request = work.switch(answer)
+    return cast(T, request)
+
+
+async def _wait_for_server(gen: Any, fileno: int, interval: float, timeout: float | None) -> Any:
+    if sniffio.current_async_library() == "asyncio":
+        # psycopg's own, as its async connections use it
+        return await wait_async(gen, fileno, interval=interval, timeout=timeout)
+    with anyio.fail_after(timeout):
+        return await _wait_anyio(gen, fileno)
+
+
+async def _wait_anyio(gen: Any, fileno: int) -> Any:
+    """psycopg's wait loop on anyio (trio): the socket state the generator asks for."""
+    try:
+        state = next(gen)
+        while True:
+            state = gen.send(await _ready(fileno, state))
+    except StopIteration as done:
+        return done.value
+
+
+async def _ready(fileno: int, state: Wait) -> Ready:
+    if state == Wait.R:
+        await anyio.wait_readable(fileno)
+        return Ready.R
+    if state == Wait.W:
+        await anyio.wait_writable(fileno)
+        return Ready.W
+    # Wait.RW: a large statement still being sent; the server may be answering meanwhile
+    readable, writable, _ = select.select([fileno], [fileno], [], 0)
+    if not (readable or writable):
+        async with anyio.create_task_group() as either:
+
+            async def wait(ready: Callable[[int], Any]) -> None:
+                await ready(fileno)
+                either.cancel_scope.cancel()
+
+            either.start_soon(wait, anyio.wait_readable)
+            either.start_soon(wait, anyio.wait_writable)
+        readable, writable, _ = select.select([fileno], [fileno], [], 0)
+    return Ready((Ready.R if readable else 0) | (Ready.W if writable else 0))
 
 
 Statement = tuple[str, Any]  # a query and its parameters
@@ -229,10 +309,9 @@ class Database:
         self._max_lifetime = max_lifetime
         self._acquire_timeout = acquire_timeout
         self._pool: ConnectionPool[UnitConnection] | None = None
-        # One slot per pooled connection, taken before a thread asks the pool for one: a
-        # thread never waits inside the pool while a transaction that holds a connection
-        # waits for a thread (with more takers than connections, that deadlocks until the
-        # pool's timeout). One thread per slot.
+        # One slot per pooled connection, taken before a unit of work asks the pool for
+        # one: the units beyond the pool's size queue here, in the event loop, not inside
+        # the pool (which would wait in a thread).
         # Two are kept for `transaction(priority=True)`, the short statements a burst of
         # updates queued for slots must not hold back: the outbox's sent-marks (or a crash
         # would find many messages sent and not marked, and send them again) and the
@@ -241,8 +320,7 @@ class Database:
         reserved = min(2, max_size - 1)
         self._slots = anyio.Semaphore(max_size - reserved)
         self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
-        self._limiter = anyio.CapacityLimiter(max_size)
-        self._executor: ThreadPoolExecutor | None = None
+        self._limiter = anyio.CapacityLimiter(max_size)  # threads waiting inside the pool
 
     @property
     def is_open(self) -> bool:
@@ -272,8 +350,6 @@ class Database:
         )
 
     async def open(self, timeout: float = 10) -> None:
-        if sniffio.current_async_library() == "asyncio" and self._executor is None:
-            self._executor = ThreadPoolExecutor(self._max_size, thread_name_prefix="database")
         pool = self._make_pool()
         try:
             await anyio.to_thread.run_sync(partial(pool.open, wait=True, timeout=timeout))
@@ -286,9 +362,6 @@ class Database:
         pool, self._pool = self._pool, None
         if pool is not None:
             await anyio.to_thread.run_sync(partial(pool.close, timeout=5))
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False)  # its threads end once idle
 
     def _transaction(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -296,18 +369,33 @@ class Database:
         pool = self._pool
         if pool is None:
             raise DatabaseUnavailable("the database pool is not open")
-        with pool.connection(timeout=_acquire_within.get()) as conn:
-            if not getattr(work, "one_statement", False):
-                conn.begin_unit()
-            return work(conn, *args, **kwargs)
+        conn = self._getconn(pool)
+        try:
+            with conn:
+                if not getattr(work, "one_statement", False):
+                    conn.begin_unit()
+                return work(conn, *args, **kwargs)
+        finally:
+            pool.putconn(conn)
 
     def _checkout(self) -> UnitConnection:
         pool = self._pool
         if pool is None:
             raise DatabaseUnavailable("the database pool is not open")
-        conn = pool.getconn()
+        conn = self._getconn(pool)
         conn.begin_unit()
         return conn
+
+    def _getconn(self, pool: ConnectionPool[UnitConnection]) -> UnitConnection:
+        timeout = _acquire_within.get()
+        loop = _loop()
+        if loop is not None and not pool.get_stats()["pool_available"]:
+            # none idle: the wait for one (the pool is growing, or the database is away)
+            # is a thread's, not the loop's
+            getconn = partial(pool.getconn, timeout)
+            waiting = anyio.to_thread.run_sync(getconn, limiter=self._limiter)
+            return cast(UnitConnection, loop.switch(waiting))
+        return pool.getconn(timeout)
 
     def _checkin(self, conn: UnitConnection) -> None:
         pool = self._pool
@@ -316,38 +404,19 @@ class Database:
         else:
             pool.putconn(conn)
 
-    async def _in_thread(self, call: Callable[[], T]) -> T:
-        """`call()` in a database thread. A cancelled caller still waits for it to end, so
-        cancellation never leaves a transaction half-done.
-
-        On asyncio the call goes straight to an executor of the pool's size: anyio's
-        `to_thread.run_sync` gives the event loop a turn before it starts the thread (two
-        checkpoints), and under a burst a turn lasts as long as every busy worker's step;
-        paid twice an update while the update holds a connection. On trio, trio's threads."""
-        executor = self._executor  # made by `open` on asyncio only
-        if executor is None:
-            return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-        context = contextvars.copy_context()  # as anyio's threads see the caller's
-        future = asyncio.get_running_loop().run_in_executor(executor, context.run, call)
-        with anyio.CancelScope(shield=True):
-            result = await future
-        return result
-
     async def run(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run `work(conn, ...)`: in the current `transaction()` if there is one, else in a
         transaction of its own on a pooled connection."""
-        # abandon_on_cancel=False: a cancelled caller still waits for commit or rollback,
-        # so cancellation never leaves a transaction half-done.
         current = _transaction.get()
         if current is not None and current.database is self:
             if not current.holds_slot:
                 await current.slots.acquire()  # released when the transaction ends
                 current.holds_slot = True
-            return await self._in_thread(partial(current._call, work, *args, **kwargs))
+            return await on_loop(partial(current._call, work, *args, **kwargs))
         async with self._slots:
-            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
+            return await on_loop(partial(self._transaction, work, *args, **kwargs))
 
     async def run_within(
         self,
@@ -368,7 +437,7 @@ class Database:
             raise PoolTimeout(f"no database connection within {seconds:g} s")
         token = _acquire_within.set(max(0.1, deadline - anyio.current_time()))
         try:
-            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
+            return await on_loop(partial(self._transaction, work, *args, **kwargs))
         finally:
             _acquire_within.reset(token)
             self._slots.release()
@@ -379,7 +448,7 @@ class Database:
         """`run` in a transaction of its own, on a connection kept for short writes that must
         not queue behind a burst of updates waiting for one (`transaction(priority=True)`)."""
         async with self._priority_slots:
-            return await self._in_thread(partial(self._transaction, work, *args, **kwargs))
+            return await on_loop(partial(self._transaction, work, *args, **kwargs))
 
     def current(self) -> Transaction | None:
         """The `transaction()` the caller is inside, if any."""
@@ -409,7 +478,7 @@ class Database:
                     if commit and transaction._before_commit and not transaction.holds_slot:
                         await transaction.slots.acquire()
                         transaction.holds_slot = True
-                    await self._in_thread(partial(transaction._end, commit))
+                    await on_loop(partial(transaction._end, commit))
                 finally:
                     if transaction.holds_slot:
                         transaction.holds_slot = False
