@@ -49,6 +49,7 @@ from aiogram.types import (
 from loguru import logger
 
 from teambot import __version__
+from teambot.adapters import routing
 from teambot.adapters.effects import CollectEffects
 from teambot.adapters.flood_control import FloodControl, background
 from teambot.adapters.http_client import (
@@ -446,7 +447,11 @@ def patch_aiogram() -> None:
 
     It also keeps the `Response[T]` models aiogram checks every answer with alive: pydantic
     caches parametrized models only weakly, so `Response[Message]` and the others were
-    built anew for every call, a tenth of the bot's CPU per update."""
+    built anew for every call, a tenth of the bot's CPU per update.
+
+    And it passes over handlers whose leading filters would refuse the update
+    (adapters/routing.py)."""
+    routing.patch()
     CallableObject.call = _call_inline  # type: ignore[method-assign]
     MiddlewareManager.wrap_middlewares = staticmethod(_wrap_middlewares)  # type: ignore[method-assign]
     _RESPONSE_MODELS.extend(
@@ -458,9 +463,15 @@ def patch_aiogram() -> None:
 _RESPONSE_MODELS: list[type[Response[Any]]] = []
 
 
+class GetRawUpdates(methods.GetUpdates):
+    """getUpdates whose result stays raw JSON, so one malformed update cannot block the rest."""
+
+    __returning__ = list[dict[str, Any]]
+
+
 def _method_results() -> set[Any]:
     """What each Bot API method returns (TelegramMethod itself declares it abstractly)."""
-    found = (getattr(methods, name) for name in methods.__all__)
+    found = [*(getattr(methods, name) for name in methods.__all__), GetRawUpdates]
     return {
         method.__returning__
         for method in found

@@ -23,7 +23,6 @@ from aiogram.exceptions import (
     TelegramConflictError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import GetUpdates
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 from loguru import logger
@@ -32,7 +31,12 @@ from pydantic import ValidationError
 from teambot.actors.pipeline.ledger import PendingUpdate, UpdateLedger
 from teambot.actors.pipeline.streams import send_all
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
-from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, parse_update, reachability_of
+from teambot.adapters.telegram import (
+    TRANSIENT_TELEGRAM_ERRORS,
+    GetRawUpdates,
+    parse_update,
+    reachability_of,
+)
 from teambot.data import inbox
 from teambot.errors import FatalError
 from teambot.health import Health
@@ -45,12 +49,6 @@ RETRY_POLL: tuple[type[TelegramAPIError], ...] = (*TRANSIENT_TELEGRAM_ERRORS, Te
 
 
 LEFTOVERS_EVERY_SECONDS = 30.0
-
-
-class GetRawUpdates(GetUpdates):
-    """getUpdates whose result stays raw JSON, so one malformed update cannot block the rest."""
-
-    __returning__ = list[dict[str, Any]]
 
 
 class UpdatePoller:

@@ -1,0 +1,106 @@
+"""aiogram's routing, without awaiting filters whose refusal can be foreseen.
+
+aiogram passes an update to the first handler whose filters all accept it, checking the
+handlers in the order the routers were included and each handler's filters in order,
+stopping at the first refusal. A `/help` passes about thirty handlers before its own, each
+check an await of a filter through aiogram's call machinery (bench.capacity: a fifth of
+the bot's CPU per update). Most handlers start with a filter whose verdict a plain
+comparison foresees: a dialogue state, a command, a button's prefix. `_trigger` passes over
+a handler when one of its leading filters of those kinds would refuse the event, and checks
+the others exactly as aiogram does; the handler chosen is the same
+(tests/test_aiogram_patches.py compares the two verdicts on every handler of every
+router).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from aiogram.dispatcher.event.bases import UNHANDLED, SkipHandler
+from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData, CallbackQueryFilter
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+# True when the filter would surely refuse the event (given the handler's data so far)
+Refusal = Callable[[TelegramObject, dict[str, Any]], bool]
+
+
+def patch() -> None:
+    TelegramEventObserver.trigger = _trigger  # type: ignore[method-assign]
+
+
+async def _trigger(self: TelegramEventObserver, event: TelegramObject, **kwargs: Any) -> Any:
+    """`TelegramEventObserver.trigger` (aiogram 3), passing over handlers that a leading
+    filter would refuse."""
+    for handler in self.handlers:
+        if any(refuses(event, kwargs) for refuses in _leading_refusals(handler)):
+            continue
+        kwargs["handler"] = handler
+        result, data = await handler.check(event, **kwargs)
+        if result:
+            kwargs.update(data)
+            try:
+                wrapped_inner = self.outer_middleware.wrap_middlewares(
+                    self._resolve_middlewares(), handler.call
+                )
+                return await wrapped_inner(event, kwargs)
+            except SkipHandler:
+                continue
+    return UNHANDLED
+
+
+def _leading_refusals(handler: HandlerObject) -> tuple[Refusal, ...]:
+    """The foreseeable filters the handler starts with, up to its first other filter (found
+    once per handler: aiogram's handlers do not change once registered)."""
+    known: tuple[Refusal, ...] | None = handler.__dict__.get("_teambot_refusals")
+    if known is None:
+        refusals = []
+        for event_filter in handler.filters or ():
+            refusal = _refusal(event_filter)
+            if refusal is None:
+                break
+            refusals.append(refusal)
+        known = handler.__dict__["_teambot_refusals"] = tuple(refusals)
+    return known
+
+
+def _refusal(event_filter: FilterObject) -> Refusal | None:
+    callback = event_filter.callback
+    if isinstance(callback, State) and callback.state != "*":
+        return partial(_refuses_state, callback.state)
+    if isinstance(callback, Command) and all(isinstance(c, str) for c in callback.commands):
+        return partial(_refuses_command, callback)
+    if isinstance(callback, CallbackQueryFilter):
+        return partial(_refuses_press, callback.callback_data)
+    return None
+
+
+def _refuses_state(state: str | None, event: TelegramObject, data: dict[str, Any]) -> bool:
+    # as State.__call__
+    return data.get("raw_state") != state
+
+
+def _refuses_command(command: Command, event: TelegramObject, data: dict[str, Any]) -> bool:
+    # as Command.__call__: extract_command, validate_prefix, validate_command (a mention
+    # that is not the bot's refuses too, but asks Telegram who the bot is: left to aiogram)
+    if not isinstance(event, Message):
+        return True
+    words = (event.text or event.caption or "").split(maxsplit=1)
+    if not words:
+        return True
+    name = words[0][1:].partition("@")[0]
+    if command.ignore_case:
+        name = name.casefold()
+    return words[0][0] not in command.prefix or name not in command.commands
+
+
+def _refuses_press(kind: type[CallbackData], event: TelegramObject, data: dict[str, Any]) -> bool:
+    # as CallbackQueryFilter.__call__ and CallbackData.unpack: the data's prefix
+    if not isinstance(event, CallbackQuery) or not event.data:
+        return True
+    return event.data.partition(kind.__separator__)[0] != kind.__prefix__
