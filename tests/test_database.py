@@ -238,3 +238,40 @@ async def test_units_of_work_leave_the_event_loop_free_while_they_wait(database_
         assert database.stats()["pool_size"] == 2
     finally:
         await database.close()
+
+
+@pytest.mark.anyio
+async def test_tasks_sharing_a_transaction_take_turns_on_its_connection(database_url: str) -> None:
+    """Work started side by side inside one `transaction()` runs one piece at a time on the
+    transaction's connection, and all of it commits together (not a hang: the second piece
+    would otherwise wait for the connection inside the event loop the first needs)."""
+    database = Database(database_url, min_size=1, max_size=4)
+    await database.open()
+    try:
+
+        def add(conn: Connection, user_id: int) -> int:
+            conn.execute("insert into users (id) values (%s)", (user_id,))
+            conn.execute("select pg_sleep(0.05)")
+            return conn.execute("select count(*) as n from users").fetchone()["n"]
+
+        seen: list[int] = []
+
+        async def add_and_note(user_id: int) -> None:
+            seen.append(await database.run(add, user_id))
+
+        with anyio.fail_after(10):
+            async with database.transaction(), anyio.create_task_group() as tg:
+                for user_id in (1, 2, 3):
+                    tg.start_soon(add_and_note, user_id)
+        assert sorted(seen) == [1, 2, 3]  # one after another, in one transaction
+
+        def count(conn: Connection) -> int:
+            return conn.execute("select count(*) as n from users").fetchone()["n"]
+
+        assert await database.run(count) == 3
+        # every slot came back: as many units as slots fit at once again
+        async with anyio.create_task_group() as tg:
+            for _ in range(2):
+                tg.start_soon(database.run, count)
+    finally:
+        await database.close()

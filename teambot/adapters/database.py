@@ -81,6 +81,10 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     def execute(
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool = False
     ) -> psycopg.Cursor[dict[str, Any]]:
+        if self.lock.locked() and _loop() is not None:
+            # another piece of work is waiting on this connection: waiting for its lock here
+            # would stop the event loop that piece needs to finish
+            raise RuntimeError("a connection is used by one piece of work at a time")
         if self._deferred is not None:
             self._deferred.append(self._render(query, params))
             return psycopg.Cursor(self)  # no result: the statement has not been sent
@@ -251,6 +255,9 @@ class Transaction:
         self.conn: UnitConnection | None = None
         self.slots = slots  # the ones it takes its connection's slot from: Database._slots
         self.holds_slot = False
+        # Two tasks sharing a transaction take turns: on one connection, the second would
+        # wait for psycopg's lock inside the loop, which the first can then never release.
+        self.one_at_a_time = anyio.Lock(fast_acquire=True)
         self._before_commit: list[Callable[[Connection], object]] = []
 
     def before_commit(
@@ -284,6 +291,8 @@ class Transaction:
                     conn.rollback()  # when nothing is open: no round trip
                 self.database._checkin(conn)
 
+
+_LOOP_WAITS_FOR_A_CONNECTION = 0.05  # seconds
 
 _transaction: ContextVar[Transaction | None] = ContextVar("teambot_transaction", default=None)
 # how long a pooled connection may be waited for (None: the pool's own timeout)
@@ -389,13 +398,17 @@ class Database:
     def _getconn(self, pool: ConnectionPool[UnitConnection]) -> UnitConnection:
         timeout = _acquire_within.get()
         loop = _loop()
-        if loop is not None and not pool.get_stats()["pool_available"]:
-            # none idle: the wait for one (the pool is growing, or the database is away)
-            # is a thread's, not the loop's
-            getconn = partial(pool.getconn, timeout)
-            waiting = anyio.to_thread.run_sync(getconn, limiter=self._limiter)
-            return cast(UnitConnection, loop.switch(waiting))
-        return pool.getconn(timeout)
+        if loop is None:
+            return pool.getconn(timeout)
+        if pool.get_stats()["pool_available"]:
+            # idle a moment ago; should the pool's own thread have taken it meanwhile, the
+            # loop waits only briefly for another
+            with contextlib.suppress(PoolTimeout):
+                return pool.getconn(_LOOP_WAITS_FOR_A_CONNECTION)
+        # none idle: the wait for one (the pool is growing, or the database is away) is a
+        # thread's, not the loop's
+        waiting = anyio.to_thread.run_sync(partial(pool.getconn, timeout), limiter=self._limiter)
+        return cast(UnitConnection, loop.switch(waiting))
 
     def _checkin(self, conn: UnitConnection) -> None:
         pool = self._pool
@@ -411,10 +424,11 @@ class Database:
         transaction of its own on a pooled connection."""
         current = _transaction.get()
         if current is not None and current.database is self:
-            if not current.holds_slot:
-                await current.slots.acquire()  # released when the transaction ends
-                current.holds_slot = True
-            return await on_loop(partial(current._call, work, *args, **kwargs))
+            async with current.one_at_a_time:
+                if not current.holds_slot:
+                    await current.slots.acquire()  # released when the transaction ends
+                    current.holds_slot = True
+                return await on_loop(partial(current._call, work, *args, **kwargs))
         async with self._slots:
             return await on_loop(partial(self._transaction, work, *args, **kwargs))
 
