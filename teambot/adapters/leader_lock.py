@@ -100,6 +100,8 @@ class Lease:
 
     async def wait_fresh(self, timeout: float = FRESH_WAIT) -> bool:
         """True once fresh; False if it is lost, or still stale after `timeout`."""
+        if self.fresh():
+            return True  # as nearly always: no timer
         with anyio.move_on_after(timeout):
             while not self.fresh():
                 if self.lost:
