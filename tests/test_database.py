@@ -275,3 +275,22 @@ async def test_tasks_sharing_a_transaction_take_turns_on_its_connection(database
                 tg.start_soon(database.run, count)
     finally:
         await database.close()
+
+
+@pytest.mark.anyio
+async def test_a_statement_larger_than_the_sockets_buffers_goes_through(database_url: str) -> None:
+    """Sending it takes many waits for the socket to take more (and, on trio, the wait for
+    either direction psycopg asks for while the server may already answer)."""
+    database = Database(database_url, min_size=1, max_size=3)
+    await database.open()
+    big = "ё" * 4_000_000  # 8 MB on the wire
+    try:
+
+        def length(conn: Connection, value: str) -> int:
+            return conn.execute("select length(%s) as n", (value,)).fetchone()["n"]
+
+        assert await database.run(length, big) == len(big)
+        async with database.transaction():  # also with the BEGIN sent in its string
+            assert await database.run(length, big) == len(big)
+    finally:
+        await database.close()

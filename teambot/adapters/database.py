@@ -168,6 +168,8 @@ async def _wait_for_server(gen: Any, fileno: int, interval: float, timeout: floa
     if sniffio.current_async_library() == "asyncio":
         # psycopg's own, as its async connections use it
         return await wait_async(gen, fileno, interval=interval, timeout=timeout)
+    if timeout is None:  # as nearly always: no timer
+        return await _wait_anyio(gen, fileno)
     with anyio.fail_after(timeout):
         return await _wait_anyio(gen, fileno)
 
@@ -190,18 +192,27 @@ async def _ready(fileno: int, state: Wait) -> Ready:
         await anyio.wait_writable(fileno)
         return Ready.W
     # Wait.RW: a large statement still being sent; the server may be answering meanwhile
-    readable, writable, _ = select.select([fileno], [fileno], [], 0)
-    if not (readable or writable):
+    ready = _ready_now(fileno)
+    if not ready:
         async with anyio.create_task_group() as either:
 
-            async def wait(ready: Callable[[int], Any]) -> None:
-                await ready(fileno)
+            async def wait(until: Callable[[int], Any]) -> None:
+                await until(fileno)
                 either.cancel_scope.cancel()
 
             either.start_soon(wait, anyio.wait_readable)
             either.start_soon(wait, anyio.wait_writable)
-        readable, writable, _ = select.select([fileno], [fileno], [], 0)
-    return Ready((Ready.R if readable else 0) | (Ready.W if writable else 0))
+        ready = _ready_now(fileno)
+    return ready
+
+
+def _ready_now(fileno: int) -> Ready:
+    poll = select.poll()
+    poll.register(fileno, select.POLLIN | select.POLLOUT)
+    found = poll.poll(0)
+    events = found[0][1] if found else 0
+    readable = events & (select.POLLIN | select.POLLERR | select.POLLHUP)
+    return Ready((Ready.R if readable else 0) | (Ready.W if events & select.POLLOUT else 0))
 
 
 Statement = tuple[str, Any]  # a query and its parameters
