@@ -3,6 +3,7 @@ connections alive, notices the ones the server closed, and fails with neutral er
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -177,3 +178,120 @@ async def test_a_cancelled_request_leaves_the_pool_healthy(server: Server) -> No
     server.silent.clear()
     assert (await client.request("POST", server.url, body=b"next", timeout=5)).status == 200
     await client.aclose()
+
+
+class ScriptedServer:
+    """Answers each request with the next of `answers`, written as the given pieces (with a
+    pause between them); `None` as a piece hangs up there."""
+
+    def __init__(self, answers: list[list[bytes | None]]) -> None:
+        self.answers = answers
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.answers:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                while self.answers and self._read_request(connection):
+                    for piece in self.answers.pop(0):
+                        if piece is None:
+                            break
+                        connection.sendall(piece)
+                        time.sleep(0.01)
+                    else:
+                        continue
+                    break  # hung up
+
+    @staticmethod
+    def _read_request(connection: socket.socket) -> bool:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return False
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            body += connection.recv(65536)
+        return True
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
+async def test_answers_in_every_framing_servers_use() -> None:
+    """Chunked after a "100 Continue", in pieces down to single bytes, and up to the
+    server's close: each read whole; a kept-alive connection is reused, a closed one not."""
+    whole = b'{"ok":true,"result":"' + "привет".encode() + b'"}'
+    framed = OK_HEAD + b"Content-Length: %d\r\n\r\n" % len(whole) + whole
+    in_pieces: list[bytes | None] = [framed[i : i + 5] for i in range(0, len(framed), 5)]
+    server = ScriptedServer(
+        [
+            [
+                b"HTTP/1.1 100 Continue\r\n\r\n",
+                OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n",
+                b"%x\r\n%s\r\n" % (len(whole[:7]), whole[:7]),
+                b"%x\r\n%s\r\n0\r\n\r\n" % (len(whole[7:]), whole[7:]),
+            ],
+            in_pieces,
+            [OK_HEAD + b"Connection: close\r\n\r\n", whole, None],
+            [OK_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(whole), whole)],
+        ]
+    )
+    client = HttpClient()
+    try:
+        for _ in range(4):
+            response = await client.request("POST", server.url + "/m", body=b"{}", timeout=5)
+            assert (response.status, response.body) == (200, whole)
+    finally:
+        await client.aclose()
+        server.close()
+    # the first three on one connection; after the close, a new one
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ([OK_HEAD + b"Content-Length: 100\r\n\r\n", b'{"ok":', None], "connection closed before"),
+        ([OK_HEAD, None], "connection closed before"),
+        ([None], "connection closed before"),
+        ([b"SSH-2.0-OpenSSH_9.6\r\n\r\n"], "garbled answer"),
+        ([OK_HEAD + b"Content-Length: x\r\n\r\n"], "garbled answer"),
+    ],
+    ids=["cut-mid-body", "cut-mid-head", "hung-up", "not-http", "bad-length"],
+)
+async def test_a_broken_answer_fails_plainly_and_the_next_request_gets_through(
+    answer: list[bytes | None], reason: str
+) -> None:
+    whole = b'{"ok":true}'
+    server = ScriptedServer(
+        [answer, [OK_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(whole), whole)]]
+    )
+    client = HttpClient()
+    try:
+        with pytest.raises(HttpFailure) as failure:
+            await client.request("POST", server.url + SECRET_PATH, body=b"{}", timeout=5)
+        assert str(failure.value).startswith(reason)
+        assert "SECRET" not in repr(failure.value) and failure.value.__cause__ is None
+        assert (await client.request("POST", server.url, body=b"{}", timeout=5)).body == whole
+    finally:
+        await client.aclose()
+        server.close()
+    assert server.connections == 2  # the broken connection was not used again

@@ -35,7 +35,6 @@ from teambot.adapters.effects import (
     Outgoing,
     collecting,
     method_from,
-    payload_of,
 )
 from teambot.data import outbox
 from teambot.metrics import Metrics
@@ -97,7 +96,7 @@ class Outbox:
                     transaction.before_commit(
                         outbox.insert,
                         update_id,
-                        [_row(self.bot, o) for o in rows],
+                        [_row(o) for o in rows],
                         handled=update_id is not None,
                     )
         except DUPLICATE_ERRORS:
@@ -285,12 +284,12 @@ class Outbox:
             self._message_ids.popitem(last=False)
 
 
-def _row(bot: Bot, outgoing: Outgoing) -> outbox.Row:
+def _row(outgoing: Outgoing) -> outbox.Row:
     followup = outgoing.if_undelivered
     return outbox.Row(
         id=outgoing.id,
         method=outgoing.method.__api_method__,
-        payload=payload_of(bot, outgoing.method),
+        payload=outgoing.payload,
         background=outgoing.background,
         if_undelivered=None if followup is None else asdict(followup),
         chat_id=outgoing.chat_id,
@@ -299,7 +298,9 @@ def _row(bot: Bot, outgoing: Outgoing) -> outbox.Row:
 
 def _outgoing(row: outbox.Row) -> Outgoing:
     followup = None if row.if_undelivered is None else Followup(**row.if_undelivered)
-    return Outgoing(row.id, method_from(row.method, row.payload), row.background, followup)
+    return Outgoing(
+        row.id, method_from(row.method, row.payload), row.payload, row.background, followup
+    )
 
 
 def _done(delivery: Delivery) -> outbox.Done:

@@ -15,11 +15,10 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage
-from aiogram.types import Message
 
 from teambot.adapters.effects import Outgoing, not_collecting
 from teambot.adapters.flood_control import background
-from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS
+from teambot.adapters.telegram import TRANSIENT_TELEGRAM_ERRORS, send_ready
 
 # What became of one outgoing call:
 #   sent      Telegram took it (message_id: of the message it sent, if any)
@@ -40,19 +39,20 @@ class Delivery:
 async def deliver(bot: Bot, outgoing: Outgoing, message_ids: Mapping[int, int]) -> Delivery:
     """Make the call, with provisional message ids replaced from `message_ids` (outbox row
     id → Telegram's message id). A call that names a message never sent is refused."""
-    method = outgoing.method
+    method, fields = outgoing.method, outgoing.payload
     target = outgoing.refers_to
     if target is not None:
         if target not in message_ids:
             return Delivery(outgoing, "refused", error="the message it edits was not sent")
         method = method.model_copy(update={"message_id": message_ids[target]})
+        fields = {**fields, "message_id": message_ids[target]}
     try:
         with not_collecting():
             if outgoing.background:
                 with background():
-                    result = await bot(method)
+                    result = await send_ready(bot, method, fields)
             else:
-                result = await bot(method)
+                result = await send_ready(bot, method, fields)
     except TelegramForbiddenError as exc:
         return Delivery(outgoing, "refused", error=exc.message, unreachable=True)
     except TelegramBadRequest as exc:
@@ -65,5 +65,7 @@ async def deliver(bot: Bot, outgoing: Outgoing, message_ids: Mapping[int, int]) 
         return Delivery(outgoing, "retry", error=exc.message)
     except TelegramAPIError as exc:
         return Delivery(outgoing, "refused", error=exc.message)
-    message_id = result.message_id if isinstance(result, Message) else None
-    return Delivery(outgoing, "sent", message_id=message_id)
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    return Delivery(
+        outgoing, "sent", message_id=message_id if isinstance(message_id, int) else None
+    )

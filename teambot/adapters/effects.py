@@ -23,7 +23,6 @@ from typing import Any
 
 import aiogram.methods
 from aiogram import Bot
-from aiogram.client.default import Default
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, InlineKeyboardMarkup, Message
 
@@ -54,10 +53,13 @@ class Followup:
 
 @dataclass
 class Outgoing:
-    """One Bot API call to make after the commit; `id` is its outbox row's."""
+    """One Bot API call to make after the commit; `id` is its outbox row's, `payload` the
+    call's fields as Telegram reads them (payload_of): the row's payload, and the body the
+    call is sent with."""
 
     id: int
     method: TelegramMethod[Any]
+    payload: dict[str, Any]
     background: bool = False
     if_undelivered: Followup | None = None
 
@@ -82,7 +84,13 @@ class Effects:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     async def add(self, bot: Bot, method: TelegramMethod[Any]) -> Outgoing:
-        outgoing = Outgoing(await self.allocate(), method, in_background(), _if_undelivered.get())
+        outgoing = Outgoing(
+            await self.allocate(),
+            method,
+            payload_of(bot, method),
+            in_background(),
+            _if_undelivered.get(),
+        )
         self.outgoing.append(outgoing)
         return outgoing
 
@@ -166,18 +174,17 @@ def stand_in(bot: Bot, outgoing: Outgoing) -> Any:
 
 
 def payload_of(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
-    """The fields the caller set, for the outbox row; bot defaults (parse mode…) the caller
-    named are written as their values, the others come back as defaults when it is read."""
-
-    def default_value(value: Any) -> Any:
-        if isinstance(value, Default):
-            return bot.default[value.name]
-        raise TypeError(f"{type(value).__name__} cannot be stored in the outbox")
-
-    dumped: dict[str, Any] = method.model_dump(
-        mode="json", exclude_unset=True, fallback=default_value
+    """The call's fields as Telegram reads them, plain JSON: unset fields left out, the
+    bot's defaults (parse mode…) written as their values. aiogram's own conversion, so the
+    outbox row, the request's body and a call made at once agree."""
+    files: dict[str, Any] = {}
+    fields: dict[str, Any] = bot.session.prepare_value(
+        method.model_dump(warnings=False), bot=bot, files=files, _dumps_json=False
     )
-    return dumped
+    if files:
+        # the bot sends text only; an upload would need multipart and a file kept with the row
+        raise TypeError(f"{method.__api_method__} with a file cannot be sent")
+    return fields
 
 
 def method_from(name: str, payload: Mapping[str, Any]) -> TelegramMethod[Any]:

@@ -1,9 +1,10 @@
-"""A small keep-alive HTTP/1.1 client on h11 and anyio, for the Bot API session.
+"""A small keep-alive HTTP/1.1 client on anyio, for the Bot API session.
 
 The bot talks to one host, a few requests at a time, and is CPU-bound under load: httpx
 spends ~3.5 ms of CPU per Bot API call (its pool logic runs on every request) where this
-spends under 1 ms, like aiohttp, but on whichever anyio backend is running. h11 does the
-protocol; this module only keeps idle connections for reuse.
+spends under 1 ms, like aiohttp, but on whichever anyio backend is running. httptools
+(llhttp, the parser of Node.js, uvicorn and aiohttp) reads the answers; a request is a few
+lines this module writes. It also keeps idle connections for reuse.
 
 Errors are `HttpFailure` with a neutral reason: callers put URLs holding secrets in, and
 no URL ever comes out in an error.
@@ -17,6 +18,7 @@ error: they live only in the python-socks `Proxy`, which prints none of them.
 from __future__ import annotations
 
 import os
+import re
 import select
 import socket
 import ssl
@@ -27,7 +29,7 @@ from typing import Final
 from urllib.parse import unquote, urlsplit
 
 import anyio
-import h11
+import httptools
 from anyio.abc import ByteStream, SocketAttribute
 from python_socks import ProxyConnectionError, ProxyError, ProxyType
 from python_socks.async_.anyio.v2 import Proxy
@@ -40,8 +42,10 @@ _CONNECTION_ERRORS: Final = (
     OSError,
     anyio.BrokenResourceError,
     anyio.EndOfStream,
-    h11.ProtocolError,
+    httptools.HttpParserError,
 )
+# what a request line's target and the Host header may hold: visible ASCII, no spaces
+_VISIBLE: Final = re.compile(r"[!-~]+")
 
 
 class HttpFailure(Exception):
@@ -102,11 +106,46 @@ class _Origin:
     port: int
 
 
+class _Answer:
+    """httptools' callbacks for one response: its body, and whether it is complete."""
+
+    __slots__ = ("chunks", "complete", "framed", "headers_done", "keep_alive", "parser")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.complete = False
+        self.framed = False  # a length or chunks say where it ends, not the server's close
+        self.headers_done = False
+        self.keep_alive = False
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self.framed = True
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if 100 <= self.parser.get_status_code() < 200:
+            # "100 Continue" and the like come before the answer
+            self.chunks, self.framed, self.headers_done = [], False, False
+            return
+        self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # asked here: llhttp resets after
+
+    def response(self) -> Response:
+        return Response(self.parser.get_status_code(), b"".join(self.chunks))
+
+
 class _Connection:
     def __init__(self, stream: ByteStream, origin: _Origin) -> None:
         self.stream = stream
         self.origin = origin
-        self.protocol = h11.Connection(h11.CLIENT)
+        self.keep_alive = True
         # asyncio hands out a TransportSocket, which only has the fileno() needed here
         self.socket: socket.socket | None = stream.extra(SocketAttribute.raw_socket, None)
         self.idle_since = time.monotonic()
@@ -123,44 +162,30 @@ class _Connection:
         readable.register(fd, select.POLLIN)
         return not readable.poll(0)
 
-    async def exchange(self, request: h11.Request, body: bytes) -> Response:
-        protocol = self.protocol
-        await self.stream.send(
-            protocol.send(request)
-            + protocol.send(h11.Data(data=body))
-            + protocol.send(h11.EndOfMessage())
-        )
-        status = 0
-        chunks: list[bytes] = []
-        closed = False
-        while True:
+    async def exchange(self, request: bytes) -> Response:
+        self.keep_alive = False  # until the answer has come whole
+        await self.stream.send(request)
+        answer = _Answer()
+        while not answer.complete:
             try:
-                event = protocol.next_event()
-            except h11.RemoteProtocolError:
-                if closed:  # the server hung up mid-answer (or before it)
-                    raise HttpFailure("connection closed before the answer") from None
-                raise
-            if event is h11.NEED_DATA:
-                try:
-                    protocol.receive_data(await self.stream.receive(_READ_SIZE))
-                except anyio.EndOfStream:
-                    closed = True
-                    protocol.receive_data(b"")
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-            elif isinstance(event, h11.Data):
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                return Response(status, b"".join(chunks))
-            elif isinstance(event, h11.ConnectionClosed):
-                raise HttpFailure("connection closed before the answer")
+                data = await self.stream.receive(_READ_SIZE)
+            except anyio.EndOfStream:
+                if answer.headers_done and not answer.framed:
+                    return answer.response()  # its end is the server's close
+                raise HttpFailure("connection closed before the answer") from None
+            try:
+                answer.parser.feed_data(data)
+            except httptools.HttpParserError:
+                if not answer.complete:
+                    raise
+                return answer.response()  # junk after a whole answer: not reused
+        self.keep_alive = answer.keep_alive
+        return answer.response()
 
     def reusable(self) -> bool:
-        if self.protocol.our_state is h11.DONE and self.protocol.their_state is h11.DONE:
-            self.protocol.start_next_cycle()
+        if self.keep_alive:
             self.idle_since = time.monotonic()
-            return True
-        return False
+        return self.keep_alive
 
     async def close(self) -> None:
         await anyio.aclose_forcefully(self.stream)
@@ -190,7 +215,7 @@ class HttpClient:
         url: str,
         *,
         body: bytes = b"",
-        content_type: str = "application/x-www-form-urlencoded",
+        content_type: str = "application/json",
         timeout: float,
         go_ahead: Callable[[], None] | None = None,
     ) -> Response:
@@ -202,17 +227,15 @@ class HttpClient:
             raise HttpFailure("not an http(s) URL")
         origin = _Origin(parts.scheme, parts.hostname, parts.port or _default_port(parts.scheme))
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = [
-            ("Host", parts.netloc),
-            ("User-Agent", self._user_agent),
-            ("Content-Length", str(len(body))),
-        ]
+        if not (_VISIBLE.fullmatch(target) and _VISIBLE.fullmatch(parts.netloc)):
+            raise HttpFailure("not a valid request")
+        head = (
+            f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"User-Agent: {self._user_agent}\r\nContent-Length: {len(body)}\r\n"
+        )
         if body:
-            headers.append(("Content-Type", content_type))
-        try:
-            request = h11.Request(method=method, target=target, headers=headers)
-        except h11.LocalProtocolError:
-            raise HttpFailure("not a valid request") from None
+            head += f"Content-Type: {content_type}\r\n"
+        request = (head + "\r\n").encode("ascii") + body
         if self._slots is None:
             self._slots = anyio.Semaphore(self._connections)
         async with self._slots:
@@ -222,7 +245,7 @@ class HttpClient:
                     connection = await self._reuse(origin) or await self._connect(origin)
                     if go_ahead is not None:
                         go_ahead()
-                    response = await connection.exchange(request, body)
+                    response = await connection.exchange(request)
             except BaseException as exc:
                 if connection is not None:
                     await connection.close()  # cut off mid-exchange: never reused
@@ -293,7 +316,7 @@ def _failure(exc: BaseException) -> HttpFailure:
         return HttpFailure(os.strerror(exc.errno).lower())
     if isinstance(exc, anyio.EndOfStream | anyio.BrokenResourceError):
         return HttpFailure("connection closed by the server")
-    if isinstance(exc, h11.ProtocolError):
+    if isinstance(exc, httptools.HttpParserError):
         return HttpFailure("garbled answer")
     return HttpFailure(f"connection failed ({type(exc).__name__})")
 
