@@ -1,13 +1,15 @@
 """Capacity: teambot against the least a bot can do per update, both fed the same bursts.
 
     python -m bench.capacity [--runs 5] [--burst 200] [--bursts 3]
-        [--backend both|asyncio|trio] [--reference-autocommit] [--quick]
+        [--backend both|asyncio|trio] [--reference-autocommit] [--reference-fixes] [--quick]
 
   reference  a trivial stock aiogram bot: Dispatcher.start_polling, its default
              AiohttpSession, one handler that upserts one row per update through psycopg's
              AsyncConnectionPool (`async with pool.connection()`: BEGIN, the upsert,
              COMMIT; with --reference-autocommit the upsert alone) and answers /help with
-             one message, teambot's own help text
+             one message, teambot's own help text; with --reference-fixes it also gets
+             the fixes of aiogram teambot applies at start (Response models kept, the
+             middleware wrapper, routing) and teambot's collector settings
   ours       teambot as it runs (teambot.runtime.build_app + serve), asyncio or trio, with
              the settings bench.throughput gives it
 
@@ -28,6 +30,7 @@ The issue's target: ours ≥ 0.8× the reference's updates/s (aim 1.0×), p99 no
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import time
@@ -93,6 +96,11 @@ async def run_reference(config: dict[str, Any], control: Control) -> None:
 
     from teambot.texts import text
 
+    if config["fixes"]:
+        # teambot's own start-up fixes of aiogram (adapters/telegram.py patch_aiogram)
+        from teambot.adapters.telegram import patch_aiogram
+
+        patch_aiogram()
     settings = contender_settings(config)
     help_text = text("en", "help")
     pool = AsyncConnectionPool(
@@ -127,6 +135,10 @@ async def run_reference(config: dict[str, Any], control: Control) -> None:
                 bot, handle_signals=False, polling_timeout=settings.poll_timeout_seconds
             )
         )
+        if config["fixes"]:
+            # and its collector settings (runtime.py)
+            gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
         control.ready()
         await stop.wait()
         await dispatcher.stop_polling()
@@ -186,6 +198,7 @@ def measure(contender: Contender, pg: Postgres, args: argparse.Namespace, logs: 
                     "conninfo": conninfo,
                     "flood_control": False,
                     "autocommit": args.reference_autocommit,
+                    "fixes": args.reference_fixes,
                 }
                 child = ContenderProcess("bench.capacity", contender.label, config, log)
             else:
@@ -287,6 +300,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="the reference's upsert without BEGIN / COMMIT (one round trip)",
     )
+    parser.add_argument(
+        "--reference-fixes",
+        action="store_true",
+        help="the reference with teambot's start-up fixes of aiogram and its collector settings",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run")
     args = parser.parse_args(argv)
     if args.quick:
@@ -303,9 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     contenders = [*(Contender("ours", b) for b in backends), REFERENCE]
     logs = logs_dir()
     how = "autocommit" if args.reference_autocommit else "BEGIN, upsert, COMMIT"
+    fixes = " with teambot's fixes of aiogram" if args.reference_fixes else ""
     print(
         f"capacity: {args.runs} run(s) of {args.bursts} × {args.burst} /help at once;"
-        f" reference upsert: {how}; outgoing pacing off"
+        f" reference{fixes} upsert: {how}; outgoing pacing off"
     )
     print(f"at the start: {machine_load()}")
     pg = Postgres()
