@@ -31,7 +31,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
@@ -607,6 +607,7 @@ class FakeTelegram:
             self.confirmed_offset = 0
             self.get_updates_calls = 0
             self.flood_rejections = 0
+            self.flood_limits_hit: Counter[str] = Counter()  # by which limit
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -1177,20 +1178,24 @@ class FakeTelegram:
             tokens = 0.0
             if len(self._global_sends) >= 30:
                 wait = self._global_sends[0] + 1 - now
+                limit = "global"
             elif chat_id > 0:
                 # 1 message a second sustained, with a burst of 3
                 tokens, last = self._private_buckets.get(chat_id, (3.0, now))
                 tokens = min(3.0, tokens + (now - last))
                 if tokens < 1:
                     wait = 1 - tokens
+                limit = "private chat"
             else:
                 window = self._group_sends.setdefault(chat_id, deque())
                 while window and now - window[0] >= 60:
                     window.popleft()
                 if len(window) >= 20:
                     wait = window[0] + 60 - now
+                limit = "group"
             if wait is not None:
                 self.flood_rejections += 1
+                self.flood_limits_hit[limit] += 1
                 retry_after = max(1, math.ceil(wait))
                 raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
             self._global_sends.append(now)

@@ -202,7 +202,8 @@ def test_three_instances_survive_kills_and_a_rolling_restart_losing_nothing(
     # counted a paced 27 a second as more (0 in 7 of 9 runs; 11 and 2 in the others).
     print(
         f"{mode}/{backend}: failover {failover:.2f} s; answered again {twice} (two kills);"
-        f" 429s {telegram.flood_rejections} at {rejected}; steps at {marks}"
+        f" 429s {telegram.flood_rejections} at {rejected} ({dict(telegram.flood_limits_hit)});"
+        f" steps at {marks}"
     )
     assert failover <= 5
     assert rejected == []
