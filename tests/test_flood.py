@@ -105,3 +105,24 @@ async def test_a_reply_takes_the_slot_a_background_message_is_waiting_for() -> N
         await pacing.wait_turn(1)
         order.append("reply")
     assert order == ["background 0", "reply", "background 1", "background 2"]
+
+
+async def test_a_stall_of_the_event_loop_lets_no_clump_through() -> None:
+    """Messages booked for the slots a stall missed would leave together, and Telegram
+    would count more than 30 in a second; they are spread out instead."""
+    pacing = FloodControl()
+    departures: list[float] = []
+
+    async def send(chat: int) -> None:
+        await pacing.wait_turn(chat)
+        departures.append(anyio.current_time())
+
+    async with anyio.create_task_group() as tg:
+        for chat in range(1, 61):
+            tg.start_soon(send, chat)
+        await anyio.sleep(0.4)
+        time.sleep(0.35)  # noqa: ASYNC251 - the point: the whole loop stalls, ten slots go by
+    departures.sort()
+    busiest = max(sum(1 for t in departures if start <= t < start + 1.0) for start in departures)
+    assert busiest <= 29, f"{busiest} messages in one second"
+    assert len(departures) == 60
