@@ -73,3 +73,37 @@ async def test_what_a_crash_left_unsent_goes_out_at_start_and_its_update_is_not_
         await telegram.wait_for_messages(7, 1)
     assert [m.text for m in telegram.messages(7)] == ["/echo again"]  # once, not twice
     assert unsent(url) == 0
+
+
+@pytest.mark.parametrize("session", ["teambot", "aiohttp"])
+async def test_a_delivery_reads_the_sent_message_id_from_either_session(
+    telegram: FakeTelegram, session: str, anyio_backend: str
+) -> None:
+    """teambot's session answers a delivery with plain JSON; aiogram's own (the benchmarks'
+    stock bot) with the model: either way the outbox learns Telegram's message id, which a
+    later edit of the message needs."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.methods import SendMessage
+
+    from teambot.adapters.delivery import deliver
+    from teambot.adapters.effects import Outgoing, payload_of
+    from teambot.adapters.telegram import BotApiSession
+
+    if session == "aiohttp" and anyio_backend != "asyncio":
+        pytest.skip("aiohttp runs on asyncio only")
+    bot_session = (
+        BotApiSession(telegram.api_url)
+        if session == "teambot"
+        else AiohttpSession(api=TelegramAPIServer.from_base(telegram.api_url))
+    )
+    bot = Bot(telegram.token, session=bot_session)
+    method = SendMessage(chat_id=7, text="hello <b>there</b>", parse_mode="HTML")
+    try:
+        delivery = await deliver(bot, Outgoing(1, method, payload_of(bot, method)), {})
+    finally:
+        await bot.session.close()
+    sent = telegram.messages(7)
+    assert delivery.outcome == "sent" and delivery.message_id == sent[-1].message_id
+    assert sent[-1].text == "hello there"  # the HTML was read as HTML

@@ -15,6 +15,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import SendMessage
+from aiogram.types import Message
 
 from teambot.adapters.effects import Outgoing, not_collecting
 from teambot.adapters.flood_control import background
@@ -65,7 +66,11 @@ async def deliver(bot: Bot, outgoing: Outgoing, message_ids: Mapping[int, int]) 
         return Delivery(outgoing, "retry", error=exc.message)
     except TelegramAPIError as exc:
         return Delivery(outgoing, "refused", error=exc.message)
+    # plain JSON from our session (send_ready); another session (a benchmark's stock
+    # aiogram) answers with the model
     message_id = result.get("message_id") if isinstance(result, dict) else None
+    if isinstance(result, Message):
+        message_id = result.message_id
     return Delivery(
         outgoing, "sent", message_id=message_id if isinstance(message_id, int) else None
     )

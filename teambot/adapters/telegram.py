@@ -216,7 +216,8 @@ async def send_ready(bot: Bot, method: TelegramMethod[Any], fields: Mapping[str,
     """Make `method` with `fields` (effects.payload_of's) as its body, through the session's
     middlewares like any call, and return Telegram's result as plain JSON (a dict for a
     message). The outbox reads only a sent message's id: the fields are not dumped from the
-    model again, and the answer is not parsed into one."""
+    model again, and the answer is not parsed into one. (A session other than
+    BotApiSession makes the call its own way and returns the model.)"""
     token = _ready.set((method, _json_body(fields)))
     try:
         return await bot(method)
