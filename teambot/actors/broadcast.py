@@ -54,7 +54,7 @@ class Broadcaster:
         self.outbox = outbox
         self.bot = bot
         self.metrics = metrics
-        # small enough that a stop of the bot waits for one batch only (~1 s at 27/s)
+        # small enough that a stop of the bot waits for one batch only (~1 s at 25/s)
         self.batch = batch
         self.progress_every = progress_every
         self.poll_every = poll_every  # looking for a new broadcast
