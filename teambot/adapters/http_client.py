@@ -145,7 +145,7 @@ class _Connection:
     def __init__(self, stream: ByteStream, origin: _Origin) -> None:
         self.stream = stream
         self.origin = origin
-        self.keep_alive = True
+        self.keep_alive = False  # set by each exchange that got its answer whole
         # asyncio hands out a TransportSocket, which only has the fileno() needed here
         self.socket: socket.socket | None = stream.extra(SocketAttribute.raw_socket, None)
         self.idle_since = time.monotonic()
@@ -163,7 +163,7 @@ class _Connection:
         return not readable.poll(0)
 
     async def exchange(self, request: bytes) -> Response:
-        self.keep_alive = False  # until the answer has come whole
+        self.keep_alive = False
         await self.stream.send(request)
         answer = _Answer()
         while not answer.complete:

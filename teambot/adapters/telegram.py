@@ -155,7 +155,6 @@ class BotApiSession(BaseSession):
                 "POST",
                 url,
                 body=body,
-                content_type="application/json",
                 timeout=self.timeout if timeout is None else timeout,
                 go_ahead=go_ahead if lease is not None else None,
             )
