@@ -162,6 +162,49 @@ async def test_a_handler_aiogram_accepts_is_never_passed_over() -> None:
         await bot.session.close()
 
 
+@pytest.mark.anyio
+async def test_a_router_is_passed_over_only_when_none_of_its_handlers_would_take_the_event() -> (
+    None
+):
+    """Every router, every command, button and dialogue state: when the patch does not enter
+    a router, aiogram's own check of each of its handlers (and its sub-routers') refuses the
+    event. A router with an outer middleware of its own is always entered."""
+    patch_aiogram()
+    bot = Bot("42:TEST")
+    bot._me = ME
+    parent = Router(name="parent")
+    child = Router(name="child")
+    parent.include_router(child)
+    child.message(Command("help"))(lambda message: None)
+    passed_over = entered = 0
+    try:
+        for router in [*every_router(), parent]:
+            for update_type, events in (("message", messages()), ("callback_query", presses())):
+                for event, raw_state in itertools.product(events, states()):
+                    data = {"raw_state": raw_state, "bot": bot, "event_from_user": PERSON}
+                    if not routing._router_refuses(router, update_type, event, data):
+                        entered += 1
+                        continue
+                    passed_over += 1
+                    for each in [router, *router.sub_routers]:
+                        for handler in each.observers[update_type].handlers:
+                            accepted, _ = await handler.check(event, **data)
+                            assert not accepted, f"{each.name} passed over for {event!r}"
+        help_, hello = (next(m for m in messages() if m.text == t) for t in ("/help", "hello"))
+        data = {"raw_state": None, "bot": bot, "event_from_user": PERSON}
+        assert routing._router_refuses(parent, "message", hello, data)
+        assert not routing._router_refuses(parent, "message", help_, data)
+
+        async def outer(handler: Any, event: TelegramObject, data: dict[str, Any]) -> Any:
+            return await handler(event, data)
+
+        parent.message.outer_middleware(outer)
+        assert not routing._router_refuses(parent, "message", hello, data)
+    finally:
+        await bot.session.close()
+    assert passed_over > 1000 and entered > 100
+
+
 def test_the_response_model_of_every_method_the_bot_calls_is_built_once() -> None:
     """pydantic keeps parametrized models only weakly; aiogram asks for `Response[T]` at
     every answer from Telegram. Building one takes milliseconds."""

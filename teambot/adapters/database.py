@@ -52,6 +52,7 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
 
     _begin_pending = False
     _deferred: list[str] | None = None
+    _client_cursor: psycopg.ClientCursor[Any] | None = None
 
     def begin_unit(self) -> None:
         self._begin_pending = True
@@ -71,7 +72,14 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     def _render(self, query: Any, params: Any) -> str:
         if params is None and isinstance(query, str):
             return query
-        return psycopg.ClientCursor(self).mogrify(query, params)
+        return self.mogrify(query, params)
+
+    def mogrify(self, query: Any, params: Any) -> str:
+        """The statement with its values written in, as the simple query protocol sends it
+        (one cursor per connection: its dumpers, found once per type, are kept)."""
+        if self._client_cursor is None:
+            self._client_cursor = psycopg.ClientCursor(self)
+        return self._client_cursor.mogrify(query, params)
 
     def _send_begin(self) -> None:
         if self._begin_pending:
@@ -229,8 +237,9 @@ def one_statement(work: DataFunction) -> DataFunction:
 def together(conn: Connection, *statements: Statement) -> list[list[dict[str, Any]]]:
     """Several statements in one round trip, run one after the other (in one string, values
     bound on the client): each one's rows."""
-    client = psycopg.ClientCursor(conn)
-    cur = conn.execute("; ".join(client.mogrify(query, params) for query, params in statements))
+    client = conn if isinstance(conn, UnitConnection) else psycopg.ClientCursor(conn)
+    mogrify = client.mogrify
+    cur = conn.execute("; ".join(mogrify(query, params) for query, params in statements))
     results = [cur.fetchall()]
     while cur.nextset():
         results.append(cur.fetchall())

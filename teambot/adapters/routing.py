@@ -10,6 +10,12 @@ a handler when one of its leading filters of those kinds would refuse the event,
 the others exactly as aiogram does; the handler chosen is the same
 (tests/test_aiogram_patches.py compares the two verdicts on every handler of every
 router).
+
+The same foresight passes over whole routers: aiogram enters each router in turn (its
+root filters, a handful of calls copying the update's data each time) before it looks at
+a handler. `_propagate_event` does not enter a router none of whose handlers (nor its
+sub-routers') could take the event, unless the router wraps the event in an outer
+middleware of its own, which runs whatever the handlers decide.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from aiogram.dispatcher.event.bases import UNHANDLED, SkipHandler
+from aiogram import Router
+from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED, SkipHandler
 from aiogram.dispatcher.event.handler import FilterObject, HandlerObject
 from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.filters import Command
@@ -32,6 +39,52 @@ Refusal = Callable[[TelegramObject, dict[str, Any]], bool]
 
 def patch() -> None:
     TelegramEventObserver.trigger = _trigger  # type: ignore[method-assign]
+    Router._propagate_event = _propagate_event  # type: ignore[method-assign]
+
+
+async def _propagate_event(
+    self: Router,
+    observer: TelegramEventObserver | None,
+    update_type: str,
+    event: TelegramObject,
+    **kwargs: Any,
+) -> Any:
+    """`Router._propagate_event` (aiogram 3), passing over sub-routers that would refuse."""
+    response = UNHANDLED
+    if observer:
+        result, data = await observer.check_root_filters(event, **kwargs)
+        if not result:
+            return UNHANDLED
+        kwargs.update(data)
+        response = await observer.trigger(event, **kwargs)
+        if response is REJECTED:
+            return UNHANDLED
+        if response is not UNHANDLED:
+            return response
+    for router in self.sub_routers:
+        if _router_refuses(router, update_type, event, kwargs):
+            continue
+        response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
+        if response is not UNHANDLED:
+            break
+    return response
+
+
+def _router_refuses(
+    router: Router, update_type: str, event: TelegramObject, data: dict[str, Any]
+) -> bool:
+    """True when the router surely hands the event back unhandled: no outer middleware of
+    its own for it, and each handler of its own and of its sub-routers has a leading filter
+    that refuses it."""
+    observer = router.observers.get(update_type)
+    if observer is None:
+        return False  # an update type aiogram does not know: its own error, as before
+    if observer.outer_middleware:
+        return False
+    for handler in observer.handlers:
+        if not any(refuses(event, data) for refuses in _leading_refusals(handler)):
+            return False
+    return all(_router_refuses(sub, update_type, event, data) for sub in router.sub_routers)
 
 
 async def _trigger(self: TelegramEventObserver, event: TelegramObject, **kwargs: Any) -> Any:
