@@ -508,6 +508,7 @@ class Phase:
     updates: int = 0  # enqueued
     duration: float = 0.0
     stalled: int = 0
+    stalls: list[str] = field(default_factory=list)  # what each stalled step saw
     skipped: int = 0
 
     @property
@@ -525,6 +526,7 @@ class Phase:
         self.updates += other.updates
         self.duration += other.duration
         self.stalled += other.stalled
+        self.stalls += other.stalls
         self.skipped += other.skipped
 
 

@@ -339,8 +339,10 @@ class InFlight:
         step = self.step
         if step.action in ("press", "next", "act", "answer") and not self.answered:
             return False
-        if step.action == "answer" and self.alert:
-            return True  # "no longer pending": nothing else comes
+        if step.action in ("answer", "act") and self.alert:
+            # "no longer pending", "already a pending invitation between you two" (the
+            # other person invited first): the press is answered and nothing else comes
+            return True
         if (step.new and not self.new) or (step.touch and not self.touched):
             return False
         if step.button is None:
@@ -461,6 +463,17 @@ class MixedTraffic:
             self.fake.press_button(user.uid, int(message_id), data, **who)
         return True
 
+    def _describe_stall(self, user: SimUser, flight: InFlight) -> str:
+        """What a step unanswered for step_timeout saw, and the chat as it stands."""
+        seen = (
+            f"answered={flight.answered} alert={flight.alert} new={flight.new}"
+            f" touched={sorted(flight.touched)}"
+        )
+        chat = [
+            f"#{m.message_id} {m.text[:50]!r} {m.buttons[:4]}" for m in self.fake.messages(user.uid)
+        ]
+        return f"user {user.uid}: {flight.step} saw {seen}; the chat ends {chat[-2:]}"
+
     def _launch(self, user: SimUser) -> None:
         while self.phase.updates < self.budget:
             if user.registered and user.invitations:
@@ -512,6 +525,7 @@ class MixedTraffic:
                     flight = user.inflight
                     if flight is not None and now - flight.at > self.step_timeout:
                         self.phase.stalled += 1
+                        self.phase.stalls.append(self._describe_stall(user, flight))
                         user.inflight = None
                         self._launch(user)
         self.phase.duration = last - started
@@ -854,6 +868,10 @@ def report_traffic(
             rows.append([str(n), contender.title + (f" ({stalled} stalled)" if stalled else "")])
             rows[-1] += cells
     print_table(header, rows)
+    for contender in contenders:
+        for result in runs[contender]:
+            for stall in result.mixed.stalls:
+                print(f"  stalled, {contender.title}: {stall}")
 
     first = {c: runs[c][0] for c in contenders}
     if any(r.paths for r in first.values()):
