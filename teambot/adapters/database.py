@@ -346,9 +346,13 @@ class Database:
         # would find many messages sent and not marked, and send them again) and the
         # pipeline's front, storing and reading the inbox (or the updates behind the burst
         # would wait for it).
+        # fast_acquire: a free slot is taken without a turn of the event loop (a tenth of a
+        # round trip's CPU); the work that follows waits for the server anyway.
         reserved = min(2, max_size - 1)
-        self._slots = anyio.Semaphore(max_size - reserved)
-        self._priority_slots = anyio.Semaphore(reserved) if reserved else self._slots
+        self._slots = anyio.Semaphore(max_size - reserved, fast_acquire=True)
+        self._priority_slots = (
+            anyio.Semaphore(reserved, fast_acquire=True) if reserved else self._slots
+        )
         self._limiter = anyio.CapacityLimiter(max_size)  # threads waiting inside the pool
 
     @property

@@ -237,7 +237,9 @@ class HttpClient:
             head += f"Content-Type: {content_type}\r\n"
         request = (head + "\r\n").encode("ascii") + body
         if self._slots is None:
-            self._slots = anyio.Semaphore(self._connections)
+            # a free connection is taken without a turn of the event loop: the exchange
+            # that follows waits for the server anyway
+            self._slots = anyio.Semaphore(self._connections, fast_acquire=True)
         async with self._slots:
             connection: _Connection | None = None
             try:
