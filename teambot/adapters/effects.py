@@ -185,8 +185,13 @@ def payload_of(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
     bot's defaults (parse mode…) written as their values. aiogram's own conversion, so the
     outbox row, the request's body and a call made at once agree."""
     files: dict[str, Any] = {}
+    # None fields are dropped by prepare_value too: left out of the dump, they are not
+    # walked at all (a card with its keyboard: 35 -> 23 us)
     fields: dict[str, Any] = bot.session.prepare_value(
-        method.model_dump(warnings=False), bot=bot, files=files, _dumps_json=False
+        method.model_dump(warnings=False, exclude_none=True),
+        bot=bot,
+        files=files,
+        _dumps_json=False,
     )
     if files:
         # the bot sends text only; an upload would need multipart and a file kept with the row
