@@ -20,7 +20,7 @@ middleware of its own, which runs whatever the handlers decide.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import partial
 from typing import Any
 
@@ -79,12 +79,56 @@ def _router_refuses(
     observer = router.observers.get(update_type)
     if observer is None:
         return False  # an update type aiogram does not know: its own error, as before
-    if observer.outer_middleware:
+    if observer.outer_middleware or not _handlers_refuse(observer, event, data):
         return False
-    for handler in observer.handlers:
-        if not any(refuses(event, data) for refuses in _leading_refusals(handler)):
-            return False
     return all(_router_refuses(sub, update_type, event, data) for sub in router.sub_routers)
+
+
+# _handlers_refuse's verdicts, by observer and what the foreseeable filters read of an event
+_verdicts: dict[tuple[TelegramEventObserver, int, Hashable], bool] = {}
+_VERDICTS_KEPT = 4096
+_separators: set[str] = set()  # of the callback data the foreseeable filters look for
+
+
+def _handlers_refuse(
+    observer: TelegramEventObserver, event: TelegramObject, data: dict[str, Any]
+) -> bool:
+    """Each of the observer's handlers has a leading filter that refuses the event. The
+    same command, button kind and dialogue state get the same verdict: it is kept rather
+    than worked out again over every handler of every router passed."""
+    aspect = _aspect(event, data)
+    if aspect is None:
+        return _each_refuses(observer, event, data)
+    key = (observer, len(observer.handlers), aspect)
+    verdict = _verdicts.get(key)
+    if verdict is None:
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()  # typed words as commands ("/xyz") keep coming; verdicts don't
+        verdict = _verdicts[key] = _each_refuses(observer, event, data)
+    return verdict
+
+
+def _each_refuses(
+    observer: TelegramEventObserver, event: TelegramObject, data: dict[str, Any]
+) -> bool:
+    return all(
+        any(refuses(event, data) for refuses in _leading_refusals(handler))
+        for handler in observer.handlers
+    )
+
+
+def _aspect(event: TelegramObject, data: dict[str, Any]) -> Hashable | None:
+    """Everything the foreseeable filters read of an event (the refusals below), or None
+    when that is not known."""
+    state = data.get("raw_state")
+    if isinstance(event, Message):
+        words = (event.text or event.caption or "").split(maxsplit=1)
+        if not words:
+            return ("message", state)
+        return ("message", state, words[0][0], words[0][1:].partition("@")[0])
+    if isinstance(event, CallbackQuery) and _separators <= {":"}:
+        return ("press", state, (event.data or "").partition(":")[0])
+    return None
 
 
 async def _trigger(self: TelegramEventObserver, event: TelegramObject, **kwargs: Any) -> Any:
@@ -129,6 +173,7 @@ def _refusal(event_filter: FilterObject) -> Refusal | None:
     if isinstance(callback, Command) and all(isinstance(c, str) for c in callback.commands):
         return partial(_refuses_command, callback)
     if isinstance(callback, CallbackQueryFilter):
+        _separators.add(callback.callback_data.__separator__)
         return partial(_refuses_press, callback.callback_data)
     return None
 
