@@ -35,6 +35,7 @@ import math
 import os
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,10 @@ REFERENCE_TABLE = """
     )
 """
 FIRST_USER = 3_000_000
+
+
+def times(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v:.2f}×"
 
 
 def hundredths(v: float) -> str:
@@ -287,6 +292,31 @@ def report(
             f"ours on {c.backend} / reference: {ratio(*rate)} the updates/s at {ratio(*p99)}"
             f" the p99 (target ≥ 0.80× at ≤ 1.00×: {'met' if met else 'not met'})"
         )
+        # On a machine whose speed drifts, the medians of either side may come from
+        # different rounds; the rounds' own ratios compare runs made a few seconds apart.
+        paired = _paired(c, runs, order, lambda r: r.burst.rate)
+        paired_p99 = _paired(c, runs, order, lambda r: r.burst.pct(99))
+        print(
+            f"  each round against its own reference: {paired.show(times)} the updates/s,"
+            f" {times(paired_p99.median)} the p99"
+        )
+
+
+def _paired(
+    contender: Contender,
+    runs: dict[Contender, list[Run]],
+    order: list[list[Contender]],
+    value: Callable[[Run], float],
+) -> Spread:
+    """The contender's figure over the reference's, round by round."""
+    seen: Counter[Contender] = Counter()
+    ratios = []
+    for n, round_ in enumerate(order):
+        for c in round_:
+            if c == contender:
+                ratios.append(value(runs[c][seen[c]]) / value(runs[REFERENCE][n]))
+            seen[c] += 1
+    return Spread(tuple(ratios))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
