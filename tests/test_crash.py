@@ -1039,7 +1039,10 @@ class Instances:
         return reply.text.strip().removeprefix("ok: ") if reply.status_code == 200 else None
 
     def leader(self) -> tuple[BotProcess, int]:
-        deadline = time.monotonic() + 10
+        # a takeover is seconds (the lease), but on two loaded cores the fresh instances
+        # started after earlier kills spend that long importing, and /readyz waits its turn:
+        # 10 s was once too short here (no instance said "leader" in time)
+        deadline = time.monotonic() + 30
         while True:
             leading = [(p, port) for p, port in self.running if self._role(port) == "leader"]
             if len(leading) == 1:
