@@ -3,7 +3,11 @@ its cost, not its behaviour."""
 
 from __future__ import annotations
 
+import ast
 import gc
+import hashlib
+import importlib
+import inspect
 import itertools
 import weakref
 from datetime import UTC, datetime
@@ -213,3 +217,40 @@ def test_the_response_model_of_every_method_the_bot_calls_is_built_once() -> Non
         model = weakref.ref(Response[returning])  # type: ignore[valid-type]
         gc.collect()
         assert model() is not None, f"Response[{returning}] was dropped"
+
+
+# aiogram's code that patch_aiogram replaces with copies of its own (teambot/adapters/
+# telegram.py, routing.py), as of aiogram 3.31: module, class, function, a hash of its syntax
+# tree (formatting and line numbers left out).
+REPLACED = [
+    ("aiogram.dispatcher.event.telegram", "TelegramEventObserver", "trigger", "71110645a1ce2db5"),
+    ("aiogram.dispatcher.router", "Router", "_propagate_event", "4cf5a69ea110ec0d"),
+    (
+        "aiogram.dispatcher.middlewares.manager",
+        "MiddlewareManager",
+        "wrap_middlewares",
+        "f704d00806ec7de9",
+    ),
+    ("aiogram.dispatcher.event.handler", "CallableObject", "call", "649dc320e302e446"),
+]
+
+
+@pytest.mark.parametrize(("module", "owner", "name", "known"), REPLACED)
+def test_the_aiogram_code_teambot_replaces_is_the_code_its_copies_were_made_from(
+    module: str, owner: str, name: str, known: str
+) -> None:
+    """pyproject allows any aiogram 3: a release that changes one of these functions fails
+    here, so that the copy in teambot/adapters is compared with it, not left to diverge."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module)))
+    found = [
+        function
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name == owner
+        for function in node.body
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) and function.name == name
+    ]
+    assert len(found) == 1, f"aiogram has no {owner}.{name} any more"
+    digest = hashlib.sha256(ast.dump(found[0]).encode()).hexdigest()[:16]
+    assert digest == known, (
+        f"aiogram changed {owner}.{name}: compare teambot's copy with it, then update the hash"
+    )
