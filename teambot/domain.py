@@ -145,6 +145,7 @@ class CardTarget:
     id: int  # the person on the card
     available: bool  # registered, searching, neither deleted nor banned
     pending: bool  # a pending invitation between us, either way
+    theirs_pending: bool  # of those, one they sent me
     teammate: bool  # in my team already
 
 

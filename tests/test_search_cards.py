@@ -175,6 +175,37 @@ async def test_a_pending_one_is_not_offered_again_and_the_card_says_so(
     assert [row[:3] for row in invitations(settings)] == [(1, 10, "pending")]
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_a_card_pressed_after_its_person_reached_out_points_to_their_invitation(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    """Both look at each other's card; the team invites first. The person's press on the
+    team's card, a moment later, is not told just that something is pending: it is told
+    the team reached out and where to answer, and asks no note."""
+    url = url_of(settings)
+    seed(url, 10, role="team", lang=lang, skills=("design",), wants=("python",))
+    seed(url, 1, lang=lang)
+    async with running(settings):
+        await say(telegram, 1, "/search", lang)
+        card = telegram.last_message(1)
+        await say(telegram, 10, "/search", lang)
+        await press(telegram, 10, "action_invite", lang)
+        await press(telegram, 10, "send_without_note", lang)
+        chat = len(telegram.messages(1))  # the team's invitation is the last of them
+        answer = await press_on(telegram, 1, card, data_of(card, lang, "action_request"), lang)
+        unchanged = len(telegram.messages(1)) == chat
+    assert answer == text(lang, "invite_theirs_pending")
+    assert (
+        answer
+        == {
+            "en": "They have already reached out to you: answer them in /invitations.",
+            "ru": "Этот человек уже обратился к вам первым: ответьте ему в /invitations.",
+        }[lang]
+    )
+    assert unchanged
+    assert [row[:3] for row in invitations(settings)] == [(10, 1, "pending")]
+
+
 # --- 2. the empty answer fits the person's state
 
 

@@ -675,6 +675,11 @@ select c.candidate_id as id,
               and least(i.sender_id, i.recipient_id) = least(c.viewer_id, c.candidate_id)
               and greatest(i.sender_id, i.recipient_id) = greatest(c.viewer_id, c.candidate_id)
        ) as pending,
+       exists(select 1 from invitations i where i.status = 'pending'
+              and least(i.sender_id, i.recipient_id) = least(c.viewer_id, c.candidate_id)
+              and greatest(i.sender_id, i.recipient_id) = greatest(c.viewer_id, c.candidate_id)
+              and i.sender_id = c.candidate_id
+       ) as theirs_pending,
        exists(select 1 from team_members mine
               join team_members theirs on theirs.team_id = mine.team_id
               where mine.user_id = c.viewer_id and theirs.user_id = c.candidate_id) as teammate

@@ -94,6 +94,7 @@ invite_quota = { $per_day ->
    *[other] That is { $per_day } invitations in 24 hours, the limit. Try again tomorrow.
 }
 invite_already_pending = There is already a pending invitation between you two.
+invite_theirs_pending = They have already reached out to you: answer them in /invitations.
 action_cancel_invite = Cancel invitation
 action_accept = Accept ✓
 action_decline = Decline

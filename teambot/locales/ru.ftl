@@ -99,6 +99,7 @@ invite_quota = { $per_day ->
    *[many] Это уже { $per_day } приглашений за сутки — предел. Попробуйте завтра.
 }
 invite_already_pending = Между вами уже есть ожидающее приглашение.
+invite_theirs_pending = Этот человек уже обратился к вам первым: ответьте ему в /invitations.
 action_cancel_invite = Отменить приглашение
 action_accept = Принять ✓
 action_decline = Отклонить

@@ -462,7 +462,10 @@ async def offer_invitation(
     if found.teammate:
         await query.answer(text(lang, "card_teammate"))
         return
-    if found.pending:  # sent from this card already, or theirs to me is waiting
+    if found.theirs_pending:  # theirs came meanwhile: the answer is mine to give
+        await query.answer(text(lang, "invite_theirs_pending"))
+        return
+    if found.pending:  # sent from this card already
         await query.answer(text(lang, "invite_already_pending"))
         return
     if not found.available:
