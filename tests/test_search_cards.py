@@ -206,6 +206,27 @@ async def test_a_card_pressed_after_its_person_reached_out_points_to_their_invit
     assert [row[:3] for row in invitations(settings)] == [(10, 1, "pending")]
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+async def test_a_note_sent_after_its_person_reached_out_points_to_their_invitation(
+    telegram: FakeTelegram, settings: Settings, lang: str
+) -> None:
+    """The person is asked for a note; meanwhile the team invites them. The note, when it
+    comes, sends nothing and is answered with where their invitation waits."""
+    url = url_of(settings)
+    seed(url, 10, role="team", lang=lang, skills=("design",), wants=("python",))
+    seed(url, 1, lang=lang)
+    async with running(settings):
+        await say(telegram, 1, "/search", lang)
+        await press(telegram, 1, "action_request", lang)  # the note question
+        await say(telegram, 10, "/search", lang)
+        await press(telegram, 10, "action_invite", lang)
+        await press(telegram, 10, "send_without_note", lang)
+        await say(telegram, 1, "Hi, I do Python", lang)
+        answer = telegram.last_message(1).text
+    assert answer == text(lang, "invite_theirs_pending")
+    assert [row[:3] for row in invitations(settings)] == [(10, 1, "pending")]
+
+
 # --- 2. the empty answer fits the person's state
 
 

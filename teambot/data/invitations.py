@@ -33,6 +33,16 @@ def create(
     return None if row is None else InvitationRow(**row)
 
 
+def pending_from(conn: Connection, sender_id: int, recipient_id: int) -> bool:
+    """A pending invitation from `sender_id` to `recipient_id`."""
+    row = conn.execute(
+        "select exists(select 1 from invitations where status = 'pending'"
+        " and sender_id = %s and recipient_id = %s) as pending",
+        (sender_id, recipient_id),
+    ).fetchone()
+    return bool(row and row["pending"])
+
+
 @dataclass(frozen=True)
 class Sending:
     """What deciding on a new invitation reads, in one statement."""

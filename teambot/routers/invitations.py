@@ -24,6 +24,7 @@ INVITE_REFUSALS = {
     invitations.Refusal.GONE: "invite_gone",
     invitations.Refusal.QUOTA: "invite_quota",
     invitations.Refusal.ALREADY_PENDING: "invite_already_pending",
+    invitations.Refusal.THEIRS_PENDING: "invite_theirs_pending",
 }
 
 

@@ -27,6 +27,7 @@ class Refusal(Enum):
     GONE = "gone"  # the other person deleted their profile, paused, or was banned
     QUOTA = "quota"
     ALREADY_PENDING = "already_pending"
+    THEIRS_PENDING = "theirs_pending"  # the other one's to me is pending: mine to answer
     # answering: answered, cancelled, expired, or not theirs to press; one neutral answer, so
     # a forged press tells nothing about other people's invitations
     STALE = "stale"
@@ -110,7 +111,8 @@ def send_in(
         hours=hours,
     )
     if created is None:
-        return Sent(refusal=Refusal.ALREADY_PENDING)
+        theirs = invitations.pending_from(conn, recipient_id, sender_id)
+        return Sent(refusal=Refusal.THEIRS_PENDING if theirs else Refusal.ALREADY_PENDING)
     return Sent(invitation=created, recipient=recipient, team=team, sender=sender)
 
 
