@@ -857,6 +857,11 @@ async def test_join_links_through_the_invitation_rules(settings: Settings) -> No
         assert cofounder.sent is not None and cofounder.sent.refusal == InviteRefusal.QUOTA
         owner = await team_rules.request_to_join(db, 10, token, per_day=5, hours=72)
         assert owner.refusal == Refusal.ALREADY_IN_TEAM
+        # the team invited them first: the request says theirs waits for an answer
+        invite(url, 10, 3, team, "invite")
+        invited = await team_rules.request_to_join(db, 3, token, per_day=5, hours=72)
+        assert invited.sent is not None
+        assert invited.sent.refusal == InviteRefusal.THEIRS_PENDING
         assert (await team_rules.request_to_join(db, 3, "", per_day=5, hours=72)).refusal == (
             Refusal.LINK_INVALID
         )
