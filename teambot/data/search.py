@@ -671,19 +671,16 @@ _CARD_TARGET = """
 select c.candidate_id as id,
        (u.is_searching and u.deleted_at is null and not u.is_banned
         and u.registered_at is not null) as available,
-       exists(select 1 from invitations i where i.status = 'pending'
-              and least(i.sender_id, i.recipient_id) = least(c.viewer_id, c.candidate_id)
-              and greatest(i.sender_id, i.recipient_id) = greatest(c.viewer_id, c.candidate_id)
-       ) as pending,
-       exists(select 1 from invitations i where i.status = 'pending'
-              and least(i.sender_id, i.recipient_id) = least(c.viewer_id, c.candidate_id)
-              and greatest(i.sender_id, i.recipient_id) = greatest(c.viewer_id, c.candidate_id)
-              and i.sender_id = c.candidate_id
-       ) as theirs_pending,
+       p.sender_id is not null as pending,
+       coalesce(p.sender_id = c.candidate_id, false) as theirs_pending,
        exists(select 1 from team_members mine
               join team_members theirs on theirs.team_id = mine.team_id
               where mine.user_id = c.viewer_id and theirs.user_id = c.candidate_id) as teammate
 from search_cards c join users u on u.id = c.candidate_id
+-- one pending invitation per pair at most (invitations_one_pending_per_pair_idx)
+left join invitations p on p.status = 'pending'
+     and least(p.sender_id, p.recipient_id) = least(c.viewer_id, c.candidate_id)
+     and greatest(p.sender_id, p.recipient_id) = greatest(c.viewer_id, c.candidate_id)
 where c.id = %(ref)s and c.viewer_id = %(viewer)s
 """
 
