@@ -51,10 +51,12 @@ from bench.harness import (
     Spread,
     count,
     logs_dir,
+    machine_cpu,
     machine_load,
     mb,
     ms,
     new_fake,
+    own_cpu,
     print_table,
     ratio,
     report_logs,
@@ -179,6 +181,8 @@ class Run:
     work: DatabaseWork
     cpu: float  # the bot's, seconds
     main_cpu: float  # of that, its main thread's (the event loop)
+    driver_cpu: float  # this process's: the fake Bot API server and the recorder
+    rest_cpu: float  # the machine's but the bot's and this process's: PostgreSQL, mostly
     peak_rss: int
 
     def per_update(self, value: float) -> float:
@@ -213,11 +217,13 @@ def measure(contender: Contender, pg: Postgres, args: argparse.Namespace, logs: 
             run_burst(fake, recorder, targets)  # the warm-up
             recorder.drain()
             before = child.stats()
+            driver_cpu, machine = own_cpu(), machine_cpu()
             burst = Phase()
             for _ in range(args.bursts):
                 burst.add(run_burst(fake, recorder, targets))
             recorder.drain()
             after = child.stats()
+            driver_cpu, machine = own_cpu() - driver_cpu, machine_cpu() - machine
             work = DatabaseWork.of(after) - DatabaseWork.of(before)
             final = child.stop()
             child = None
@@ -225,11 +231,14 @@ def measure(contender: Contender, pg: Postgres, args: argparse.Namespace, logs: 
         if child is not None:
             child.kill()
         pg.drop(name)
+    cpu = float(after["cpu"]) - float(before["cpu"])
     return Run(
         burst,
         work,
-        float(after["cpu"]) - float(before["cpu"]),
+        cpu,
         float(after["main_cpu"]) - float(before["main_cpu"]),
+        driver_cpu,
+        machine - cpu - driver_cpu,
         int(final["maxrss"]),
     )
 
@@ -242,6 +251,8 @@ FIGURES = [
     ("transactions/update", lambda r: r.per_update(r.work.transactions), tenths),
     ("bot CPU ms/update", lambda r: r.per_update(r.cpu * 1000), hundredths),
     ("  event-loop thread", lambda r: r.per_update(r.main_cpu * 1000), hundredths),
+    ("fake Bot API CPU ms/update", lambda r: r.per_update(r.driver_cpu * 1000), hundredths),
+    ("the rest CPU ms/update", lambda r: r.per_update(r.rest_cpu * 1000), hundredths),
     ("peak RSS MB", lambda r: r.peak_rss, mb),
 ]
 

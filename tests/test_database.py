@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import threading
 import time
 
@@ -9,7 +11,9 @@ import anyio
 import psycopg
 import pytest
 
-from teambot.adapters.database import Connection, Database
+import teambot.data
+from teambot.adapters import database as adapter
+from teambot.adapters.database import Connection, Database, UnitConnection
 from teambot.data import migrations
 from teambot.data.migrations import Migration, apply_migrations, bundled_migrations
 
@@ -199,6 +203,100 @@ async def test_a_unit_of_work_is_one_transaction_from_its_first_statement_to_its
         assert 4 not in await database.run(names)
     finally:
         await database.close()
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statements to prepare, for one test: the data layer's and the test's own."""
+    monkeypatch.setattr(adapter, "_PREPARED", dict(adapter._PREPARED))
+
+
+def _executions(conn: Connection, query: str) -> int:
+    """How often the connection ran `query` as its prepared statement."""
+    row = conn.execute(
+        "select generic_plans + custom_plans as n from pg_prepared_statements where name = %s",
+        (adapter._PREPARED[query].name,),
+    ).fetchone()
+    return int(row["n"]) if row is not None else 0
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("registry")
+async def test_registered_statements_run_prepared_with_their_values_verbatim(
+    database_url: str,
+) -> None:
+    """A unit of work's first statement and its writes sent with the COMMIT are written out
+    on the client; a registered one goes as EXECUTE of the statement every pooled
+    connection prepared, with the same values, in the same one transaction."""
+    insert = adapter.prepared(
+        "insert into users (id, first_name, skills) values (%(id)s, %(name)s, %(skills)s)"
+    )
+    select = adapter.prepared("select id, first_name, skills from users where id = any(%s)")
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.open()
+    awkward = "O'Brien %s %(x)s $1; rollback; -- \\ \" $$ ё 🙂"
+    try:
+
+        def add(conn: Connection, user_id: int) -> None:
+            conn.execute(insert, {"id": user_id, "name": awkward, "skills": ["go", awkward]})
+
+        def read(conn: Connection) -> dict[int, tuple[str, list[str]]]:
+            rows = conn.execute(select, ([1, 2, 3],)).fetchall()
+            return {r["id"]: (r["first_name"], r["skills"]) for r in rows}
+
+        # a write that fails with the COMMIT takes the unit's first statement with it
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            async with database.transaction() as unit:
+                await database.run(add, 1)
+                unit.before_commit(add, 2)
+                unit.before_commit(add, 1)
+        assert await database.run(read) == {}
+
+        async with database.transaction() as unit:
+            await database.run(add, 1)
+            unit.before_commit(add, 2)
+        written = (awkward, ["go", awkward])
+        assert await database.run(read) == {1: written, 2: written}
+
+        def executions(conn: Connection) -> tuple[int, int]:
+            return _executions(conn, insert), _executions(conn, select)
+
+        # the pool's one connection ran every one of them as its prepared statement
+        assert await database.run(executions) == (5, 2)
+    finally:
+        await database.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("registry")
+async def test_a_statement_the_server_will_not_prepare_is_written_out_as_before(
+    database_url: str,
+) -> None:
+    # PostgreSQL cannot tell the parameter's type before a value comes
+    bare = adapter.prepared("select %s is null as value")
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.open()
+    try:
+
+        def value(conn: Connection, given: object) -> object:
+            row = conn.execute(bare, (given,)).fetchone()
+            assert row is not None
+            return row["value"], _executions(conn, bare)
+
+        assert await database.run(value, "plain text") == (False, 0)
+        assert await database.run(value, None) == (True, 0)
+    finally:
+        await database.close()
+
+
+def test_every_statement_the_data_layer_registers_is_prepared(database_url: str) -> None:
+    for module in pkgutil.iter_modules(teambot.data.__path__, "teambot.data."):
+        importlib.import_module(module.name)
+    registered = {statement.name for statement in adapter._PREPARED.values()}
+    assert len(registered) >= 8  # the unit of work's: first statements, writes at COMMIT
+    with UnitConnection.connect(database_url, autocommit=True) as conn:
+        conn.prepare_registered()
+        assert conn._ready == registered
 
 
 @pytest.mark.anyio

@@ -30,6 +30,7 @@ import greenlet
 import psycopg
 import psycopg.errors
 import sniffio
+from loguru import logger
 from psycopg.rows import dict_row
 from psycopg.waiting import Ready, Wait, wait_async
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -37,6 +38,55 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 T = TypeVar("T")
 P = ParamSpec("P")
 Connection = psycopg.Connection[dict[str, Any]]
+
+log = logger.bind(actor="database")
+
+
+class _Prepared:
+    """A statement prepared on every pooled connection, run as `EXECUTE name(values)`."""
+
+    def __init__(self, name: str, query: str) -> None:
+        self.name = name
+        names: list[str] = []
+        positional = 0
+
+        def number(match: re.Match[str]) -> str:
+            nonlocal positional
+            key, kind = match.group(1), match.group(2)
+            if kind == "%" and key is None:
+                return "%"
+            if kind != "s":
+                raise ValueError(f"only %s and %(name)s can be prepared, not %{kind}")
+            if key is None:
+                positional += 1
+                return f"${positional}"
+            if key not in names:
+                names.append(key)
+            return f"${names.index(key) + 1}"
+
+        numbered = _PLACEHOLDER.sub(number, query)
+        if names and positional:
+            raise ValueError("a statement mixes %s and %(name)s")
+        self.definition = f"prepare {name} as {numbered}"
+        values = [f"%({key})s" for key in names] or ["%s"] * positional
+        self.execute = f"execute {name}({', '.join(values)})" if values else f"execute {name}"
+
+
+_PLACEHOLDER = re.compile(r"%(?:\(([^)]+)\))?(.)", re.DOTALL)
+_PREPARED: dict[str, _Prepared] = {}
+
+
+def prepared(query: str) -> str:
+    """Registers `query` to be prepared on every connection the pool opens; returns it.
+
+    For the statements a unit of work sends in its one-string exchanges (its first one, the
+    writes sent with the COMMIT), written out with their values on the client: PostgreSQL
+    would parse and plan each anew, and planning a statement over users (a score of
+    indexes) costs it more than running it. `EXECUTE` of a prepared one costs neither. The
+    other statements go over psycopg's extended protocol, which prepares them itself."""
+    if query not in _PREPARED:
+        _PREPARED[query] = _Prepared(f"teambot_{len(_PREPARED) + 1}", query)
+    return query
 
 
 class UnitConnection(psycopg.Connection[dict[str, Any]]):
@@ -53,6 +103,29 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     _begin_pending = False
     _deferred: list[str] | None = None
     _client_cursor: psycopg.ClientCursor[Any] | None = None
+    _ready: frozenset[str] = frozenset()  # names of the statements prepared here
+
+    def prepare_registered(self) -> None:
+        """Prepare every statement `prepared` registered, in one round trip (the pool's
+        `configure`, for each connection it opens)."""
+        statements = list(_PREPARED.values())
+        if not statements:
+            return
+        try:
+            super().execute("; ".join(s.definition for s in statements))
+        except psycopg.Error:
+            # one of them is refused (tests/test_prepared_statements.py prepares them
+            # all); prepare the others and write the refused ones out as before
+            statements = [s for s in statements if self._prepare_one(s)]
+        self._ready = frozenset(s.name for s in statements)
+
+    def _prepare_one(self, statement: _Prepared) -> bool:
+        try:
+            super().execute(statement.definition)
+        except psycopg.Error as exc:
+            log.error("statement {} is not prepared: {!r}", statement.name, exc)
+            return False
+        return True
 
     def begin_unit(self) -> None:
         self._begin_pending = True
@@ -72,6 +145,9 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     def _render(self, query: Any, params: Any) -> str:
         if params is None and isinstance(query, str):
             return query
+        statement = _PREPARED.get(query) if isinstance(query, str) else None
+        if statement is not None and statement.name in self._ready:
+            return self.mogrify(statement.execute, params)
         return self.mogrify(query, params)
 
     def mogrify(self, query: Any, params: Any) -> str:
@@ -377,6 +453,7 @@ class Database:
                 "autocommit": True,  # UnitConnection begins and ends its transactions
                 **({"application_name": self.application_name} if self.application_name else {}),
             },
+            configure=UnitConnection.prepare_registered,
             timeout=self._acquire_timeout,
             open=False,
             name="teambot",

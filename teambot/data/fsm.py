@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from teambot.adapters.database import Connection
+from teambot.adapters.database import Connection, prepared
 
 
 @dataclass
@@ -26,20 +26,23 @@ def read(conn: Connection, key: str) -> Dialogue:
     )
 
 
+_STORE = prepared(
+    "insert into fsm_states (key, state, data, update_id)"
+    " values (%(key)s, %(state)s, %(data)s, %(update_id)s)"
+    " on conflict (key) do update"
+    " set state = excluded.state, data = excluded.data, updated_at = now(),"
+    " update_id = excluded.update_id"
+    " where fsm_states.update_id is null or fsm_states.update_id < excluded.update_id"
+)
+
+
 def store(conn: Connection, dialogues: dict[str, Dialogue], update_id: int) -> None:
     """Every row, tagged with `update_id` (not over a row a newer update wrote). Sent with an
     update's COMMIT: the update's handled mark, written with them, is what refuses a second
     handling."""
     for key, dialogue in dialogues.items():
         conn.execute(
-            """
-            insert into fsm_states (key, state, data, update_id)
-            values (%(key)s, %(state)s, %(data)s, %(update_id)s)
-            on conflict (key) do update
-            set state = excluded.state, data = excluded.data, updated_at = now(),
-                update_id = excluded.update_id
-            where fsm_states.update_id is null or fsm_states.update_id < excluded.update_id
-            """,
+            _STORE,
             {
                 "key": key,
                 "state": dialogue.state,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from teambot.adapters.database import Connection
+from teambot.adapters.database import Connection, prepared
 
 
 def record(conn: Connection, update_ids: list[int]) -> None:
@@ -30,9 +30,11 @@ MARKING = (
     " marked as (insert into handled_updates (update_id) values (%(update_id)s))"
 )
 
+_MARK = prepared(f"with {MARKING} select")
+
 
 def mark(conn: Connection, update_id: int) -> None:
     """Written with the update's effects. A second handling of the same update fails here
     (unique violation), so its effects are rolled back and nothing is done twice. In
     webhook mode the update leaves the inbox in the same statement."""
-    conn.execute(f"with {MARKING} select", {"update_id": update_id})
+    conn.execute(_MARK, {"update_id": update_id})

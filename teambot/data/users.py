@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from teambot.adapters.database import Connection
+from teambot.adapters.database import Connection, prepared
 from teambot.data import invitations
 from teambot.domain import UserRow
 
@@ -28,23 +28,34 @@ def row_of(row: dict[str, Any] | None) -> UserRow | None:
     return None if row is None else UserRow(**row)
 
 
+# What a person's update refreshes in their row (parameters: username, first_name,
+# last_name), and when their row `u` is out of date in that respect.
+_REFRESHED = (
+    "username = %(username)s, first_name = %(first_name)s, last_name = %(last_name)s,"
+    # they wrote: they can be reached again (see mark_unreachable)
+    " unreachable_since = null,"
+    # back before the inactivity pause: "Still looking?" may be asked again next time
+    " still_looking_asked_at = null,"
+    # last_active is in the search indexes: a new value rewrites their entries, the same
+    # value lets PostgreSQL update the row in place (HOT). A minute is precise enough for
+    # recency and the 30-day inactivity rule.
+    " last_active = case when users.last_active < now() - interval '1 minute'"
+    " then now() else users.last_active end"
+)
+OUT_OF_DATE = (
+    "((u.username, u.first_name, u.last_name)"
+    " is distinct from (%(username)s, %(first_name)s, %(last_name)s)"
+    " or u.unreachable_since is not null or u.still_looking_asked_at is not null"
+    " or u.last_active < now() - interval '1 minute')"
+)
+
 # Create or refresh a user on any update from them; marks them active.
 SEEN = (
-    f"insert into users (id, username, first_name, last_name, language)"
-    f" values (%(id)s, %(username)s, %(first_name)s, %(last_name)s, %(language)s)"
-    f" on conflict (id) do update set username = excluded.username,"
-    f" first_name = excluded.first_name, last_name = excluded.last_name,"
-    # they wrote: they can be reached again (see mark_unreachable)
-    f" unreachable_since = null,"
-    # back before the inactivity pause: "Still looking?" may be asked again next time
-    f" still_looking_asked_at = null,"
-    # last_active is in the search indexes: a new value rewrites their entries, the
-    # same value lets PostgreSQL update the row in place (HOT). A minute is precise
-    # enough for recency and the 30-day inactivity rule.
-    f" last_active = case when users.last_active < now() - interval '1 minute'"
-    f" then now() else users.last_active end"
-    f" returning {_COLUMNS}"
+    "insert into users (id, username, first_name, last_name, language)"
+    " values (%(id)s, %(username)s, %(first_name)s, %(last_name)s, %(language)s)"
+    f" on conflict (id) do update set {_REFRESHED} returning {_COLUMNS}"
 )
+_REFRESH = prepared(f"update users set {_REFRESHED} where id = %(id)s")
 
 
 def seen(
@@ -70,6 +81,16 @@ def seen(
     user = row_of(row)
     assert user is not None
     return user
+
+
+def refresh(
+    conn: Connection, user_id: int, *, username: str | None, first_name: str, last_name: str | None
+) -> None:
+    """SEEN for a person whose row exists, when what it returns is known already."""
+    conn.execute(
+        _REFRESH,
+        {"id": user_id, "username": username, "first_name": first_name, "last_name": last_name},
+    )
 
 
 def get(conn: Connection, user_id: int) -> UserRow | None:

@@ -21,7 +21,7 @@ from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
-from teambot.data import updates
+from teambot.data import updates, users
 from teambot.domain import UserRow
 from teambot.routers import fallback_router, feature_routers
 from teambot.routers.context import PrivateChatsOnly, UserContext
@@ -198,7 +198,8 @@ class UpdateHandler:
         key = self.storage.key_of(self.dispatcher, self.bot, update)
         if key is None:
             return None
-        me, dialogue = await self.storage.database.run(
+        database = self.storage.database
+        me, dialogue, out_of_date = await database.run(
             updates.begin,
             key,
             user.id,
@@ -207,6 +208,16 @@ class UpdateHandler:
             last_name=user.last_name,
             language=language_from_code(user.language_code),
         )
+        if out_of_date:
+            unit = database.current()
+            assert unit is not None  # handle's
+            unit.before_commit(
+                users.refresh,
+                user.id,
+                username=user.username,
+                first_name=user.first_name,
+                last_name=user.last_name,
+            )
         self.storage.read_ahead(key, dialogue)
         return me
 
