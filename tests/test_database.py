@@ -10,6 +10,7 @@ import time
 import anyio
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 import teambot.data
 from teambot.adapters import database as adapter
@@ -227,22 +228,35 @@ async def test_registered_statements_run_prepared_with_their_values_verbatim(
 ) -> None:
     """A unit of work's first statement and its writes sent with the COMMIT are written out
     on the client; a registered one goes as EXECUTE of the statement every pooled
-    connection prepared, with the same values, in the same one transaction."""
+    connection prepared, with the same values, in the same one transaction. Strings,
+    numbers, booleans, NULLs and JSON are written out by the adapter, the rest (here a
+    list) by psycopg."""
     insert = adapter.prepared(
-        "insert into users (id, first_name, skills) values (%(id)s, %(name)s, %(skills)s)"
+        "insert into users (id, first_name, username, is_searching, skills)"
+        " values (%(id)s, %(name)s, %(nick)s, %(searching)s, %(skills)s)"
     )
-    select = adapter.prepared("select id, first_name, skills from users where id = any(%s)")
+    remember = adapter.prepared(
+        "insert into fsm_states (key, state, data) values (%s, %s, %s)"
+        " on conflict (key) do update set data = excluded.data"
+    )
+    select = adapter.prepared(
+        "select u.id, u.first_name, u.username, u.is_searching, u.skills, f.data"
+        " from users u join fsm_states f on f.key = u.first_name || u.id where u.id > %s"
+    )
     database = Database(database_url, min_size=1, max_size=1)
     await database.open()
-    awkward = "O'Brien %s %(x)s $1; rollback; -- \\ \" $$ ё 🙂"
+    awkward = "O'Brien %s %(x)s $1 ''; rollback; -- \\ \\' \" $$ ё 🙂\n"
+    data = {"text": awkward, "n": -7, "none": None, awkward: [True, 1.5]}
     try:
 
-        def add(conn: Connection, user_id: int) -> None:
-            conn.execute(insert, {"id": user_id, "name": awkward, "skills": ["go", awkward]})
+        def add(conn: Connection, user_id: int, skills: list[str] | None = None) -> None:
+            values = {"id": user_id, "name": awkward, "nick": None, "searching": False}
+            conn.execute(insert, values | {"skills": skills or []})
+            conn.execute(remember, (f"{awkward}{user_id}", awkward, Jsonb(data)))
 
-        def read(conn: Connection) -> dict[int, tuple[str, list[str]]]:
-            rows = conn.execute(select, ([1, 2, 3],)).fetchall()
-            return {r["id"]: (r["first_name"], r["skills"]) for r in rows}
+        def read(conn: Connection) -> dict[int, tuple[object, ...]]:
+            rows = conn.execute(select, (0,)).fetchall()
+            return {r["id"]: tuple(r.values())[1:] for r in rows}
 
         # a write that fails with the COMMIT takes the unit's first statement with it
         with pytest.raises(psycopg.errors.UniqueViolation):
@@ -254,15 +268,19 @@ async def test_registered_statements_run_prepared_with_their_values_verbatim(
 
         async with database.transaction() as unit:
             await database.run(add, 1)
-            unit.before_commit(add, 2)
-        written = (awkward, ["go", awkward])
-        assert await database.run(read) == {1: written, 2: written}
+            unit.before_commit(add, 2, ["go", awkward])
+        assert await database.run(read) == {
+            1: (awkward, None, False, [], data),
+            2: (awkward, None, False, ["go", awkward], data),
+        }
 
-        def executions(conn: Connection) -> tuple[int, int]:
-            return _executions(conn, insert), _executions(conn, select)
+        def executions(conn: Connection) -> tuple[int, int, int]:
+            return tuple(_executions(conn, query) for query in (insert, remember, select))
 
-        # the pool's one connection ran every one of them as its prepared statement
-        assert await database.run(executions) == (5, 2)
+        # the pool's one connection ran them as its prepared statements, but for `remember`
+        # as a unit's second statement: that one goes by psycopg's extended protocol (and
+        # the second `remember` of the failed COMMIT never ran)
+        assert await database.run(executions) == (5, 2, 2)
     finally:
         await database.close()
 

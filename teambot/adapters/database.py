@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
+import json
 import re
 import select
 import threading
@@ -32,6 +34,7 @@ import psycopg.errors
 import sniffio
 from loguru import logger
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg.waiting import Ready, Wait, wait_async
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -68,6 +71,7 @@ class _Prepared:
         if names and positional:
             raise ValueError("a statement mixes %s and %(name)s")
         self.definition = f"prepare {name} as {numbered}"
+        self.keys = tuple(names)  # a mapping's, in the order numbered; () for a sequence
         values = [f"%({key})s" for key in names] or ["%s"] * positional
         self.execute = f"execute {name}({', '.join(values)})" if values else f"execute {name}"
 
@@ -147,8 +151,43 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
             return query
         statement = _PREPARED.get(query) if isinstance(query, str) else None
         if statement is not None and statement.name in self._ready:
-            return self.mogrify(statement.execute, params)
+            return self._execute_prepared(statement, params)
         return self.mogrify(query, params)
+
+    def _execute_prepared(self, statement: _Prepared, params: Any) -> str:
+        """`EXECUTE` of the statement: the common values written out here, in a tenth of
+        what psycopg's client-side binding costs (the prepared statement's parameters have
+        their types, so plain literals do); anything else the way `mogrify` writes it."""
+        values = [params[key] for key in statement.keys] if statement.keys else params
+        literals = []
+        for value in values:
+            literal = self._literal(value)
+            if literal is None:
+                return self.mogrify(statement.execute, params)
+            literals.append(literal)
+        return f"execute {statement.name}({', '.join(literals)})"
+
+    def _literal(self, value: Any) -> str | None:
+        kind = type(value)
+        if value is None:
+            return "null"
+        if kind is bool:
+            return "true" if value else "false"
+        if kind is int:
+            return str(value)
+        if kind is Jsonb:
+            value = (value.dumps or json.dumps)(value.obj)
+        elif kind is not str:
+            return None
+        # a quote doubled is all a string literal needs while standard_conforming_strings
+        # is on (the default since PostgreSQL 9.1); a NUL is refused by mogrify, as before
+        if "\x00" in value or not self._plain_strings:
+            return None
+        return "'" + value.replace("'", "''") + "'"
+
+    @functools.cached_property
+    def _plain_strings(self) -> bool:
+        return self.pgconn.parameter_status(b"standard_conforming_strings") == b"on"
 
     def mogrify(self, query: Any, params: Any) -> str:
         """The statement with its values written in, as the simple query protocol sends it
