@@ -292,6 +292,10 @@ async def test_a_statement_the_server_will_not_prepare_is_written_out_as_before(
 ) -> None:
     # PostgreSQL cannot tell the parameter's type before a value comes
     bare = adapter.prepared("select %s is null as value")
+    with UnitConnection.connect(database_url, autocommit=True) as conn:
+        conn.prepare_registered()
+        others = {s.name for s in adapter._PREPARED.values()} - {adapter._PREPARED[bare].name}
+        assert conn._ready == others  # the data layer's, before it in the one string, too
     database = Database(database_url, min_size=1, max_size=1)
     await database.open()
     try:
