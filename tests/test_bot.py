@@ -18,6 +18,7 @@ from teambot.actors.pipeline import poller
 from teambot.config import Settings
 from tests.conftest import running
 from tests.fake_telegram import FakeTelegram
+from tests.test_conversations import settle
 
 pytestmark = pytest.mark.anyio
 
@@ -33,6 +34,41 @@ async def test_help_is_answered_in_the_users_language(
     assert english.text.startswith("/start — register")
     assert russian.text.startswith("/start — регистрация")
     assert "/team" in english.text and "/team" in russian.text
+
+
+async def test_a_persons_row_follows_their_telegram_name_and_is_written_only_when_it_changes(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    url = settings.database_conninfo() or ""
+
+    def row() -> tuple[object, ...]:
+        with psycopg.connect(url) as conn:
+            found = conn.execute(
+                "select username, first_name, last_name, last_active, xmin::text::bigint"
+                " from users where id = 1"
+            ).fetchone()
+        assert found is not None
+        return tuple(found)
+
+    async def help_(**person: str) -> None:
+        telegram.send_text(1, "/help", **person)
+        await settle(telegram)
+
+    async with running(settings):
+        await help_(username="ivan", first_name="Ivan")
+        first = row()
+        await help_(username="ivan", first_name="Ivan")
+        assert row() == first  # nothing new: the row was not written again
+        await help_(username="ivan_new", first_name="Ivan", last_name="Petrov")
+        renamed = row()
+        assert renamed[:3] == ("ivan_new", "Ivan", "Petrov")
+        assert renamed[3] == first[3]  # active within the minute: the same moment
+        with psycopg.connect(url) as conn:
+            conn.execute("update users set last_active = now() - interval '2 days' where id = 1")
+        await help_(username="ivan_new", first_name="Ivan", last_name="Petrov")
+        back = row()
+        assert back[:3] == renamed[:3] and back[3] > first[3]  # active again: now
+    assert [m.text.startswith("/start") for m in telegram.messages(1)] == [True] * 4
 
 
 async def test_command_menu_is_published_in_both_languages(
