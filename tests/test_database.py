@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 import threading
@@ -15,7 +16,8 @@ from psycopg.types.json import Jsonb
 import teambot.data
 from teambot.adapters import database as adapter
 from teambot.adapters.database import Connection, Database, UnitConnection
-from teambot.data import migrations
+from teambot.data import fsm, migrations, updates
+from teambot.data.fsm import Dialogue
 from teambot.data.migrations import Migration, apply_migrations, bundled_migrations
 
 
@@ -281,6 +283,60 @@ async def test_registered_statements_run_prepared_with_their_values_verbatim(
         # as a unit's second statement: that one goes by psycopg's extended protocol (and
         # the second `remember` of the failed COMMIT never ran)
         assert await database.run(executions) == (5, 2, 2)
+    finally:
+        await database.close()
+
+
+@pytest.mark.anyio
+async def test_prepared_statements_outlive_psycopg_dropping_its_own(database_url: str) -> None:
+    """psycopg prepares a statement run five times itself, and on a ROLLBACK (of a unit, or
+    to a savepoint) drops its own with DEALLOCATE ALL, which takes the registered ones
+    along: they are written out until the connection prepares them again."""
+    database = Database(database_url, min_size=1, max_size=1)
+    await database.open()
+    try:
+
+        def start(conn: Connection, user_id: int) -> None:
+            updates.begin(
+                conn,
+                f"k{user_id}",
+                user_id,
+                username=None,
+                first_name="A",
+                last_name=None,
+                language="en",
+            )
+            for _ in range(6):  # psycopg's own, by the extended protocol
+                conn.execute("select %s::int as n", (user_id,)).fetchone()
+
+        def fail(conn: Connection) -> None:
+            raise ValueError("half-way")
+
+        def savepoint(conn: Connection) -> None:
+            with contextlib.suppress(psycopg.errors.UniqueViolation), conn.transaction():
+                conn.execute("insert into users (id, first_name) values (1, 'again')")
+
+        for user_id in (1, 2):  # a unit rolled back, then one rolled back to a savepoint
+            with pytest.raises(ValueError):
+                async with database.transaction():
+                    await database.run(start, user_id)
+                    await database.run(fail)
+            async with database.transaction() as unit:
+                await database.run(start, user_id)
+                await database.run(savepoint)
+                unit.before_commit(fsm.store, {f"k{user_id}": Dialogue("s", {})}, user_id)
+            async with database.transaction():
+                await database.run(start, user_id)
+
+        def stored(conn: Connection) -> list[tuple[object, ...]]:
+            return [tuple(r.values()) for r in conn.execute("select key, state from fsm_states")]
+
+        assert sorted(await database.run(stored)) == [("k1", "s"), ("k2", "s")]
+
+        def read_prepared(conn: Connection) -> int:
+            return _executions(conn, updates._READ)
+
+        assert await database.run(read_prepared) == 1  # prepared again, and used since
     finally:
         await database.close()
 

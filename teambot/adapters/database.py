@@ -109,10 +109,16 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     _deferred: list[str] | None = None
     _client_cursor: psycopg.ClientCursor[Any] | None = None
     _ready: frozenset[str] = frozenset()  # names of the statements prepared here
+    _lost = False  # psycopg dropped them: prepare them again at the next checkout
+    _watching_psycopg = False
 
     def prepare_registered(self) -> None:
         """Prepare every statement `prepared` registered, in one round trip (the pool's
-        `configure`, for each connection it opens)."""
+        `configure`, for each connection it opens; again at a checkout after psycopg
+        dropped them)."""
+        if not self._watching_psycopg:
+            self._watch_psycopg()
+        self._lost = False
         statements = list(_PREPARED.values())
         if not statements:
             return
@@ -126,6 +132,24 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
             statements = [s for s in statements if self._prepare_one(s)]
         self._ready = frozenset(s.name for s in statements)
 
+    def _watch_psycopg(self) -> None:
+        """psycopg prepares the statements it runs often itself, and on a ROLLBACK (of the
+        transaction, or to a savepoint) or a DROP forgets them with DEALLOCATE ALL, which
+        takes ours along. From then on ours are written out, until the next checkout
+        prepares them again (tests/test_database.py)."""
+        manager = self._prepared
+        clear = manager.clear
+
+        def clear_ours_too() -> bool:
+            deallocating = clear()
+            if deallocating:
+                self._ready = frozenset()
+                self._lost = True
+            return deallocating
+
+        manager.clear = clear_ours_too  # type: ignore[method-assign]
+        self._watching_psycopg = True
+
     def _prepare_one(self, statement: _Prepared) -> bool:
         try:
             super().execute(statement.definition)
@@ -135,6 +159,8 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
         return True
 
     def begin_unit(self) -> None:
+        if self._lost:
+            self.prepare_registered()
         self._begin_pending = True
         self._deferred = None
 
