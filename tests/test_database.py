@@ -231,8 +231,8 @@ async def test_registered_statements_run_prepared_with_their_values_verbatim(
     """A unit of work's first statement and its writes sent with the COMMIT are written out
     on the client; a registered one goes as EXECUTE of the statement every pooled
     connection prepared, with the same values, in the same one transaction. Strings,
-    numbers, booleans, NULLs and JSON are written out by the adapter, the rest (here a
-    list) by psycopg."""
+    numbers, booleans, NULLs and JSON are written out by the adapter (`remember`,
+    `select`), a statement with anything else (`insert`: a list) by psycopg."""
     insert = adapter.prepared(
         "insert into users (id, first_name, username, is_searching, skills)"
         " values (%(id)s, %(name)s, %(nick)s, %(searching)s, %(skills)s)"
