@@ -110,14 +110,15 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     _client_cursor: psycopg.ClientCursor[Any] | None = None
     _ready: frozenset[str] = frozenset()  # names of the statements prepared here
     _lost = False  # psycopg dropped them: prepare them again at the next checkout
-    _watching_psycopg = False
+
+    def on_open(self) -> None:
+        """The pool's `configure`, for each connection it opens."""
+        self._watch_psycopg()
+        self.prepare_registered()
 
     def prepare_registered(self) -> None:
-        """Prepare every statement `prepared` registered, in one round trip (the pool's
-        `configure`, for each connection it opens; again at a checkout after psycopg
-        dropped them)."""
-        if not self._watching_psycopg:
-            self._watch_psycopg()
+        """Prepare every statement `prepared` registered, in one round trip (when the
+        connection opens; again at a checkout after psycopg dropped them)."""
         self._lost = False
         statements = list(_PREPARED.values())
         if not statements:
@@ -148,7 +149,6 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
             return deallocating
 
         manager.clear = clear_ours_too  # type: ignore[method-assign]
-        self._watching_psycopg = True
 
     def _prepare_one(self, statement: _Prepared) -> bool:
         try:
@@ -521,7 +521,7 @@ class Database:
                 "autocommit": True,  # UnitConnection begins and ends its transactions
                 **({"application_name": self.application_name} if self.application_name else {}),
             },
-            configure=UnitConnection.prepare_registered,
+            configure=UnitConnection.on_open,
             timeout=self._acquire_timeout,
             open=False,
             name="teambot",
