@@ -33,7 +33,7 @@ import psycopg
 import psycopg.errors
 import sniffio
 from loguru import logger
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 from psycopg.waiting import Ready, Wait, wait_async
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -126,11 +126,14 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
         try:
             super().execute("; ".join(s.definition for s in statements))
         except psycopg.Error:
-            # One was refused (tests/test_database.py prepares them all), the ones before
-            # it were not: prepare them again one by one, and write the refused one out as
-            # before.
-            super().execute("deallocate all")
-            statements = [s for s in statements if self._prepare_one(s)]
+            # One was refused (tests/test_database.py prepares them all); the ones before
+            # it in the string stay prepared. Prepare the others one by one, and write the
+            # refused one out as before. (No DEALLOCATE ALL: psycopg's own would go too.)
+            listed = psycopg.Cursor(self, row_factory=tuple_row).execute(
+                "select name from pg_prepared_statements"
+            )
+            kept = {name for (name,) in listed}
+            statements = [s for s in statements if s.name in kept or self._prepare_one(s)]
         self._ready = frozenset(s.name for s in statements)
 
     def _watch_psycopg(self) -> None:
