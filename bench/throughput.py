@@ -220,6 +220,7 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     from teambot.actors.matcher import Matcher
     from teambot.actors.outbox import Outbox
     from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
+    from teambot.actors.pipeline.reads import FirstReads
     from teambot.adapters.database import Database
     from teambot.adapters.effects import CollectEffects
     from teambot.metrics import Metrics
@@ -241,8 +242,9 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     outbox = Outbox(database, bot, metrics)
     matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher)
+    reads = FirstReads(database)  # the first reads of many updates at once, as ours
     dispatcher.feed_update = StockFeed(  # type: ignore[method-assign]
-        per_update(UpdateHandler(bot, dispatcher, outbox))
+        per_update(UpdateHandler(bot, dispatcher, outbox, reads))
     )
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -251,6 +253,7 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     try:
         async with anyio.create_task_group() as tg:
             await tg.start(outbox.run)
+            await tg.start(reads.run)
             tg.start_soon(matcher.run)
             polling = asyncio.create_task(
                 dispatcher.start_polling(

@@ -29,6 +29,7 @@ from teambot.actors.pipeline.handling import UpdateHandler, build_dispatcher
 from teambot.actors.pipeline.inbox import InboxReader, WebhookSetup
 from teambot.actors.pipeline.ledger import UpdateLedger
 from teambot.actors.pipeline.poller import UpdatePoller
+from teambot.actors.pipeline.reads import FirstReads
 from teambot.actors.pipeline.throttle import Throttle
 from teambot.actors.signals import EarlySignals, watch_signals
 from teambot.actors.telegram import TelegramActor
@@ -101,7 +102,8 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     outbox = Outbox(database, bot, metrics)
     matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher, *extra_routers)
-    handler = UpdateHandler(bot, dispatcher, outbox)
+    reads = FirstReads(database)
+    handler = UpdateHandler(bot, dispatcher, outbox, reads)
     webhook: WebhookSetup | None = None
     endpoint: tuple[str, WebhookEndpoint] | None = None
     poller: UpdatePoller
@@ -149,6 +151,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
             metrics,
             max_concurrency=settings.max_concurrent_updates,
         ),
+        reads,
     )
 
     cleanup = CleanupTimer(

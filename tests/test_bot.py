@@ -5,12 +5,14 @@ tests/test_throttle.py)."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import anyio
 import psycopg
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from psycopg.types.json import Jsonb
 
@@ -113,6 +115,77 @@ async def test_each_users_updates_are_handled_in_order_and_users_in_parallel(
     for user in users:
         assert [m.text for m in replies[user]] == [f"echo {n}" for n in range(15)]
     assert max(concurrency) > 1  # different users did run side by side
+
+
+def stale_router(entered: anyio.Event, gate: anyio.Event, calls: list[str]) -> Router:
+    router = Router(name="stale")
+
+    @router.message(Command("remember"))
+    async def remember(message: Message, state: FSMContext) -> None:
+        await state.set_state("remembered")
+        await message.answer("remembered")
+
+    @router.message(Command("language_now"))
+    async def language_now(message: Message, lang: str, state: FSMContext) -> None:
+        calls.append(lang)
+        if len(calls) == 1:
+            entered.set()
+            await gate.wait()
+        await state.update_data(calls=len(calls))
+        await message.answer(f"{lang} {len(calls)}")
+
+    return router
+
+
+@pytest.mark.parametrize("changed", ["person", "dialogue"])
+async def test_an_update_whose_first_read_went_out_of_date_is_handled_again(
+    telegram: FakeTelegram, settings: Settings, changed: str
+) -> None:
+    """The person's row and dialogue are read before the update's transaction, for many
+    updates at once; changed before that transaction began (here by an admin's tool while
+    the handler ran), the update is handled again from what is there now, and only that
+    handling's answer goes out."""
+    url = settings.database_conninfo() or ""
+    entered, gate, calls = anyio.Event(), anyio.Event(), []
+    async with running(settings, stale_router(entered, gate, calls)):
+        telegram.send_text(1, "/remember", language_code="en")
+        await settle(telegram)
+        telegram.send_text(1, "/language_now", language_code="en")
+        await entered.wait()
+        with psycopg.connect(url) as conn:
+            if changed == "person":
+                conn.execute("update users set language = 'ru' where id = 1")
+            else:  # the only dialogue there is: theirs
+                conn.execute('update fsm_states set data = \'{"note": "x"}\'')
+        gate.set()
+        await settle(telegram)
+    answers = [m.text for m in telegram.messages(1)][1:]
+    if changed == "person":
+        assert calls == ["en", "ru"] and answers == ["ru 2"]
+    else:
+        assert calls == ["en", "en"] and answers == ["en 2"]
+
+
+async def test_a_burst_reads_many_people_in_one_statement(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    people = range(1, 41)
+    async with running(settings) as app:
+        reads = app.pipeline.reads
+        read = reads._read
+        batches: list[int] = []
+
+        async def counted(batch: list[Any]) -> None:
+            batches.append(len(batch))
+            await read(batch)
+
+        reads._read = counted  # type: ignore[method-assign]
+        for person in people:
+            telegram.send_text(person, "/help")
+        for person in people:
+            await telegram.wait_for_messages(person, 1)
+    assert sum(batches) == len(people)
+    assert len(batches) < len(people) / 2, batches
 
 
 def inbox_ids(settings: Settings) -> list[int]:

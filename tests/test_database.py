@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 import teambot.data
 from teambot.adapters import database as adapter
 from teambot.adapters.database import Connection, Database, UnitConnection
-from teambot.data import fsm, migrations, updates
+from teambot.data import fsm, migrations, updates, users
 from teambot.data.fsm import Dialogue
 from teambot.data.migrations import Migration, apply_migrations, bundled_migrations
 
@@ -297,15 +297,7 @@ async def test_prepared_statements_outlive_psycopg_dropping_its_own(database_url
     try:
 
         def start(conn: Connection, user_id: int) -> None:
-            updates.begin(
-                conn,
-                f"k{user_id}",
-                user_id,
-                username=None,
-                first_name="A",
-                last_name=None,
-                language="en",
-            )
+            users.refresh(conn, user_id, username=None, first_name="A", last_name=None)
             for _ in range(6):  # psycopg's own, by the extended protocol
                 conn.execute("select %s::int as n", (user_id,)).fetchone()
 
@@ -334,7 +326,7 @@ async def test_prepared_statements_outlive_psycopg_dropping_its_own(database_url
         assert sorted(await database.run(stored)) == [("k1", "s"), ("k2", "s")]
 
         def read_prepared(conn: Connection) -> int:
-            return _executions(conn, updates._READ)
+            return _executions(conn, users._REFRESH)
 
         assert await database.run(read_prepared) == 1  # prepared again, and used since
     finally:
@@ -468,5 +460,49 @@ async def test_a_statement_larger_than_the_sockets_buffers_goes_through(database
         assert await database.run(length, big) == len(big)
         async with database.transaction():  # also with the BEGIN sent in its string
             assert await database.run(length, big) == len(big)
+    finally:
+        await database.close()
+
+
+@pytest.mark.anyio
+async def test_a_first_read_is_confirmed_only_while_nothing_it_read_changed(
+    database_url: str,
+) -> None:
+    """An update's first read, made before its transaction: the transaction's BEGIN checks
+    that the person's row and their dialogue are as read, a dialogue that did not exist
+    then included; a person new then is created by the transaction itself."""
+    database = Database(database_url, min_size=1, max_size=2)
+    await database.open()
+    known = updates.Sender(1, "k1", None, "Ann", None)
+    new = updates.Sender(2, "k2", None, "Bob", None)
+
+    def run(conn: Connection, sql: str) -> None:
+        conn.execute(sql)
+
+    async def confirmed(sender: updates.Sender, first: updates.FirstRead) -> bool:
+        try:
+            async with database.transaction() as unit:
+                unit.on_begin(updates.confirm, sender, first)
+                await database.run(updates.begin, sender, language="en", first=first)
+                unit.before_commit(run, "select 1")  # as the handled mark is
+        except adapter.CONFLICT_ERRORS:
+            return False
+        return True
+
+    try:
+        await database.run(run, "insert into users (id, first_name) values (1, 'Ann')")
+        read = await database.run(updates.read, [known, new])
+        assert [first.me is not None for first in read] == [True, False]
+        assert await confirmed(known, read[0])  # nothing changed
+        assert await confirmed(new, read[1])  # created by the confirmed transaction
+        read = await database.run(updates.read, [known])
+        await database.run(
+            run, "insert into fsm_states (key, state, data) values ('k1', 's', '{}')"
+        )
+        assert not await confirmed(known, read[0])  # a dialogue begun since
+        read = await database.run(updates.read, [known])
+        await database.run(run, "update users set bio = 'new' where id = 1")
+        assert not await confirmed(known, read[0])  # the person changed since
+        assert await confirmed(known, (await database.run(updates.read, [known]))[0])
     finally:
         await database.close()

@@ -80,6 +80,30 @@ async def counting(settings: Settings) -> AsyncIterator[tuple[App, dict[int, Cos
             _cost.reset(token)
 
     dispatch._handle = counted
+
+    # The first reads are made by their own actor, for many updates at once; here updates
+    # come one at a time, and each one's is counted as its own.
+    reads = app.pipeline.reads
+    read_batch = reads._read
+    current: dict[int, Cost] = {}
+
+    async def counted_reads(batch: list[Any]) -> None:
+        cost = Cost()
+        token = _cost.set(cost)
+        try:
+            await read_batch(batch)
+        finally:
+            _cost.reset(token)
+            for request in batch:
+                current[request.sender.id].round_trips += cost.round_trips
+
+    async def counted_with_reads(work: Work) -> None:
+        if work.user is not None:
+            current[work.user.id] = costs.setdefault(work.pending.update_id, Cost())
+        await counted(work)
+
+    reads._read = counted_reads  # type: ignore[method-assign]
+    dispatch._handle = counted_with_reads
     async with anyio.create_task_group() as tg:
         await tg.start(partial(serve, app, handle_signals=False))
         RUNNING.append(app)

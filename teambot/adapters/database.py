@@ -21,7 +21,7 @@ import json
 import re
 import select
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
@@ -106,6 +106,7 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     `begin_unit` at checkout makes its next statements one transaction again."""
 
     _begin_pending = False
+    _opening: Sequence[str] = ()  # statements sent with the BEGIN (`open_with`)
     _deferred: list[str] | None = None
     _client_cursor: psycopg.ClientCursor[Any] | None = None
     _ready: frozenset[str] = frozenset()  # names of the statements prepared here
@@ -166,6 +167,22 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
             self.prepare_registered()
         self._begin_pending = True
         self._deferred = None
+        self._opening = ()
+
+    def open_with(self, works: list[Callable[[Connection], object]]) -> None:
+        """Statements to send with the BEGIN, ahead of the transaction's first one; their
+        results are not read (an error fails that first exchange)."""
+        self._deferred = []
+        try:
+            for work in works:
+                work(self)
+            self._opening = self._deferred
+        finally:
+            self._deferred = None
+
+    def _begin_with(self, *statements: str) -> str:
+        opening, self._opening = self._opening, ()
+        return "; ".join(["begin", *opening, *statements])
 
     def defer_writes(self) -> None:
         """Statements from here to the commit are sent with it; their results are not read
@@ -231,7 +248,7 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
     def _send_begin(self) -> None:
         if self._begin_pending:
             self._begin_pending = False
-            super().execute("begin")
+            super().execute(self._begin_with())
 
     def execute(
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool = False
@@ -245,9 +262,11 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
             return psycopg.Cursor(self)  # no result: the statement has not been sent
         if self._begin_pending and not binary:
             self._begin_pending = False
+            opened = len(self._opening)
             cur = psycopg.Cursor(self, row_factory=self.row_factory)
-            cur.execute("begin; " + self._render(query, params))
-            cur.nextset()  # the statement's own result, past the BEGIN's
+            cur.execute(self._begin_with(self._render(query, params)))
+            for _ in range(1 + opened):
+                cur.nextset()  # the statement's own result, past the BEGIN's and the opening's
             return cur
         self._send_begin()
         return super().execute(query, params, prepare=prepare, binary=binary)
@@ -281,12 +300,13 @@ class UnitConnection(psycopg.Connection[dict[str, Any]]):
         if not deferred:
             super().commit()
             return
-        statements = ["begin"] if begin else []
-        psycopg.Cursor(self).execute("; ".join([*statements, *deferred, "commit"]))
+        ending = "; ".join([*deferred, "commit"])
+        psycopg.Cursor(self).execute(self._begin_with(ending) if begin else ending)
 
     def rollback(self) -> None:
         self._deferred = None
         self._begin_pending = False
+        self._opening = ()
         super().rollback()
 
 
@@ -409,6 +429,9 @@ INVALID_VALUE_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.DataError,
     psycopg.errors.ForeignKeyViolation,
 )
+# The transaction read rows that another changed before its COMMIT: done again, it reads
+# them anew. (At READ COMMITTED, what ours run at, only a check of ours raises it.)
+CONFLICT_ERRORS: tuple[type[BaseException], ...] = (psycopg.errors.SerializationFailure,)
 # A row that must be written once was written before: the work was done already.
 DUPLICATE_ERRORS: tuple[type[BaseException], ...] = (psycopg.errors.UniqueViolation,)
 
@@ -425,7 +448,17 @@ class Transaction:
         # Two tasks sharing a transaction take turns: on one connection, the second would
         # wait for psycopg's lock inside the loop, which the first can then never release.
         self.one_at_a_time = anyio.Lock(fast_acquire=True)
+        self._on_begin: list[Callable[[Connection], object]] = []
         self._before_commit: list[Callable[[Connection], object]] = []
+
+    def on_begin(
+        self, work: Callable[Concatenate[Connection, P], object], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Statements to send with the BEGIN, before the transaction's first statement (their
+        results are not read; an error fails that first exchange). Only before that."""
+        if self.conn is not None:
+            raise RuntimeError("the transaction has begun")
+        self._on_begin.append(lambda conn: work(conn, *args, **kwargs))
 
     def before_commit(
         self, work: Callable[Concatenate[Connection, P], object], *args: P.args, **kwargs: P.kwargs
@@ -438,15 +471,20 @@ class Transaction:
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         if self.conn is None:
-            self.conn = self.database._checkout()
+            self.conn = self._checkout()
         return work(self.conn, *args, **kwargs)
+
+    def _checkout(self) -> UnitConnection:
+        conn = self.database._checkout()
+        conn.open_with(self._on_begin)
+        return conn
 
     def _end(self, commit: bool) -> None:
         conn = self.conn
         try:
             if commit and (conn is not None or self._before_commit):
                 if conn is None:
-                    conn = self.conn = self.database._checkout()
+                    conn = self.conn = self._checkout()
                 conn.defer_writes()
                 for work in self._before_commit:
                     work(conn)

@@ -42,9 +42,10 @@ _REFRESHED = (
     " last_active = case when users.last_active < now() - interval '1 minute'"
     " then now() else users.last_active end"
 )
+# (`k`: the names the update carries)
 OUT_OF_DATE = (
     "((u.username, u.first_name, u.last_name)"
-    " is distinct from (%(username)s, %(first_name)s, %(last_name)s)"
+    " is distinct from (k.username, k.first_name, k.last_name)"
     " or u.unreachable_since is not null or u.still_looking_asked_at is not null"
     " or u.last_active < now() - interval '1 minute')"
 )

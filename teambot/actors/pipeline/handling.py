@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from teambot.actors.matcher import Matcher
 from teambot.actors.outbox import AlreadyHandled, Outbox
+from teambot.actors.pipeline.reads import FirstReads
 from teambot.actors.pipeline.work import PressAnswer, Throttled, Work
-from teambot.adapters.database import INVALID_VALUE_ERRORS, Database
+from teambot.adapters.database import CONFLICT_ERRORS, INVALID_VALUE_ERRORS, Database
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
@@ -141,10 +142,11 @@ def _tracking(work: Work) -> Iterator[CallbackQuery | None]:
 
 
 class UpdateHandler:
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, outbox: Outbox) -> None:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, outbox: Outbox, reads: FirstReads) -> None:
         self.bot = bot
         self.dispatcher = dispatcher
         self.outbox = outbox
+        self.reads = reads
         self.storage = cast(PostgresStorage, dispatcher.storage)  # build_dispatcher's
         bot.session.middleware(RecordPressAnswers())
 
@@ -165,12 +167,11 @@ class UpdateHandler:
             return
         with _tracking(work) as query:
             try:
-                async with (
-                    self.outbox.unit(update_id=update.update_id),
-                    self.storage.handling(update.update_id),
-                ):
-                    sender = await self._begin(work)
-                    await feed_update(self.dispatcher, self.bot, update, sender=sender)
+                try:
+                    await self._unit(work, update, read_ahead=True)
+                except CONFLICT_ERRORS:
+                    log.debug("update {}: its first read was out of date", update.update_id)
+                    await self._unit(work, update, read_ahead=False)
                 work.handled.marked = True
             except (DialogueStepReplayed, AlreadyHandled):
                 # its effects (and its handled mark) committed when it was handled before
@@ -188,9 +189,18 @@ class UpdateHandler:
                 log.debug("press in update {} was not answered; answering", update.update_id)
                 await self.bot.answer_callback_query(query.id)
 
-    async def _begin(self, work: Work) -> UserRow | None:
-        """The first round trip: the sender (created or marked seen) and their dialogue,
-        for a person writing in their private chat; the rest of the update uses both."""
+    async def _unit(self, work: Work, update: Update, *, read_ahead: bool) -> None:
+        async with (
+            self.outbox.unit(update_id=update.update_id),
+            self.storage.handling(update.update_id),
+        ):
+            sender = await self._begin(work, read_ahead=read_ahead)
+            await feed_update(self.dispatcher, self.bot, update, sender=sender)
+
+    async def _begin(self, work: Work, *, read_ahead: bool) -> UserRow | None:
+        """The sender (created or marked seen) and their dialogue, for a person writing in
+        their private chat; the rest of the update uses both. Read ahead of the update's
+        transaction (reads.py) and confirmed with its BEGIN, or read inside it."""
         update, user = work.update, work.user
         chat = _chat_of(update)
         if update is None or user is None or user.is_bot or chat != user.id:
@@ -198,19 +208,17 @@ class UpdateHandler:
         key = self.storage.key_of(self.dispatcher, self.bot, update)
         if key is None:
             return None
+        sender = updates.Sender(user.id, key, user.username, user.first_name, user.last_name)
         database = self.storage.database
-        me, dialogue, out_of_date = await database.run(
-            updates.begin,
-            key,
-            user.id,
-            username=user.username,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            language=language_from_code(user.language_code),
-        )
-        if out_of_date:
-            unit = database.current()
-            assert unit is not None  # handle's
+        unit = database.current()
+        assert unit is not None  # _unit's
+        first = await self.reads.read(sender) if read_ahead else None
+        if first is not None:
+            unit.on_begin(updates.confirm, sender, first)
+        if first is None or first.me is None:
+            language = language_from_code(user.language_code)
+            first = await database.run(updates.begin, sender, language=language, first=first)
+        if first.out_of_date:
             unit.before_commit(
                 users.refresh,
                 user.id,
@@ -218,8 +226,8 @@ class UpdateHandler:
                 first_name=user.first_name,
                 last_name=user.last_name,
             )
-        self.storage.read_ahead(key, dialogue)
-        return me
+        self.storage.read_ahead(key, first.dialogue)
+        return first.me
 
     async def _tell_throttled(self, work: Work, throttled: Throttled) -> None:
         if not throttled.tell or work.user is None:
