@@ -95,8 +95,9 @@ def prepared(query: str) -> str:
 
 class UnitConnection(psycopg.Connection[dict[str, Any]]):
     """A pooled connection whose transaction costs no round trip of its own: the BEGIN is
-    sent in one string with the first statement, and the writes that end the transaction
-    (`defer_writes`) in one string with the COMMIT (the simple query protocol runs several
+    sent in one string with the first statement (after any `open_with` gave it: checks the
+    transaction begins with), and the writes that end the transaction (`defer_writes`) in
+    one string with the COMMIT (the simple query protocol runs several
     statements a string; those statements' values are written in on the client, and a
     statement registered with `prepared` goes as EXECUTE of its prepared self).
 
