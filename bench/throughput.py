@@ -242,7 +242,7 @@ async def run_stock(config: dict[str, Any], control: Control) -> None:
     outbox = Outbox(database, bot, metrics)
     matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher)
-    reads = FirstReads(database)  # the first reads of many updates at once, as ours
+    reads = FirstReads(database, metrics)  # the first reads of many updates at once, as ours
     dispatcher.feed_update = StockFeed(  # type: ignore[method-assign]
         per_update(UpdateHandler(bot, dispatcher, outbox, reads))
     )

@@ -72,6 +72,12 @@ class Metrics:
             "Hits the shared throttle store did not answer (those updates were let through)",
             registry=r,
         )
+        self.updates_read_again = Counter(
+            "teambot_updates_read_again",
+            "Updates handled again: their first read, made ahead for many at once, was out of"
+            " date by their transaction's BEGIN",
+            registry=r,
+        )
         self.updates_failed = Counter(
             "teambot_updates_failed", "Updates whose handler raised (bug, not outage)", registry=r
         )

@@ -102,7 +102,7 @@ def build_app(settings: Settings, conninfo: str, extra_routers: Sequence[Router]
     outbox = Outbox(database, bot, metrics)
     matcher = Matcher(database, outbox, bot, metrics, delay=settings.digest_delay_seconds)
     dispatcher = build_dispatcher(database, settings, matcher, *extra_routers)
-    reads = FirstReads(database)
+    reads = FirstReads(database, metrics)
     handler = UpdateHandler(bot, dispatcher, outbox, reads)
     webhook: WebhookSetup | None = None
     endpoint: tuple[str, WebhookEndpoint] | None = None

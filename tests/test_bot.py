@@ -147,7 +147,7 @@ async def test_an_update_whose_first_read_went_out_of_date_is_handled_again(
     handling's answer goes out."""
     url = settings.database_conninfo() or ""
     entered, gate, calls = anyio.Event(), anyio.Event(), []
-    async with running(settings, stale_router(entered, gate, calls)):
+    async with running(settings, stale_router(entered, gate, calls)) as app:
         telegram.send_text(1, "/remember", language_code="en")
         await settle(telegram)
         telegram.send_text(1, "/language_now", language_code="en")
@@ -159,6 +159,8 @@ async def test_an_update_whose_first_read_went_out_of_date_is_handled_again(
                 conn.execute('update fsm_states set data = \'{"note": "x"}\'')
         gate.set()
         await settle(telegram)
+        again = app.metrics.registry.get_sample_value("teambot_updates_read_again_total")
+    assert again == 1  # an operator sees how often it happens
     answers = [m.text for m in telegram.messages(1)][1:]
     if changed == "person":
         assert calls == ["en", "ru"] and answers == ["ru 2"]

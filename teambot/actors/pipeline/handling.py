@@ -171,6 +171,7 @@ class UpdateHandler:
                     await self._unit(work, update, read_ahead=True)
                 except CONFLICT_ERRORS:
                     log.debug("update {}: its first read was out of date", update.update_id)
+                    self.reads.out_of_date()
                     await self._unit(work, update, read_ahead=False)
                 work.handled.marked = True
             except (DialogueStepReplayed, AlreadyHandled):

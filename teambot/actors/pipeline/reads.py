@@ -25,6 +25,7 @@ from loguru import logger
 from teambot.actors.pipeline.streams import ready
 from teambot.adapters.database import TRANSIENT_ERRORS, Database
 from teambot.data import updates
+from teambot.metrics import Metrics
 
 log = logger.bind(actor="reads")
 
@@ -37,8 +38,9 @@ class _Request:
 
 
 class FirstReads:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, metrics: Metrics) -> None:
         self.database = database
+        self.metrics = metrics
         self._requests: MemoryObjectSendStream[_Request] | None = None
 
     async def read(self, sender: updates.Sender) -> updates.FirstRead | None:
@@ -54,6 +56,10 @@ class FirstReads:
             return None
         await request.done.wait()
         return request.found
+
+    def out_of_date(self) -> None:
+        """A read handed out here was out of date by its transaction's BEGIN."""
+        self.metrics.updates_read_again.inc()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serves until cancelled (the pipeline cancels it once the dispatch actor is done)."""
