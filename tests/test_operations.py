@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,9 +20,29 @@ import yaml
 from tests.conftest import make_settings, running
 from tests.fake_telegram import FakeTelegram
 
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    """A port free now for a bot process to listen on. Not one the kernel picked: between
+    this pick and the bot's bind the kernel could hand the same port to any socket bound to
+    port 0 (a fake server of a test running beside: the bot then exits "port in use" and
+    the test talks to that server). So a port below the kernel's ephemeral range, in a
+    block of its own per xdist worker, never handed out twice by this process."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    first = 20_000 + 500 * worker
+    candidates = [p for p in range(first, min(first + 500, low)) if p not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as sock:  # no such block on this host: the kernel's pick
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
