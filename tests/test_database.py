@@ -506,3 +506,29 @@ async def test_a_first_read_is_confirmed_only_while_nothing_it_read_changed(
         assert await confirmed(known, (await database.run(updates.read, [known]))[0])
     finally:
         await database.close()
+
+
+@pytest.mark.anyio
+async def test_first_reads_the_database_does_not_answer_are_left_to_the_updates(
+    database_url: str,
+) -> None:
+    """The first-read actor with the database away (its pool closed): each update hears
+    None and reads inside its own transaction, which meets the outage there and is retried
+    as any other work; the actor itself goes on serving."""
+    from teambot.actors.pipeline.reads import FirstReads
+    from teambot.metrics import Metrics
+
+    database = Database(database_url, min_size=1, max_size=2)  # never opened: away
+    reads = FirstReads(database, Metrics())
+    sender = updates.Sender(1, "k1", None, "Ann", None)
+    assert await reads.read(sender) is None  # not running: nothing to ask
+    async with anyio.create_task_group() as tg:
+        await tg.start(reads.run)
+        assert await reads.read(sender) is None
+        await database.open()
+        try:
+            first = await reads.read(sender)
+            assert first is not None and first.me is None  # answered once it is back
+        finally:
+            await database.close()
+        tg.cancel_scope.cancel()

@@ -96,6 +96,17 @@ def begin(
     return replace(first, me=me, out_of_date=False)
 
 
+def refresh(conn: Connection, sender: Sender) -> None:
+    """The person's row brought up to date (`FirstRead.out_of_date`), sent with the COMMIT."""
+    users.refresh(
+        conn,
+        sender.id,
+        username=sender.username,
+        first_name=sender.first_name,
+        last_name=sender.last_name,
+    )
+
+
 _CONFIRM = prepared(
     "select first_read_is_current(%(id)s, %(person_version)s, %(key)s, %(dialogue_version)s)"
 )

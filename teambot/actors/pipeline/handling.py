@@ -22,7 +22,7 @@ from teambot.adapters.database import CONFLICT_ERRORS, INVALID_VALUE_ERRORS, Dat
 from teambot.adapters.fsm_storage import DialogueStepReplayed, PostgresStorage
 from teambot.adapters.telegram import feed_update
 from teambot.config import Settings
-from teambot.data import updates, users
+from teambot.data import updates
 from teambot.domain import UserRow
 from teambot.routers import fallback_router, feature_routers
 from teambot.routers.context import PrivateChatsOnly, UserContext
@@ -220,13 +220,7 @@ class UpdateHandler:
             language = language_from_code(user.language_code)
             first = await database.run(updates.begin, sender, language=language, first=first)
         if first.out_of_date:
-            unit.before_commit(
-                users.refresh,
-                user.id,
-                username=user.username,
-                first_name=user.first_name,
-                last_name=user.last_name,
-            )
+            unit.before_commit(updates.refresh, sender)
         self.storage.read_ahead(key, first.dialogue)
         return first.me
 
