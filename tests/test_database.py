@@ -532,3 +532,124 @@ async def test_first_reads_the_database_does_not_answer_are_left_to_the_updates(
         finally:
             await database.close()
         tg.cancel_scope.cancel()
+
+
+async def _commit_at_once(database: Database, *writes: list[str]) -> list[BaseException | None]:
+    """Transactions made of writes alone, ended one after another while the first is on its
+    way (each waits in the queue before the next comes); what each raised. The first commits
+    alone, the others are committed together after it, in the order they came."""
+    outcomes: list[BaseException | None] = [None] * len(writes)
+
+    def run(conn: Connection, sql: str) -> None:
+        conn.execute(sql)
+
+    async def unit(index: int, statements: list[str]) -> None:
+        try:
+            async with database.transaction() as transaction:
+                for sql in statements:
+                    transaction.before_commit(run, sql)
+        except psycopg.Error as exc:
+            outcomes[index] = exc
+
+    async with anyio.create_task_group() as tg:
+        for index, statements in enumerate(writes):
+            tg.start_soon(unit, index, statements)
+            await anyio.wait_all_tasks_blocked()
+    return outcomes
+
+
+def _mark(n: int) -> list[str]:
+    return [f"insert into grouped (n, xid) values ({n}, pg_current_xact_id()::text)"]
+
+
+@pytest.mark.anyio
+async def test_transactions_of_writes_alone_are_committed_together(database_url: str) -> None:
+    """Units whose handlers read nothing (a /help) send their whole transaction with the
+    COMMIT: those that come while one is on its way go in one transaction after it, so a
+    burst costs the database a commit per batch, not per update."""
+    database = Database(database_url, min_size=1, max_size=3)
+    await database.open()
+    try:
+        await database.run(
+            lambda conn: conn.execute("create table grouped (n int primary key, xid text)")
+        )
+        assert await _commit_at_once(database, *(_mark(n) for n in range(6))) == [None] * 6
+        rows = await database.run(
+            lambda conn: conn.execute("select n, xid from grouped").fetchall()
+        )
+        assert sorted(r["n"] for r in rows) == list(range(6))
+        assert len({r["xid"] for r in rows}) == 2  # the first alone, the five after it together
+    finally:
+        await database.close()
+
+
+@pytest.mark.anyio
+async def test_a_batch_that_fails_commits_each_alone_with_its_own_error(
+    database_url: str,
+) -> None:
+    """One transaction of the batch refused (a duplicate): the others are committed all
+    the same, and only that one hears the error, as if each had committed alone."""
+    database = Database(database_url, min_size=1, max_size=3)
+    await database.open()
+    try:
+        await database.run(
+            lambda conn: conn.execute("create table grouped (n int primary key, xid text)")
+        )
+        outcomes = await _commit_at_once(database, _mark(0), _mark(1), _mark(0), _mark(2))
+        assert [type(o) for o in outcomes] == [
+            type(None),
+            type(None),
+            psycopg.errors.UniqueViolation,
+            type(None),
+        ]
+        rows = await database.run(lambda conn: conn.execute("select n from grouped").fetchall())
+        assert sorted(r["n"] for r in rows) == [0, 1, 2]
+    finally:
+        await database.close()
+
+
+@pytest.mark.anyio
+async def test_in_a_batch_a_first_read_is_checked_against_what_those_before_it_wrote(
+    database_url: str,
+) -> None:
+    """Each transaction's first-read check runs right before its own writes, so one whose
+    person an earlier transaction of the same batch changed fails its check (and its update
+    is handled again), as it would have had each committed in turn; the earlier one stays."""
+    database = Database(database_url, min_size=1, max_size=3)
+    await database.open()
+    known = updates.Sender(1, "k1", None, "Ann", None)
+
+    def run(conn: Connection, sql: str) -> None:
+        conn.execute(sql)
+
+    try:
+        await database.run(run, "create table grouped (n int primary key, xid text)")
+        await database.run(run, "insert into users (id, first_name) values (1, 'Ann')")
+        first = (await database.run(updates.read, [known]))[0]
+        outcomes: list[BaseException | None] = [None, None, None]
+
+        async def unit(index: int, checked: bool, sql: str) -> None:
+            try:
+                async with database.transaction() as transaction:
+                    if checked:
+                        transaction.on_begin(updates.confirm, known, first)
+                    transaction.before_commit(run, sql)
+            except psycopg.Error as exc:
+                outcomes[index] = exc
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(unit, 0, False, _mark(0)[0])  # alone: the others come meanwhile
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(unit, 1, False, "update users set bio = 'changed' where id = 1")
+            await anyio.wait_all_tasks_blocked()
+            tg.start_soon(unit, 2, True, _mark(2)[0])
+        assert outcomes[0] is None and outcomes[1] is None
+        assert isinstance(outcomes[2], adapter.CONFLICT_ERRORS)
+        bio = await database.run(
+            lambda conn: conn.execute("select bio from users where id = 1").fetchone()
+        )
+        assert bio == {"bio": "changed"}
+        rows = await database.run(lambda conn: conn.execute("select n from grouped").fetchall())
+        assert [r["n"] for r in rows] == [0]
+    finally:
+        await database.close()

@@ -24,8 +24,9 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, cast
 
 import anyio
 import greenlet
@@ -480,6 +481,12 @@ class Transaction:
         conn.open_with(self._on_begin)
         return conn
 
+    @property
+    def only_writes(self) -> bool:
+        """Nothing sent yet and writes to send: the whole transaction is what its commit
+        sends, so it can be committed with others (`GroupCommit`)."""
+        return self.conn is None and bool(self._before_commit)
+
     def _end(self, commit: bool) -> None:
         conn = self.conn
         try:
@@ -496,6 +503,93 @@ class Transaction:
                 with contextlib.suppress(psycopg.Error):
                     conn.rollback()  # when nothing is open: no round trip
                 self.database._checkin(conn)
+
+
+@dataclass(eq=False)
+class _Queued:
+    transaction: Transaction
+    turn: anyio.Event = field(default_factory=anyio.Event)
+    # when its turn comes: committed with others, to be committed alone, or to lead a batch
+    outcome: Literal["committed", "alone", "lead"] | None = None
+
+
+class GroupCommit:
+    """Transactions made of writes alone (`Transaction.only_writes`: an update whose handler
+    read nothing beyond its first read) committed several in one transaction: one round trip
+    and one commit for all that came while the previous batch was on its way. Each keeps its
+    statements in its order, the first-read check (`on_begin`) right before its own writes,
+    so a later one's check sees what an earlier one wrote, as if each had committed in turn.
+    If the batch fails, each commits alone and meets its own error (a conflict, a duplicate
+    update, the database away), as it would have without the batch. One batch at a time: a
+    transaction that finds none on its way leads one at once, so a lone one waits for nothing.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._queue: list[_Queued] = []
+        self._leading = False
+
+    async def commit(self, transaction: Transaction) -> None:
+        queued = _Queued(transaction)
+        self._queue.append(queued)
+        if self._leading:
+            await queued.turn.wait()
+            if queued.outcome == "committed":
+                return
+            if queued.outcome == "alone":
+                await self._alone(transaction)
+                return
+        self._leading = True
+        batch, self._queue = self._queue, []
+        committed = False
+        try:
+            if len(batch) == 1:
+                await self._alone(transaction)  # the batch on its way, for those who come
+                return
+            committed = await self._together(batch)
+        finally:
+            for other in batch:
+                if other is not queued:
+                    other.outcome = "committed" if committed else "alone"
+                    other.turn.set()
+            self._hand_over()
+        if not committed:
+            await self._alone(transaction)
+
+    def _hand_over(self) -> None:
+        if self._queue:
+            following = self._queue[0]
+            following.outcome = "lead"
+            following.turn.set()
+        else:
+            self._leading = False
+
+    async def _together(self, batch: list[_Queued]) -> bool:
+        database = self.database
+        async with database._slots:
+            try:
+                await on_loop(partial(self._end_together, [q.transaction for q in batch]))
+            except Exception as exc:  # noqa: BLE001 - each meets its own error alone
+                log.debug("a batch of {} commits failed ({!r}): each alone", len(batch), exc)
+                return False
+        return True
+
+    def _end_together(self, transactions: list[Transaction]) -> None:
+        database = self.database
+        conn = database._checkout()
+        try:
+            conn.defer_writes()
+            for transaction in transactions:
+                for work in (*transaction._on_begin, *transaction._before_commit):
+                    work(conn)
+            conn.commit()
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()  # when nothing is open: no round trip
+            database._checkin(conn)
+
+    async def _alone(self, transaction: Transaction) -> None:
+        await self.database._end(transaction, True)
 
 
 _LOOP_WAITS_FOR_A_CONNECTION = 0.05  # seconds
@@ -540,6 +634,7 @@ class Database:
             anyio.Semaphore(reserved, fast_acquire=True) if reserved else self._slots
         )
         self._limiter = anyio.CapacityLimiter(max_size)  # threads waiting inside the pool
+        self._commits = GroupCommit(self)
 
     @property
     def is_open(self) -> bool:
@@ -699,15 +794,21 @@ class Database:
         finally:
             _transaction.reset(token)
             with anyio.CancelScope(shield=True):
-                try:
-                    if commit and transaction._before_commit and not transaction.holds_slot:
-                        await transaction.slots.acquire()
-                        transaction.holds_slot = True
-                    await on_loop(partial(transaction._end, commit))
-                finally:
-                    if transaction.holds_slot:
-                        transaction.holds_slot = False
-                        transaction.slots.release()
+                if commit and transaction.only_writes and not priority:
+                    await self._commits.commit(transaction)
+                else:
+                    await self._end(transaction, commit)
+
+    async def _end(self, transaction: Transaction, commit: bool) -> None:
+        try:
+            if commit and transaction._before_commit and not transaction.holds_slot:
+                await transaction.slots.acquire()
+                transaction.holds_slot = True
+            await on_loop(partial(transaction._end, commit))
+        finally:
+            if transaction.holds_slot:
+                transaction.holds_slot = False
+                transaction.slots.release()
 
     async def ping(self, timeout: float = 2) -> None:
         """`select 1` on a pooled connection, waiting at most `timeout` for one."""
