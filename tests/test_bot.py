@@ -190,6 +190,36 @@ async def test_a_burst_reads_many_people_in_one_statement(
     assert len(batches) < len(people) / 2, batches
 
 
+async def test_a_burst_of_updates_that_only_answer_commits_in_a_few_transactions(
+    telegram: FakeTelegram, settings: Settings
+) -> None:
+    """A /help of someone the bot knows reads nothing beyond its first read: its whole
+    transaction is what the COMMIT carries, and those that come while one is on its way
+    commit together. Every person still gets one answer, and every update its own handled
+    mark. (Someone new is created by their update's transaction: it commits alone.)"""
+    people = range(1, 41)
+    async with running(settings):
+        for person in people:
+            telegram.send_text(person, "/help")
+        for person in people:
+            await telegram.wait_for_messages(person, 1)
+        burst = [telegram.send_text(person, "/help") for person in people]
+        for person in people:
+            await telegram.wait_for_messages(person, 2)
+        await settle(telegram)
+    assert all(len(telegram.messages(person)) == 2 for person in people)
+    with psycopg.connect(settings.database_conninfo() or "") as conn:
+        row = conn.execute(
+            "select count(*), count(distinct xmin::text) from handled_updates"
+            " where update_id = any(%s)",
+            (burst,),
+        ).fetchone()
+    assert row is not None
+    marks, transactions = row
+    assert marks == len(people)
+    assert transactions < len(people) / 2, transactions
+
+
 def inbox_ids(settings: Settings) -> list[int]:
     with psycopg.connect(settings.database_conninfo() or "") as conn:
         rows = conn.execute("select update_id from inbox order by update_id").fetchall()
