@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import threading
 import time
+from collections.abc import Callable
 
 import anyio
 import psycopg
@@ -534,32 +535,50 @@ async def test_first_reads_the_database_does_not_answer_are_left_to_the_updates(
         tg.cancel_scope.cancel()
 
 
-async def _commit_at_once(database: Database, *writes: list[str]) -> list[BaseException | None]:
-    """Transactions made of writes alone, ended one after another while the first is on its
-    way (each waits in the queue before the next comes); what each raised. The first commits
-    alone, the others are committed together after it, in the order they came."""
-    outcomes: list[BaseException | None] = [None] * len(writes)
+Unit = Callable[[adapter.Transaction], None]
 
-    def run(conn: Connection, sql: str) -> None:
-        conn.execute(sql)
 
-    async def unit(index: int, statements: list[str]) -> None:
+def _run(conn: Connection, sql: str) -> None:
+    conn.execute(sql)
+
+
+def _writes(*statements: str) -> Unit:
+    def register(transaction: adapter.Transaction) -> None:
+        for sql in statements:
+            transaction.before_commit(_run, sql)
+
+    return register
+
+
+def _mark(n: int) -> Unit:
+    return _writes(f"insert into grouped (n, xid) values ({n}, pg_current_xact_id()::text)")
+
+
+async def _commit_in_a_batch(database: Database, *units: Unit) -> list[BaseException | None]:
+    """Transactions made of writes alone: the first is held on its way to the server (by a
+    lock) while the others come one after another, so they are committed together after
+    it, in the order they came. What each raised."""
+    outcomes: list[BaseException | None] = [None] * len(units)
+
+    async def end(index: int, unit: Unit) -> None:
         try:
             async with database.transaction() as transaction:
-                for sql in statements:
-                    transaction.before_commit(run, sql)
+                if index == 0:
+                    transaction.before_commit(_run, "lock table held in row exclusive mode")
+                unit(transaction)
         except psycopg.Error as exc:
             outcomes[index] = exc
 
-    async with anyio.create_task_group() as tg:
-        for index, statements in enumerate(writes):
-            tg.start_soon(unit, index, statements)
-            await anyio.wait_all_tasks_blocked()
+    with psycopg.connect(database.conninfo) as holder:
+        holder.execute("create table if not exists held ()")
+        holder.commit()
+        holder.execute("lock table held in access exclusive mode")
+        async with anyio.create_task_group() as tg:
+            for index, unit in enumerate(units):
+                tg.start_soon(end, index, unit)
+                await anyio.wait_all_tasks_blocked()
+            holder.commit()
     return outcomes
-
-
-def _mark(n: int) -> list[str]:
-    return [f"insert into grouped (n, xid) values ({n}, pg_current_xact_id()::text)"]
 
 
 @pytest.mark.anyio
@@ -570,10 +589,8 @@ async def test_transactions_of_writes_alone_are_committed_together(database_url:
     database = Database(database_url, min_size=1, max_size=3)
     await database.open()
     try:
-        await database.run(
-            lambda conn: conn.execute("create table grouped (n int primary key, xid text)")
-        )
-        assert await _commit_at_once(database, *(_mark(n) for n in range(6))) == [None] * 6
+        await database.run(_run, "create table grouped (n int primary key, xid text)")
+        assert await _commit_in_a_batch(database, *(_mark(n) for n in range(6))) == [None] * 6
         rows = await database.run(
             lambda conn: conn.execute("select n, xid from grouped").fetchall()
         )
@@ -592,10 +609,8 @@ async def test_a_batch_that_fails_commits_each_alone_with_its_own_error(
     database = Database(database_url, min_size=1, max_size=3)
     await database.open()
     try:
-        await database.run(
-            lambda conn: conn.execute("create table grouped (n int primary key, xid text)")
-        )
-        outcomes = await _commit_at_once(database, _mark(0), _mark(1), _mark(0), _mark(2))
+        await database.run(_run, "create table grouped (n int primary key, xid text)")
+        outcomes = await _commit_in_a_batch(database, _mark(0), _mark(1), _mark(0), _mark(2))
         assert [type(o) for o in outcomes] == [
             type(None),
             type(None),
@@ -618,31 +633,18 @@ async def test_in_a_batch_a_first_read_is_checked_against_what_those_before_it_w
     database = Database(database_url, min_size=1, max_size=3)
     await database.open()
     known = updates.Sender(1, "k1", None, "Ann", None)
-
-    def run(conn: Connection, sql: str) -> None:
-        conn.execute(sql)
-
     try:
-        await database.run(run, "create table grouped (n int primary key, xid text)")
-        await database.run(run, "insert into users (id, first_name) values (1, 'Ann')")
+        await database.run(_run, "create table grouped (n int primary key, xid text)")
+        await database.run(_run, "insert into users (id, first_name) values (1, 'Ann')")
         first = (await database.run(updates.read, [known]))[0]
-        outcomes: list[BaseException | None] = [None, None, None]
 
-        async def unit(index: int, checked: bool, sql: str) -> None:
-            try:
-                async with database.transaction() as transaction:
-                    if checked:
-                        transaction.on_begin(updates.confirm, known, first)
-                    transaction.before_commit(run, sql)
-            except psycopg.Error as exc:
-                outcomes[index] = exc
+        def checked(transaction: adapter.Transaction) -> None:
+            transaction.on_begin(updates.confirm, known, first)
+            _mark(2)(transaction)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(unit, 0, False, _mark(0)[0])  # alone: the others come meanwhile
-            await anyio.wait_all_tasks_blocked()
-            tg.start_soon(unit, 1, False, "update users set bio = 'changed' where id = 1")
-            await anyio.wait_all_tasks_blocked()
-            tg.start_soon(unit, 2, True, _mark(2)[0])
+        outcomes = await _commit_in_a_batch(
+            database, _mark(0), _writes("update users set bio = 'changed' where id = 1"), checked
+        )
         assert outcomes[0] is None and outcomes[1] is None
         assert isinstance(outcomes[2], adapter.CONFLICT_ERRORS)
         bio = await database.run(

@@ -565,28 +565,17 @@ class GroupCommit:
             self._leading = False
 
     async def _together(self, batch: list[_Queued]) -> bool:
-        database = self.database
-        async with database._slots:
-            try:
-                await on_loop(partial(self._end_together, [q.transaction for q in batch]))
-            except Exception as exc:  # noqa: BLE001 - each meets its own error alone
-                log.debug("a batch of {} commits failed ({!r}): each alone", len(batch), exc)
-                return False
-        return True
-
-    def _end_together(self, transactions: list[Transaction]) -> None:
-        database = self.database
-        conn = database._checkout()
+        together = Transaction(self.database, self.database._slots)
+        for queued in batch:
+            # its check, if any, right before its own writes
+            together._before_commit += [*queued.transaction._on_begin]
+            together._before_commit += queued.transaction._before_commit
         try:
-            conn.defer_writes()
-            for transaction in transactions:
-                for work in (*transaction._on_begin, *transaction._before_commit):
-                    work(conn)
-            conn.commit()
-        finally:
-            with contextlib.suppress(psycopg.Error):
-                conn.rollback()  # when nothing is open: no round trip
-            database._checkin(conn)
+            await self.database._end(together, True)
+        except Exception as exc:  # noqa: BLE001 - each meets its own error alone
+            log.debug("a batch of {} commits failed ({!r}): each alone", len(batch), exc)
+            return False
+        return True
 
     async def _alone(self, transaction: Transaction) -> None:
         await self.database._end(transaction, True)
