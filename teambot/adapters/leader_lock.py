@@ -302,6 +302,9 @@ class LeaderLock:
                     conn.execute(
                         "update leader_lease set holder = '' where holder = %s", (self.name,)
                     )
+                    # now, not when the server notices the closed socket and ends the
+                    # session a moment later: a standby that asks at once finds it free
+                    conn.execute("select pg_advisory_unlock(%s)", (self.key,))
                 with contextlib.suppress(psycopg.Error):
                     conn.close()
 
