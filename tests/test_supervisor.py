@@ -180,3 +180,20 @@ async def test_a_stop_while_children_start_cancels_the_start_and_stops_the_start
             supervisor.request_stop()
     assert events == ["start cancelled", "first stopped"]
     assert reported == [] and not supervisor.started
+
+
+async def test_a_stage_stopped_with_the_pipeline_is_not_reported_as_a_crash() -> None:
+    """A pipeline being stopped (the lead lost, a restart) may close a stage before the one
+    feeding it notices the stop (it was finishing a shielded database call): that is the
+    stop, not a crash with a traceback in the journal. A stage gone while nothing stops
+    is still an error."""
+    from teambot.actors.pipeline.streams import send_all
+
+    send, receive = anyio.create_memory_object_stream[int](1)
+    with anyio.CancelScope() as stopping:
+        stopping.cancel()
+        receive.close()
+        await send_all(send, [1, 2])
+    assert stopping.cancelled_caught
+    with pytest.raises(anyio.BrokenResourceError):
+        await send_all(send, [3])

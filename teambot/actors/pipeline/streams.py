@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 T = TypeVar("T")
@@ -24,6 +25,13 @@ async def send_all(stream: MemoryObjectSendStream[T], items: Iterable[T]) -> Non
             stream.send_nowait(item)
         except anyio.WouldBlock:
             await stream.send(item)
+        except anyio.BrokenResourceError:
+            # The next stage is gone. When the pipeline is being stopped (a step-down, a
+            # restart) it went first while this actor finished a shielded database call:
+            # the stop, not a crash (nothing is lost: what was read stays in the inbox).
+            # Otherwise that stage failed, and says why itself.
+            await anyio.lowlevel.checkpoint()
+            raise
 
 
 def ready(stream: MemoryObjectReceiveStream[T], first: T) -> list[T]:
