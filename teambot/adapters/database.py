@@ -537,14 +537,15 @@ class GroupCommit:
             if queued.outcome == "committed":
                 return
             if queued.outcome == "alone":
-                await self._alone(transaction)
+                await self.database._end(transaction, True)
                 return
         self._leading = True
         batch, self._queue = self._queue, []
         committed = False
         try:
             if len(batch) == 1:
-                await self._alone(transaction)  # the batch on its way, for those who come
+                # alone, and still leading: the batch on its way, for those who come meanwhile
+                await self.database._end(transaction, True)
                 return
             committed = await self._together(batch)
         finally:
@@ -554,7 +555,7 @@ class GroupCommit:
                     other.turn.set()
             self._hand_over()
         if not committed:
-            await self._alone(transaction)
+            await self.database._end(transaction, True)
 
     def _hand_over(self) -> None:
         if self._queue:
@@ -568,7 +569,7 @@ class GroupCommit:
         together = Transaction(self.database, self.database._slots)
         for queued in batch:
             # its check, if any, right before its own writes
-            together._before_commit += [*queued.transaction._on_begin]
+            together._before_commit += queued.transaction._on_begin
             together._before_commit += queued.transaction._before_commit
         try:
             await self.database._end(together, True)
@@ -576,9 +577,6 @@ class GroupCommit:
             log.debug("a batch of {} commits failed ({!r}): each alone", len(batch), exc)
             return False
         return True
-
-    async def _alone(self, transaction: Transaction) -> None:
-        await self.database._end(transaction, True)
 
 
 _LOOP_WAITS_FOR_A_CONNECTION = 0.05  # seconds
